@@ -1,0 +1,27 @@
+import { mkdirSync } from "node:fs";
+import { defineConfig } from "prisma/config";
+
+// The client runs on driver adapters, so the CLI never needs a native engine
+// (Prisma 6.19 with engine "js" uses the adapter and its WebAssembly engines);
+// a placeholder path stops it from trying to download one.
+process.env.PRISMA_QUERY_ENGINE_LIBRARY ??= new URL("./prisma.config.ts", import.meta.url).pathname;
+const databaseUrl = process.env.DATABASE_URL;
+process.env.DATABASE_URL ??= "postgresql://embedded/pglite";
+
+export default defineConfig({
+  schema: "prisma/schema.prisma",
+  migrations: { path: "prisma/migrations" },
+  experimental: { adapter: true },
+  engine: "js",
+  async adapter() {
+    if (databaseUrl) {
+      const { PrismaPg } = await import("@prisma/adapter-pg");
+      return new PrismaPg({ connectionString: databaseUrl });
+    }
+    const { PGlite } = await import("@electric-sql/pglite");
+    const { PrismaPGlite } = await import("pglite-prisma-adapter");
+    const dir = process.env.DATA_DIR ?? "./.data";
+    mkdirSync(dir, { recursive: true });
+    return new PrismaPGlite(new PGlite(`${dir}/pglite`));
+  },
+});

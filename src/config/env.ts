@@ -1,0 +1,62 @@
+import { z } from "zod";
+
+// Every setting the gateway reads, parsed once. Defaults make `npm start` work
+// on a fresh machine: embedded PGlite, the built-in streamer, a dev secret.
+const DEV_SECRET = "dev-only-secret-change-me-dev-only-secret";
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+
+const envSchema = z.object({
+  NODE_ENV: z.string().default("development"),
+  PORT: int(4000),
+  HOST: z.string().default("0.0.0.0"),
+  DATABASE_URL: optionalString,
+  DATA_DIR: z.string().default("./.data"),
+  AUTH_SECRET: z.string().min(32, "AUTH_SECRET must be at least 32 characters").default(DEV_SECRET),
+  AUTH_ISSUER: optionalString,
+  AUTH_AUDIENCE: optionalString,
+  AUTH_JWKS_URL: optionalString,
+  GUEST_TOKEN_TTL_SECONDS: int(60 * 60 * 24 * 30),
+  QUOTA_GUEST_PER_DAY: int(20),
+  QUOTA_REGULAR_PER_DAY: int(50),
+  MAX_TEXT_LENGTH: int(2000),
+  MAX_PARTS_PER_MESSAGE: int(32),
+  MAX_MESSAGES_PER_CALL: int(100),
+  MAX_PAGE_SIZE: int(100),
+  MAX_REQUEST_BYTES: int(1_000_000),
+  STREAMER_URL: optionalString,
+  NEXTJS_URL: optionalString,
+  STREAMER_PORT: int(4001),
+  NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(`${DEV_SECRET}-internal`),
+  DEFAULT_CHAT_MODEL: z.string().default("chat-model"),
+  STREAM_MODE: z.enum(["proxy", "direct"]).default("proxy"),
+  UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(30_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: int(60_000),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString,
+  MOCK_DELTA_DELAY_MS: int(30),
+  REDIS_URL: optionalString,
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
+  }
+  return result.data;
+}
+
+/** The streamer base URL, `NEXTJS_URL` accepted as the seed's alias. */
+export function streamerUrlOf(env: Env): string | undefined {
+  return env.STREAMER_URL ?? env.NEXTJS_URL;
+}

@@ -1,0 +1,55 @@
+import { type Chat, Prisma, type Visibility } from "../generated/prisma/client.ts";
+import { afterCursor, type Cursor } from "./cursor.ts";
+import { dbCall, type Queryable } from "./queryable.ts";
+
+export function getChatById(db: Queryable, id: string): Promise<Chat | null> {
+  return dbCall("getChatById", () => db.chat.findUnique({ where: { id } }));
+}
+
+export interface NewChat {
+  id: string;
+  userId: string;
+  title: string;
+  visibility: Visibility;
+}
+
+export function saveChat(db: Queryable, chat: NewChat): Promise<Chat> {
+  return dbCall("saveChat", () => db.chat.create({ data: chat }));
+}
+
+/** The user's chats, newest first; ties on createdAt are broken by id so pages never overlap. */
+export function getChatsByUserId(
+  db: Queryable,
+  args: { userId: string; limit: number; after?: Cursor | null },
+): Promise<Chat[]> {
+  return dbCall("getChatsByUserId", () =>
+    db.chat.findMany({
+      where: { userId: args.userId, ...(args.after ? afterCursor(args.after, "desc") : {}) },
+      orderBy: [{ createdAt: "desc" }, { id: "desc" }],
+      take: args.limit,
+    }),
+  );
+}
+
+/** Deletes the chat; its messages, votes and streams go with it (foreign-key cascades). */
+export async function deleteChatById(db: Queryable, id: string): Promise<boolean> {
+  const { count } = await dbCall("deleteChatById", () => db.chat.deleteMany({ where: { id } }));
+  return count > 0;
+}
+
+export function updateChatVisibilityById(db: Queryable, id: string, visibility: Visibility): Promise<Chat> {
+  return dbCall("updateChatVisibilityById", () => db.chat.update({ where: { id }, data: { visibility } }));
+}
+
+export function updateChatLastContextById(
+  db: Queryable,
+  id: string,
+  context: Prisma.InputJsonValue | null,
+): Promise<Chat> {
+  return dbCall("updateChatLastContextById", () =>
+    db.chat.update({
+      where: { id },
+      data: { lastContext: context ?? Prisma.DbNull },
+    }),
+  );
+}

@@ -1,0 +1,77 @@
+import type { Message, MessageRole, MessageStatus, Prisma } from "../generated/prisma/client.ts";
+import { afterCursor, type Cursor } from "./cursor.ts";
+import { dbCall, type Queryable } from "./queryable.ts";
+
+export interface NewMessage {
+  id: string;
+  chatId: string;
+  userId: string;
+  role: MessageRole;
+  parts: Prisma.InputJsonValue;
+  attachments?: Prisma.InputJsonValue;
+  status?: MessageStatus;
+  createdAt?: Date;
+}
+
+/** A chat's messages, oldest first; with `limit`, one page after `after`. */
+export function getMessagesByChatId(
+  db: Queryable,
+  args: { chatId: string; limit?: number; after?: Cursor | null },
+): Promise<Message[]> {
+  return dbCall("getMessagesByChatId", () =>
+    db.message.findMany({
+      where: { chatId: args.chatId, ...(args.after ? afterCursor(args.after, "asc") : {}) },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+      take: args.limit,
+    }),
+  );
+}
+
+export function getMessageById(db: Queryable, id: string): Promise<Message | null> {
+  return dbCall("getMessageById", () => db.message.findUnique({ where: { id } }));
+}
+
+/**
+ * Inserts messages in one statement. Messages saved together get strictly
+ * increasing timestamps, so their order survives reading back.
+ */
+export async function saveMessages(db: Queryable, messages: NewMessage[]): Promise<Message[]> {
+  const base = Date.now();
+  const rows = messages.map((message, index) => ({
+    attachments: [],
+    ...message,
+    createdAt: message.createdAt ?? new Date(base + index),
+  }));
+  await dbCall("saveMessages", () => db.message.createMany({ data: rows }));
+  return dbCall("saveMessages", () =>
+    db.message.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
+  );
+}
+
+export function updateMessageById(
+  db: Queryable,
+  id: string,
+  data: { parts: Prisma.InputJsonValue; status: MessageStatus },
+): Promise<Message> {
+  return dbCall("updateMessageById", () => db.message.update({ where: { id }, data }));
+}
+
+/** Deletes the chat's messages created at or after `timestamp` (editing a message); returns how many. */
+export async function deleteMessagesByChatIdAfterTimestamp(
+  db: Queryable,
+  chatId: string,
+  timestamp: Date,
+): Promise<number> {
+  const { count } = await dbCall("deleteMessagesByChatIdAfterTimestamp", () =>
+    db.message.deleteMany({ where: { chatId, createdAt: { gte: timestamp } } }),
+  );
+  return count;
+}
+
+/** User messages the user sent in the last `hours` hours (the quota's measure). */
+export function getMessageCountByUserId(db: Queryable, userId: string, hours = 24): Promise<number> {
+  const since = new Date(Date.now() - hours * 60 * 60 * 1000);
+  return dbCall("getMessageCountByUserId", () =>
+    db.message.count({ where: { userId, role: "user", createdAt: { gte: since } } }),
+  );
+}

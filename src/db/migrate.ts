@@ -1,0 +1,61 @@
+import { createHash, randomUUID } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { Database } from "./client.ts";
+
+const MIGRATIONS_DIR = new URL("../../prisma/migrations/", import.meta.url).pathname;
+// Prisma's own advisory lock key, so this and `prisma migrate deploy` never run at once.
+const LOCK_KEY = 72707369;
+
+/**
+ * Applies prisma/migrations in order at start-up, keeping Prisma's
+ * `_prisma_migrations` bookkeeping so `prisma migrate status` agrees. Runs
+ * in-process because Prisma's CLI is a separate, slow process and PGlite
+ * lives inside this one.
+ */
+export async function applyMigrations(db: Database): Promise<string[]> {
+  const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
+  const lock = db.kind === "postgres";
+  if (lock) await db.exec(`SELECT pg_advisory_lock(${LOCK_KEY})`);
+  try {
+    await db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+      "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+      "checksum" VARCHAR(64) NOT NULL,
+      "finished_at" TIMESTAMPTZ,
+      "migration_name" VARCHAR(255) NOT NULL,
+      "logs" TEXT,
+      "rolled_back_at" TIMESTAMPTZ,
+      "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+      "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+    )`);
+    const rows = await db.prisma.$queryRawUnsafe<{ migration_name: string }[]>(
+      `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+    );
+    const done = new Set(rows.map((row) => row.migration_name));
+    const applied: string[] = [];
+    for (const name of names) {
+      if (done.has(name)) continue;
+      const sql = await readFile(join(MIGRATIONS_DIR, name, "migration.sql"), "utf8");
+      const checksum = createHash("sha256").update(sql).digest("hex");
+      await db.exec(`BEGIN;\n${sql}\n;INSERT INTO "_prisma_migrations"
+        (id, checksum, finished_at, migration_name, applied_steps_count)
+        VALUES ('${randomUUID()}', '${checksum}', now(), '${name.replaceAll("'", "''")}', 1);\nCOMMIT;`);
+      applied.push(name);
+    }
+    return applied;
+  } finally {
+    if (lock) await db.exec(`SELECT pg_advisory_unlock(${LOCK_KEY})`);
+  }
+}
+
+/** True when every migration folder has been applied (for /ready). */
+export async function migrationsApplied(db: Database): Promise<boolean> {
+  const names = (await readdir(MIGRATIONS_DIR, { withFileTypes: true })).filter((e) => e.isDirectory()).length;
+  const rows = await db.prisma.$queryRawUnsafe<{ n: number }[]>(
+    `SELECT count(*)::int AS n FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+  );
+  return (rows[0]?.n ?? 0) >= names;
+}

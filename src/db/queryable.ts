@@ -1,0 +1,29 @@
+import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
+import { ChatSDKError, isChatSDKError } from "../errors.ts";
+import { log } from "../log.ts";
+
+/** A client or an open transaction: every query function takes either. */
+export type Queryable = PrismaClient | Prisma.TransactionClient;
+
+/**
+ * Runs a query and turns any driver failure into `bad_request:database`,
+ * logging the details, which never reach the client.
+ */
+export async function dbCall<T>(name: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (isChatSDKError(error)) throw error;
+    log.error("database query failed", { query: name, error });
+    throw new ChatSDKError("bad_request:database");
+  }
+}
+
+/** Runs `work` in one transaction, so a failure leaves nothing half-written. */
+export function inTransaction<T>(
+  prisma: PrismaClient,
+  name: string,
+  work: (tx: Prisma.TransactionClient) => Promise<T>,
+): Promise<T> {
+  return dbCall(name, () => prisma.$transaction(work, { maxWait: 10_000, timeout: 20_000 }));
+}

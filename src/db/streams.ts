@@ -1,0 +1,17 @@
+import type { Stream, StreamStatus } from "../generated/prisma/client.ts";
+import { dbCall, type Queryable } from "./queryable.ts";
+
+export function createStreamId(db: Queryable, stream: { id: string; chatId: string }): Promise<Stream> {
+  return dbCall("createStreamId", () => db.stream.create({ data: stream }));
+}
+
+export function updateStreamStatusById(db: Queryable, id: string, status: StreamStatus): Promise<Stream> {
+  return dbCall("updateStreamStatusById", () => db.stream.update({ where: { id }, data: { status } }));
+}
+
+/** The chat's streams, newest first. */
+export function getStreamsByChatId(db: Queryable, chatId: string): Promise<Stream[]> {
+  return dbCall("getStreamsByChatId", () =>
+    db.stream.findMany({ where: { chatId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+  );
+}

@@ -1,0 +1,20 @@
+import type { Vote } from "../generated/prisma/client.ts";
+import { dbCall, type Queryable } from "./queryable.ts";
+
+/** Records the vote, replacing an earlier one on the same message. */
+export function voteMessage(
+  db: Queryable,
+  vote: { chatId: string; messageId: string; isUpvoted: boolean },
+): Promise<Vote> {
+  return dbCall("voteMessage", () =>
+    db.vote.upsert({
+      where: { chatId_messageId: { chatId: vote.chatId, messageId: vote.messageId } },
+      create: vote,
+      update: { isUpvoted: vote.isUpvoted },
+    }),
+  );
+}
+
+export function getVotesByChatId(db: Queryable, chatId: string): Promise<Vote[]> {
+  return dbCall("getVotesByChatId", () => db.vote.findMany({ where: { chatId } }));
+}

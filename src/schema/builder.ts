@@ -1,0 +1,58 @@
+import SchemaBuilder from "@pothos/core";
+import RelayPlugin from "@pothos/plugin-relay";
+import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos/plugin-scope-auth";
+import ValidationPlugin from "@pothos/plugin-validation";
+import { ChatSDKError } from "../errors.ts";
+import type { Context } from "./context.ts";
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  AuthScopes: { signedIn: boolean };
+  DefaultFieldNullability: false;
+  DefaultEdgesNullability: { list: false; items: true };
+  DefaultNodeNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+    ID: { Input: string; Output: string };
+  };
+}>({
+  plugins: [ScopeAuthPlugin, ValidationPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  scopeAuth: {
+    authScopes: (ctx) => ({ signedIn: ctx.user !== null }),
+    unauthorizedError: (_parent, ctx, _info, result) =>
+      missedSignedIn(result.failure)
+        ? (ctx.authError ?? new ChatSDKError("unauthorized:chat"))
+        : new ChatSDKError("forbidden:chat"),
+  },
+  validation: {
+    validationError: (result) =>
+      new ChatSDKError("bad_request:api", result.issues.map(describeIssue).join("; ")),
+  },
+  relay: {
+    clientMutationId: "omit",
+    cursorType: "String",
+    nodeQueryOptions: false,
+    nodesQueryOptions: false,
+    edgesFieldOptions: { nullable: { list: false, items: true } },
+    nodeFieldOptions: { nullable: false },
+  },
+});
+
+function missedSignedIn(failure: AuthFailure): boolean {
+  if (failure.kind === AuthScopeFailureType.AuthScope) return failure.scope === "signedIn";
+  if (failure.kind === AuthScopeFailureType.AnyAuthScopes || failure.kind === AuthScopeFailureType.AllAuthScopes) {
+    return failure.failures.some(missedSignedIn);
+  }
+  return false;
+}
+
+function describeIssue(issue: { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }) {
+  const path = (issue.path ?? []).map((p) => String(typeof p === "object" ? p.key : p)).join(".");
+  return path ? `${path}: ${issue.message}` : issue.message;
+}
+
+builder.queryType({ authScopes: { signedIn: true } });
+builder.mutationType({ authScopes: { signedIn: true } });
+// builder.subscriptionType: arrives with the streaming turn

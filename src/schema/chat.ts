@@ -1,0 +1,138 @@
+import { randomUUID } from "node:crypto";
+import { resolveCursorConnection, type ResolveCursorConnectionArgs } from "@pothos/plugin-relay";
+import { deleteChatById, getChatById, getChatsByUserId, saveChat, updateChatVisibilityById } from "../db/chats.ts";
+import { decodeCursor, encodeCursor } from "../db/cursor.ts";
+import { getMessagesByChatId } from "../db/messages.ts";
+import { ChatSDKError } from "../errors.ts";
+import type { Chat } from "../generated/prisma/client.ts";
+import { limits } from "../config/limits.ts";
+import { builder } from "./builder.ts";
+import { canReadChat, requireOwnedChat } from "./chat-access.ts";
+import { currentUser } from "./context.ts";
+import { VisibilityEnum } from "./enums.ts";
+import { MessageRef } from "./message.ts";
+import { UsageRef, usageFromJson } from "./usage.ts";
+import { pageArgs, title, uuid } from "./validation.ts";
+
+export const DEFAULT_CHAT_TITLE = "New chat";
+
+export const ChatRef = builder.objectRef<Chat>("Chat").implement({
+  // Every path to a chat passes here: private chats of others are `forbidden:chat`.
+  authScopes: (chat, ctx) => canReadChat(ctx, chat),
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    title: t.exposeString("title"),
+    visibility: t.expose("visibility", { type: VisibilityEnum }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+    lastContext: t.field({
+      type: UsageRef,
+      nullable: true,
+      description: "Usage of the chat's latest turn.",
+      resolve: (chat) => usageFromJson(chat.lastContext),
+    }),
+    messages: t.field({
+      type: MessageConnection,
+      description: "Oldest first.",
+      args: {
+        first: t.arg.int({ description: FIRST_DESCRIPTION }),
+        after: t.arg.string({ description: AFTER_DESCRIPTION }),
+      },
+      validate: pageArgs,
+      resolve: (chat, args, ctx) =>
+        resolvePage(args, (page) =>
+          getMessagesByChatId(ctx.db.prisma, { chatId: chat.id, limit: page.limit, after: page.cursor }),
+        ),
+    }),
+  }),
+});
+
+const MessageConnection = builder.connectionObject({ type: MessageRef, name: "MessageConnection" }, { name: "MessageEdge" });
+
+// Declared after ChatRef's fields are thunked, so the ref is ready.
+const ChatConnection = builder.connectionObject({ type: ChatRef, name: "ChatConnection" }, { name: "ChatEdge" });
+
+const DEFAULT_PAGE_SIZE = 20;
+
+const FIRST_DESCRIPTION = `Page size, default ${DEFAULT_PAGE_SIZE}, at most ${limits.maxPageSize}.`;
+const AFTER_DESCRIPTION = "The endCursor of the previous page.";
+
+/** Forward pagination over a (createdAt, id) order. */
+function resolvePage<T extends { createdAt: Date; id: string }>(
+  args: { first?: number | null; after?: string | null },
+  load: (page: { limit: number; cursor: ReturnType<typeof decodeCursor> }) => Promise<T[]>,
+) {
+  const cursor = args.after ? decodeCursor(args.after) : null;
+  if (args.after && !cursor) throw new ChatSDKError("bad_request:api", "after: not a valid cursor.");
+  return resolveCursorConnection(
+    { args: { first: args.first ?? DEFAULT_PAGE_SIZE, after: args.after ?? undefined }, toCursor: (row: T) => encodeCursor(row) },
+    ({ limit }: ResolveCursorConnectionArgs) => load({ limit, cursor }),
+  );
+}
+
+builder.queryFields((t) => ({
+  chat: t.field({
+    type: ChatRef,
+    nullable: true,
+    description: "Null when it does not exist; a private chat of another user is `forbidden:chat`.",
+    args: { id: t.arg.id({ required: true, validate: uuid }) },
+    resolve: (_root, args, ctx) => getChatById(ctx.db.prisma, args.id),
+  }),
+  chats: t.field({
+    type: ChatConnection,
+    description: "The caller's own chats, newest first (ties broken by id).",
+    args: {
+        first: t.arg.int({ description: FIRST_DESCRIPTION }),
+        after: t.arg.string({ description: AFTER_DESCRIPTION }),
+      },
+    validate: pageArgs,
+    resolve: (_root, args, ctx) =>
+      resolvePage(args, (page) =>
+        getChatsByUserId(ctx.db.prisma, { userId: currentUser(ctx).id, limit: page.limit, after: page.cursor }),
+      ),
+  }),
+}));
+
+const CreateChatInput = builder.inputType("CreateChatInput", {
+  fields: (t) => ({
+    id: t.id({ validate: uuid }),
+    title: t.string({ validate: title }),
+    visibility: t.field({ type: VisibilityEnum }),
+  }),
+});
+
+builder.mutationFields((t) => ({
+  createChat: t.field({
+    type: ChatRef,
+    args: { input: t.arg({ type: CreateChatInput, required: true }) },
+    resolve: async (_root, { input }, ctx) => {
+      const id = input.id ?? randomUUID();
+      if (await getChatById(ctx.db.prisma, id)) throw new ChatSDKError("bad_request:api", `Chat ${id} already exists.`);
+      return saveChat(ctx.db.prisma, {
+        id,
+        userId: currentUser(ctx).id,
+        title: input.title ?? DEFAULT_CHAT_TITLE,
+        visibility: input.visibility ?? "private",
+      });
+    },
+  }),
+  updateChatVisibility: t.field({
+    type: ChatRef,
+    args: {
+      id: t.arg.id({ required: true, validate: uuid }),
+      visibility: t.arg({ type: VisibilityEnum, required: true }),
+    },
+    resolve: async (_root, args, ctx) => {
+      await requireOwnedChat(ctx, args.id);
+      return updateChatVisibilityById(ctx.db.prisma, args.id, args.visibility);
+    },
+  }),
+  deleteChat: t.id({
+    description: "Deletes the chat with its messages, votes and streams; returns its id.",
+    args: { id: t.arg.id({ required: true, validate: uuid }) },
+    resolve: async (_root, args, ctx) => {
+      await requireOwnedChat(ctx, args.id);
+      await deleteChatById(ctx.db.prisma, args.id);
+      return args.id;
+    },
+  }),
+}));

@@ -1,0 +1,83 @@
+import type { UIMessage } from "ai";
+import { z } from "zod";
+import { limits } from "../config/limits.ts";
+import { inTransaction } from "../db/queryable.ts";
+import { deleteMessagesByChatIdAfterTimestamp, getMessageById, saveMessages } from "../db/messages.ts";
+import { ChatSDKError } from "../errors.ts";
+import type { Message } from "../generated/prisma/client.ts";
+import { reserveQuota } from "../quota.ts";
+import { builder } from "./builder.ts";
+import { assertOwner, requireOwnedChat } from "./chat-access.ts";
+import { currentUser } from "./context.ts";
+import { MessageRoleEnum, MessageStatusEnum } from "./enums.ts";
+import { knownParts, MessagePartUnion } from "./message-part.ts";
+import { validateUIMessages } from "./ui-messages.ts";
+import { uuid } from "./validation.ts";
+import { getChatById } from "../db/chats.ts";
+
+export const MessageRef = builder.objectRef<Message>("Message").implement({
+  fields: (t) => ({
+    id: t.exposeID("id"),
+    chatId: t.exposeID("chatId"),
+    role: t.expose("role", { type: MessageRoleEnum }),
+    parts: t.field({ type: [MessagePartUnion], resolve: (message) => knownParts(message.parts) }),
+    status: t.expose("status", { type: MessageStatusEnum }),
+    createdAt: t.expose("createdAt", { type: "DateTime" }),
+  }),
+});
+
+const MessageInput = builder.inputType("MessageInput", {
+  fields: (t) => ({
+    id: t.id({ required: true, validate: uuid }),
+    role: t.field({ type: MessageRoleEnum, required: true }),
+    parts: t.field({ type: "JSON", required: true, description: "AI SDK UIMessage parts." }),
+  }),
+});
+
+builder.mutationField("saveMessages", (t) =>
+  t.field({
+    type: [MessageRef],
+    description: "Appends messages to the caller's chat; user messages count against the daily quota.",
+    args: {
+      chatId: t.arg.id({ required: true, validate: uuid }),
+      messages: t.arg({
+        type: [MessageInput],
+        required: true,
+        validate: z.array(z.any()).min(1).max(limits.maxMessagesPerCall),
+      }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const user = currentUser(ctx);
+      const messages = await validateUIMessages(args.messages as UIMessage[]);
+      if (new Set(messages.map((m) => m.id)).size !== messages.length) {
+        throw new ChatSDKError("bad_request:api", "Message ids must be distinct.");
+      }
+      const userMessages = messages.filter((m) => m.role === "user").length;
+      return inTransaction(ctx.db.prisma, "saveMessages", async (tx) => {
+        await reserveQuota(tx, ctx.env, user, userMessages);
+        const chat = await getChatById(tx, args.chatId);
+        if (!chat) throw new ChatSDKError("not_found:chat");
+        assertOwner(ctx, chat);
+        const taken = await tx.message.findMany({ where: { id: { in: messages.map((m) => m.id) } }, select: { id: true } });
+        if (taken.length > 0) throw new ChatSDKError("bad_request:api", `Message id ${taken[0].id} already exists.`);
+        return saveMessages(
+          tx,
+          messages.map((m) => ({ id: m.id, chatId: chat.id, userId: user.id, role: m.role, parts: m.parts as never })),
+        );
+      });
+    },
+  }),
+);
+
+builder.mutationField("deleteTrailingMessages", (t) =>
+  t.int({
+    description: "Removes the message and every later one in its chat (editing a message); returns how many.",
+    args: { messageId: t.arg.id({ required: true, validate: uuid }) },
+    resolve: async (_root, args, ctx) => {
+      const message = await getMessageById(ctx.db.prisma, args.messageId);
+      if (!message) throw new ChatSDKError("not_found:chat", "The message was not found.");
+      await requireOwnedChat(ctx, message.chatId);
+      return deleteMessagesByChatIdAfterTimestamp(ctx.db.prisma, message.chatId, message.createdAt);
+    },
+  }),
+);

@@ -1,0 +1,38 @@
+import { safeValidateUIMessages, type UIMessage } from "ai";
+import { limits } from "../config/limits.ts";
+import { ChatSDKError } from "../errors.ts";
+
+/**
+ * Checks incoming messages with the AI SDK's own UIMessage validator, then the
+ * gateway's size bounds; refuses with `bad_request:api` naming the first problem.
+ */
+export async function validateUIMessages(messages: UIMessage[]): Promise<UIMessage[]> {
+  const result = await safeValidateUIMessages({ messages });
+  if (!result.success) throw new ChatSDKError("bad_request:api", `Invalid message parts: ${firstIssue(result.error)}`);
+  for (const [index, message] of result.data.entries()) {
+    if (message.parts.length === 0) throw badPart(index, "must have at least one part");
+    if (message.parts.length > limits.maxPartsPerMessage) {
+      throw badPart(index, `must have at most ${limits.maxPartsPerMessage} parts`);
+    }
+    for (const part of message.parts) {
+      if (part.type === "text" && part.text.length > limits.maxTextLength) {
+        throw badPart(index, `a text part must be at most ${limits.maxTextLength} characters`);
+      }
+    }
+    if (JSON.stringify(message.parts).length > limits.maxPartsBytes) {
+      throw badPart(index, `parts must be at most ${limits.maxPartsBytes} bytes of JSON`);
+    }
+  }
+  return result.data;
+}
+
+function badPart(index: number, problem: string) {
+  return new ChatSDKError("bad_request:api", `messages.${index}: ${problem}`);
+}
+
+function firstIssue(error: Error): string {
+  const issues = (error.cause as { issues?: { path: PropertyKey[]; message: string }[] } | undefined)?.issues;
+  const issue = issues?.[0];
+  if (!issue) return error.message;
+  return `${issue.path.map(String).join(".")}: ${issue.message}`;
+}

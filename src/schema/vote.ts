@@ -1,0 +1,26 @@
+import { getMessageById } from "../db/messages.ts";
+import { voteMessage } from "../db/votes.ts";
+import { ChatSDKError } from "../errors.ts";
+import { builder } from "./builder.ts";
+import { requireOwnedChat } from "./chat-access.ts";
+import { uuid } from "./validation.ts";
+
+builder.mutationField("voteMessage", (t) =>
+  t.boolean({
+    description: "Up- or down-votes a message of the caller's chat; a later vote replaces an earlier one.",
+    args: {
+      chatId: t.arg.id({ required: true, validate: uuid }),
+      messageId: t.arg.id({ required: true, validate: uuid }),
+      up: t.arg.boolean({ required: true }),
+    },
+    resolve: async (_root, args, ctx) => {
+      await requireOwnedChat(ctx, args.chatId);
+      const message = await getMessageById(ctx.db.prisma, args.messageId);
+      if (!message || message.chatId !== args.chatId) {
+        throw new ChatSDKError("not_found:chat", "The message was not found in this chat.");
+      }
+      await voteMessage(ctx.db.prisma, { chatId: args.chatId, messageId: args.messageId, isUpvoted: args.up });
+      return true;
+    },
+  }),
+);

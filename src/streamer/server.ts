@@ -1,0 +1,46 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createServerAdapter } from "@whatwg-node/server";
+import { handleChatStream, type ChatStreamEnv } from "./route.ts";
+
+export type RunningStreamer = { url: string; close(): Promise<void> };
+
+export async function startStreamer(
+  env: ChatStreamEnv,
+  options: { port?: number; host?: string } = {},
+): Promise<RunningStreamer> {
+  const chatStream = handleChatStream(env);
+  const adapter = createServerAdapter(async (request: Request): Promise<Response> => {
+    const { pathname } = new URL(request.url);
+    if (pathname === "/api/chat/stream") {
+      return request.method === "POST"
+        ? chatStream(request)
+        : Response.json({ code: "bad_request:api", message: "Use POST." }, { status: 405, headers: { allow: "POST" } });
+    }
+    if (pathname === "/health" && request.method === "GET") return Response.json({ status: "ok" });
+    return Response.json({ code: "not_found:api", message: "Not found." }, { status: 404 });
+  });
+
+  const server = createServer(adapter);
+  const host = options.host ?? "127.0.0.1";
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+
+  return {
+    url: `http://${urlHost}:${port}`,
+    async close() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Open SSE responses would otherwise keep close() waiting for them to end.
+      server.closeAllConnections();
+      await closed;
+      await adapter.dispose();
+    },
+  };
+}

@@ -1,0 +1,50 @@
+// The assistant message to store, folded once from the buffered chunks at the
+// end of the turn, which keeps readUIMessageStream off the first-delta path.
+import { isToolUIPart, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+
+export type AssembleOptions = {
+  /** The gateway's assistantMessageId, announced in StreamStarted; it wins over the streamer's. */
+  messageId: string;
+  /** Hears `error` chunks and chunks the fold could not apply. */
+  onError?: (error: unknown) => void;
+};
+
+export const interruptedToolError = "The tool call was interrupted before it returned.";
+
+/**
+ * The last readUIMessageStream snapshot, tidied for storage: text and reasoning
+ * parts still "streaming" become "done". When the stream did not finish (no
+ * `finish`, or an `abort`), tool calls left at "input-available" become
+ * "output-error", since a call without a result breaks the next turn's model
+ * prompt; "input-streaming" ones stay, convertToModelMessages skips them.
+ * A chunk the fold cannot apply (e.g. a delta for a part never started) ends
+ * the fold there, as in useChat.
+ */
+export async function assembleMessage(
+  chunks: readonly UIMessageChunk[],
+  { messageId, onError }: AssembleOptions,
+): Promise<UIMessage> {
+  const stream = new ReadableStream<UIMessageChunk>({
+    start(controller) {
+      for (const chunk of chunks) controller.enqueue(chunk);
+      controller.close();
+    },
+  });
+  let last: UIMessage | undefined;
+  for await (const snapshot of readUIMessageStream({ stream, onError, terminateOnError: false })) {
+    last = snapshot;
+  }
+  const interrupted = !chunks.some((chunk) => chunk.type === "finish") || chunks.some((chunk) => chunk.type === "abort");
+  const message = last ?? { id: messageId, role: "assistant", parts: [] };
+  return { ...message, id: messageId, parts: message.parts.map((part) => settled(part, interrupted)) };
+}
+
+function settled(part: UIMessage["parts"][number], interrupted: boolean): UIMessage["parts"][number] {
+  if ((part.type === "text" || part.type === "reasoning") && part.state === "streaming") {
+    return { ...part, state: "done" };
+  }
+  if (interrupted && isToolUIPart(part) && part.state === "input-available" && part.providerExecuted !== true) {
+    return { ...part, state: "output-error", errorText: interruptedToolError } as UIMessage["parts"][number];
+  }
+  return part;
+}

@@ -1,0 +1,186 @@
+// Streamer chunks to GraphQL events. The mapper numbers nothing: the turn owns
+// one seq counter across StreamStarted, these events and the terminal event.
+import type { UIMessageChunk } from "ai";
+import type { ChunkEventDraft, Usage } from "./events.ts";
+
+/** What the streamer said about the turn itself, beyond the live events. */
+export type StreamReport = {
+  /** How the stream said it ended; null while running or when it just stopped. */
+  ended: "finish" | "abort" | null;
+  finishReason: string | null;
+  abortReason: string | null;
+  /** Text of the last `error` chunk; such a chunk does not end the stream. */
+  errorText: string | null;
+  /** The streamer's `start` messageId; the gateway's own id is the one stored. */
+  messageId: string | null;
+  /** Message metadata from start, message-metadata and finish chunks, merged shallowly. */
+  metadata: unknown;
+  /** The last usage figures seen: a `data-usage` part (Chat SDK) or `metadata.usage`. */
+  usageReport: { report: Record<string, unknown>; model: string | null } | null;
+};
+
+export type ChunkMapper = {
+  /** Events for one chunk: none for bookkeeping chunks, two for tool-input-error. */
+  map(chunk: UIMessageChunk): ChunkEventDraft[];
+  readonly report: StreamReport;
+  /** The turn's usage, or null when the streamer reported none. */
+  usage(fallbackModel: string | null): Usage | null;
+};
+
+const none: ChunkEventDraft[] = [];
+
+export function createChunkMapper(): ChunkMapper {
+  const report: StreamReport = {
+    ended: null,
+    finishReason: null,
+    abortReason: null,
+    errorText: null,
+    messageId: null,
+    metadata: undefined,
+    usageReport: null,
+  };
+
+  function noteMetadata(metadata: unknown) {
+    if (metadata === undefined) return;
+    report.metadata =
+      isRecord(report.metadata) && isRecord(metadata) ? { ...report.metadata, ...metadata } : metadata;
+    if (isRecord(metadata) && isRecord(metadata.usage)) {
+      report.usageReport = { report: metadata.usage, model: modelOf(metadata) };
+    }
+  }
+
+  function map(chunk: UIMessageChunk): ChunkEventDraft[] {
+    switch (chunk.type) {
+      case "start-step":
+        return [{ __typename: "StepStarted" }];
+      case "finish-step":
+        return [{ __typename: "StepFinished" }];
+      case "reset-step":
+        return [{ __typename: "StepReset" }];
+      case "text-delta":
+        return [{ __typename: "TextDelta", partId: chunk.id, delta: chunk.delta }];
+      case "reasoning-delta":
+        return [{ __typename: "ReasoningDelta", partId: chunk.id, delta: chunk.delta }];
+      case "tool-input-start":
+        return [{ __typename: "ToolInputStarted", toolCallId: chunk.toolCallId, toolName: chunk.toolName }];
+      case "tool-input-delta":
+        return [{ __typename: "ToolInputDelta", toolCallId: chunk.toolCallId, delta: chunk.inputTextDelta }];
+      case "tool-input-available":
+        return [toolInput(chunk.toolCallId, chunk.toolName, chunk.input)];
+      case "tool-input-error":
+        // The stored part ends in output-error with the input; a client may not
+        // have seen tool-input-start, so it gets the name and input first.
+        return [
+          toolInput(chunk.toolCallId, chunk.toolName, chunk.input),
+          { __typename: "ToolOutputError", toolCallId: chunk.toolCallId, errorText: chunk.errorText },
+        ];
+      case "tool-output-available":
+        return [
+          {
+            __typename: "ToolOutputAvailable",
+            toolCallId: chunk.toolCallId,
+            output: chunk.output ?? null,
+            preliminary: chunk.preliminary === true,
+          },
+        ];
+      case "tool-output-error":
+        return [{ __typename: "ToolOutputError", toolCallId: chunk.toolCallId, errorText: chunk.errorText }];
+      case "source-url":
+        return [{ __typename: "SourceUrl", sourceId: chunk.sourceId, url: chunk.url, title: chunk.title ?? null }];
+      case "start":
+        report.messageId = chunk.messageId ?? report.messageId;
+        noteMetadata(chunk.messageMetadata);
+        return none;
+      case "message-metadata":
+        noteMetadata(chunk.messageMetadata);
+        return none;
+      case "finish":
+        report.ended = "finish";
+        report.finishReason = chunk.finishReason ?? null;
+        noteMetadata(chunk.messageMetadata);
+        return none;
+      case "abort":
+        report.ended = "abort";
+        report.abortReason = chunk.reason ?? null;
+        return none;
+      case "error":
+        report.errorText = chunk.errorText;
+        return none;
+    }
+    if (chunk.type.startsWith("data-") && "data" in chunk) {
+      const name = chunk.type.slice("data-".length);
+      if (name === "usage" && isRecord(chunk.data)) {
+        report.usageReport = { report: chunk.data, model: modelOf(chunk.data) };
+      }
+      return [
+        {
+          __typename: "DataDelta",
+          name,
+          id: chunk.id ?? null,
+          data: chunk.data ?? null,
+          transient: chunk.transient === true,
+        },
+      ];
+    }
+    // text/reasoning start and end, files, source documents, tool approvals,
+    // custom and steering parts: no contract event; they arrive with the stored message.
+    return none;
+  }
+
+  return {
+    map,
+    report,
+    usage(fallbackModel) {
+      if (report.usageReport === null) return null;
+      return usageFromReport(report.usageReport.report, report.usageReport.model ?? fallbackModel);
+    },
+  };
+}
+
+function toolInput(toolCallId: string, toolName: string, input: unknown): ChunkEventDraft {
+  return { __typename: "ToolInputAvailable", toolCallId, toolName, input: input ?? null };
+}
+
+/** Usage from message metadata carrying an AI SDK LanguageModelUsage as `usage`. */
+export function usageFromMetadata(metadata: unknown, fallbackModel: string | null): Usage | null {
+  if (!isRecord(metadata)) return null;
+  return usageFromReport(metadata.usage, modelOf(metadata) ?? fallbackModel);
+}
+
+/**
+ * Usage from an AI SDK LanguageModelUsage of any streamer version: 5 has flat
+ * reasoningTokens/cachedInputTokens, 6 and 7 have input/outputTokenDetails.
+ */
+export function usageFromReport(report: unknown, fallbackModel: string | null): Usage | null {
+  if (!isRecord(report)) return null;
+  const inputDetails = isRecord(report.inputTokenDetails) ? report.inputTokenDetails : {};
+  const outputDetails = isRecord(report.outputTokenDetails) ? report.outputTokenDetails : {};
+  const figures = {
+    inputTokens: tokenCount(report.inputTokens),
+    outputTokens: tokenCount(report.outputTokens),
+    totalTokens: tokenCount(report.totalTokens),
+    reasoningTokens: tokenCount(outputDetails.reasoningTokens) ?? tokenCount(report.reasoningTokens),
+    cachedInputTokens: tokenCount(inputDetails.cacheReadTokens) ?? tokenCount(report.cachedInputTokens),
+  };
+  if (Object.values(figures).every((figure) => figure === null)) return null;
+  return { ...figures, model: modelOf(report) ?? fallbackModel };
+}
+
+const maxGraphQLInt = 2 ** 31 - 1;
+
+function tokenCount(value: unknown): number | null {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= maxGraphQLInt
+    ? value
+    : null;
+}
+
+function modelOf(record: Record<string, unknown>): string | null {
+  for (const value of [record.modelId, record.model]) {
+    if (typeof value === "string" && value !== "") return value;
+  }
+  return null;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,146 @@
+// Streamer bytes to validated UIMessageChunks, with the ai package's own parser.
+import { asSchema, parseJsonEventStream, uiMessageChunkSchema, type UIMessageChunk } from "ai";
+import { UpstreamError } from "./upstream.ts";
+
+export type ReadChunksOptions = {
+  /** Longest silence tolerated; SSE keep-alive comments count as activity. */
+  idleTimeoutMs: number;
+  signal?: AbortSignal;
+};
+
+/**
+ * Yields the stream's chunks until `data: [DONE]` or the end of the body;
+ * whether the stream ended properly (finish/abort) is the ChunkMapper's report.
+ * Throws UpstreamError (idle-timeout, malformed, connection-lost), or the
+ * signal's reason when aborted. Stopping early or failing cancels the body.
+ */
+export async function* readChunks(
+  body: ReadableStream<Uint8Array>,
+  { idleTimeoutMs, signal }: ReadChunksOptions,
+): AsyncGenerator<UIMessageChunk, void, undefined> {
+  let idle = false;
+  const timer = setTimeout(() => {
+    idle = true;
+    stop();
+  }, idleTimeoutMs);
+  // A streamer busy in a long tool call sends keep-alive comments, which the
+  // parser swallows; watching the bytes keeps such a stream from timing out.
+  const watched = body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(bytes, controller) {
+        timer.refresh();
+        controller.enqueue(bytes);
+      },
+    }),
+  );
+  const reader = parseJsonEventStream({ stream: watched, schema: uiMessageChunkSchema }).getReader();
+  // Cancelling resolves a pending read as done and cancels the body upstream.
+  function stop() {
+    reader.cancel().catch(() => {});
+  }
+  signal?.addEventListener("abort", stop, { once: true });
+
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      let next: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        next = await reader.read();
+      } catch (error) {
+        signal?.throwIfAborted();
+        throw new UpstreamError("offline:chat", "connection-lost", `connection to the streamer was lost: ${message(error)}`, {
+          cause: error,
+        });
+      }
+      signal?.throwIfAborted();
+      if (idle) {
+        throw new UpstreamError("offline:chat", "idle-timeout", `streamer sent nothing for ${idleTimeoutMs} ms`);
+      }
+      if (next.done) return;
+      const result = next.value;
+      if (result.success) {
+        yield result.value;
+        continue;
+      }
+      const chunk = await lenientChunk(result.rawValue);
+      if (chunk === "skip") continue;
+      if (chunk !== null) {
+        yield chunk;
+        continue;
+      }
+      const type = chunkType(result.rawValue);
+      throw new UpstreamError(
+        "offline:chat",
+        "malformed",
+        `malformed chunk from streamer: ${type === null ? "not a JSON chunk object" : `invalid "${type}" chunk`}`,
+        { cause: result.error },
+      );
+    }
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", stop);
+    stop();
+  }
+}
+
+/**
+ * What to make of a chunk the schema refused: new chunk types are skipped
+ * (streamers on a newer AI SDK will send them); a finish reason newer than
+ * this ai version passes as its string. Anything else is malformed (null).
+ */
+async function lenientChunk(raw: unknown): Promise<UIMessageChunk | "skip" | null> {
+  const type = chunkType(raw);
+  if (type === null) return null;
+  if (!isKnownChunkType(type)) return "skip";
+  if (type !== "finish") return null;
+  const { finishReason, ...rest } = raw as Record<string, unknown>;
+  if (typeof finishReason !== "string") return null;
+  const retried = await asSchema(uiMessageChunkSchema).validate?.(rest);
+  return retried?.success ? ({ ...retried.value, finishReason } as UIMessageChunk) : null;
+}
+
+function chunkType(raw: unknown): string | null {
+  const type = typeof raw === "object" && raw !== null ? (raw as { type?: unknown }).type : undefined;
+  return typeof type === "string" ? type : null;
+}
+
+// Typed as a record over the union, so upgrading `ai` flags types added to it.
+const knownChunkTypes: Record<Exclude<UIMessageChunk["type"], `data-${string}`>, true> = {
+  start: true,
+  finish: true,
+  abort: true,
+  error: true,
+  "message-metadata": true,
+  "start-step": true,
+  "finish-step": true,
+  "reset-step": true,
+  "text-start": true,
+  "text-delta": true,
+  "text-end": true,
+  "reasoning-start": true,
+  "reasoning-delta": true,
+  "reasoning-end": true,
+  "tool-input-start": true,
+  "tool-input-delta": true,
+  "tool-input-available": true,
+  "tool-input-error": true,
+  "tool-approval-request": true,
+  "tool-approval-response": true,
+  "tool-output-available": true,
+  "tool-output-error": true,
+  "tool-output-denied": true,
+  "source-url": true,
+  "source-document": true,
+  file: true,
+  "reasoning-file": true,
+  custom: true,
+  "steering-message": true,
+};
+
+function isKnownChunkType(type: string): boolean {
+  return type.startsWith("data-") || Object.hasOwn(knownChunkTypes, type);
+}
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message || error.name : String(error);
+}
