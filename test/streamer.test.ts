@@ -305,6 +305,25 @@ describe("streamChatTurn (direct mode)", () => {
     expect(chunks.at(-1)?.type).toBe("abort");
     expect(chunks.some((c) => c.type === "finish")).toBe(false);
   });
+  it("holds a [hang] turn open after start-step until aborted", async () => {
+    const controller = new AbortController();
+    const cancelledBefore = mockModelActivity.cancelled;
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 200);
+    const chunks = await collect(
+      streamChatTurn({
+        env,
+        chatId: "chat-1",
+        message: userMessage("[hang]"),
+        existingMessages: [],
+        selectedChatModel: "chat-model",
+        signal: controller.signal,
+      }),
+    );
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(chunks.map((c) => c.type)).toEqual(["start", "start-step", "abort"]);
+    expect(mockModelActivity.cancelled).toBe(cancelledBefore + 1);
+  });
 });
 
 describe("built-in streamer with OPENAI_API_KEY", () => {

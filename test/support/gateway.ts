@@ -1,0 +1,53 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createApp } from "../../src/app.ts";
+import { signUserToken } from "../../src/auth/user-token.ts";
+import { parseEnv, type Env } from "../../src/config/env.ts";
+import { createTestDatabase, type TestDatabase } from "./database.ts";
+
+export interface GraphQLResult<T = any> {
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: { code?: string } & Record<string, unknown> }[];
+}
+
+export interface TestGateway {
+  url: string;
+  env: Env;
+  database: TestDatabase;
+  /** POSTs an operation to /graphql, with a bearer token when given. */
+  gql<T = any>(query: string, variables?: Record<string, unknown>, token?: string | null): Promise<GraphQLResult<T>>;
+  /** A token for a user (created in the database on first use, as in production). */
+  tokenFor(user: { id: string; type?: "guest" | "regular"; email?: string | null }): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** The gateway on an ephemeral port over a fresh test database. */
+export async function startTestGateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
+  const database = await createTestDatabase();
+  const env = parseEnv({ LOG_LEVEL: "silent", ...overrides });
+  const app = createApp({ env, db: database.db });
+  const server = createServer(app.yoga);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    env,
+    database,
+    async gql(query, variables, token) {
+      const response = await fetch(`${url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as GraphQLResult;
+    },
+    tokenFor: (user) =>
+      signUserToken(env, { id: user.id, type: user.type ?? "regular", email: user.email ?? null }, 3600),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await database.drop();
+    },
+  };
+}
