@@ -3,7 +3,7 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga, type Plugin } from "graphql-yoga";
 import { createCallerResolver } from "./auth/caller.ts";
 import { createUserTokenVerifier } from "./auth/user-token.ts";
-import type { Env } from "./config/env.ts";
+import { streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
 import { migrationsApplied } from "./db/migrate.ts";
 import { graphiqlOptions } from "./graphiql.ts";
@@ -11,16 +11,30 @@ import { log } from "./log.ts";
 import type { Context } from "./schema/context.ts";
 import { schema } from "./schema/index.ts";
 import type { Services } from "./services.ts";
+import { directSource, proxySource, type ChunkSource } from "./turn/chunk-source.ts";
+import { TurnRegistry } from "./turn/registry.ts";
 
 export interface AppOptions {
   env: Env;
   db: Database;
+  /** Where the streamer runs in proxy mode; defaults to STREAMER_URL (or NEXTJS_URL). */
+  streamerUrl?: string;
+}
+
+function chunkSourceFor(env: Env, streamerUrl: string | undefined): ChunkSource {
+  if (env.STREAM_MODE === "direct") return directSource(env);
+  if (!streamerUrl) throw new Error("proxy mode needs STREAMER_URL (or NEXTJS_URL), or the built-in streamer");
+  return proxySource(env, streamerUrl);
 }
 
 /** The gateway as a fetch-style handler (Yoga), ready to mount on node:http. */
-export function createApp({ env, db }: AppOptions) {
+export function createApp({ env, db, streamerUrl = streamerUrlOf(env) }: AppOptions) {
   const tokens = createUserTokenVerifier(env);
-  const services: Services = { tokens, resolveCaller: createCallerResolver(db, tokens) };
+  const services: Services = {
+    tokens,
+    resolveCaller: createCallerResolver(db, tokens),
+    turns: new TurnRegistry(db, chunkSourceFor(env, streamerUrl)),
+  };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,

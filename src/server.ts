@@ -1,10 +1,12 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
-import { parseEnv, type Env } from "./config/env.ts";
+import { parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { log, setLogLevel } from "./log.ts";
+import { startStreamer, type RunningStreamer } from "./streamer/server.ts";
+import { closeUpstreamAgents } from "./turn/upstream.ts";
 
 export interface RunningGateway {
   url: string;
@@ -17,7 +19,8 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
   const applied = await applyMigrations(db);
   if (applied.length > 0) log.info("migrations applied", { applied });
-  const { yoga } = createApp({ env, db });
+  const streamer = await builtInStreamerIfNeeded(env);
+  const { yoga, services } = createApp({ env, db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
   const server = createServer(yoga);
   await listen(server, env.PORT, env.HOST);
   const { port } = server.address() as AddressInfo;
@@ -26,11 +29,23 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
     url,
     env,
     async close() {
+      // Running turns are stopped and stored before the database goes away.
+      await services.turns.drain("The gateway is shutting down.");
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await streamer?.close();
+      await closeUpstreamAgents();
       await db.close();
     },
   };
+}
+
+/** Proxy mode with no STREAMER_URL: the built-in streamer, as a server of its own. */
+async function builtInStreamerIfNeeded(env: Env): Promise<RunningStreamer | null> {
+  if (env.STREAM_MODE !== "proxy" || streamerUrlOf(env)) return null;
+  const streamer = await startStreamer(env, { port: env.STREAMER_PORT, host: "127.0.0.1" });
+  log.info(`built-in streamer at ${streamer.url} (${env.OPENAI_API_KEY ? "OpenAI" : "offline mock model"})`);
+  return streamer;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

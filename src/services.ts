@@ -1,8 +1,10 @@
 import type { Caller } from "./auth/caller.ts";
 import type { UserTokenVerifier } from "./auth/user-token.ts";
+import type { TurnRegistry } from "./turn/registry.ts";
 
 /** Long-lived parts of the app that resolvers reach through the context. */
 export interface Services {
   tokens: UserTokenVerifier;
   resolveCaller(request: Request): Promise<Caller>;
+  turns: TurnRegistry;
 }

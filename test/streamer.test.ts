@@ -305,6 +305,7 @@ describe("streamChatTurn (direct mode)", () => {
     expect(chunks.at(-1)?.type).toBe("abort");
     expect(chunks.some((c) => c.type === "finish")).toBe(false);
   });
+
   it("holds a [hang] turn open after start-step until aborted", async () => {
     const controller = new AbortController();
     const cancelledBefore = mockModelActivity.cancelled;

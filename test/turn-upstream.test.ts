@@ -121,12 +121,18 @@ describe("openUpstream", () => {
       model: "gpt-default",
     });
     const message = await assembleMessage(buffered, { messageId: "gateway-msg" });
-    expect(message).toMatchObject({ id: "gateway-msg", role: "assistant", parts: [{ type: "step-start" }, { type: "text", text: "Sunny", state: "done" }] });
+    expect(message).toMatchObject({
+      id: "gateway-msg",
+      role: "assistant",
+      parts: [{ type: "step-start" }, { type: "text", text: "Sunny", state: "done" }],
+    });
   });
 
   it("reuses the keep-alive connection", async () => {
     handler = (_req, res) => writeSse(res, [{ type: "finish" }]);
     for (let i = 0; i < 2; i++) {
+      // undici pools the socket again just after the body ends
+      await new Promise((resolve) => setTimeout(resolve, 10));
       const body = await openUpstream({ url: `${baseUrl}/a`, body: {}, token: "t" });
       for await (const _ of readChunks(body, { idleTimeoutMs: 1000 }));
     }

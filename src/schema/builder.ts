@@ -55,4 +55,4 @@ function describeIssue(issue: { message: string; path?: ReadonlyArray<PropertyKe
 
 builder.queryType({ authScopes: { signedIn: true } });
 builder.mutationType({ authScopes: { signedIn: true } });
-// builder.subscriptionType: arrives with the streaming turn
+builder.subscriptionType({ authScopes: { signedIn: true } });

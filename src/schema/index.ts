@@ -8,6 +8,8 @@ import "./message-part.ts";
 import "./message.ts";
 import "./chat.ts";
 import "./vote.ts";
+import "./stream-events.ts";
+import "./send-message.ts";
 
 export const schema = builder.toSchema({ sortSchema: false });
 

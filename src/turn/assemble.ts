@@ -34,7 +34,8 @@ export async function assembleMessage(
   for await (const snapshot of readUIMessageStream({ stream, onError, terminateOnError: false })) {
     last = snapshot;
   }
-  const interrupted = !chunks.some((chunk) => chunk.type === "finish") || chunks.some((chunk) => chunk.type === "abort");
+  const interrupted =
+    !chunks.some((chunk) => chunk.type === "finish") || chunks.some((chunk) => chunk.type === "abort");
   const message = last ?? { id: messageId, role: "assistant", parts: [] };
   return { ...message, id: messageId, parts: message.parts.map((part) => settled(part, interrupted)) };
 }

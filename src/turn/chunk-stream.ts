@@ -48,9 +48,8 @@ export async function* readChunks(
         next = await reader.read();
       } catch (error) {
         signal?.throwIfAborted();
-        throw new UpstreamError("offline:chat", "connection-lost", `connection to the streamer was lost: ${message(error)}`, {
-          cause: error,
-        });
+        const reason = `connection to the streamer was lost: ${message(error)}`;
+        throw new UpstreamError("offline:chat", "connection-lost", reason, { cause: error });
       }
       signal?.throwIfAborted();
       if (idle) {
@@ -58,23 +57,11 @@ export async function* readChunks(
       }
       if (next.done) return;
       const result = next.value;
-      if (result.success) {
-        yield result.value;
-        continue;
-      }
-      const chunk = await lenientChunk(result.rawValue);
+      const chunk = result.success ? result.value : await refusedChunk(result.rawValue, result.error);
       if (chunk === "skip") continue;
-      if (chunk !== null) {
-        yield chunk;
-        continue;
-      }
-      const type = chunkType(result.rawValue);
-      throw new UpstreamError(
-        "offline:chat",
-        "malformed",
-        `malformed chunk from streamer: ${type === null ? "not a JSON chunk object" : `invalid "${type}" chunk`}`,
-        { cause: result.error },
-      );
+      yield chunk;
+      // Time the caller spent on the chunk is not the streamer's silence.
+      timer.refresh();
     }
   } finally {
     clearTimeout(timer);
@@ -86,17 +73,19 @@ export async function* readChunks(
 /**
  * What to make of a chunk the schema refused: new chunk types are skipped
  * (streamers on a newer AI SDK will send them); a finish reason newer than
- * this ai version passes as its string. Anything else is malformed (null).
+ * this ai version passes as its string. Anything else is malformed.
  */
-async function lenientChunk(raw: unknown): Promise<UIMessageChunk | "skip" | null> {
+async function refusedChunk(raw: unknown, error: unknown): Promise<UIMessageChunk | "skip"> {
   const type = chunkType(raw);
-  if (type === null) return null;
-  if (!isKnownChunkType(type)) return "skip";
-  if (type !== "finish") return null;
-  const { finishReason, ...rest } = raw as Record<string, unknown>;
-  if (typeof finishReason !== "string") return null;
-  const retried = await asSchema(uiMessageChunkSchema).validate?.(rest);
-  return retried?.success ? ({ ...retried.value, finishReason } as UIMessageChunk) : null;
+  if (type !== null && !isKnownChunkType(type)) return "skip";
+  if (type === "finish") {
+    const { finishReason, ...rest } = raw as Record<string, unknown>;
+    const schema = asSchema(uiMessageChunkSchema);
+    const retried = typeof finishReason === "string" ? await schema.validate?.(rest) : undefined;
+    if (retried?.success) return { ...retried.value, finishReason } as UIMessageChunk;
+  }
+  const what = type === null ? "not a JSON chunk object" : `invalid "${type}" chunk`;
+  throw new UpstreamError("offline:chat", "malformed", `malformed chunk from streamer: ${what}`, { cause: error });
 }
 
 function chunkType(raw: unknown): string | null {

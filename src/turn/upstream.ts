@@ -108,6 +108,7 @@ export async function openUpstream(options: OpenUpstreamOptions): Promise<Readab
   const { statusCode, headers, body: stream } = response;
   if (statusCode < 200 || statusCode > 299) {
     const detail = await errorDetail(stream);
+    signal?.throwIfAborted();
     throw new UpstreamError(
       codeForStatus(statusCode),
       "status",
@@ -117,7 +118,7 @@ export async function openUpstream(options: OpenUpstreamOptions): Promise<Readab
   }
   const contentType = String(headers["content-type"] ?? "");
   if (contentType !== "" && !contentType.includes("text/event-stream")) {
-    stream.destroy();
+    discard(stream);
     throw new UpstreamError(
       "offline:chat",
       "not-a-stream",
@@ -165,7 +166,7 @@ async function errorDetail(stream: Readable): Promise<string> {
   } catch {
     // the status alone still says what happened
   } finally {
-    stream.destroy();
+    discard(stream);
   }
   try {
     const parsed: unknown = JSON.parse(text);
@@ -178,6 +179,13 @@ async function errorDetail(stream: Readable): Promise<string> {
     // not JSON
   }
   return text.trim().slice(0, 200);
+}
+
+// undici's body reports an early destroy as an 'error' event; unheard, it
+// would be an uncaught exception.
+function discard(stream: Readable) {
+  stream.on("error", () => {});
+  stream.destroy();
 }
 
 function errorCode(error: unknown): string | undefined {

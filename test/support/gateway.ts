@@ -2,7 +2,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "../../src/app.ts";
 import { signUserToken } from "../../src/auth/user-token.ts";
-import { parseEnv, type Env } from "../../src/config/env.ts";
+import { parseEnv, streamerUrlOf, type Env } from "../../src/config/env.ts";
+import { startStreamer } from "../../src/streamer/server.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
 
 export interface GraphQLResult<T = any> {
@@ -12,6 +13,7 @@ export interface GraphQLResult<T = any> {
 
 export interface TestGateway {
   url: string;
+  app: ReturnType<typeof createApp>;
   env: Env;
   database: TestDatabase;
   /** POSTs an operation to /graphql, with a bearer token when given. */
@@ -24,14 +26,16 @@ export interface TestGateway {
 /** The gateway on an ephemeral port over a fresh test database. */
 export async function startTestGateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
   const database = await createTestDatabase();
-  const env = parseEnv({ LOG_LEVEL: "silent", ...overrides });
-  const app = createApp({ env, db: database.db });
+  const env = parseEnv({ LOG_LEVEL: "silent", MOCK_DELTA_DELAY_MS: "0", ...overrides });
+  const streamer = env.STREAM_MODE === "proxy" && !streamerUrlOf(env) ? await startStreamer(env) : null;
+  const app = createApp({ env, db: database.db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
   const server = createServer(app.yoga);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
   return {
     url,
+    app,
     env,
     database,
     async gql(query, variables, token) {
@@ -45,8 +49,10 @@ export async function startTestGateway(overrides: Record<string, string> = {}): 
     tokenFor: (user) =>
       signUserToken(env, { id: user.id, type: user.type ?? "regular", email: user.email ?? null }, 3600),
     async close() {
+      await app.services.turns.drain("The test gateway is closing.");
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await streamer?.close();
       await database.drop();
     },
   };

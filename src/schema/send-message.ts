@@ -1,0 +1,125 @@
+import type { UIMessage } from "ai";
+import { z } from "zod";
+import { limits } from "../config/limits.ts";
+import { prepareTurn } from "../turn/prepare.ts";
+import { builder } from "./builder.ts";
+import { requireOwnedChat } from "./chat-access.ts";
+import { currentUser, type Context } from "./context.ts";
+import { VisibilityEnum } from "./enums.ts";
+import { ChatStreamEventUnion, type StreamEventShape } from "./stream-events.ts";
+import { validateUIMessages } from "./ui-messages.ts";
+import { url, uuid } from "./validation.ts";
+
+const FileInput = builder.inputType("FileInput", {
+  fields: (t) => ({
+    mediaType: t.string({
+      required: true,
+      validate: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "must be a media type such as image/png"),
+    }),
+    url: t.string({ required: true, validate: url }),
+    filename: t.string({ validate: z.string().max(255) }),
+  }),
+});
+
+const UserPartInput = builder.inputType("UserPartInput", {
+  description: "Exactly one of `text` and `file`.",
+  fields: (t) => ({
+    text: t.string(),
+    file: t.field({ type: FileInput }),
+  }),
+  validate: z
+    .object({ text: z.string().nullish(), file: z.any().nullish() })
+    .refine((part) => (part.text != null) !== (part.file != null), "set exactly one of text and file"),
+});
+
+const UserMessageInput = builder.inputType("UserMessageInput", {
+  fields: (t) => ({
+    id: t.id({ required: true, validate: uuid }),
+    parts: t.field({
+      type: [UserPartInput],
+      required: true,
+      validate: z.array(z.any()).min(1).max(limits.maxPartsPerMessage),
+    }),
+  }),
+});
+
+const SendMessageInput = builder.inputType("SendMessageInput", {
+  fields: (t) => ({
+    chatId: t.id({ required: true, validate: uuid, description: "An unknown id creates the chat." }),
+    message: t.field({ type: UserMessageInput, required: true }),
+    model: t.string({ validate: z.string().min(1).max(100), description: "selectedChatModel; default configured." }),
+    visibility: t.field({ type: VisibilityEnum, description: "For a new chat; default PRIVATE." }),
+  }),
+});
+
+type SendMessageArgs = typeof SendMessageInput.$inferInput;
+
+/** The input's user message as an AI SDK UIMessage, checked like any stored message. */
+async function userMessageOf(input: SendMessageArgs): Promise<UIMessage> {
+  const parts = input.message.parts.map((part) =>
+    part.text != null
+      ? { type: "text" as const, text: part.text }
+      : {
+          type: "file" as const,
+          mediaType: part.file!.mediaType,
+          url: part.file!.url,
+          ...(part.file!.filename ? { filename: part.file!.filename } : {}),
+        },
+  );
+  const [message] = await validateUIMessages([{ id: input.message.id, role: "user", parts }]);
+  return message;
+}
+
+async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerator<StreamEventShape> {
+  const turn = await prepareTurn(ctx.db, ctx.env, currentUser(ctx), {
+    chatId: input.chatId,
+    message: await userMessageOf(input),
+    model: input.model ?? null,
+    visibility: input.visibility ?? null,
+  });
+  const run = ctx.services.turns.start(turn);
+  try {
+    yield* run.subscribe(-1, ctx.request.signal);
+  } finally {
+    // Until resumable streams land, a client that goes away stops its turn.
+    if (!run.done) run.stop("The client disconnected.");
+  }
+}
+
+builder.subscriptionField("sendMessage", (t) =>
+  t.field({
+    type: ChatStreamEventUnion,
+    description:
+      "One turn: StreamStarted, the deltas, then exactly one of StreamFinished, StreamAborted or StreamFailed. Refusals (bad input, auth, quota, ownership) arrive as a GraphQL error before any event.",
+    args: { input: t.arg({ type: SendMessageInput, required: true }) },
+    subscribe: async (_root, { input }, ctx) => {
+      // Refusals are thrown here, before the event stream starts, so they reach
+      // the client as a GraphQL error and nothing is sent upstream.
+      const events = sendMessage(input, ctx);
+      const first = await events.next();
+      return prepend(first, events);
+    },
+    resolve: (event) => event,
+  }),
+);
+
+async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
+  if (first.done) return;
+  try {
+    yield first.value;
+    yield* rest;
+  } finally {
+    await rest.return(undefined);
+  }
+}
+
+builder.mutationField("stopStream", (t) =>
+  t.boolean({
+    description: "Stops the chat's running generation, from any connection of the owner; true when one was running.",
+    args: { chatId: t.arg.id({ required: true, validate: uuid }) },
+    resolve: async (_root, args, ctx) => {
+      await requireOwnedChat(ctx, args.chatId);
+      return ctx.services.turns.stop(args.chatId, "Stopped by the user.");
+    },
+  }),
+);

@@ -1,0 +1,67 @@
+import type { UIMessage, UIMessageChunk } from "ai";
+import { signInternalToken } from "../auth/internal-token.ts";
+import type { Env } from "../config/env.ts";
+import { streamChatTurn } from "../streamer/turn.ts";
+import { readChunks } from "./chunk-stream.ts";
+import type { PreparedTurn } from "./prepare.ts";
+import { openUpstream } from "./upstream.ts";
+
+/** Where a turn's UI message chunks come from; stops when `signal` aborts. */
+export type ChunkSource = (turn: PreparedTurn, signal: AbortSignal) => AsyncIterable<UIMessageChunk>;
+
+/** The seed's payload for POST /api/chat/stream. */
+export function streamerPayload(turn: PreparedTurn) {
+  return {
+    id: turn.chat.id,
+    message: { id: turn.userMessage.id, role: "user", parts: turn.userMessage.parts } as UIMessage,
+    selectedChatModel: turn.selectedChatModel,
+    selectedVisibilityType: turn.chat.visibility,
+    existingMessages: turn.existingMessages,
+  };
+}
+
+/** Proxy mode: the streamer (a Next.js route running the AI SDK, or the built-in one) over HTTP. */
+export function proxySource(env: Env, streamerUrl: string): ChunkSource {
+  const url = new URL("/api/chat/stream", streamerUrl).toString();
+  return async function* (turn, signal) {
+    const token = await signInternalToken(env.NEXTJS_INTERNAL_TOKEN, { userId: turn.user.id, chatId: turn.chat.id });
+    const body = await openUpstream({
+      url,
+      body: streamerPayload(turn),
+      token,
+      signal,
+      connectTimeoutMs: env.UPSTREAM_CONNECT_TIMEOUT_MS,
+      firstByteTimeoutMs: env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+    });
+    yield* readChunks(body, { idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS, signal });
+  };
+}
+
+/** Direct mode (the seed's Phase 2): the same model code, in this process, with no HTTP hop. */
+export function directSource(env: Env): ChunkSource {
+  return async function* (turn, signal) {
+    const payload = streamerPayload(turn);
+    const stream = streamChatTurn({
+      env,
+      chatId: payload.id,
+      message: payload.message,
+      existingMessages: payload.existingMessages,
+      selectedChatModel: payload.selectedChatModel,
+      signal,
+    });
+    const reader = stream.getReader();
+    const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (true) {
+        const { done, value } = await reader.read();
+        signal.throwIfAborted();
+        if (done) return;
+        yield value;
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      reader.releaseLock();
+    }
+  };
+}

@@ -1,0 +1,44 @@
+import type { Database } from "../db/client.ts";
+import type { ChunkSource } from "./chunk-source.ts";
+import type { PreparedTurn } from "./prepare.ts";
+import { TurnRun } from "./turn-run.ts";
+
+/** The turns running in this process, by chat, so stopStream can reach them from any connection. */
+export class TurnRegistry {
+  private readonly db: Database;
+  private readonly source: ChunkSource;
+  private readonly running = new Map<string, Set<TurnRun>>();
+
+  constructor(db: Database, source: ChunkSource) {
+    this.db = db;
+    this.source = source;
+  }
+
+  start(turn: PreparedTurn): TurnRun {
+    const run = new TurnRun(this.db, this.source, turn);
+    const chatId = turn.chat.id;
+    const runs = this.running.get(chatId) ?? new Set<TurnRun>();
+    runs.add(run);
+    this.running.set(chatId, runs);
+    void run.finished.finally(() => {
+      runs.delete(run);
+      if (runs.size === 0 && this.running.get(chatId) === runs) this.running.delete(chatId);
+    });
+    return run;
+  }
+
+  /** Stops the chat's running turns; true when one was running. */
+  stop(chatId: string, reason: string): boolean {
+    const runs = this.running.get(chatId);
+    if (!runs || runs.size === 0) return false;
+    for (const run of runs) run.stop(reason);
+    return true;
+  }
+
+  /** On shutdown: stops every turn and waits until each is stored. */
+  async drain(reason: string): Promise<void> {
+    const runs = [...this.running.values()].flatMap((set) => [...set]);
+    for (const run of runs) run.stop(reason);
+    await Promise.allSettled(runs.map((run) => run.finished));
+  }
+}
