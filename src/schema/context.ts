@@ -1,6 +1,6 @@
 import type { Env } from "../config/env.ts";
 import type { Database } from "../db/client.ts";
-import type { ChatSDKError } from "../errors.ts";
+import { ChatSDKError } from "../errors.ts";
 import type { User } from "../generated/prisma/client.ts";
 import type { Services } from "../services.ts";
 
@@ -15,8 +15,11 @@ export interface Context {
   authError: ChatSDKError | null;
 }
 
-/** The caller of a field guarded by the `signedIn` scope. */
+/**
+ * The caller, or `unauthorized:chat` with the reason a token was refused.
+ * The `signedIn` scope guards resolvers; subscribe functions rely on this.
+ */
 export function currentUser(ctx: Context): User {
-  if (!ctx.user) throw new Error("currentUser called on a field without the signedIn scope");
+  if (!ctx.user) throw ctx.authError ?? new ChatSDKError("unauthorized:chat");
   return ctx.user;
 }

@@ -8,7 +8,7 @@ import { currentUser, type Context } from "./context.ts";
 import { VisibilityEnum } from "./enums.ts";
 import { ChatStreamEventUnion, type StreamEventShape } from "./stream-events.ts";
 import { validateUIMessages } from "./ui-messages.ts";
-import { url, uuid } from "./validation.ts";
+import { text, url, uuid } from "./validation.ts";
 
 const FileInput = builder.inputType("FileInput", {
   fields: (t) => ({
@@ -24,7 +24,7 @@ const FileInput = builder.inputType("FileInput", {
 const UserPartInput = builder.inputType("UserPartInput", {
   description: "Exactly one of `text` and `file`.",
   fields: (t) => ({
-    text: t.string(),
+    text: t.string({ validate: text }),
     file: t.field({ type: FileInput }),
   }),
   validate: z
@@ -71,7 +71,8 @@ async function userMessageOf(input: SendMessageArgs): Promise<UIMessage> {
 }
 
 async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerator<StreamEventShape> {
-  const turn = await prepareTurn(ctx.db, ctx.env, currentUser(ctx), {
+  const user = currentUser(ctx);
+  const turn = await prepareTurn(ctx.db, ctx.env, user, {
     chatId: input.chatId,
     message: await userMessageOf(input),
     model: input.model ?? null,

@@ -1,0 +1,100 @@
+import { randomUUID } from "node:crypto";
+import { expect } from "vitest";
+import type { PrismaClient } from "../../src/db/client.ts";
+import type { GraphQLResult } from "./gateway.ts";
+
+// Small helpers shared by the db-, auth-, api-, quota- and schema- test files.
+
+export const newId = (): string => randomUUID();
+
+/** A MessageInput for saveMessages with one text part. */
+export function textMessage(text: string, role: "USER" | "ASSISTANT" | "SYSTEM" = "USER", id: string = newId()) {
+  return { id, role, parts: [{ type: "text", text }] };
+}
+
+export const SAVE_MESSAGES = /* GraphQL */ `
+  mutation Save($chatId: ID!, $messages: [MessageInput!]!) {
+    saveMessages(chatId: $chatId, messages: $messages) { id chatId role status createdAt }
+  }
+`;
+
+export const CREATE_CHAT = /* GraphQL */ `
+  mutation Create($input: CreateChatInput!) {
+    createChat(input: $input) { id title visibility createdAt }
+  }
+`;
+
+/** Asserts the result was refused with `code` (in extensions.code). */
+export function expectError(result: GraphQLResult, code: string): void {
+  expect(result.errors, `expected ${code}, got ${JSON.stringify(result)}`).toBeDefined();
+  expect(result.errors!.map((e) => e.extensions?.code)).toContain(code);
+}
+
+export function expectOk<T = any>(result: GraphQLResult<T>): T {
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+  return result.data as T;
+}
+
+/** Text that must never reach a client: SQL, driver and stack details. */
+export function expectNoInternals(payload: unknown): void {
+  const text = JSON.stringify(payload);
+  for (const leak of [
+    /\bat \S+ \(/, // stack frame
+    /\.ts:\d+/,
+    /node_modules/,
+    /\b(SELECT|INSERT|UPDATE|DELETE)\b.*\b(FROM|INTO|SET)\b/i,
+    /violates|constraint|foreign key|relation "|duplicate key/i,
+    /prisma/i,
+    /P20\d\d/,
+  ]) {
+    expect(text).not.toMatch(leak);
+  }
+}
+
+export async function insertUser(
+  prisma: PrismaClient,
+  user: { id?: string; type?: "guest" | "regular"; email?: string | null } = {},
+) {
+  return prisma.user.create({ data: { id: user.id ?? newId(), type: user.type ?? "regular", email: user.email ?? null } });
+}
+
+export async function insertChat(
+  prisma: PrismaClient,
+  chat: { userId: string; id?: string; title?: string; visibility?: "public" | "private"; createdAt?: Date },
+) {
+  return prisma.chat.create({
+    data: {
+      id: chat.id ?? newId(),
+      userId: chat.userId,
+      title: chat.title ?? "A chat",
+      visibility: chat.visibility ?? "private",
+      ...(chat.createdAt ? { createdAt: chat.createdAt } : {}),
+    },
+  });
+}
+
+export async function insertMessage(
+  prisma: PrismaClient,
+  message: {
+    chatId: string;
+    userId: string;
+    id?: string;
+    role?: "user" | "assistant" | "system";
+    text?: string;
+    createdAt?: Date;
+  },
+) {
+  return prisma.message.create({
+    data: {
+      id: message.id ?? newId(),
+      chatId: message.chatId,
+      userId: message.userId,
+      role: message.role ?? "user",
+      parts: [{ type: "text", text: message.text ?? "hello" }],
+      attachments: [],
+      ...(message.createdAt ? { createdAt: message.createdAt } : {}),
+    },
+  });
+}
+
+export const HOUR = 60 * 60 * 1000;
