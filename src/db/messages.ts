@@ -32,16 +32,23 @@ export function getMessageById(db: Queryable, id: string): Promise<Message | nul
 }
 
 /**
- * Inserts messages in one statement. Messages saved together get strictly
- * increasing timestamps, so their order survives reading back.
+ * Inserts messages in one statement. Each message gets a timestamp after every
+ * message already in its chat (and after the one before it in the batch), so
+ * the order messages were saved in is the order they are read back in.
  */
 export async function saveMessages(db: Queryable, messages: NewMessage[]): Promise<Message[]> {
-  const base = Date.now();
-  const rows = messages.map((message, index) => ({
-    attachments: [],
-    ...message,
-    createdAt: message.createdAt ?? new Date(base + index),
-  }));
+  const next = new Map<string, number>();
+  for (const chatId of new Set(messages.map((m) => m.chatId))) {
+    const latest = await dbCall("saveMessages", () =>
+      db.message.findFirst({ where: { chatId }, orderBy: { createdAt: "desc" }, select: { createdAt: true } }),
+    );
+    next.set(chatId, Math.max(Date.now(), (latest?.createdAt.getTime() ?? 0) + 1));
+  }
+  const rows = messages.map((message) => {
+    const at = next.get(message.chatId)!;
+    next.set(message.chatId, at + 1);
+    return { attachments: [], ...message, createdAt: message.createdAt ?? new Date(at) };
+  });
   await dbCall("saveMessages", () => db.message.createMany({ data: rows }));
   return dbCall("saveMessages", () =>
     db.message.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
