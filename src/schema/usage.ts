@@ -1,16 +1,7 @@
+import type { Usage } from "../turn/events.ts";
 import { builder } from "./builder.ts";
 
-/** Token usage of a turn, as stored in Chat.lastContext. Null where the streamer reported nothing. */
-export interface UsageShape {
-  inputTokens: number | null;
-  outputTokens: number | null;
-  totalTokens: number | null;
-  reasoningTokens: number | null;
-  cachedInputTokens: number | null;
-  model: string | null;
-}
-
-export const UsageRef = builder.objectRef<UsageShape>("Usage").implement({
+export const UsageRef = builder.objectRef<Usage>("Usage").implement({
   description: "Null where the streamer did not report a figure; never an invented zero.",
   fields: (t) => ({
     inputTokens: t.exposeInt("inputTokens", { nullable: true }),
@@ -25,10 +16,10 @@ export const UsageRef = builder.objectRef<UsageShape>("Usage").implement({
 const FIELDS = ["inputTokens", "outputTokens", "totalTokens", "reasoningTokens", "cachedInputTokens"] as const;
 
 /** Reads a stored lastContext defensively: rows may predate a field. */
-export function usageFromJson(value: unknown): UsageShape | null {
+export function usageFromJson(value: unknown): Usage | null {
   if (!value || typeof value !== "object") return null;
   const record = value as Record<string, unknown>;
-  const usage = { model: typeof record.model === "string" ? record.model : null } as UsageShape;
+  const usage = { model: typeof record.model === "string" ? record.model : null } as Usage;
   for (const field of FIELDS) {
     const figure = record[field];
     usage[field] = typeof figure === "number" && Number.isInteger(figure) ? figure : null;
