@@ -5,6 +5,7 @@ import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { PrismaClient } from "../generated/prisma/client.ts";
+import { log } from "../log.ts";
 
 export type { PrismaClient };
 
@@ -34,6 +35,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 function openPostgres(url: string, max: number): Database {
   const pool = new pg.Pool({ connectionString: url, max });
+  // An idle client's error (server restart, killed backend) is re-emitted on the
+  // pool; unheard, it would crash the process. The pool replaces the client.
+  pool.on("error", (error) => log.warn("idle database connection failed", { error }));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: "postgres",

@@ -131,6 +131,8 @@ builder.mutationFields((t) => ({
     args: { id: t.arg.id({ required: true, validate: uuid }) },
     resolve: async (_root, args, ctx) => {
       await requireOwnedChat(ctx, args.id);
+      // A running turn would otherwise generate to the end for a chat that is gone.
+      await ctx.services.turns.stop(args.id, "The chat was deleted.");
       await deleteChatById(ctx.db.prisma, args.id);
       return args.id;
     },

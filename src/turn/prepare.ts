@@ -43,6 +43,12 @@ export function prepareTurn(db: Database, env: Env, user: User, request: TurnReq
   return inTransaction(db.prisma, "prepareTurn", async (tx) => {
     await reserveQuota(tx, env, user, 1);
     let chat = await getChatById(tx, request.chatId);
+    if (!chat) {
+      // Two callers creating one chat id: the second waits here for the first
+      // to commit, then sees its chat (forbidden:chat, not a unique violation).
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${request.chatId}))`;
+      chat = await getChatById(tx, request.chatId);
+    }
     if (chat && chat.userId !== user.id) throw new ChatSDKError("forbidden:chat");
     chat ??= await saveChat(tx, {
       id: request.chatId,

@@ -27,12 +27,15 @@ export class TurnRegistry {
     return run;
   }
 
-  /** Stops the chat's running turns; true when one was running. */
-  stop(chatId: string, reason: string): boolean {
-    const runs = this.running.get(chatId);
-    if (!runs || runs.size === 0) return false;
+  /**
+   * Stops the chat's running turns and resolves once their partial turns are
+   * stored, so a read right after sees them; true when one was running.
+   */
+  async stop(chatId: string, reason: string): Promise<boolean> {
+    const runs = [...(this.running.get(chatId) ?? [])];
     for (const run of runs) run.stop(reason);
-    return true;
+    await Promise.allSettled(runs.map((run) => run.finished));
+    return runs.length > 0;
   }
 
   /** On shutdown: stops every turn and waits until each is stored. */

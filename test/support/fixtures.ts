@@ -98,3 +98,41 @@ export async function insertMessage(
 }
 
 export const HOUR = 60 * 60 * 1000;
+
+/**
+ * PostgreSQL only: has the server end this database's idle pooled connections
+ * while the gateway still handles their errors, so a file that opened many
+ * (parallel requests) closes with none left. Works around src/db/client.ts
+ * close() returning before its connections are closed: the harness's
+ * `DROP DATABASE ... WITH (FORCE)` then kills them and the pool, whose error
+ * listener Prisma removed on $disconnect, throws an unhandled 57P01 error.
+ */
+export async function endIdleConnections(url: string | undefined): Promise<void> {
+  if (!url) return;
+  const { default: pg } = await import("pg");
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+       WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'`,
+    );
+  } finally {
+    await admin.end();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+/** Closes a test gateway, first ending its idle PostgreSQL connections (see endIdleConnections). */
+export async function closeGateway(gateway: { database: { url: string | undefined }; close(): Promise<void> } | undefined) {
+  if (!gateway) return;
+  await endIdleConnections(gateway.database.url);
+  await gateway.close();
+}
+
+/** Drops a test database, first ending its idle PostgreSQL connections (see endIdleConnections). */
+export async function dropDatabase(database: { url: string | undefined; drop(): Promise<void> } | undefined) {
+  if (!database) return;
+  await endIdleConnections(database.url);
+  await database.drop();
+}

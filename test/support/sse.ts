@@ -62,7 +62,7 @@ export const CHAT_WITH_MESSAGES = /* GraphQL */ `
       title
       visibility
       lastContext { ...UsageFields }
-      messages(first: 100) { edges { node { ...MessageFields } } }
+      messages { edges { node { ...MessageFields } } }
     }
   }
   ${MESSAGE_FIELDS}

@@ -1,0 +1,373 @@
+// Stopping a turn: stopStream from another connection of the owner, and a
+// client that goes away. Both abort the upstream request and store the partial
+// turn as ABORTED. Runs on PGlite and PostgreSQL.
+import { randomUUID } from "node:crypto";
+import { createClient } from "graphql-sse";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectError, expectOk } from "./support/fixtures.ts";
+import {
+  respond,
+  startFakeStreamer,
+  textDeltas,
+  turnHead,
+  turnTail,
+  type FakeStreamer,
+  type RecordedRequest,
+} from "./support/fake-streamer.ts";
+import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import {
+  CHAT_WITH_MESSAGES,
+  eventually,
+  SEND_MESSAGE,
+  sendInput,
+  STOP_STREAM,
+  subscribeWithFetch,
+  TERMINAL_TYPES,
+  type SseSubscription,
+  type StreamEvent,
+} from "./support/sse.ts";
+
+let fake: FakeStreamer;
+let gateway: TestGateway;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+// About 6 s of answer, a delta every 30 ms: always stopped long before the end.
+const SLOW_TEXT = "A long answer that streams slowly. ".repeat(30);
+const slowAnswer = respond([
+  ...turnHead(),
+  ...textDeltas("t1", SLOW_TEXT, 5).flatMap((chunk) => [chunk, { delayMs: 30 }]),
+  ...turnTail(),
+]);
+
+beforeAll(async () => {
+  process.on("unhandledRejection", onUnhandled);
+  fake = await startFakeStreamer(slowAnswer);
+  gateway = await startTestGateway({ STREAMER_URL: fake.url });
+});
+afterAll(async () => {
+  await gateway?.close();
+  await fake?.close();
+  process.off("unhandledRejection", onUnhandled);
+  expect(unhandled).toEqual([]);
+});
+
+const newUser = () => ({ id: `user-${randomUUID()}` });
+const textDeltaCount = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta").length;
+const streamedText = (events: StreamEvent[]) =>
+  events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");
+const storedText = (parts: unknown) =>
+  (parts as { type: string; text?: string }[]).filter((p) => p.type === "text").map((p) => p.text).join("");
+
+/** Starts a slow turn over fetch and resolves once `deltas` text deltas arrived. */
+function startSlowTurn(token: string, options: { signal?: AbortSignal; deltas?: number } = {}) {
+  const variables = sendInput("Tell me a long story.");
+  let onDeltas!: () => void;
+  const reachedDeltas = new Promise<void>((resolve) => (onDeltas = resolve));
+  const requestsBefore = fake.requests.length;
+  const done = subscribeWithFetch(gateway.url, variables, {
+    token,
+    signal: options.signal,
+    onEvent: (_event, all) => {
+      if (textDeltaCount(all) === (options.deltas ?? 3)) onDeltas();
+    },
+  });
+  const upstream = async (): Promise<RecordedRequest> =>
+    eventually(async () => fake.requests.length > requestsBefore && fake.requests[requestsBefore]);
+  return { variables, reachedDeltas: Promise.race([reachedDeltas, done.then(() => {})]), done, upstream };
+}
+
+function expectAbortedStream(result: SseSubscription) {
+  const { events } = result;
+  expect(result.completed).toBe(true);
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+  expect(events[0].__typename).toBe("StreamStarted");
+  expect(events.filter((e) => TERMINAL_TYPES.includes(e.__typename))).toHaveLength(1);
+  expect(events.at(-1)!.__typename).toBe("StreamAborted");
+}
+
+describe("stopStream", () => {
+  it("from another connection of the owner: StreamAborted, upstream closed, partial stored ABORTED", async () => {
+    const user = newUser();
+    const token = await gateway.tokenFor(user);
+    const turn = startSlowTurn(token);
+    await turn.reachedDeltas;
+
+    const stoppedAt = Date.now();
+    const stop = await gateway.gql(STOP_STREAM, { chatId: turn.variables.input.chatId }, token);
+    expect(expectOk(stop).stopStream).toBe(true);
+
+    const result = await turn.done;
+    expect(Date.now() - stoppedAt).toBeLessThan(2000);
+    expectAbortedStream(result);
+    const aborted = result.events.at(-1)!;
+    expect(aborted.reason).toEqual(expect.any(String));
+    expect(aborted.partialMessage).toMatchObject({
+      id: result.events[0].assistantMessageId,
+      role: "ASSISTANT",
+      status: "ABORTED",
+    });
+    const partialText = aborted.partialMessage.parts
+      .filter((p: any) => p.__typename === "TextPart")
+      .map((p: any) => p.text)
+      .join("");
+    expect(partialText).toBe(streamedText(result.events));
+    expect(partialText.length).toBeGreaterThan(0);
+    expect(partialText.length).toBeLessThan(SLOW_TEXT.length);
+
+    const request = await turn.upstream();
+    await eventually(async () => request.closedAt !== null, 2000);
+    expect(request.closedEarly).toBe(true);
+
+    const { chat } = expectOk(await gateway.gql(CHAT_WITH_MESSAGES, { id: turn.variables.input.chatId }, token));
+    const stored = chat.messages.edges.map((edge: any) => edge.node);
+    expect(stored.map((m: any) => [m.role, m.status])).toEqual([
+      ["USER", "COMPLETE"],
+      ["ASSISTANT", "ABORTED"],
+    ]);
+    expect(stored[1]).toEqual(aborted.partialMessage);
+    const stream = await gateway.database.db.prisma.stream.findUnique({ where: { id: result.events[0].streamId } });
+    expect(stream?.status).toBe("aborted");
+
+    // Nothing runs any more.
+    expect(expectOk(await gateway.gql(STOP_STREAM, { chatId: turn.variables.input.chatId }, token)).stopStream).toBe(
+      false,
+    );
+  });
+
+  it("by another user: forbidden:chat, and the turn goes on", async () => {
+    const owner = await gateway.tokenFor(newUser());
+    const other = await gateway.tokenFor(newUser());
+    const turn = startSlowTurn(owner);
+    await turn.reachedDeltas;
+    const chatId = turn.variables.input.chatId;
+
+    expectError(await gateway.gql(STOP_STREAM, { chatId }, other), "forbidden:chat");
+    expectError(await gateway.gql(STOP_STREAM, { chatId }, null), "unauthorized:chat");
+    const request = await turn.upstream();
+    expect(request.closedAt).toBeNull();
+
+    expect(expectOk(await gateway.gql(STOP_STREAM, { chatId }, owner)).stopStream).toBe(true);
+    expectAbortedStream(await turn.done);
+  });
+
+  it("while the streamer has not answered yet: StreamAborted with no partial, upstream closed", async () => {
+    const token = await gateway.tokenFor(newUser());
+    fake.handle(async (call) => {
+      await call.closed;
+    });
+    try {
+      const variables = sendInput("Anyone there?");
+      const requestsBefore = fake.requests.length;
+      const done = subscribeWithFetch(gateway.url, variables, { token });
+      const request = await eventually(async () => fake.requests.length > requestsBefore && fake.requests[requestsBefore]);
+      const stop = await gateway.gql(STOP_STREAM, { chatId: variables.input.chatId }, token);
+      expect(expectOk(stop).stopStream).toBe(true);
+      const result = await done;
+      expectAbortedStream(result);
+      expect(result.events.map((e) => e.__typename)).toEqual(["StreamStarted", "StreamAborted"]);
+      expect(result.events[1].partialMessage).toBeNull();
+      await eventually(async () => request.closedAt !== null, 2000);
+      expect(request.closedEarly).toBe(true);
+      const prisma = gateway.database.db.prisma;
+      expect(await prisma.message.findUnique({ where: { id: result.events[0].assistantMessageId } })).toBeNull();
+      expect((await prisma.stream.findUnique({ where: { id: result.events[0].streamId } }))?.status).toBe("aborted");
+    } finally {
+      fake.handle(slowAnswer);
+    }
+  });
+
+  it("with nothing running: false", async () => {
+    const token = await gateway.tokenFor(newUser());
+    fake.handle(respond([...turnHead(), ...textDeltas("t1", "Quick."), ...turnTail()]));
+    try {
+      const variables = sendInput("Quick one");
+      const { events } = await subscribeWithFetch(gateway.url, variables, { token });
+      expect(events.at(-1)!.__typename).toBe("StreamFinished");
+      const stop = await gateway.gql(STOP_STREAM, { chatId: variables.input.chatId }, token);
+      expect(expectOk(stop).stopStream).toBe(false);
+      // The finished turn is untouched.
+      const row = await gateway.database.db.prisma.message.findUnique({ where: { id: events[0].assistantMessageId } });
+      expect(row?.status).toBe("complete");
+    } finally {
+      fake.handle(slowAnswer);
+    }
+  });
+
+  it("stops every turn running in the chat", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const first = startSlowTurn(token);
+    await first.reachedDeltas;
+    const chatId = first.variables.input.chatId;
+    const secondVariables = sendInput("Another, meanwhile.", { chatId });
+    let secondStarted!: () => void;
+    const secondRunning = new Promise<void>((resolve) => (secondStarted = resolve));
+    const second = subscribeWithFetch(gateway.url, secondVariables, {
+      token,
+      onEvent: (event) => {
+        if (event.__typename === "TextDelta") secondStarted();
+      },
+    });
+    await Promise.race([secondRunning, second]);
+
+    expect(expectOk(await gateway.gql(STOP_STREAM, { chatId }, token)).stopStream).toBe(true);
+    const [one, two] = await Promise.all([first.done, second]);
+    expectAbortedStream(one);
+    expectAbortedStream(two);
+  });
+});
+
+describe("the chat deleted mid-turn", () => {
+  it("stops the turn: the stream ends with StreamAborted and nothing is left behind", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const variables = sendInput("Tell me a short story.");
+    const chatId = variables.input.chatId;
+    let deleted: Promise<unknown> | null = null;
+    // About 0.6 s of answer: the chat is deleted after the third delta.
+    fake.handle(
+      respond([
+        ...turnHead(),
+        ...textDeltas("t1", "A short story in pieces.", 1).flatMap((chunk) => [chunk, { delayMs: 25 }]),
+        ...turnTail(),
+      ]),
+    );
+    let result: SseSubscription;
+    try {
+      result = await subscribeWithFetch(gateway.url, variables, {
+        token,
+        onEvent: (_event, all) => {
+          if (deleted === null && textDeltaCount(all) === 3) {
+            deleted = gateway.gql(`mutation Delete($id: ID!) { deleteChat(id: $id) }`, { id: chatId }, token);
+          }
+        },
+      });
+    } finally {
+      fake.handle(slowAnswer);
+    }
+    expect(expectOk((await deleted) as any).deleteChat).toBe(chatId);
+    expect(result.completed).toBe(true);
+    const { events } = result;
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    expect(events.filter((e) => TERMINAL_TYPES.includes(e.__typename))).toHaveLength(1);
+    expect(TERMINAL_TYPES).toContain(events.at(-1)!.__typename);
+    expect(events.at(-1)).toMatchObject({ __typename: "StreamAborted", reason: "The chat was deleted." });
+    const request = fake.requests.at(-1)!;
+    await eventually(async () => request.closedAt !== null, 2000);
+    expect(request.closedEarly).toBe(true);
+    const prisma = gateway.database.db.prisma;
+    expect(await prisma.chat.findUnique({ where: { id: chatId } })).toBeNull();
+    expect(await prisma.message.count({ where: { chatId } })).toBe(0);
+    expect(await prisma.stream.count({ where: { chatId } })).toBe(0);
+  });
+});
+
+describe("a client that goes away", () => {
+  it("aborting the fetch closes the upstream request and stores the partial turn as ABORTED", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const controller = new AbortController();
+    const turn = startSlowTurn(token, { signal: controller.signal });
+    await turn.reachedDeltas;
+    controller.abort();
+    const abortedAt = Date.now();
+    const result = await turn.done;
+    expect(result.aborted).toBe(true);
+
+    const request = await turn.upstream();
+    await eventually(async () => request.closedAt !== null, 2000);
+    expect(request.closedEarly).toBe(true);
+    expect(request.closedAt! - abortedAt).toBeLessThan(2000);
+
+    const started = result.events[0];
+    const prisma = gateway.database.db.prisma;
+    const stored = await eventually(() => prisma.message.findUnique({ where: { id: started.assistantMessageId } }));
+    expect(stored.status).toBe("aborted");
+    expect(stored.role).toBe("assistant");
+    // At least what the client saw, and far from the whole answer.
+    expect(storedText(stored.parts).startsWith(streamedText(result.events))).toBe(true);
+    expect(storedText(stored.parts).length).toBeLessThan(SLOW_TEXT.length);
+    const stream = await eventually(async () => {
+      const row = await prisma.stream.findUnique({ where: { id: started.streamId } });
+      return row?.status === "aborted" && row;
+    });
+    expect(stream.status).toBe("aborted");
+    expect(await gateway.app.services.turns.stop(turn.variables.input.chatId, "again")).toBe(false);
+  });
+
+  it("leaving a graphql-sse client subscription does the same", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const variables = sendInput("Tell me a long story.");
+    const requestsBefore = fake.requests.length;
+    const client = createClient({
+      url: `${gateway.url}/graphql`,
+      singleConnection: false,
+      retryAttempts: 0,
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const events: StreamEvent[] = [];
+    try {
+      for await (const result of client.iterate({ query: SEND_MESSAGE, variables })) {
+        const event = (result.data as { sendMessage?: StreamEvent } | null | undefined)?.sendMessage;
+        if (event) events.push(event);
+        if (textDeltaCount(events) === 3) break;
+      }
+    } finally {
+      client.dispose();
+    }
+    const leftAt = Date.now();
+    const request = await eventually(async () => fake.requests.length > requestsBefore && fake.requests[requestsBefore]);
+    await eventually(async () => request.closedAt !== null, 2000);
+    expect(request.closedEarly).toBe(true);
+    expect(request.closedAt! - leftAt).toBeLessThan(2000);
+
+    const prisma = gateway.database.db.prisma;
+    const stored = await eventually(() => prisma.message.findUnique({ where: { id: events[0].assistantMessageId } }));
+    expect(stored.status).toBe("aborted");
+    expect(storedText(stored.parts).startsWith(streamedText(events))).toBe(true);
+  });
+
+  it("a client that leaves before StreamStarted: the turn is stopped too", async () => {
+    const prisma = gateway.database.db.prisma;
+    const user = newUser();
+    const token = await gateway.tokenFor(user);
+    expectOk(await gateway.gql(`{ me { id } }`, {}, token));
+    const variables = sendInput("Tell me a long story.");
+    const requestsBefore = fake.requests.length;
+
+    // Hold the user's row, so the turn's first transaction waits in reserveQuota.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let locked!: () => void;
+    const isLocked = new Promise<void>((resolve) => (locked = resolve));
+    const holder = prisma.$transaction(
+      async (tx) => {
+        await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${user.id} FOR UPDATE`;
+        locked();
+        await gate;
+      },
+      { timeout: 10_000 },
+    );
+    await isLocked;
+    const controller = new AbortController();
+    const leaving = subscribeWithFetch(gateway.url, variables, { token, signal: controller.signal });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    controller.abort();
+    const result = await leaving;
+    expect(result.aborted).toBe(true);
+    expect(result.events).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    await holder;
+
+    // The turn was prepared (the user message is stored) but must not run on.
+    await eventually(() => prisma.message.findUnique({ where: { id: variables.input.message.id } }), 3000);
+    const stream = await eventually(async () => {
+      const row = await prisma.stream.findFirst({ where: { chatId: variables.input.chatId } });
+      return row !== null && row.status !== "active" && row;
+    }, 10_000);
+    expect(stream.status).toBe("aborted");
+    if (fake.requests.length > requestsBefore) {
+      expect(fake.requests[requestsBefore].closedEarly).toBe(true);
+    }
+    expect(await gateway.app.services.turns.stop(variables.input.chatId, "again")).toBe(false);
+  });
+});
