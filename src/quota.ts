@@ -15,9 +15,18 @@ export async function messagesLeftToday(db: Queryable, env: Env, user: { id: str
 }
 
 /**
- * Inside a transaction: locks the user's row, so concurrent sends by one user
- * queue here, then refuses with `rate_limit:chat` unless `count` more user
- * messages fit. The caller inserts them in the same transaction.
+ * Inside a transaction: locks the user's row until commit, so one user's
+ * concurrent writes queue here. Take it before any chat lock (a fixed order
+ * keeps transactions from deadlocking).
+ */
+export async function lockUser(tx: Queryable, userId: string): Promise<void> {
+  await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${userId} FOR UPDATE`;
+}
+
+/**
+ * Inside a transaction: refuses with `rate_limit:chat` unless `count` more
+ * user messages fit, holding the user's lock so the caller can insert them in
+ * the same transaction without a concurrent send slipping past the count.
  */
 export async function reserveQuota(
   tx: Queryable,
@@ -26,7 +35,7 @@ export async function reserveQuota(
   count: number,
 ): Promise<void> {
   if (count === 0) return;
-  await tx.$queryRaw`SELECT id FROM "User" WHERE id = ${user.id} FOR UPDATE`;
+  await lockUser(tx, user.id);
   const left = await messagesLeftToday(tx, env, user);
   if (left < count) throw new ChatSDKError("rate_limit:chat");
 }

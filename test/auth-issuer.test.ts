@@ -1,7 +1,7 @@
 import { decodeJwt, SignJWT, type JWTPayload } from "jose";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { expectError, expectOk, newId } from "./support/fixtures.ts";
+import { closeGateway, expectError, expectOk, newId } from "./support/fixtures.ts";
 
 // A gateway with AUTH_ISSUER and AUTH_AUDIENCE set: both are then required and checked.
 const ISSUER = "https://auth.example.test/";
@@ -11,7 +11,7 @@ let gateway: TestGateway;
 beforeAll(async () => {
   gateway = await startTestGateway({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE });
 });
-afterAll(() => gateway.close());
+afterAll(() => closeGateway(gateway));
 beforeEach(() => gateway.database.reset());
 
 const ME = `{ me { id type } }`;

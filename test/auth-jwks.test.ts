@@ -2,8 +2,9 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWTPayload } from "jose";
 import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
+import { signUserToken } from "../src/auth/user-token.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { expectError, expectOk, newId } from "./support/fixtures.ts";
+import { closeGateway, expectError, expectOk, newId } from "./support/fixtures.ts";
 
 // A gateway verifying user tokens against a remote JWKS served by a tiny node:http server.
 const KID = "test-key-1";
@@ -11,6 +12,8 @@ let jwksServer: Server;
 let jwksRequests = 0;
 let signingKey: CryptoKey;
 let gateway: TestGateway;
+let port: number;
+const OWN_SECRET = "an-operator-chosen-secret-of-at-least-32-chars";
 
 beforeAll(async () => {
   const pair = await generateKeyPair("RS256");
@@ -25,11 +28,14 @@ beforeAll(async () => {
     response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys: [jwk] }));
   });
   await new Promise<void>((resolve) => jwksServer.listen(0, "127.0.0.1", resolve));
-  const { port } = jwksServer.address() as AddressInfo;
-  gateway = await startTestGateway({ AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` });
+  port = (jwksServer.address() as AddressInfo).port;
+  gateway = await startTestGateway({
+    AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    AUTH_SECRET: OWN_SECRET,
+  });
 });
 afterAll(async () => {
-  await gateway?.close();
+  await closeGateway(gateway);
   jwksServer?.closeAllConnections();
   await new Promise<void>((resolve) => jwksServer.close(() => resolve()));
 });
@@ -75,6 +81,17 @@ test("an HS256 token signed with an unknown secret is unauthorized:chat", async 
     .setExpirationTime("10m")
     .sign(new TextEncoder().encode("not-the-gateway-secret-not-the-gateway-secret"));
   expectError(await gateway.gql(ME, {}, forged), "unauthorized:chat");
+});
+
+test("with the development AUTH_SECRET beside a JWKS, HS256 tokens are refused and guest sessions are off", async () => {
+  const other = await startTestGateway({ AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json` });
+  try {
+    const forged = await signUserToken(other.env, { id: "mallory", type: "regular" }, 600);
+    expectError(await other.gql(ME, {}, forged), "unauthorized:chat");
+    expectError(await other.gql(`mutation { createGuestSession { token } }`), "bad_request:api");
+  } finally {
+    await other.close();
+  }
 });
 
 test("a guest session still works when user tokens come from a JWKS", async () => {

@@ -4,14 +4,14 @@ import { fileURLToPath } from "node:url";
 import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from "jose";
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { expectError, expectOk, newId } from "./support/fixtures.ts";
+import { closeGateway, expectError, expectOk, newId } from "./support/fixtures.ts";
 
 // The default gateway: HS256 with AUTH_SECRET, no issuer or audience configured.
 let gateway: TestGateway;
 beforeAll(async () => {
   gateway = await startTestGateway();
 });
-afterAll(() => gateway.close());
+afterAll(() => closeGateway(gateway));
 beforeEach(() => gateway.database.reset());
 
 const ME = `{ me { id type email } }`;

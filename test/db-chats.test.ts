@@ -15,13 +15,13 @@ import { getVotesByChatId, voteMessage } from "../src/db/votes.ts";
 import { ChatSDKError } from "../src/errors.ts";
 import { Prisma } from "../src/generated/prisma/client.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
-import { insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
+import { dropDatabase, insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
 
 let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase();
 });
-afterAll(() => database.drop());
+afterAll(() => dropDatabase(database));
 beforeEach(() => database.reset());
 
 const prisma = () => database.db.prisma;

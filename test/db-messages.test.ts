@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { encodeCursor } from "../src/db/cursor.ts";
 import {
   deleteMessagesByChatIdAfterTimestamp,
@@ -11,13 +11,13 @@ import {
 import { getVotesByChatId, voteMessage } from "../src/db/votes.ts";
 import { ChatSDKError } from "../src/errors.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
-import { HOUR, insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
+import { dropDatabase, HOUR, insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
 
 let database: TestDatabase;
 beforeAll(async () => {
   database = await createTestDatabase();
 });
-afterAll(() => database.drop());
+afterAll(() => dropDatabase(database));
 beforeEach(() => database.reset());
 
 const prisma = () => database.db.prisma;
@@ -108,13 +108,21 @@ describe("saveMessages", () => {
     expect(read!.attachments).toEqual([]);
   });
 
-  test("a message saved right after a large batch sorts after every message of that batch", async () => {
+  test("a message saved right after a batch sorts after every message of that batch", async () => {
     const { user, chat } = await userWithChat();
-    const batch = Array.from({ length: 100 }, (_, i) => newMessage(chat.id, user.id, `batch ${i}`, { role: "assistant" }));
-    await saveMessages(prisma(), batch);
-    const [later] = await saveMessages(prisma(), [newMessage(chat.id, user.id, "later")]);
-    const read = await getMessagesByChatId(prisma(), { chatId: chat.id });
-    expect(read.at(-1)!.id).toBe(later.id);
+    // Two saves a few milliseconds apart, as when a client saves a turn and then the next message.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      vi.setSystemTime(new Date("2026-03-01T12:00:00.000Z"));
+      const batch = Array.from({ length: 10 }, (_, i) => newMessage(chat.id, user.id, `batch ${i}`, { role: "assistant" }));
+      await saveMessages(prisma(), batch);
+      vi.setSystemTime(new Date("2026-03-01T12:00:00.003Z"));
+      const [later] = await saveMessages(prisma(), [newMessage(chat.id, user.id, "later")]);
+      const read = await getMessagesByChatId(prisma(), { chatId: chat.id });
+      expect(read.map((m) => m.id)).toEqual([...batch.map((m) => m.id), later.id]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   test("keeps an explicit createdAt", async () => {

@@ -1,5 +1,5 @@
-import { createRemoteJWKSet, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from "jose";
-import type { Env } from "../config/env.ts";
+import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from "jose";
+import { DEV_AUTH_SECRET, type Env } from "../config/env.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { UserIdentity } from "../db/users.ts";
 
@@ -14,22 +14,23 @@ export interface UserTokenVerifier {
 /**
  * Verifies `Authorization: Bearer` user tokens: HS256 with AUTH_SECRET, or a
  * remote JWKS when AUTH_JWKS_URL is set; iss/aud checked when configured.
+ * With a JWKS, HS256 tokens (the gateway's own guest sessions) are still
+ * accepted when AUTH_SECRET was set explicitly, never with the development default.
  * Verified tokens are cached until they expire (jose verifies through async
  * WebCrypto, about 0.5 ms a call inside a busy server).
  */
 export function createUserTokenVerifier(env: Env): UserTokenVerifier {
   const secret = new TextEncoder().encode(env.AUTH_SECRET);
   const jwks: JWTVerifyGetKey | null = env.AUTH_JWKS_URL ? createRemoteJWKSet(new URL(env.AUTH_JWKS_URL)) : null;
-  const options = {
-    algorithms: jwks ? ALGORITHMS_JWKS : ALGORITHMS_SECRET,
-    issuer: env.AUTH_ISSUER,
-    audience: env.AUTH_AUDIENCE,
-    requiredClaims: ["sub"],
-  };
+  const secretAccepted = guestTokensAccepted(env);
+  const claims = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, requiredClaims: ["sub"] };
   const cache = new Map<string, { identity: UserIdentity; expiresAt: number }>();
 
   async function verifyUncached(token: string) {
-    const { payload } = jwks ? await jwtVerify(token, jwks, options) : await jwtVerify(token, secret, options);
+    const useSecret = !jwks || (secretAccepted && decodeProtectedHeader(token).alg === "HS256");
+    const { payload } = useSecret
+      ? await jwtVerify(token, secret, { ...claims, algorithms: ALGORITHMS_SECRET })
+      : await jwtVerify(token, jwks, { ...claims, algorithms: ALGORITHMS_JWKS });
     return { identity: identityFromClaims(payload), expiresAt: (payload.exp ?? Infinity) * 1000 };
   }
 
@@ -49,6 +50,11 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
       }
     },
   };
+}
+
+/** Whether HS256 tokens signed with AUTH_SECRET (guest sessions among them) are accepted. */
+export function guestTokensAccepted(env: Env): boolean {
+  return !env.AUTH_JWKS_URL || env.AUTH_SECRET !== DEV_AUTH_SECRET;
 }
 
 function identityFromClaims(payload: Record<string, unknown>): UserIdentity {

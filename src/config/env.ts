@@ -2,7 +2,7 @@ import { z } from "zod";
 
 // Every setting the gateway reads, parsed once. Defaults make `npm start` work
 // on a fresh machine: embedded PGlite, the built-in streamer, a dev secret.
-const DEV_SECRET = "dev-only-secret-change-me-dev-only-secret";
+export const DEV_AUTH_SECRET = "dev-only-secret-change-me-dev-only-secret";
 
 const optionalString = z
   .string()
@@ -11,13 +11,19 @@ const optionalString = z
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
+const bool = (fallback: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", ""])
+    .optional()
+    .transform((v) => (v === undefined || v === "" ? fallback : v === "true" || v === "1"));
+
 const envSchema = z.object({
   NODE_ENV: z.string().default("development"),
   PORT: int(4000),
   HOST: z.string().default("0.0.0.0"),
   DATABASE_URL: optionalString,
   DATA_DIR: z.string().default("./.data"),
-  AUTH_SECRET: z.string().min(32, "AUTH_SECRET must be at least 32 characters").default(DEV_SECRET),
+  AUTH_SECRET: z.string().min(32, "AUTH_SECRET must be at least 32 characters").default(DEV_AUTH_SECRET),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
   AUTH_JWKS_URL: optionalString,
@@ -32,7 +38,7 @@ const envSchema = z.object({
   STREAMER_URL: optionalString,
   NEXTJS_URL: optionalString,
   STREAMER_PORT: int(4001),
-  NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(`${DEV_SECRET}-internal`),
+  NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(`${DEV_AUTH_SECRET}-internal`),
   DEFAULT_CHAT_MODEL: z.string().default("chat-model"),
   STREAM_MODE: z.enum(["proxy", "direct"]).default("proxy"),
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000),
@@ -42,6 +48,7 @@ const envSchema = z.object({
   OPENAI_BASE_URL: optionalString,
   MOCK_DELTA_DELAY_MS: int(30),
   REDIS_URL: optionalString,
+  PERSISTED_OPERATIONS_ONLY: bool(false),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 

@@ -6,6 +6,15 @@ export function getChatById(db: Queryable, id: string): Promise<Chat | null> {
   return dbCall("getChatById", () => db.chat.findUnique({ where: { id } }));
 }
 
+/**
+ * Inside a transaction: the chat, its row locked until commit, so writers to
+ * one chat (message ids, timestamps) take turns. Null when it does not exist.
+ */
+export async function lockChatById(db: Queryable, id: string): Promise<Chat | null> {
+  await dbCall("lockChatById", () => db.$queryRaw`SELECT id FROM "Chat" WHERE id = ${id}::uuid FOR UPDATE`);
+  return getChatById(db, id);
+}
+
 export interface NewChat {
   id: string;
   userId: string;

@@ -1,4 +1,5 @@
 import type { Message, MessageRole, MessageStatus, Prisma } from "../generated/prisma/client.ts";
+import { lockChatById } from "./chats.ts";
 import { afterCursor, type Cursor } from "./cursor.ts";
 import { dbCall, type Queryable } from "./queryable.ts";
 
@@ -34,11 +35,13 @@ export function getMessageById(db: Queryable, id: string): Promise<Message | nul
 /**
  * Inserts messages in one statement. Each message gets a timestamp after every
  * message already in its chat (and after the one before it in the batch), so
- * the order messages were saved in is the order they are read back in.
+ * the order messages were saved in is the order they are read back in. Call it
+ * in a transaction: the chat's row is locked so concurrent saves take turns.
  */
 export async function saveMessages(db: Queryable, messages: NewMessage[]): Promise<Message[]> {
   const next = new Map<string, number>();
   for (const chatId of new Set(messages.map((m) => m.chatId))) {
+    await lockChatById(db, chatId);
     const latest = await dbCall("saveMessages", () =>
       db.message.findFirst({ where: { chatId }, orderBy: { createdAt: "desc" }, select: { createdAt: true } }),
     );

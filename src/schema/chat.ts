@@ -106,13 +106,20 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateChatInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const id = input.id ?? randomUUID();
-      if (await getChatById(ctx.db.prisma, id)) throw new ChatSDKError("bad_request:api", `Chat ${id} already exists.`);
-      return saveChat(ctx.db.prisma, {
-        id,
-        userId: currentUser(ctx).id,
-        title: input.title ?? DEFAULT_CHAT_TITLE,
-        visibility: input.visibility ?? "private",
-      });
+      const taken = () => new ChatSDKError("bad_request:api", `Chat ${id} already exists.`);
+      if (await getChatById(ctx.db.prisma, id)) throw taken();
+      try {
+        return await saveChat(ctx.db.prisma, {
+          id,
+          userId: currentUser(ctx).id,
+          title: input.title ?? DEFAULT_CHAT_TITLE,
+          visibility: input.visibility ?? "private",
+        });
+      } catch (error) {
+        // A concurrent create of the same id won the insert.
+        if (await getChatById(ctx.db.prisma, id)) throw taken();
+        throw error;
+      }
     },
   }),
   updateChatVisibility: t.field({

@@ -5,7 +5,7 @@ import { inTransaction } from "../db/queryable.ts";
 import { deleteMessagesByChatIdAfterTimestamp, getMessageById, saveMessages } from "../db/messages.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { Message } from "../generated/prisma/client.ts";
-import { reserveQuota } from "../quota.ts";
+import { lockUser, reserveQuota } from "../quota.ts";
 import { builder } from "./builder.ts";
 import { assertOwner, requireOwnedChat } from "./chat-access.ts";
 import { currentUser } from "./context.ts";
@@ -13,7 +13,7 @@ import { MessageRoleEnum, MessageStatusEnum } from "./enums.ts";
 import { knownParts, MessagePartUnion } from "./message-part.ts";
 import { validateUIMessages } from "./ui-messages.ts";
 import { uuid } from "./validation.ts";
-import { getChatById } from "../db/chats.ts";
+import { lockChatById } from "../db/chats.ts";
 
 export const MessageRef = builder.objectRef<Message>("Message").implement({
   fields: (t) => ({
@@ -54,10 +54,11 @@ builder.mutationField("saveMessages", (t) =>
       }
       const userMessages = messages.filter((m) => m.role === "user").length;
       return inTransaction(ctx.db.prisma, "saveMessages", async (tx) => {
-        await reserveQuota(tx, ctx.env, user, userMessages);
-        const chat = await getChatById(tx, args.chatId);
+        await lockUser(tx, user.id);
+        const chat = await lockChatById(tx, args.chatId);
         if (!chat) throw new ChatSDKError("not_found:chat");
         assertOwner(ctx, chat);
+        await reserveQuota(tx, ctx.env, user, userMessages);
         const taken = await tx.message.findMany({ where: { id: { in: messages.map((m) => m.id) } }, select: { id: true } });
         if (taken.length > 0) throw new ChatSDKError("bad_request:api", `Message id ${taken[0].id} already exists.`);
         return saveMessages(

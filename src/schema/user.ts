@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { signUserToken } from "../auth/user-token.ts";
+import { guestTokensAccepted, signUserToken } from "../auth/user-token.ts";
+import { ChatSDKError } from "../errors.ts";
 import { ensureUser } from "../db/users.ts";
 import type { User } from "../generated/prisma/client.ts";
 import { messagesLeftToday } from "../quota.ts";
@@ -34,6 +35,9 @@ builder.mutationField("createGuestSession", (t) =>
     description: "Signs in as a new guest user (no token needed), as the Chat SDK's guest login does.",
     skipTypeScopes: true,
     resolve: async (_root, _args, ctx) => {
+      if (!guestTokensAccepted(ctx.env)) {
+        throw new ChatSDKError("bad_request:api", "Guest sessions need AUTH_SECRET to be set when AUTH_JWKS_URL is.");
+      }
       const identity = { id: randomUUID(), type: "guest" as const, email: null };
       const user = await ensureUser(ctx.db.prisma, identity);
       const token = await signUserToken(ctx.env, identity, ctx.env.GUEST_TOKEN_TTL_SECONDS);

@@ -1,0 +1,220 @@
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { closeGateway, expectError, expectNoInternals, expectOk, insertChat, insertMessage, insertUser } from "./support/fixtures.ts";
+
+let gateway: TestGateway;
+beforeAll(async () => {
+  gateway = await startTestGateway();
+});
+afterAll(() => closeGateway(gateway));
+beforeEach(() => gateway.database.reset());
+
+const prisma = () => gateway.database.db.prisma;
+
+async function signedIn() {
+  const user = await insertUser(prisma());
+  return { id: user.id, token: await gateway.tokenFor({ id: user.id }) };
+}
+
+/** POSTs a raw body to /graphql; returns status and parsed JSON (or text). */
+async function post(body: string, token?: string) {
+  const response = await fetch(`${gateway.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body,
+  });
+  const text = await response.text();
+  let json: any = null;
+  try {
+    json = JSON.parse(text);
+  } catch {}
+  return { status: response.status, json, text };
+}
+
+/** POSTs with chunked transfer encoding (no content-length header). */
+function postChunked(chunks: string[], token: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const url = new URL(`${gateway.url}/graphql`);
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: "POST",
+        headers: { "content-type": "application/json", "transfer-encoding": "chunked", authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (text += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
+    // The server may answer (and close) before the whole body is sent.
+    req.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "ECONNRESET" || error.code === "EPIPE") resolve({ status: 413, text: "" });
+      else reject(error);
+    });
+    for (const chunk of chunks) req.write(chunk);
+    req.end();
+  });
+}
+
+describe("health and readiness", () => {
+  test("GET /health is 200", async () => {
+    const response = await fetch(`${gateway.url}/health`);
+    expect(response.status).toBe(200);
+    await response.arrayBuffer();
+  });
+
+  test("GET /ready is 200 with { ready: true } once migrations are applied", async () => {
+    const response = await fetch(`${gateway.url}/ready`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ready: true });
+  });
+
+  test("GET /ready is 503 when a migration is missing", async () => {
+    const rows = await prisma().$queryRawUnsafe<{ id: string }[]>(`SELECT id FROM "_prisma_migrations" LIMIT 1`);
+    await prisma().$executeRawUnsafe(`UPDATE "_prisma_migrations" SET finished_at = NULL WHERE id = '${rows[0].id}'`);
+    try {
+      const response = await fetch(`${gateway.url}/ready`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toEqual({ ready: false });
+    } finally {
+      await prisma().$executeRawUnsafe(`UPDATE "_prisma_migrations" SET finished_at = now() WHERE id = '${rows[0].id}'`);
+    }
+  });
+});
+
+describe("request size", () => {
+  // A valid operation padded to `bytes` through the request's `extensions` (ignored by the server).
+  const padded = (bytes: number) => {
+    const head = JSON.stringify({ query: "{ me { id } }", extensions: { pad: "" } });
+    return head.replace(`"pad":""`, `"pad":"${"x".repeat(bytes - head.length)}"`);
+  };
+
+  test("a body just under MAX_REQUEST_BYTES is served", async () => {
+    const me = await signedIn();
+    const body = padded(gateway.env.MAX_REQUEST_BYTES - 100);
+    const { status, json } = await post(body, me.token);
+    expect(status).toBe(200);
+    expect(json.data.me.id).toBe(me.id);
+  });
+
+  test("a body over MAX_REQUEST_BYTES is 413", async () => {
+    const me = await signedIn();
+    const { status, json } = await post(padded(gateway.env.MAX_REQUEST_BYTES + 1000), me.token);
+    expect(status).toBe(413);
+    if (json) expect(json.data ?? null).toBeNull();
+  });
+
+  test("a chunked body (no content-length) over MAX_REQUEST_BYTES is 413 too", async () => {
+    const me = await signedIn();
+    const body = padded(gateway.env.MAX_REQUEST_BYTES * 2);
+    const chunks: string[] = [];
+    for (let i = 0; i < body.length; i += 64 * 1024) chunks.push(body.slice(i, i + 64 * 1024));
+    const { status, text } = await postChunked(chunks, me.token);
+    expect(status, text.slice(0, 200)).toBe(413);
+    expect(text).not.toContain(me.id);
+  });
+});
+
+describe("query abuse (graphql-armor)", () => {
+  test("20 aliases are refused; a handful are fine", async () => {
+    const me = await signedIn();
+    const many = Array.from({ length: 20 }, (_, i) => `a${i}: me { id }`).join(" ");
+    const refused = await gateway.gql(`{ ${many} }`, {}, me.token);
+    expect(refused.errors?.length).toBeGreaterThan(0);
+    expect(refused.errors![0].message).toMatch(/alias/i);
+    expect(refused.data ?? null).toBeNull();
+    const few = Array.from({ length: 3 }, (_, i) => `a${i}: me { id }`).join(" ");
+    expect(Object.keys(expectOk(await gateway.gql(`{ ${few} }`, {}, me.token)))).toHaveLength(3);
+  });
+
+  test("a query nested deeper than the limit is refused", async () => {
+    const me = await signedIn();
+    let nested = "id";
+    for (let i = 0; i < 20; i++) nested = `... on User { ${nested} }`;
+    const deep = await gateway.gql(`{ me { ${nested} } }`, {}, me.token);
+    // Refused by the depth limit, or by the cost limit that such nesting also exceeds.
+    expect(deep.errors?.[0].message).toMatch(/depth|cost/i);
+    expect(deep.data ?? null).toBeNull();
+
+    let ofType = "name";
+    for (let i = 0; i < 15; i++) ofType = `ofType { ${ofType} }`;
+    const introspection = await gateway.gql(`{ __type(name: "Chat") { ${ofType} } }`, {}, me.token);
+    expect(introspection.errors?.[0].message).toMatch(/depth|cost/i);
+    expect(introspection.data ?? null).toBeNull();
+  });
+
+  test("a query with too many tokens is refused", async () => {
+    const me = await signedIn();
+    const fields = Array.from({ length: 2500 }, () => "id").join(" ");
+    const result = await gateway.gql(`{ me { ${fields} } }`, {}, me.token);
+    expect(result.errors?.[0].message).toMatch(/token/i);
+    expect(result.data ?? null).toBeNull();
+  });
+
+  test("an ordinary page of messages with every part type is not refused", async () => {
+    const me = await signedIn();
+    const chat = await insertChat(prisma(), { userId: me.id });
+    await insertMessage(prisma(), { chatId: chat.id, userId: me.id, text: "hello" });
+    const PARTS = `parts { __typename ... on TextPart { text } ... on ReasoningPart { reasoning: text }
+      ... on ToolPart { toolCallId toolName state input output errorText } ... on FilePart { mediaType url filename }
+      ... on SourceUrlPart { sourceId sourceUrl: url title } ... on SourceDocumentPart { documentId: sourceId title }
+      ... on DataPart { name dataId: id data } ... on StepStartPart { stepStart } }`;
+    // The page size written into the query, as clients commonly do: the default size (20).
+    const query = `query($id: ID!) { chat(id: $id) { id title messages(first: 20) {
+      edges { node { id role status createdAt ${PARTS} } } pageInfo { hasNextPage endCursor } } } }`;
+    const data = expectOk(await gateway.gql(query, { id: chat.id }, me.token));
+    expect(data.chat.messages.edges[0].node.parts).toEqual([{ __typename: "TextPart", text: "hello" }]);
+  });
+});
+
+describe("errors", () => {
+  test("a database failure is bad_request:database, with no SQL or stack in the response", async () => {
+    const me = await signedIn();
+    const chat = await insertChat(prisma(), { userId: me.id });
+    const message = await insertMessage(prisma(), { chatId: chat.id, userId: me.id, role: "assistant" });
+    await gateway.database.db.exec(`ALTER TABLE "Vote" RENAME TO "Vote_broken"`);
+    try {
+      const result = await gateway.gql(
+        `mutation($c: ID!, $m: ID!) { voteMessage(chatId: $c, messageId: $m, up: true) }`,
+        { c: chat.id, m: message.id },
+        me.token,
+      );
+      expectError(result, "bad_request:database");
+      expectNoInternals(result);
+      expect(JSON.stringify(result)).not.toContain("Vote_broken");
+      expect(JSON.stringify(result)).not.toContain('"Vote"');
+    } finally {
+      await gateway.database.db.exec(`ALTER TABLE "Vote_broken" RENAME TO "Vote"`);
+    }
+  });
+
+  test("an unexpected failure is masked: no stack, no SQL, no driver message", async () => {
+    const user = await insertUser(prisma());
+    const token = await gateway.tokenFor({ id: `fresh-${user.id}` });
+    await gateway.database.db.exec(`ALTER TABLE "User" RENAME TO "User_broken"`);
+    try {
+      const { status, json, text } = await post(JSON.stringify({ query: "{ me { id } }" }), token);
+      expect(status).toBeGreaterThanOrEqual(200);
+      expect(json?.errors?.length, text).toBeGreaterThan(0);
+      expect(json.data ?? null).toBeNull();
+      expectNoInternals(json);
+      expect(text).not.toContain("User_broken");
+      expect(text).not.toMatch(/does not exist/i);
+    } finally {
+      await gateway.database.db.exec(`ALTER TABLE "User_broken" RENAME TO "User"`);
+    }
+  });
+
+  test("refusals carry extensions.code and no stack trace", async () => {
+    const me = await signedIn();
+    const result = await gateway.gql(`mutation { createChat(input: { id: "not-a-uuid" }) { id } }`, {}, me.token);
+    expectError(result, "bad_request:api");
+    expectNoInternals(result);
+    expect(JSON.stringify(result)).not.toMatch(/stacktrace|originalError/i);
+  });
+});

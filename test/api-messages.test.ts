@@ -1,0 +1,280 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import {
+  closeGateway,
+  expectError,
+  expectOk,
+  insertChat,
+  insertMessage,
+  insertUser,
+  newId,
+  SAVE_MESSAGES,
+  textMessage,
+} from "./support/fixtures.ts";
+
+let gateway: TestGateway;
+beforeAll(async () => {
+  gateway = await startTestGateway();
+});
+afterAll(() => closeGateway(gateway));
+beforeEach(() => gateway.database.reset());
+
+const prisma = () => gateway.database.db.prisma;
+
+async function ownerWithChat() {
+  const user = await insertUser(prisma());
+  const token = await gateway.tokenFor({ id: user.id });
+  const chat = await insertChat(prisma(), { userId: user.id });
+  return { user, token, chat };
+}
+
+const MESSAGES = /* GraphQL */ `
+  query Messages($id: ID!, $first: Int) {
+    chat(id: $id) { messages(first: $first) { edges { node { id role status parts { __typename ... on TextPart { text } } } } } }
+  }
+`;
+
+/** Runs each step with the clock (Date only; the gateway runs in this process) set to the matching time. */
+async function atClock(times: string[], steps: (() => Promise<unknown>)[]) {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  try {
+    for (const [index, step] of steps.entries()) {
+      vi.setSystemTime(new Date(times[index]));
+      await step();
+    }
+  } finally {
+    vi.useRealTimers();
+  }
+}
+
+async function storedIds(chatId: string, token: string): Promise<string[]> {
+  const data = expectOk(await gateway.gql(MESSAGES, { id: chatId, first: 100 }, token));
+  return data.chat.messages.edges.map((e: any) => e.node.id);
+}
+
+describe("saveMessages", () => {
+  test("appends messages in order and returns them", async () => {
+    const { chat, token } = await ownerWithChat();
+    const first = [textMessage("hello"), textMessage("hi there", "ASSISTANT")];
+    const saved = expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: first }, token)).saveMessages;
+    expect(saved).toEqual([
+      expect.objectContaining({ id: first[0].id, chatId: chat.id, role: "USER", status: "COMPLETE" }),
+      expect.objectContaining({ id: first[1].id, chatId: chat.id, role: "ASSISTANT", status: "COMPLETE" }),
+    ]);
+    const second = [textMessage("and another thing")];
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: second }, token));
+    expect(await storedIds(chat.id, token)).toEqual([first[0].id, first[1].id, second[0].id]);
+  });
+
+  test("a message saved a few milliseconds after a batch is appended after it", async () => {
+    const { chat, token } = await ownerWithChat();
+    const batch = Array.from({ length: 10 }, (_, i) => textMessage(`step ${i}`, "ASSISTANT"));
+    const next = textMessage("next question");
+    await atClock(["2026-03-01T12:00:00.000Z", "2026-03-01T12:00:00.003Z"], [
+      async () => expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: batch }, token)),
+      async () => expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [next] }, token)),
+    ]);
+    expect(await storedIds(chat.id, token)).toEqual([...batch.map((m) => m.id), next.id]);
+  });
+
+  test("returns parts typed through the MessagePart union", async () => {
+    const { chat, token } = await ownerWithChat();
+    const parts = [
+      { type: "step-start" },
+      { type: "reasoning", text: "thinking..." },
+      {
+        type: "tool-getWeather",
+        toolCallId: "call-1",
+        state: "output-available",
+        input: { city: "Lisbon" },
+        output: { celsius: 21 },
+      },
+      { type: "tool-search", toolCallId: "call-2", state: "output-error", input: { q: "x" }, errorText: "boom" },
+      { type: "text", text: "It is sunny." },
+      { type: "file", mediaType: "image/png", url: "https://example.com/sun.png", filename: "sun.png" },
+      { type: "source-url", sourceId: "src-1", url: "https://example.com/weather", title: "Weather" },
+      { type: "source-document", sourceId: "src-2", mediaType: "application/pdf", title: "Report", filename: "r.pdf" },
+      { type: "data-weather", id: "w1", data: { sky: "clear" } },
+    ];
+    const id = newId();
+    const PARTS = /* GraphQL */ `
+      parts {
+        __typename
+        ... on TextPart { text }
+        ... on ReasoningPart { reasoning: text }
+        ... on ToolPart { toolCallId toolName state input output errorText }
+        ... on FilePart { mediaType url filename }
+        ... on SourceUrlPart { sourceId sourceUrl: url title }
+        ... on SourceDocumentPart { sourceId docMediaType: mediaType docTitle: title docFilename: filename }
+        ... on DataPart { name dataId: id data }
+        ... on StepStartPart { stepStart }
+      }
+    `;
+    const QUERY = `mutation Save($chatId: ID!, $messages: [MessageInput!]!) { saveMessages(chatId: $chatId, messages: $messages) { ${PARTS} } }`;
+    const result = await gateway.gql(QUERY, { chatId: chat.id, messages: [{ id, role: "ASSISTANT", parts }] }, token);
+    const expected = [
+      { __typename: "StepStartPart", stepStart: true },
+      { __typename: "ReasoningPart", reasoning: "thinking..." },
+      {
+        __typename: "ToolPart",
+        toolCallId: "call-1",
+        toolName: "getWeather",
+        state: "output-available",
+        input: { city: "Lisbon" },
+        output: { celsius: 21 },
+        errorText: null,
+      },
+      {
+        __typename: "ToolPart",
+        toolCallId: "call-2",
+        toolName: "search",
+        state: "output-error",
+        input: { q: "x" },
+        output: null,
+        errorText: "boom",
+      },
+      { __typename: "TextPart", text: "It is sunny." },
+      { __typename: "FilePart", mediaType: "image/png", url: "https://example.com/sun.png", filename: "sun.png" },
+      { __typename: "SourceUrlPart", sourceId: "src-1", sourceUrl: "https://example.com/weather", title: "Weather" },
+      {
+        __typename: "SourceDocumentPart",
+        sourceId: "src-2",
+        docMediaType: "application/pdf",
+        docTitle: "Report",
+        docFilename: "r.pdf",
+      },
+      { __typename: "DataPart", name: "weather", dataId: "w1", data: { sky: "clear" } },
+    ];
+    expect(expectOk(result).saveMessages[0].parts).toEqual(expected);
+    // Read back through chat.messages the same way.
+    const read = await gateway.gql(`query($id: ID!) { chat(id: $id) { messages { edges { node { ${PARTS} } } } } }`, { id: chat.id }, token);
+    expect(expectOk(read).chat.messages.edges[0].node.parts).toEqual(expected);
+  });
+
+  const invalid: [string, (chatId: string) => Record<string, unknown>][] = [
+    ["an unknown part type", () => ({ messages: [{ id: newId(), role: "USER", parts: [{ type: "bogus" }] }] })],
+    ["a text part without text", () => ({ messages: [{ id: newId(), role: "USER", parts: [{ type: "text" }] }] })],
+    ["parts that are not a list", () => ({ messages: [{ id: newId(), role: "USER", parts: "hello" }] })],
+    ["no parts", () => ({ messages: [{ id: newId(), role: "USER", parts: [] }] })],
+    ["a text part over 2000 characters", () => ({ messages: [textMessage("x".repeat(2001))] })],
+    ["no messages", () => ({ messages: [] })],
+    ["more than 100 messages", () => ({ messages: Array.from({ length: 101 }, () => textMessage("hi", "ASSISTANT")) })],
+    ["a non-UUID message id", () => ({ messages: [textMessage("hi", "USER", "message-1")] })],
+    ["a non-UUID chat id", () => ({ chatId: "chat-1", messages: [textMessage("hi")] })],
+    [
+      "duplicate ids in one call",
+      () => {
+        const id = newId();
+        return { messages: [textMessage("a", "USER", id), textMessage("b", "ASSISTANT", id)] };
+      },
+    ],
+  ];
+  for (const [name, build] of invalid) {
+    test(`${name} is bad_request:api and stores nothing`, async () => {
+      const { chat, token } = await ownerWithChat();
+      const result = await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, ...build(chat.id) }, token);
+      expectError(result, "bad_request:api");
+      expect(result.data?.saveMessages ?? null).toBeNull();
+      expect(await prisma().message.count()).toBe(0);
+    });
+  }
+
+  test("a text part of exactly 2000 characters is fine", async () => {
+    const { chat, token } = await ownerWithChat();
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [textMessage("x".repeat(2000))] }, token));
+    expect(await prisma().message.count()).toBe(1);
+  });
+
+  test("100 messages in one call is fine", async () => {
+    const { chat, token } = await ownerWithChat();
+    const messages = Array.from({ length: 100 }, () => textMessage("ok", "ASSISTANT"));
+    expect(expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages }, token)).saveMessages).toHaveLength(100);
+  });
+
+  test("an id already stored is bad_request:api and the batch is not stored", async () => {
+    const { chat, token } = await ownerWithChat();
+    const existing = textMessage("first");
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [existing] }, token));
+    const again = [textMessage("new"), { ...existing, parts: [{ type: "text", text: "replaced?" }] }];
+    expectError(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: again }, token), "bad_request:api");
+    const rows = await prisma().message.findMany();
+    expect(rows).toHaveLength(1);
+    expect(rows[0].parts).toEqual([{ type: "text", text: "first" }]);
+  });
+
+  test("concurrent saves of the same message id: one wins, the others are bad_request:api", async () => {
+    const { chat, token } = await ownerWithChat();
+    const message = textMessage("only once", "ASSISTANT");
+    const results = await Promise.all(
+      Array.from({ length: 6 }, () => gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [message] }, token)),
+    );
+    expect(results.filter((r) => !r.errors)).toHaveLength(1);
+    expect(results.filter((r) => r.errors).map((r) => r.errors![0].extensions?.code)).toEqual(Array(5).fill("bad_request:api"));
+    expect(await prisma().message.count()).toBe(1);
+  });
+
+  test("a chat that does not exist is not_found:chat", async () => {
+    const { token } = await ownerWithChat();
+    expectError(await gateway.gql(SAVE_MESSAGES, { chatId: newId(), messages: [textMessage("hi")] }, token), "not_found:chat");
+    expect(await prisma().message.count()).toBe(0);
+  });
+});
+
+describe("deleteTrailingMessages", () => {
+  const DELETE = `mutation($id: ID!) { deleteTrailingMessages(messageId: $id) }`;
+
+  test("removes the message and every later one in its chat, returning the count", async () => {
+    const { chat, token, user } = await ownerWithChat();
+    const other = await insertChat(prisma(), { userId: user.id });
+    const t0 = Date.parse("2026-01-01T00:00:00.000Z");
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await insertMessage(prisma(), { chatId: chat.id, userId: user.id, createdAt: new Date(t0 + i * 1000) })).id);
+      await insertMessage(prisma(), { chatId: other.id, userId: user.id, createdAt: new Date(t0 + i * 1000) });
+    }
+    expect(expectOk(await gateway.gql(DELETE, { id: ids[2] }, token)).deleteTrailingMessages).toBe(3);
+    expect(await storedIds(chat.id, token)).toEqual(ids.slice(0, 2));
+    expect(await prisma().message.count({ where: { chatId: other.id } })).toBe(5);
+  });
+
+  test("editing a message saved just after a batch removes only that message", async () => {
+    const { chat, token } = await ownerWithChat();
+    const batch = Array.from({ length: 10 }, (_, i) => textMessage(`step ${i}`, "ASSISTANT"));
+    const edited = textMessage("to be edited");
+    await atClock(["2026-03-01T12:00:00.000Z", "2026-03-01T12:00:00.003Z"], [
+      async () => expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: batch }, token)),
+      async () => expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [edited] }, token)),
+    ]);
+    expect(expectOk(await gateway.gql(DELETE, { id: edited.id }, token)).deleteTrailingMessages).toBe(1);
+    expect(await storedIds(chat.id, token)).toEqual(batch.map((m) => m.id));
+  });
+
+  test("a message that does not exist is not_found:chat; a non-UUID id is bad_request:api", async () => {
+    const { token } = await ownerWithChat();
+    expectError(await gateway.gql(DELETE, { id: newId() }, token), "not_found:chat");
+    expectError(await gateway.gql(DELETE, { id: "m-1" }, token), "bad_request:api");
+  });
+});
+
+describe("voteMessage", () => {
+  const VOTE = `mutation($c: ID!, $m: ID!, $up: Boolean!) { voteMessage(chatId: $c, messageId: $m, up: $up) }`;
+
+  test("records a vote; a later vote replaces it", async () => {
+    const { chat, token, user } = await ownerWithChat();
+    const message = await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "assistant" });
+    expect(expectOk(await gateway.gql(VOTE, { c: chat.id, m: message.id, up: true }, token)).voteMessage).toBe(true);
+    expect(await prisma().vote.findMany()).toEqual([{ chatId: chat.id, messageId: message.id, isUpvoted: true }]);
+    expect(expectOk(await gateway.gql(VOTE, { c: chat.id, m: message.id, up: false }, token)).voteMessage).toBe(true);
+    expect(await prisma().vote.findMany()).toEqual([{ chatId: chat.id, messageId: message.id, isUpvoted: false }]);
+  });
+
+  test("a message of another chat, or none, is not_found:chat and records nothing", async () => {
+    const { chat, token, user } = await ownerWithChat();
+    const otherChat = await insertChat(prisma(), { userId: user.id });
+    const elsewhere = await insertMessage(prisma(), { chatId: otherChat.id, userId: user.id, role: "assistant" });
+    expectError(await gateway.gql(VOTE, { c: chat.id, m: elsewhere.id, up: true }, token), "not_found:chat");
+    expectError(await gateway.gql(VOTE, { c: chat.id, m: newId(), up: true }, token), "not_found:chat");
+    expectError(await gateway.gql(VOTE, { c: newId(), m: elsewhere.id, up: true }, token), "not_found:chat");
+    expect(await prisma().vote.count()).toBe(0);
+  });
+});
