@@ -1,6 +1,7 @@
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { ChatSDKError, isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
+import type { Database, Sql } from "./client.ts";
 
 /** A client or an open transaction: every query function takes either. */
 export type Queryable = PrismaClient | Prisma.TransactionClient;
@@ -17,6 +18,11 @@ export async function dbCall<T>(name: string, run: () => Promise<T>): Promise<T>
     log.error("database query failed", { query: name, error });
     throw new ChatSDKError("bad_request:database");
   }
+}
+
+/** Runs `work` in one driver-level transaction (see Database.transaction), failures as in dbCall. */
+export function inSqlTransaction<T>(db: Database, name: string, work: (sql: Sql) => Promise<T>): Promise<T> {
+  return dbCall(name, () => db.transaction(work));
 }
 
 /** Runs `work` in one transaction, so a failure leaves nothing half-written. */

@@ -15,6 +15,11 @@
  *   [error]  the answer step emits its first deltas, then an error part and
  *            finish reason "error".
  *   [hang]   nothing after stream-start until the call is aborted.
+ *   [long] or [long:N]
+ *            one step, no reasoning and no tool call: the answer is exactly N
+ *            text deltas (default 200, at most 100000) of about 12 characters,
+ *            for throughput runs (bench/turn.ts). The usual delay applies per
+ *            delta (none with MOCK_DELTA_DELAY_MS=0). [hang] wins over it.
  *
  * Usage per step is fixed: tool step 40 in (8 cached) / 24 out (12 reasoning);
  * answer step 60 in (8 cached) / 20 out (0 reasoning).
@@ -32,6 +37,8 @@ type Usage = Extract<StreamPart, { type: "finish" }>["usage"];
 const SLOW_MIN_DELAY_MS = 25;
 const SLOW_EXTRA_DELTAS = 400;
 const HANG = Symbol("hang");
+const LONG_DEFAULT_DELTAS = 200;
+const LONG_MAX_DELTAS = 100_000;
 type ScriptItem = StreamPart | typeof HANG;
 
 const TOOL_STEP_USAGE: Usage = {
@@ -67,6 +74,8 @@ function buildScript(call: CallOptions, userText: string, modelId: string): Scri
     { type: "response-metadata", id: `mock-response-${mockModelActivity.calls + 1}`, modelId },
   ];
   if (userText.includes("[hang]")) return [...head, HANG];
+  const long = longDeltaCount(userText);
+  if (long !== null) return [...head, ...longAnswerStep(long)];
 
   const last = call.prompt.at(-1);
   const offersTool = call.tools?.some((t) => t.type === "function" && t.name === DEMO_TOOL_NAME) ?? false;
@@ -114,6 +123,26 @@ function answerStep(userText: string, toolOutput: unknown): StreamPart[] {
     : "";
   return [
     ...textBlock("text-2", echo + rest + filler),
+    { type: "finish", usage: ANSWER_STEP_USAGE, finishReason: { unified: "stop", raw: "stop" } },
+  ];
+}
+
+/** N of `[long:N]`, the default for `[long]`, or null without the magic word. */
+function longDeltaCount(userText: string): number | null {
+  const match = /\[long(?::(\d+))?\]/.exec(userText);
+  if (!match) return null;
+  const count = match[1] === undefined ? LONG_DEFAULT_DELTAS : Number(match[1]);
+  return Math.min(Math.max(count, 1), LONG_MAX_DELTAS);
+}
+
+function longAnswerStep(count: number): StreamPart[] {
+  return [
+    { type: "text-start", id: "text-2" },
+    ...Array.from(
+      { length: count },
+      (_, i): StreamPart => ({ type: "text-delta", id: "text-2", delta: ` token${String(i + 1).padStart(6, "0")}` }),
+    ),
+    { type: "text-end", id: "text-2" },
     { type: "finish", usage: ANSWER_STEP_USAGE, finishReason: { unified: "stop", raw: "stop" } },
   ];
 }

@@ -1,9 +1,14 @@
 import type { UIMessage } from "ai";
-import { updateChatLastContextById } from "../db/chats.ts";
 import type { Database } from "../db/client.ts";
-import { saveMessages } from "../db/messages.ts";
-import { inTransaction } from "../db/queryable.ts";
-import { updateStreamStatusById } from "../db/streams.ts";
+import { inSqlTransaction } from "../db/queryable.ts";
+import {
+  insertMessage,
+  latestMessageTime,
+  lockChat,
+  nextMessageTime,
+  updateChatLastContext,
+  updateStreamStatus,
+} from "../db/turn-queries.ts";
 import type { Message, MessageStatus, StreamStatus } from "../generated/prisma/client.ts";
 import type { Usage } from "./events.ts";
 import type { PreparedTurn } from "./prepare.ts";
@@ -26,26 +31,27 @@ const STREAM_STATUS: Record<TurnOutcome["status"], StreamStatus> = {
  * Chat.lastContext and the Stream row's status. Returns the stored message.
  */
 export function persistTurn(db: Database, turn: PreparedTurn, outcome: TurnOutcome): Promise<Message | null> {
-  return inTransaction(db.prisma, "persistTurn", async (tx) => {
+  return inSqlTransaction(db, "persistTurn", async (sql) => {
+    if (!(await lockChat(sql, turn.chat.id))) throw new Error(`chat ${turn.chat.id} is gone`);
     let stored: Message | null = null;
     if (outcome.status === "complete" || outcome.message.parts.length > 0) {
-      [stored] = await saveMessages(tx, [
-        {
-          id: turn.assistantMessageId,
-          chatId: turn.chat.id,
-          userId: turn.user.id,
-          role: "assistant",
-          parts: outcome.message.parts as never,
-          status: outcome.status,
-        },
-      ]);
+      stored = await insertMessage(sql, {
+        id: turn.assistantMessageId,
+        chatId: turn.chat.id,
+        userId: turn.user.id,
+        role: "assistant",
+        parts: outcome.message.parts,
+        status: outcome.status,
+        createdAt: nextMessageTime(await latestMessageTime(sql, turn.chat.id)),
+      });
+      if (!stored) throw new Error(`assistant message id ${turn.assistantMessageId} is taken`);
     }
     // A finished turn's usage replaces the last, even when unknown (null, never zero);
     // a stopped turn only records figures it actually got.
     if (outcome.status === "complete" || outcome.usage !== null) {
-      await updateChatLastContextById(tx, turn.chat.id, outcome.usage as never);
+      await updateChatLastContext(sql, turn.chat.id, outcome.usage);
     }
-    await updateStreamStatusById(tx, turn.streamId, STREAM_STATUS[outcome.status]);
+    await updateStreamStatus(sql, turn.streamId, STREAM_STATUS[outcome.status]);
     return stored;
   });
 }
@@ -53,7 +59,7 @@ export function persistTurn(db: Database, turn: PreparedTurn, outcome: TurnOutco
 /** After a failed persist: record at least that the stream failed, if the database lets us. */
 export async function markStreamFailed(db: Database, streamId: string): Promise<void> {
   try {
-    await updateStreamStatusById(db.prisma, streamId, "failed");
+    await inSqlTransaction(db, "markStreamFailed", (sql) => updateStreamStatus(sql, streamId, "failed"));
   } catch {
     // Already logged by dbCall; the client has its StreamFailed either way.
   }

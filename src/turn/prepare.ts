@@ -1,14 +1,20 @@
 import { randomUUID } from "node:crypto";
 import type { UIMessage } from "ai";
 import type { Env } from "../config/env.ts";
-import { getChatById, saveChat } from "../db/chats.ts";
 import type { Database } from "../db/client.ts";
-import { getMessageById, getMessagesByChatId, saveMessages } from "../db/messages.ts";
-import { inTransaction } from "../db/queryable.ts";
-import { createStreamId } from "../db/streams.ts";
+import { inSqlTransaction } from "../db/queryable.ts";
+import {
+  insertChatIfAbsent,
+  insertMessage,
+  insertStream,
+  lockChat,
+  lockUserAndCountMessages,
+  nextMessageTime,
+  selectMessagesByChatId,
+} from "../db/turn-queries.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { Chat, Message, User, Visibility } from "../generated/prisma/client.ts";
-import { reserveQuota } from "../quota.ts";
+import { dailyMessageLimit } from "../quota.ts";
 import { toUIMessage } from "./ui-message.ts";
 
 export interface TurnRequest {
@@ -33,42 +39,49 @@ export interface PreparedTurn {
 
 const TITLE_LENGTH = 80;
 const DEFAULT_TITLE = "New chat";
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Step 1 of a turn, in one transaction: the quota, the chat (owned, or created
- * with the requested visibility), the user message and the Stream row.
+ * Step 1 of a turn, in one transaction: the quota (the user's row locked, so
+ * parallel sends queue), the chat (owned, or created with the requested
+ * visibility; its row locked), the user message and the Stream row.
  * Any refusal throws before anything is stored or sent upstream.
  */
 export function prepareTurn(db: Database, env: Env, user: User, request: TurnRequest): Promise<PreparedTurn> {
-  return inTransaction(db.prisma, "prepareTurn", async (tx) => {
-    await reserveQuota(tx, env, user, 1);
-    let chat = await getChatById(tx, request.chatId);
-    if (!chat) {
-      // Two callers creating one chat id: the second waits here for the first
-      // to commit, then sees its chat (forbidden:chat, not a unique violation).
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${request.chatId}))`;
-      chat = await getChatById(tx, request.chatId);
-    }
-    if (chat && chat.userId !== user.id) throw new ChatSDKError("forbidden:chat");
-    chat ??= await saveChat(tx, {
-      id: request.chatId,
+  return inSqlTransaction(db, "prepareTurn", async (sql) => {
+    const used = await lockUserAndCountMessages(sql, user.id, new Date(Date.now() - DAY_MS));
+    if (used >= dailyMessageLimit(env, user.type)) throw new ChatSDKError("rate_limit:chat");
+
+    const chat =
+      (await lockChat(sql, request.chatId)) ??
+      (await insertChatIfAbsent(sql, {
+        id: request.chatId,
+        userId: user.id,
+        title: titleFrom(request.message),
+        visibility: request.visibility ?? "private",
+      })) ??
+      // Another request created this chat id first: it is theirs or ours.
+      (await lockChat(sql, request.chatId));
+    if (!chat || chat.userId !== user.id) throw new ChatSDKError("forbidden:chat");
+
+    const existing = await selectMessagesByChatId(sql, chat.id);
+    const userMessage = await insertMessage(sql, {
+      id: request.message.id,
+      chatId: chat.id,
       userId: user.id,
-      title: titleFrom(request.message),
-      visibility: request.visibility ?? "private",
+      role: "user",
+      parts: request.message.parts,
+      status: "complete",
+      createdAt: nextMessageTime(existing.at(-1)?.createdAt ?? null),
     });
-    if (await getMessageById(tx, request.message.id)) {
-      throw new ChatSDKError("bad_request:api", `Message id ${request.message.id} already exists.`);
-    }
-    const existing = await getMessagesByChatId(tx, { chatId: chat.id });
-    const [userMessage] = await saveMessages(tx, [
-      { id: request.message.id, chatId: chat.id, userId: user.id, role: "user", parts: request.message.parts as never },
-    ]);
-    const stream = await createStreamId(tx, { id: randomUUID(), chatId: chat.id });
+    if (!userMessage) throw new ChatSDKError("bad_request:api", `Message id ${request.message.id} already exists.`);
+    const streamId = randomUUID();
+    await insertStream(sql, { id: streamId, chatId: chat.id });
     return {
       user,
       chat,
       userMessage,
-      streamId: stream.id,
+      streamId,
       assistantMessageId: randomUUID(),
       selectedChatModel: request.model ?? env.DEFAULT_CHAT_MODEL,
       existingMessages: existing.map(toUIMessage),

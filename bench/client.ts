@@ -1,0 +1,244 @@
+// The load client: one streaming POST over a keep-alive node:http agent, read
+// as SSE. The same code reads the gateway (graphql-sse `next` events carrying
+// ChatStreamEvents) and the streamer or the pipe (AI SDK UI message chunks),
+// so both sides pay the same client costs.
+import { randomUUID } from "node:crypto";
+import http from "node:http";
+import { clock } from "./trace.ts";
+
+// noDelay reaches net.connect through the agent (AgentOptions' type omits it).
+// Idle sockets are dropped after 4 s, before node:http servers' 5 s keep-alive
+// timeout, so a request never goes out on a socket the server is closing.
+const agentOptions: http.AgentOptions & { noDelay: boolean } = {
+  keepAlive: true,
+  maxSockets: Infinity,
+  noDelay: true,
+  timeout: 4_000,
+};
+export const agent = new http.Agent(agentOptions);
+
+export type StreamKind = "graphql" | "ui";
+
+export interface StreamSpec {
+  /** Full URL, e.g. http://127.0.0.1:1234/graphql. */
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  kind: StreamKind;
+  timeoutMs: number;
+}
+
+export interface StreamResult {
+  /** finished: StreamFinished / `finish` + end; aborted: stopped (by us or the server); failed: anything else. */
+  status: "finished" | "aborted" | "failed";
+  detail: string | null;
+  /** Stamps on the shared clock (trace.ts): request start, first body byte, first text delta, end. */
+  t0: number;
+  firstByte: number | null;
+  firstDelta: number | null;
+  end: number;
+  deltas: number;
+}
+
+export interface StreamHandle {
+  done: Promise<StreamResult>;
+  /** Resolves on StepStarted / `start-step` (the stream is open upstream). */
+  stepped: Promise<void>;
+  /** Text deltas received so far. */
+  readonly deltas: number;
+  /** Closes the connection (a client disconnect); `done` then resolves as aborted. */
+  abort(): void;
+}
+
+export function openStream(spec: StreamSpec): StreamHandle {
+  let deltas = 0;
+  let terminal: { status: StreamResult["status"]; detail: string | null } | null = null;
+  let firstByte: number | null = null;
+  let firstDelta: number | null = null;
+  let abortedByUs = false;
+  let markStepped!: () => void;
+  const stepped = new Promise<void>((resolve) => (markStepped = resolve));
+
+  const t0 = clock();
+  const url = new URL(spec.url);
+  const request = http.request({
+    host: url.hostname,
+    port: url.port,
+    path: url.pathname,
+    method: "POST",
+    agent,
+    headers: { ...spec.headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(spec.body)) },
+  });
+
+  const done = new Promise<StreamResult>((resolve) => {
+    let settled = false;
+    const finish = (status: StreamResult["status"], detail: string | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve({ status, detail, t0, firstByte, firstDelta, end: clock(), deltas });
+    };
+    const timer = setTimeout(() => {
+      finish("failed", `timed out after ${spec.timeoutMs} ms`);
+      request.destroy();
+    }, spec.timeoutMs);
+
+    const onEvent = spec.kind === "graphql" ? graphqlEvent : uiEvent;
+    function graphqlEvent(event: string, data: string) {
+      if (event === "complete") return;
+      const payload = JSON.parse(data) as {
+        data?: { sendMessage?: { __typename?: string; code?: string; reason?: string } } | null;
+        errors?: { message: string; extensions?: { code?: string } }[];
+      };
+      if (payload.errors?.length) {
+        const [error] = payload.errors;
+        terminal = { status: "failed", detail: `GraphQL error ${error.extensions?.code ?? ""} ${error.message}` };
+        return;
+      }
+      const streamEvent = payload.data?.sendMessage;
+      switch (streamEvent?.__typename) {
+        case "TextDelta":
+          deltas++;
+          firstDelta ??= clock();
+          break;
+        case "StepStarted":
+          markStepped();
+          break;
+        case "StreamFinished":
+          terminal = { status: "finished", detail: null };
+          break;
+        case "StreamAborted":
+          terminal = { status: "aborted", detail: streamEvent.reason ?? null };
+          break;
+        case "StreamFailed":
+          terminal = { status: "failed", detail: `StreamFailed ${streamEvent.code}: ${streamEvent.reason}` };
+          break;
+      }
+    }
+    function uiEvent(_event: string, data: string) {
+      if (data === "[DONE]") return;
+      const chunk = JSON.parse(data) as { type?: string; errorText?: string; reason?: string };
+      switch (chunk.type) {
+        case "text-delta":
+          deltas++;
+          firstDelta ??= clock();
+          break;
+        case "start-step":
+          markStepped();
+          break;
+        case "finish":
+          terminal ??= { status: "finished", detail: null };
+          break;
+        case "abort":
+          terminal = { status: "aborted", detail: chunk.reason ?? null };
+          break;
+        case "error":
+          terminal = { status: "failed", detail: `error chunk: ${chunk.errorText}` };
+          break;
+      }
+    }
+
+    request.on("response", (response) => {
+      response.setEncoding("utf8");
+      if (response.statusCode !== 200) {
+        let text = "";
+        response.on("data", (piece: string) => (text += piece));
+        response.on("end", () => finish("failed", `HTTP ${response.statusCode}: ${text.slice(0, 300)}`));
+        response.on("error", () => finish("failed", `HTTP ${response.statusCode}`));
+        return;
+      }
+      let buffer = "";
+      response.on("data", (piece: string) => {
+        firstByte ??= clock();
+        buffer += piece;
+        let boundary: number;
+        while ((boundary = buffer.indexOf("\n\n")) !== -1) {
+          const block = buffer.slice(0, boundary);
+          buffer = buffer.slice(boundary + 2);
+          let event = "message";
+          const data: string[] = [];
+          for (const line of block.split("\n")) {
+            if (line.startsWith("event:")) event = line.slice(6).trim();
+            else if (line.startsWith("data:")) data.push(line.slice(line[5] === " " ? 6 : 5));
+          }
+          if (data.length === 0 && event !== "complete") continue; // keep-alive comment
+          try {
+            onEvent(event, data.join("\n"));
+          } catch (error) {
+            terminal = { status: "failed", detail: `unreadable event: ${String(error)}` };
+          }
+        }
+      });
+      response.on("end", () => {
+        if (abortedByUs) finish("aborted", "closed by the client");
+        else if (terminal) finish(terminal.status, terminal.detail);
+        else finish("failed", "the stream ended without a terminal event");
+      });
+      response.on("error", (error) => finish(abortedByUs ? "aborted" : "failed", String(error)));
+      response.on("close", () => finish(abortedByUs ? "aborted" : "failed", "connection closed mid-stream"));
+    });
+    request.on("error", (error) => finish(abortedByUs ? "aborted" : "failed", `request error: ${error.message}`));
+  });
+
+  request.end(spec.body);
+  return {
+    done,
+    stepped,
+    get deltas() {
+      return deltas;
+    },
+    abort() {
+      abortedByUs = true;
+      request.destroy();
+    },
+  };
+}
+
+export const SEND_MESSAGE = /* GraphQL */ `
+  subscription Send($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      __typename
+      ... on StreamEvent { seq }
+      ... on TextDelta { partId delta }
+      ... on StreamFinished { finishReason }
+      ... on StreamAborted { reason }
+      ... on StreamFailed { code reason }
+    }
+  }
+`;
+
+/** One gateway turn in a new chat. */
+export function gatewaySpec(gatewayUrl: string, userToken: string, text: string, timeoutMs: number): StreamSpec {
+  return {
+    url: `${gatewayUrl}/graphql`,
+    kind: "graphql",
+    timeoutMs,
+    headers: { accept: "text/event-stream", authorization: `Bearer ${userToken}` },
+    body: JSON.stringify({
+      query: SEND_MESSAGE,
+      variables: { input: { chatId: randomUUID(), message: { id: randomUUID(), parts: [{ text }] } } },
+    }),
+  };
+}
+
+/** The payload the gateway would POST to the streamer for a new chat's first message. */
+export function streamerPayload(chatId: string, text: string) {
+  return {
+    id: chatId,
+    message: { id: randomUUID(), role: "user", parts: [{ type: "text", text }] },
+    selectedChatModel: "chat-model",
+    selectedVisibilityType: "private",
+    existingMessages: [],
+  };
+}
+
+/** One turn straight to a streamer (or through the pipe), with an internal token for `chatId`. */
+export function uiSpec(baseUrl: string, internalToken: string, chatId: string, text: string, timeoutMs: number): StreamSpec {
+  return {
+    url: `${baseUrl}/api/chat/stream`,
+    kind: "ui",
+    timeoutMs,
+    headers: { accept: "text/event-stream", authorization: `Bearer ${internalToken}` },
+    body: JSON.stringify(streamerPayload(chatId, text)),
+  };
+}

@@ -1,0 +1,98 @@
+// Stage timestamps for the first-delta breakdown (bench/turn.ts, "where the time
+// goes"). Off unless the parent turns it on for the trace pass: the hooks are
+// diagnostics_channel subscriptions and a wrapped ServerResponse#write, none of
+// which touch src/. All processes stamp with CLOCK_MONOTONIC (process.hrtime),
+// which is system-wide on Linux, so stamps from the client, the gateway and the
+// streamer can be compared directly.
+import dc from "node:diagnostics_channel";
+import { ServerResponse } from "node:http";
+
+/** Milliseconds on the system-wide monotonic clock (comparable across processes). */
+export function clock(): number {
+  return Number(process.hrtime.bigint()) / 1e6;
+}
+
+export type TraceEvent = [name: string, at: number];
+
+export interface TracerOptions {
+  /** Marks `write:delta` the first time a response write contains this text. */
+  deltaMarker: string;
+  /** A class whose prototype's `$transaction` gets `tx:start`/`tx:end` stamps (the gateway's PrismaClient). */
+  transactions?: { prototype: object };
+}
+
+export interface Tracer {
+  start(): void;
+  /** Stops tracing and hands over what was recorded. */
+  stop(): TraceEvent[];
+}
+
+function contains(chunk: unknown, text: string): boolean {
+  if (typeof chunk === "string") return chunk.includes(text);
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).includes(text);
+  return false;
+}
+
+export function createTracer(options: TracerOptions): Tracer {
+  let events: TraceEvent[] = [];
+  const mark = (name: string) => events.push([name, clock()]);
+
+  // Incoming requests, and the gateway's upstream request made with undici.
+  const subscriptions: [string, (message: unknown) => void][] = [
+    ["http.server.request.start", () => mark("req")],
+    ["undici:request:create", () => mark("up:create")],
+    ["undici:client:sendHeaders", () => mark("up:send")],
+    ["undici:request:headers", () => mark("up:headers")],
+    [
+      "undici:request:bodyChunkReceived",
+      (message) => {
+        mark("up:chunk");
+        if (contains((message as { chunk?: unknown }).chunk, "text-delta")) mark("up:delta");
+      },
+    ],
+  ];
+
+  const originalWrite = ServerResponse.prototype.write;
+  const tracedWrite = function (this: ServerResponse, ...args: unknown[]) {
+    mark("write");
+    if (contains(args[0], options.deltaMarker)) mark("write:delta");
+    return (originalWrite as (...a: unknown[]) => boolean).apply(this, args);
+  };
+
+  const txProto = options.transactions?.prototype as { $transaction?: (...args: unknown[]) => unknown } | undefined;
+  const originalTx = txProto?.$transaction;
+  const tracedTx = function (this: unknown, ...args: unknown[]) {
+    mark("tx:start");
+    const result = originalTx!.apply(this, args);
+    if (result instanceof Promise) {
+      result.then(
+        () => mark("tx:end"),
+        () => mark("tx:end"),
+      );
+    }
+    return result;
+  };
+
+  let active = false;
+  return {
+    start() {
+      if (active) return;
+      active = true;
+      events = [];
+      for (const [name, handler] of subscriptions) dc.subscribe(name, handler);
+      ServerResponse.prototype.write = tracedWrite as typeof originalWrite;
+      if (txProto && originalTx) txProto.$transaction = tracedTx;
+    },
+    stop() {
+      if (active) {
+        active = false;
+        for (const [name, handler] of subscriptions) dc.unsubscribe(name, handler);
+        ServerResponse.prototype.write = originalWrite;
+        if (txProto && originalTx) txProto.$transaction = originalTx;
+      }
+      const recorded = events;
+      events = [];
+      return recorded;
+    },
+  };
+}

@@ -1,0 +1,698 @@
+// `npm run bench`: the streaming turn through the gateway, beside baselines
+// measured in the same run on the same machine.
+//
+//   1. Time to the first text delta: gateway vs a byte-pipe proxy vs straight
+//      to the streamer ([plain] prompt, sequential turns, interleaved), plus a
+//      traced pass that splits the gateway's time into stages.
+//   2. Text deltas per second at 1, 50 and 500 concurrent streams ([long]
+//      prompt): gateway vs the byte-pipe proxy of the same streamer stream.
+//   3. Heap per open stream (streams held mid-turn): gateway vs the pipe.
+//
+// Processes: the built-in streamer (MOCK_DELTA_DELAY_MS=0), the pipe proxy and
+// the gateway (`startGateway`, as `npm start`) each run as a child process; the
+// load client runs here. Everything listens on 127.0.0.1. The gateway uses a
+// fresh database on the PostgreSQL server of DATABASE_URL (created here,
+// dropped at the end) or, without DATABASE_URL, a fresh file-backed PGlite
+// directory (deleted at the end). Exits non-zero when any turn fails.
+//
+// Knobs (environment): BENCH_TURNS (200), BENCH_WARMUP (30), BENCH_TRACE_TURNS
+// (60), BENCH_CONCURRENCY (1,50,500), BENCH_SECONDS per throughput run (3),
+// BENCH_LONG deltas per [long] turn (200), BENCH_HOLD open streams (200),
+// BENCH_PGLITE=memory (in-memory PGlite instead of a file-backed one),
+// BENCH_LOG_LEVEL (the children's LOG_LEVEL, default silent; logs go to stderr),
+// BENCH_CPU_PROF=<dir> (a V8 CPU profile of the gateway process, written at its exit).
+import { randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import pg from "pg";
+import { signInternalToken } from "../src/auth/internal-token.ts";
+import { signUserToken } from "../src/auth/user-token.ts";
+import { parseEnv } from "../src/config/env.ts";
+import { spawnChild, killAllChildren, type BenchChild } from "./children.ts";
+import { agent, gatewaySpec, openStream, uiSpec, type StreamHandle, type StreamResult, type StreamSpec } from "./client.ts";
+import { fixed, kb, mb, median, percentile, signed, table } from "./stats.ts";
+import { clock, type TraceEvent } from "./trace.ts";
+
+// ---------------------------------------------------------------- settings
+
+function intSetting(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === "" ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  return value;
+}
+
+const settings = {
+  turns: intSetting("BENCH_TURNS", 200),
+  warmup: intSetting("BENCH_WARMUP", 30),
+  traceTurns: intSetting("BENCH_TRACE_TURNS", 60),
+  concurrency: (process.env.BENCH_CONCURRENCY ?? "1,50,500").split(",").map((c) => {
+    const n = Number(c.trim());
+    if (!Number.isInteger(n) || n < 1) throw new Error("BENCH_CONCURRENCY is a comma-separated list of positive integers");
+    return n;
+  }),
+  seconds: intSetting("BENCH_SECONDS", 3),
+  longDeltas: intSetting("BENCH_LONG", 200),
+  hold: intSetting("BENCH_HOLD", 200),
+};
+const TIME_LIMIT_MS = 175_000;
+const PLAIN_PROMPT = "[plain] How long until the first word?";
+const LONG_PROMPT = `[long:${settings.longDeltas}] Tell me everything.`;
+const TURN_TIMEOUT_MS = 15_000;
+const LOAD_TURN_TIMEOUT_MS = 60_000;
+
+const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Turns that did not end as expected, and other problems; any of them makes the exit code 1. */
+const failures = new Map<string, number>();
+function fail(problem: string): void {
+  failures.set(problem, (failures.get(problem) ?? 0) + 1);
+}
+function check(result: StreamResult, what: string, expectedDeltas?: number): boolean {
+  let problem: string | null = null;
+  if (result.status !== "finished") problem = `${result.status}: ${result.detail}`;
+  else if (result.firstDelta === null) problem = "no text delta";
+  else if (expectedDeltas !== undefined && result.deltas !== expectedDeltas) {
+    problem = `${result.deltas} text deltas, expected ${expectedDeltas}`;
+  }
+  if (problem === null) return true;
+  fail(`${what}: ${problem}`);
+  return false;
+}
+
+// ---------------------------------------------------------------- setup
+
+const secrets = {
+  AUTH_SECRET: randomBytes(32).toString("hex"),
+  NEXTJS_INTERNAL_TOKEN: randomBytes(32).toString("hex"),
+};
+const env = parseEnv({ ...secrets, LOG_LEVEL: "silent" });
+
+/**
+ * The children's environment: a few OS variables and what the bench sets, none
+ * of the parent's gateway settings (they could point elsewhere or change what
+ * is measured, e.g. OPENAI_API_KEY or a persisted-operations switch).
+ */
+function baseEnv(): Record<string, string | undefined> {
+  const base: Record<string, string | undefined> = {};
+  for (const name of ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ"]) {
+    if (process.env[name] !== undefined) base[name] = process.env[name];
+  }
+  return { ...base, NODE_ENV: "production", LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent", ...secrets };
+}
+
+interface BenchDatabase {
+  label: string;
+  childEnv: Record<string, string>;
+  drop(): Promise<void>;
+}
+
+async function adminQuery(serverUrl: string, sql: string): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5_000, query_timeout: 30_000 });
+  await client.connect();
+  try {
+    return await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+async function createDatabase(): Promise<BenchDatabase> {
+  const serverUrl = process.env.DATABASE_URL;
+  if (serverUrl) {
+    const parsed = new URL(serverUrl);
+    if (!["127.0.0.1", "localhost", "[::1]", ""].includes(parsed.hostname)) {
+      throw new Error(`the bench only talks to 127.0.0.1; DATABASE_URL points at ${parsed.hostname}`);
+    }
+    const name = `gw_bench_${randomBytes(6).toString("hex")}`;
+    const version = (await adminQuery(serverUrl, "SHOW server_version")).rows[0]?.server_version as string;
+    await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
+    parsed.pathname = `/${name}`;
+    return {
+      label: `PostgreSQL ${version} (fresh database ${name} on ${parsed.host}, the gateway's default pool)`,
+      childEnv: { DATABASE_URL: parsed.toString() },
+      drop: async () => void (await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
+    };
+  }
+  const pglite = JSON.parse(readFileSync(new URL("../node_modules/@electric-sql/pglite/package.json", import.meta.url), "utf8"));
+  if (process.env.BENCH_PGLITE === "memory") {
+    return {
+      label: `PGlite ${pglite.version} (in the gateway process, in memory: BENCH_PGLITE=memory)`,
+      childEnv: { DATA_DIR: "memory://" },
+      drop: async () => {},
+    };
+  }
+  // As `npm start` runs it: files in DATA_DIR.
+  const dir = mkdtempSync(join(os.tmpdir(), "gw-bench-"));
+  return {
+    label: `PGlite ${pglite.version} (in the gateway process, file-backed as with npm start, fresh dir)`,
+    childEnv: { DATA_DIR: dir },
+    drop: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+interface Stack {
+  streamer: BenchChild;
+  pipe: BenchChild;
+  gateway: BenchChild;
+}
+
+async function startStack(database: BenchDatabase, started: BenchChild[]): Promise<Stack> {
+  const gcFlag = ["--expose-gc"];
+  const streamer = await spawnChild("streamer", {
+    file: "streamer-main.ts",
+    env: { ...baseEnv(), MOCK_DELTA_DELAY_MS: "0" },
+    readyTimeoutMs: 30_000,
+    execArgv: gcFlag,
+  });
+  started.push(streamer);
+  const [pipe, gateway] = await Promise.all([
+    spawnChild("pipe", {
+      file: "pipe-main.ts",
+      env: { ...baseEnv(), BENCH_UPSTREAM_URL: streamer.url },
+      readyTimeoutMs: 30_000,
+      execArgv: gcFlag,
+    }).then((child) => (started.push(child), child)),
+    spawnChild("gateway", {
+      file: "gateway-main.ts",
+      env: {
+        ...baseEnv(),
+        ...database.childEnv,
+        PORT: "0",
+        HOST: "127.0.0.1",
+        STREAMER_URL: streamer.url,
+        STREAM_MODE: "proxy",
+        QUOTA_REGULAR_PER_DAY: "1000000",
+      },
+      readyTimeoutMs: 90_000,
+      execArgv: process.env.BENCH_CPU_PROF
+        ? [...gcFlag, "--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        : gcFlag,
+    }).then((child) => (started.push(child), child)),
+  ]);
+  return { streamer, pipe, gateway };
+}
+
+// ---------------------------------------------------------------- turns
+
+interface Paths {
+  stack: Stack;
+  userTokens: string[];
+  userIds: string[];
+}
+
+type PathName = "gateway" | "pipe" | "streamer";
+
+/** A turn's spec for `path`; user `u` (tokens are minted before timing starts). */
+async function specFor(paths: Paths, path: PathName, u: number, text: string, timeoutMs: number): Promise<StreamSpec> {
+  if (path === "gateway") return gatewaySpec(paths.stack.gateway.url, paths.userTokens[u], text, timeoutMs);
+  const chatId = randomUUID();
+  const token = await signInternalToken(secrets.NEXTJS_INTERNAL_TOKEN, { userId: paths.userIds[u], chatId });
+  const base = path === "pipe" ? paths.stack.pipe.url : paths.stack.streamer.url;
+  return uiSpec(base, token, chatId, text, timeoutMs);
+}
+
+async function runTurn(paths: Paths, path: PathName, u: number, text: string, timeoutMs: number): Promise<StreamResult> {
+  return openStream(await specFor(paths, path, u, text, timeoutMs)).done;
+}
+
+async function warmUsers(paths: Paths): Promise<void> {
+  // First sight of a user upserts it; do that before anything is timed.
+  const url = `${paths.stack.gateway.url}/graphql`;
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < paths.userTokens.length) {
+        const token = paths.userTokens[next++];
+        const response = await fetch(url, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: "{ me { id } }" }),
+          signal: AbortSignal.timeout(15_000),
+        });
+        const body = (await response.json()) as { errors?: unknown };
+        if (!response.ok || body.errors) throw new Error(`warm-up query failed: ${JSON.stringify(body)}`);
+      }
+    }),
+  );
+}
+
+// ---------------------------------------------------------------- 1. first delta
+
+interface LatencyResult {
+  samples: Record<PathName, number[]>;
+}
+
+async function measureFirstDelta(paths: Paths): Promise<LatencyResult> {
+  const order: PathName[] = ["gateway", "pipe", "streamer"];
+  progress(`first delta: ${settings.warmup} warm-up + ${settings.turns} measured turns per path, interleaved`);
+  const samples: Record<PathName, number[]> = { gateway: [], pipe: [], streamer: [] };
+  for (let i = 0; i < settings.warmup + settings.turns; i++) {
+    for (let k = 0; k < order.length; k++) {
+      // Rotate who goes first, so no path always follows another.
+      const path = order[(i + k) % order.length];
+      const result = await runTurn(paths, path, 0, PLAIN_PROMPT, TURN_TIMEOUT_MS);
+      if (check(result, `first-delta ${path}`) && i >= settings.warmup) {
+        samples[path].push(result.firstDelta! - result.t0);
+      }
+    }
+  }
+  return { samples };
+}
+
+// ---------------------------------------------------------------- 1b. trace
+
+interface TraceStage {
+  label: string;
+  gateway: number[];
+  streamer: number[];
+}
+
+function firstAt(events: TraceEvent[], name: string, from: number, to: number): number | undefined {
+  for (const [event, at] of events) if (event === name && at >= from && at <= to) return at;
+  return undefined;
+}
+
+async function traceFirstDelta(paths: Paths): Promise<{ stages: TraceStage[]; turns: number }> {
+  const { gateway, streamer } = paths.stack;
+  progress(`trace pass: ${settings.traceTurns} turns per path with stage stamps`);
+  const results: { path: PathName; result: StreamResult }[] = [];
+  await Promise.all([gateway.call("trace-start"), streamer.call("trace-start")]);
+  let gatewayEvents: TraceEvent[] = [];
+  let streamerEvents: TraceEvent[] = [];
+  try {
+    for (let i = 0; i < settings.traceTurns; i++) {
+      for (const path of (i % 2 ? ["gateway", "streamer"] : ["streamer", "gateway"]) as PathName[]) {
+        const result = await runTurn(paths, path, 0, PLAIN_PROMPT, TURN_TIMEOUT_MS);
+        if (check(result, `trace ${path}`)) results.push({ path, result });
+      }
+    }
+  } finally {
+    [gatewayEvents, streamerEvents] = await Promise.all([
+      gateway.call<TraceEvent[]>("trace-stop"),
+      streamer.call<TraceEvent[]>("trace-stop"),
+    ]);
+  }
+
+  const stage = (label: string): TraceStage => ({ label, gateway: [], streamer: [] });
+  const stages = {
+    inbound: stage("client -> first hop has the request"),
+    beforeTx: stage("gateway: HTTP, Yoga, auth, input checks"),
+    tx: stage("gateway: prepareTurn transaction"),
+    afterTx: stage("gateway: turn start, token, upstream request"),
+    upstream: stage("gateway -> streamer has the request"),
+    streamerWork: stage("streamer: request -> first text-delta written"),
+    back: stage("streamer -> gateway has the delta chunk"),
+    map: stage("gateway: chunk -> TextDelta written"),
+    outbound: stage("last hop -> client reads the first delta"),
+    total: stage("total (client request -> first delta)"),
+  };
+  const push = (into: number[], from: number | undefined, to: number | undefined) => {
+    if (from !== undefined && to !== undefined) into.push(to - from);
+  };
+  for (const { path, result } of results) {
+    const { t0, end } = result;
+    const c1 = result.firstDelta!;
+    const sReq = firstAt(streamerEvents, "req", t0, end);
+    const sDelta = firstAt(streamerEvents, "write:delta", t0, end);
+    if (path === "streamer") {
+      push(stages.inbound.streamer, t0, sReq);
+      push(stages.streamerWork.streamer, sReq, sDelta);
+      push(stages.outbound.streamer, sDelta, c1);
+      push(stages.total.streamer, t0, c1);
+      continue;
+    }
+    const gReq = firstAt(gatewayEvents, "req", t0, end);
+    const txStart = gReq === undefined ? undefined : firstAt(gatewayEvents, "tx:start", gReq, end);
+    const txEnd = txStart === undefined ? undefined : firstAt(gatewayEvents, "tx:end", txStart, end);
+    const upCreate = firstAt(gatewayEvents, "up:create", t0, end);
+    const upDelta = firstAt(gatewayEvents, "up:delta", t0, end);
+    const gWrite = firstAt(gatewayEvents, "write:delta", t0, end);
+    push(stages.inbound.gateway, t0, gReq);
+    push(stages.beforeTx.gateway, gReq, txStart);
+    push(stages.tx.gateway, txStart, txEnd);
+    push(stages.afterTx.gateway, txEnd, upCreate);
+    push(stages.upstream.gateway, upCreate, sReq);
+    push(stages.streamerWork.gateway, sReq, sDelta);
+    push(stages.back.gateway, sDelta, upDelta);
+    push(stages.map.gateway, upDelta, gWrite);
+    push(stages.outbound.gateway, gWrite, c1);
+    push(stages.total.gateway, t0, c1);
+  }
+  return { stages: Object.values(stages), turns: results.length / 2 };
+}
+
+// ---------------------------------------------------------------- 2. throughput
+
+interface ThroughputRow {
+  concurrency: number;
+  path: PathName;
+  turns: number;
+  failed: number;
+  deltas: number;
+  wallMs: number;
+  turnP50: number;
+}
+
+async function measureThroughput(paths: Paths, concurrency: number, path: PathName): Promise<ThroughputRow> {
+  const durations: number[] = [];
+  let turns = 0;
+  let failed = 0;
+  let deltas = 0;
+  const start = clock();
+  const deadline = start + settings.seconds * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      // Each worker is one user, running turns back to back until the deadline.
+      do {
+        const result = await runTurn(paths, path, worker, LONG_PROMPT, LOAD_TURN_TIMEOUT_MS);
+        turns++;
+        deltas += result.deltas;
+        durations.push(result.end - result.t0);
+        if (!check(result, `throughput ${path} x${concurrency}`, settings.longDeltas)) {
+          failed++;
+          break; // a worker stops at its first failure, so a dead server does not spin the loop
+        }
+      } while (clock() < deadline);
+    }),
+  );
+  return { concurrency, path, turns, failed, deltas, wallMs: clock() - start, turnP50: median(durations) };
+}
+
+// ---------------------------------------------------------------- 3. heap
+
+interface HeapRow {
+  label: string;
+  streams: number;
+  deltasPerStream: number;
+  before: number;
+  during: number;
+  after: number;
+  streamerPerStream: number;
+}
+
+async function heapUsed(child: BenchChild): Promise<number> {
+  return (await child.call<NodeJS.MemoryUsage>("heap", undefined, 30_000)).heapUsed;
+}
+
+async function holdStreams(
+  paths: Paths,
+  path: "gateway" | "pipe",
+  prompt: string,
+  settleMs: number,
+  label: string,
+): Promise<HeapRow> {
+  const { streamer } = paths.stack;
+  const measured = paths.stack[path];
+  const n = settings.hold;
+  progress(`heap: holding ${n} ${label} streams`);
+  const before = await heapUsed(measured);
+  const streamerBefore = await heapUsed(streamer);
+  const handles: StreamHandle[] = [];
+  for (let u = 0; u < n; u++) handles.push(openStream(await specFor(paths, path, u, prompt, 120_000)));
+  try {
+    await withTimeout(
+      Promise.all(
+        handles.map((handle) =>
+          Promise.race([
+            handle.stepped,
+            handle.done.then((result) => {
+              throw new Error(`a held ${path} stream ended early: ${result.status} ${result.detail}`);
+            }),
+          ]),
+        ),
+      ),
+      60_000,
+      `${n} ${path} streams open`,
+    );
+    await sleep(Math.max(settleMs, 200));
+    const deltasPerStream = handles.reduce((sum, handle) => sum + handle.deltas, 0) / n;
+    const [during, streamerDuring] = [await heapUsed(measured), await heapUsed(streamer)];
+    return {
+      label,
+      streams: n,
+      deltasPerStream,
+      before,
+      during,
+      after: Number.NaN,
+      streamerPerStream: (streamerDuring - streamerBefore) / n,
+    };
+  } finally {
+    for (const handle of handles) handle.abort();
+    const ended = await withTimeout(Promise.all(handles.map((handle) => handle.done)), 30_000, "held streams closing");
+    for (const result of ended) {
+      if (result.status === "failed") fail(`held ${path} stream: ${result.detail}`);
+    }
+    // Every upstream stream must stop once its client is gone.
+    const deadline = clock() + 30_000;
+    for (;;) {
+      const { active } = await streamer.call<{ active: number }>("activity");
+      if (active === 0) break;
+      if (clock() > deadline) {
+        fail(`${active} streamer streams still running 30 s after the ${path} clients left`);
+        break;
+      }
+      await sleep(50);
+    }
+  }
+}
+
+async function measureHeap(paths: Paths): Promise<HeapRow[]> {
+  const rows: HeapRow[] = [];
+  // Each hold on its own: one that fails is recorded, the others still run.
+  for (const [path, prompt, settleMs, label] of [
+    ["gateway", "[hang] hold on", 0, "gateway [hang]"],
+    ["pipe", "[hang] hold on", 0, "byte-pipe proxy [hang]"],
+    ["gateway", "[plain] [slow] a slow answer", 2_000, "gateway [slow], 2 s in"],
+    ["pipe", "[plain] [slow] a slow answer", 2_000, "byte-pipe proxy [slow], 2 s in"],
+  ] as const) {
+    try {
+      const row = await holdStreams(paths, path, prompt, settleMs, label);
+      await sleep(500); // aborted gateway turns are stored after their upstream stops
+      row.after = await heapUsed(paths.stack[path]);
+      rows.push(row);
+    } catch (error) {
+      fail(`heap, ${label}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------- report
+
+const loadAverage = () =>
+  os
+    .loadavg()
+    .map((load) => load.toFixed(2))
+    .join(" ");
+
+function machineLines(databaseLabel: string, loadAtStart: string): string {
+  const cpus = os.cpus();
+  return [
+    `machine   ${cpus[0]?.model ?? "unknown CPU"} x ${cpus.length} (available parallelism ${os.availableParallelism()}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}`,
+    `load      1/5/15-min load average ${loadAtStart} at the start, ${loadAverage()} at the end (anything above ~1 is other work sharing the CPUs)`,
+    `node      ${process.version} (client here; streamer, pipe and gateway each in their own process, NODE_ENV=production)`,
+    `database  ${databaseLabel}`,
+    `streamer  built-in, offline mock model, MOCK_DELTA_DELAY_MS=0; all traffic on 127.0.0.1`,
+  ].join("\n");
+}
+
+function latencyTable(latency: LatencyResult): string {
+  const base = median(latency.samples.streamer);
+  const rows = (["gateway", "pipe", "streamer"] as PathName[]).map((path) => {
+    const samples = latency.samples[path];
+    const label = { gateway: "gateway (sendMessage SSE)", pipe: "byte-pipe proxy", streamer: "streamer direct" }[path];
+    return [
+      label,
+      String(samples.length),
+      fixed(percentile(samples, 50)),
+      fixed(percentile(samples, 90)),
+      fixed(percentile(samples, 99)),
+      fixed(Math.max(...samples)),
+      path === "streamer" ? "" : signed(percentile(samples, 50) - base),
+    ];
+  });
+  const overhead = median(latency.samples.gateway) - base;
+  return [
+    table(
+      `1. Time to first text delta, ms ([plain], sequential turns, each in a new chat, after ${settings.warmup} warm-up turns)`,
+      ["path", "turns", "p50", "p90", "p99", "max", "p50 vs direct"],
+      rows,
+    ),
+    `   gateway overhead (gateway p50 - streamer p50): ${fixed(overhead)} ms; pipe overhead: ${fixed(median(latency.samples.pipe) - base)} ms`,
+  ].join("\n");
+}
+
+function traceTable(trace: { stages: TraceStage[]; turns: number }): string {
+  const cell = (values: number[], p: number) => (values.length ? fixed(percentile(values, p)) : "");
+  return [
+    table(
+      `1b. Where the first-delta time goes, ms (traced pass, ${trace.turns} turns per path; stage medians do not add up to the total median)`,
+      ["stage", "gateway p50", "p90", "direct p50", "p90"],
+      trace.stages.map((s) => [s.label, cell(s.gateway, 50), cell(s.gateway, 90), cell(s.streamer, 50), cell(s.streamer, 90)]),
+    ),
+    "   stamps: http.server.request.start, undici diagnostics channels, ServerResponse#write and PrismaClient#$transaction",
+    "   wrappers in the children (bench/trace.ts), on the system-wide monotonic clock; tracing itself adds a little time.",
+  ].join("\n");
+}
+
+function throughputTable(rows: ThroughputRow[]): string {
+  const rate = (row: ThroughputRow) => row.deltas / (row.wallMs / 1000);
+  return table(
+    `2. Text deltas per second ([long:${settings.longDeltas}] turns back to back for ${settings.seconds} s per run, counted at the clients over the wall time)`,
+    ["streams", "path", "turns", "failed", "deltas", "wall s", "turn p50 ms", "deltas/s", "gateway/pipe"],
+    rows.map((row) => {
+      const pipe = rows.find((r) => r.concurrency === row.concurrency && r.path === "pipe");
+      return [
+        String(row.concurrency),
+        row.path === "gateway" ? "gateway" : "byte-pipe proxy",
+        String(row.turns),
+        String(row.failed),
+        String(row.deltas),
+        fixed(row.wallMs / 1000),
+        fixed(row.turnP50, 1),
+        fixed(rate(row), 0),
+        row.path === "gateway" && pipe ? fixed(rate(row) / rate(pipe)) : "",
+      ];
+    }),
+  );
+}
+
+function heapTable(rows: HeapRow[]): string {
+  return [
+    table(
+      `3. Heap per open stream (${settings.hold} streams held mid-turn; heapUsed after gc, in the measured process)`,
+      ["held streams", "deltas/stream", "before MB", "during MB", "per stream KB", "after MB", "streamer KB/stream"],
+      rows.map((row) => [
+        row.label,
+        fixed(row.deltasPerStream, 0),
+        mb(row.before),
+        mb(row.during),
+        kb((row.during - row.before) / row.streams),
+        mb(row.after),
+        kb(row.streamerPerStream),
+      ]),
+    ),
+    "   [hang]: StreamStarted/StepStarted sent, upstream open, no deltas yet. [slow]: deltas every 25 ms; the gateway keeps",
+    "   a running turn's events and chunks until it ends, so its per-stream heap can grow with the turn.",
+  ].join("\n");
+}
+
+// ---------------------------------------------------------------- main
+
+let database: BenchDatabase | null = null;
+const started: BenchChild[] = [];
+/** The tables printed so far; printed even when the run is abandoned. */
+const output: string[] = [];
+
+async function cleanup(): Promise<string[]> {
+  const problems: string[] = [];
+  // The gateway first: it stores its running turns while the streamer is still up.
+  const gateway = started.find((child) => child.name === "gateway");
+  for (const group of [gateway ? [gateway] : [], started.filter((child) => child !== gateway)]) {
+    const results = await Promise.allSettled(group.map((child) => child.stop()));
+    for (const result of results) if (result.status === "rejected") problems.push(String(result.reason));
+  }
+  agent.destroy();
+  if (database) {
+    try {
+      await withTimeout(database.drop(), 30_000, "dropping the bench database");
+    } catch (error) {
+      problems.push(`database cleanup: ${String(error)}`);
+    }
+    database = null;
+  }
+  return problems;
+}
+
+async function abandon(reason: string, code: number): Promise<never> {
+  progress(`${reason}; stopping`);
+  killAllChildren();
+  await sleep(200);
+  if (database) await withTimeout(database.drop(), 10_000, "dropping the bench database").catch(() => {});
+  if (output.length > 0) console.log(`\n${output.join("\n\n")}\n`);
+  console.log(`ABANDONED: ${reason}`);
+  process.exit(code);
+}
+
+async function main(): Promise<number> {
+  const limit = setTimeout(() => void abandon(`time limit of ${TIME_LIMIT_MS / 1000} s reached`, 1), TIME_LIMIT_MS);
+  process.once("SIGINT", () => void abandon("interrupted", 130));
+  process.once("SIGTERM", () => void abandon("terminated", 143));
+  const startedAt = clock();
+  const loadAtStart = loadAverage();
+  /** Runs one measurement; a failure is recorded and the next measurement still runs. */
+  async function phase<T>(name: string, run: () => Promise<T>): Promise<T | null> {
+    try {
+      return await run();
+    } catch (error) {
+      fail(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+      return null;
+    }
+  }
+  let databaseLabel = process.env.DATABASE_URL ? "PostgreSQL" : "PGlite";
+  try {
+    database = await createDatabase();
+    databaseLabel = database.label;
+    progress(`starting streamer, pipe and gateway (${database.label})`);
+    const stack = await startStack(database, started);
+
+    const users = Math.max(1, settings.hold, ...settings.concurrency);
+    const userIds = Array.from({ length: users }, () => randomUUID());
+    const userTokens = await Promise.all(userIds.map((id) => signUserToken(env, { id, type: "regular" }, 3600)));
+    const paths: Paths = { stack, userTokens, userIds };
+    await warmUsers(paths);
+
+    const latency = await phase("first delta", () => measureFirstDelta(paths));
+    if (latency) output.push(latencyTable(latency));
+    if (settings.traceTurns > 0) {
+      const trace = await phase("trace pass", () => traceFirstDelta(paths));
+      if (trace) output.push(traceTable(trace));
+    }
+
+    const rows: ThroughputRow[] = [];
+    for (const concurrency of settings.concurrency) {
+      for (const path of ["pipe", "gateway"] as const) {
+        progress(`throughput: ${concurrency} concurrent ${path} streams`);
+        const row = await phase(`throughput ${path} x${concurrency}`, () => measureThroughput(paths, concurrency, path));
+        if (row) rows.push(row);
+        await sleep(300);
+      }
+    }
+    if (rows.length > 0) output.push(throughputTable(rows));
+    if (settings.hold > 0) {
+      const heap = await phase("heap", () => measureHeap(paths));
+      if (heap && heap.length > 0) output.push(heapTable(heap));
+    }
+  } catch (error) {
+    fail(`run aborted: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  } finally {
+    for (const problem of await cleanup()) fail(problem);
+    clearTimeout(limit);
+  }
+  output.unshift(machineLines(databaseLabel, loadAtStart));
+
+  console.log(`\n${output.join("\n\n")}\n`);
+  console.log(`finished in ${fixed((clock() - startedAt) / 1000, 1)} s`);
+  if (failures.size > 0) {
+    const total = [...failures.values()].reduce((sum, n) => sum + n, 0);
+    console.log(`\nFAILED: ${total} problem(s)`);
+    for (const [problem, count] of [...failures].slice(0, 20)) console.log(`  - ${count} x ${problem}`);
+    return 1;
+  }
+  return 0;
+}
+
+process.exitCode = await main();
