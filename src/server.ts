@@ -1,6 +1,7 @@
-import { createServer, type Server } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
+import { createGatewayServer } from "./http/coalesce-writes.ts";
 import { parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
@@ -21,7 +22,7 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
   if (applied.length > 0) log.info("migrations applied", { applied });
   const streamer = await builtInStreamerIfNeeded(env);
   const { yoga, services } = createApp({ env, db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
-  const server = createServer(yoga);
+  const server = createGatewayServer(yoga);
   await listen(server, env.PORT, env.HOST);
   const { port } = server.address() as AddressInfo;
   const url = `http://${env.HOST === "0.0.0.0" ? "localhost" : env.HOST}:${port}`;

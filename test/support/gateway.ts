@@ -1,6 +1,6 @@
-import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "../../src/app.ts";
+import { createGatewayServer } from "../../src/http/coalesce-writes.ts";
 import { signUserToken } from "../../src/auth/user-token.ts";
 import { parseEnv, streamerUrlOf, type Env } from "../../src/config/env.ts";
 import { startStreamer } from "../../src/streamer/server.ts";
@@ -29,7 +29,7 @@ export async function startTestGateway(overrides: Record<string, string> = {}): 
   const env = parseEnv({ LOG_LEVEL: "silent", MOCK_DELTA_DELAY_MS: "0", ...overrides });
   const streamer = env.STREAM_MODE === "proxy" && !streamerUrlOf(env) ? await startStreamer(env) : null;
   const app = createApp({ env, db: database.db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
-  const server = createServer(app.yoga);
+  const server = createGatewayServer(app.yoga);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
