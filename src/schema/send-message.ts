@@ -72,6 +72,7 @@ async function userMessageOf(input: SendMessageArgs): Promise<UIMessage> {
 
 async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerator<StreamEventShape> {
   const user = currentUser(ctx);
+  ctx.services.turns.warm(user.id, input.chatId);
   const turn = await prepareTurn(ctx.db, ctx.env, user, {
     chatId: input.chatId,
     message: await userMessageOf(input),

@@ -6,8 +6,13 @@ import { readChunks } from "./chunk-stream.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { openUpstream } from "./upstream.ts";
 
-/** Where a turn's UI message chunks come from; stops when `signal` aborts. */
-export type ChunkSource = (turn: PreparedTurn, signal: AbortSignal) => AsyncIterable<UIMessageChunk>;
+/** Where a turn's UI message chunks come from. */
+export interface ChunkSource {
+  /** The turn's chunks; stops when `signal` aborts. */
+  open(turn: PreparedTurn, signal: AbortSignal): AsyncIterable<UIMessageChunk>;
+  /** Called before the turn is prepared, to get ready alongside the database work. */
+  warm(userId: string, chatId: string): void;
+}
 
 /** The seed's payload for POST /api/chat/stream. */
 export function streamerPayload(turn: PreparedTurn) {
@@ -23,45 +28,60 @@ export function streamerPayload(turn: PreparedTurn) {
 /** Proxy mode: the streamer (a Next.js route running the AI SDK, or the built-in one) over HTTP. */
 export function proxySource(env: Env, streamerUrl: string): ChunkSource {
   const url = new URL("/api/chat/stream", streamerUrl).toString();
-  return async function* (turn, signal) {
-    const token = await signInternalToken(env.NEXTJS_INTERNAL_TOKEN, { userId: turn.user.id, chatId: turn.chat.id });
-    const body = await openUpstream({
-      url,
-      body: streamerPayload(turn),
-      token,
-      signal,
-      connectTimeoutMs: env.UPSTREAM_CONNECT_TIMEOUT_MS,
-      firstByteTimeoutMs: env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
-    });
-    yield* readChunks(body, { idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS, signal });
+  const sign = (userId: string, chatId: string) => signInternalToken(env.NEXTJS_INTERNAL_TOKEN, { userId, chatId });
+  return {
+    // Signing (async WebCrypto, ~0.5 ms) overlaps the turn's transaction; open() reuses the token.
+    warm: (userId, chatId) => void sign(userId, chatId).catch(() => {}),
+    open: (turn, signal) => proxyChunks(env, url, turn, signal, sign(turn.user.id, turn.chat.id)),
   };
+}
+
+async function* proxyChunks(
+  env: Env,
+  url: string,
+  turn: PreparedTurn,
+  signal: AbortSignal,
+  signing: Promise<string>,
+): AsyncGenerator<UIMessageChunk> {
+  const token = await signing;
+  const body = await openUpstream({
+    url,
+    body: streamerPayload(turn),
+    token,
+    signal,
+    connectTimeoutMs: env.UPSTREAM_CONNECT_TIMEOUT_MS,
+    firstByteTimeoutMs: env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+  });
+  yield* readChunks(body, { idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS, signal });
 }
 
 /** Direct mode (the seed's Phase 2): the same model code, in this process, with no HTTP hop. */
 export function directSource(env: Env): ChunkSource {
-  return async function* (turn, signal) {
-    const payload = streamerPayload(turn);
-    const stream = streamChatTurn({
-      env,
-      chatId: payload.id,
-      message: payload.message,
-      existingMessages: payload.existingMessages,
-      selectedChatModel: payload.selectedChatModel,
-      signal,
-    });
-    const reader = stream.getReader();
-    const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
-    signal.addEventListener("abort", onAbort, { once: true });
-    try {
-      while (true) {
-        const { done, value } = await reader.read();
-        signal.throwIfAborted();
-        if (done) return;
-        yield value;
-      }
-    } finally {
-      signal.removeEventListener("abort", onAbort);
-      reader.releaseLock();
+  return { warm: () => {}, open: (turn, signal) => directChunks(env, turn, signal) };
+}
+
+async function* directChunks(env: Env, turn: PreparedTurn, signal: AbortSignal): AsyncGenerator<UIMessageChunk> {
+  const payload = streamerPayload(turn);
+  const stream = streamChatTurn({
+    env,
+    chatId: payload.id,
+    message: payload.message,
+    existingMessages: payload.existingMessages,
+    selectedChatModel: payload.selectedChatModel,
+    signal,
+  });
+  const reader = stream.getReader();
+  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      signal.throwIfAborted();
+      if (done) return;
+      yield value;
     }
-  };
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+    reader.releaseLock();
+  }
 }

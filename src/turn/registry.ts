@@ -14,6 +14,11 @@ export class TurnRegistry {
     this.source = source;
   }
 
+  /** Lets the chunk source get ready while the turn is being prepared. */
+  warm(userId: string, chatId: string): void {
+    this.source.warm(userId, chatId);
+  }
+
   start(turn: PreparedTurn): TurnRun {
     const run = new TurnRun(this.db, this.source, turn);
     const chatId = turn.chat.id;

@@ -84,7 +84,7 @@ export class TurnRun {
     let failure: { code: string; reason: string } | null = null;
     let stopped: string | null = null;
     try {
-      for await (const chunk of source(this.turn, signal)) {
+      for await (const chunk of source.open(this.turn, signal)) {
         chunks.push(chunk);
         for (const draft of mapper.map(chunk)) this.emit(draft);
       }
