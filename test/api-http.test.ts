@@ -127,6 +127,7 @@ describe("query abuse (graphql-armor)", () => {
     const refused = await gateway.gql(`{ ${many} }`, {}, me.token);
     expect(refused.errors?.length).toBeGreaterThan(0);
     expect(refused.errors![0].message).toMatch(/alias/i);
+    expect(refused.errors![0].extensions?.code).toBe("bad_request:api");
     expect(refused.data ?? null).toBeNull();
     const few = Array.from({ length: 3 }, (_, i) => `a${i}: me { id }`).join(" ");
     expect(Object.keys(expectOk(await gateway.gql(`{ ${few} }`, {}, me.token)))).toHaveLength(3);
@@ -153,7 +154,17 @@ describe("query abuse (graphql-armor)", () => {
     const fields = Array.from({ length: 2500 }, () => "id").join(" ");
     const result = await gateway.gql(`{ me { ${fields} } }`, {}, me.token);
     expect(result.errors?.[0].message).toMatch(/token/i);
+    expect(result.errors?.[0].extensions?.code).toBe("bad_request:api");
     expect(result.data ?? null).toBeNull();
+  });
+
+  test("syntax and validation errors carry bad_request:api", async () => {
+    const me = await signedIn();
+    const syntax = await gateway.gql(`{ me { id `, {}, me.token);
+    expect(syntax.errors?.[0].extensions?.code).toBe("bad_request:api");
+    const unknownField = await gateway.gql(`{ me { nope } }`, {}, me.token);
+    expect(unknownField.errors?.[0].message).toMatch(/nope/);
+    expect(unknownField.errors?.[0].extensions?.code).toBe("bad_request:api");
   });
 
   test("an ordinary page of messages with every part type is not refused", async () => {

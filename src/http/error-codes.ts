@@ -1,0 +1,40 @@
+import { GraphQLError, type ExecutionResult } from "graphql";
+import type { Plugin } from "graphql-yoga";
+
+// Codes GraphQL tooling gives a refused document; Chat SDK clients know them as bad_request:api.
+const REFUSED_DOCUMENT = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT", "BAD_REQUEST"]);
+
+/**
+ * Gives documents the server refuses (syntax, validation, graphql-armor's
+ * limits, which carry no code at all) the `bad_request:api` code, like every
+ * other refusal. Masked errors keep their INTERNAL_SERVER_ERROR.
+ */
+export function chatSDKErrorCodes(): Plugin {
+  return {
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result)) setResult(result.map(withCodes));
+      else if (!(Symbol.asyncIterator in result)) setResult(withCodes(result));
+    },
+  };
+}
+
+function withCodes<T extends ExecutionResult>(result: T): T {
+  if (!result.errors?.some(needsCode)) return result;
+  return { ...result, errors: result.errors.map((error) => (needsCode(error) ? refused(error) : error)) };
+}
+
+function needsCode(error: GraphQLError): boolean {
+  const code = error.extensions?.code;
+  return code === undefined || REFUSED_DOCUMENT.has(String(code));
+}
+
+function refused(error: GraphQLError): GraphQLError {
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: "bad_request:api" },
+  });
+}

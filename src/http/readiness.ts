@@ -1,0 +1,20 @@
+import type { Plugin } from "graphql-yoga";
+import type { Database } from "../db/client.ts";
+import { migrationsApplied } from "../db/migrate.ts";
+import { log } from "../log.ts";
+
+/** `GET /ready`: 200 when the database answers and every migration is applied, 503 otherwise. */
+export function readiness(db: Database): Plugin {
+  return {
+    async onRequest({ request, url, endResponse, fetchAPI }) {
+      if (url.pathname !== "/ready" || request.method !== "GET") return;
+      let ready = false;
+      try {
+        ready = await migrationsApplied(db);
+      } catch (error) {
+        log.warn("readiness check failed", { error });
+      }
+      endResponse(fetchAPI.Response.json({ ready }, { status: ready ? 200 : 503 }));
+    },
+  };
+}
