@@ -1,13 +1,16 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
-import { createYoga, type Plugin } from "graphql-yoga";
+import { createYoga } from "graphql-yoga";
 import { createCallerResolver } from "./auth/caller.ts";
 import { createUserTokenVerifier } from "./auth/user-token.ts";
 import { streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
-import { migrationsApplied } from "./db/migrate.ts";
+import { demoPage } from "./demo-page.ts";
 import { graphiqlOptions } from "./graphiql.ts";
-import { log } from "./log.ts";
+import { chatSDKErrorCodes } from "./http/error-codes.ts";
+import { readiness } from "./http/readiness.ts";
+import { requestSizeLimit } from "./http/request-size.ts";
+import { persistedOperationsOnly } from "./persisted-operations.ts";
 import type { Context } from "./schema/context.ts";
 import { schema } from "./schema/index.ts";
 import type { Services } from "./services.ts";
@@ -19,6 +22,8 @@ export interface AppOptions {
   db: Database;
   /** Where the streamer runs in proxy mode; defaults to STREAMER_URL (or NEXTJS_URL). */
   streamerUrl?: string;
+  /** The built demo page served at / (default dist/demo). */
+  demoDir?: string;
 }
 
 function chunkSourceFor(env: Env, streamerUrl: string | undefined): ChunkSource {
@@ -28,7 +33,7 @@ function chunkSourceFor(env: Env, streamerUrl: string | undefined): ChunkSource 
 }
 
 /** The gateway as a fetch-style handler (Yoga), ready to mount on node:http. */
-export function createApp({ env, db, streamerUrl = streamerUrlOf(env) }: AppOptions) {
+export function createApp({ env, db, streamerUrl = streamerUrlOf(env), demoDir }: AppOptions) {
   const tokens = createUserTokenVerifier(env);
   const services: Services = {
     tokens,
@@ -47,57 +52,22 @@ export function createApp({ env, db, streamerUrl = streamerUrlOf(env) }: AppOpti
     context: async ({ request }) => ({ env, db, services, request, ...(await services.resolveCaller(request)) }),
     plugins: [
       requestSizeLimit(env.MAX_REQUEST_BYTES),
+      chatSDKErrorCodes(),
       readiness(db),
+      demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
+      ...(env.PERSISTED_OPERATIONS_ONLY ? [persistedOperationsOnly()] : []),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 15 },
         maxDirectives: { n: 20 },
         maxTokens: { n: 2000 },
-        costLimit: { maxCost: 5000 },
+        // Armor multiplies by literal `first:` values; a full page of messages with
+        // every part type costs about 41,000, a page of chats of pages far more.
+        costLimit: { maxCost: 100_000 },
         blockFieldSuggestion: { enabled: false },
       }),
     ],
   });
 
   return { yoga, services };
-}
-
-/** Refuses bodies over the limit before they are read (413). */
-function requestSizeLimit(maxBytes: number): Plugin {
-  return {
-    onRequest({ request, endResponse, fetchAPI }) {
-      const length = Number(request.headers.get("content-length") ?? "0");
-      if (length > maxBytes) {
-        endResponse(
-          new fetchAPI.Response(
-            JSON.stringify({
-              errors: [{ message: `Request body exceeds ${maxBytes} bytes.`, extensions: { code: "bad_request:api" } }],
-            }),
-            { status: 413, headers: { "content-type": "application/json" } },
-          ),
-        );
-      }
-    },
-  };
-}
-
-/** `GET /ready`: 200 when the database answers and every migration is applied. */
-function readiness(db: Database): Plugin {
-  return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname !== "/ready" || request.method !== "GET") return;
-      let ready = false;
-      try {
-        ready = await migrationsApplied(db);
-      } catch (error) {
-        log.warn("readiness check failed", { error });
-      }
-      endResponse(
-        new fetchAPI.Response(JSON.stringify({ ready }), {
-          status: ready ? 200 : 503,
-          headers: { "content-type": "application/json" },
-        }),
-      );
-    },
-  };
 }

@@ -1,0 +1,107 @@
+// The live-message reducer (client/stream.ts) on event sequences the mock
+// streamer does not produce: step resets, tool errors, sources, data parts,
+// failures with and without a partial message.
+import { describe, expect, test } from "vitest";
+import { applyStreamEvent, startTurn, type StreamEvent, type TurnState } from "../client/stream.ts";
+
+const chatId = "7a1e5c1e-3c1a-4f5e-9a53-0b0c7f6f2a11";
+const assistantMessageId = "0d6a4b8e-31a5-4a55-8a8c-6c9e6d0e9c11";
+
+/** An event without its seq (run numbers them), distributed over the union. */
+type Unnumbered<T> = T extends unknown ? Omit<T, "seq"> : never;
+
+function run(events: Unnumbered<StreamEvent>[]): TurnState {
+  let state = startTurn({ chatId, message: { id: "u1", parts: [{ text: "hi" }] } });
+  events.forEach((event, seq) => {
+    state = applyStreamEvent(state, { ...event, seq } as StreamEvent);
+  });
+  return state;
+}
+
+const started = {
+  __typename: "StreamStarted",
+  streamId: "s1",
+  chatId,
+  userMessageId: "u1",
+  assistantMessageId,
+} as const;
+
+describe("applyStreamEvent", () => {
+  test("StepReset drops what the current step showed, and ids restart cleanly", () => {
+    const state = run([
+      started,
+      { __typename: "StepStarted" },
+      { __typename: "TextDelta", partId: "t1", delta: "kept" },
+      { __typename: "StepFinished" },
+      { __typename: "StepStarted" },
+      { __typename: "TextDelta", partId: "t2", delta: "dropped" },
+      { __typename: "ToolInputStarted", toolCallId: "c1", toolName: "search" },
+      { __typename: "StepReset" },
+      { __typename: "TextDelta", partId: "t2", delta: "again" },
+    ]);
+    expect(state.message?.parts).toEqual([
+      { __typename: "StepStartPart", stepStart: true },
+      { __typename: "TextPart", text: "kept" },
+      { __typename: "StepStartPart", stepStart: true },
+      { __typename: "TextPart", text: "again" },
+    ]);
+  });
+
+  test("tool input streams as text, then the parsed input; an error replaces the output", () => {
+    const streaming = run([
+      started,
+      { __typename: "ToolInputStarted", toolCallId: "c1", toolName: "search" },
+      { __typename: "ToolInputDelta", toolCallId: "c1", delta: '{"q":' },
+      { __typename: "ToolInputDelta", toolCallId: "c1", delta: '"x"}' },
+    ]);
+    expect(streaming.message?.parts).toEqual([
+      { __typename: "ToolPart", toolCallId: "c1", toolName: "search", state: "input-streaming", input: '{"q":"x"}', output: null, errorText: null },
+    ]);
+    const failed = run([
+      started,
+      { __typename: "ToolInputAvailable", toolCallId: "c1", toolName: "search", input: { q: "x" } },
+      { __typename: "ToolOutputError", toolCallId: "c1", errorText: "no network" },
+    ]);
+    expect(failed.message?.parts).toEqual([
+      { __typename: "ToolPart", toolCallId: "c1", toolName: "search", state: "output-error", input: { q: "x" }, output: null, errorText: "no network" },
+    ]);
+  });
+
+  test("sources and data parts; a data part with an id is replaced, a transient one is kept aside", () => {
+    const state = run([
+      started,
+      { __typename: "SourceUrl", sourceId: "src1", url: "https://example.com", title: "Example" },
+      { __typename: "DataDelta", name: "weather", id: "w1", data: { step: 1 }, transient: false },
+      { __typename: "DataDelta", name: "weather", id: "w1", data: { step: 2 }, transient: false },
+      { __typename: "DataDelta", name: "progress", id: null, data: 50, transient: true },
+    ]);
+    expect(state.message?.parts).toEqual([
+      { __typename: "SourceUrlPart", sourceId: "src1", url: "https://example.com", title: "Example" },
+      { __typename: "DataPart", name: "weather", id: "w1", data: { step: 2 } },
+    ]);
+    expect(state.transientData.map((d) => d.data)).toEqual([50]);
+  });
+
+  test("StreamFailed keeps the shown part as FAILED when no partial message came, with the code", () => {
+    const state = run([
+      started,
+      { __typename: "TextDelta", partId: "t1", delta: "Half" },
+      { __typename: "StreamFailed", code: "offline:chat", reason: "The model went away.", partialMessage: null },
+    ]);
+    expect(state.status).toBe("failed");
+    expect(state.error).toEqual({ code: "offline:chat", message: "The model went away." });
+    expect(state.message).toMatchObject({ id: assistantMessageId, status: "FAILED", parts: [{ __typename: "TextPart", text: "Half" }] });
+    const empty = run([started, { __typename: "StreamFailed", code: "offline:chat", reason: "down", partialMessage: null }]);
+    expect(empty.message).toBeNull();
+  });
+
+  test("every state is a new object, so React sees each change", () => {
+    const a = run([started, { __typename: "TextDelta", partId: "t1", delta: "a" }]);
+    const b = applyStreamEvent(a, { __typename: "TextDelta", partId: "t1", delta: "b", seq: 2 });
+    expect(b).not.toBe(a);
+    expect(b.message).not.toBe(a.message);
+    expect(b.message?.parts).not.toBe(a.message?.parts);
+    expect(a.message?.parts).toEqual([{ __typename: "TextPart", text: "a" }]);
+    expect(b.message?.parts).toEqual([{ __typename: "TextPart", text: "ab" }]);
+  });
+});

@@ -1,0 +1,153 @@
+// The framework-free client (client/index.ts) against an in-process gateway:
+// typed requests, the typed sendMessage stream, the live message it folds the
+// events into (which must end up equal to the stored message), stop, and
+// refusals. Result types come from the generated documents only.
+import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from "vitest";
+import {
+  ChatDocument,
+  createGatewayClient,
+  CreateGuestSessionDocument,
+  GatewayError,
+  MeDocument,
+  newId,
+  SendMessageDocument,
+  sendMessage,
+  sendMessageInput,
+  type ChatMessage,
+  type GatewayClient,
+  type StreamEvent,
+  type TurnState,
+} from "../client/index.ts";
+import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+
+let gateway: TestGateway;
+let client: GatewayClient;
+let token: string;
+
+beforeAll(async () => {
+  gateway = await startTestGateway({ MOCK_DELTA_DELAY_MS: "5" });
+  const anonymous = createGatewayClient({ url: `${gateway.url}/graphql` });
+  token = (await anonymous.request(CreateGuestSessionDocument)).createGuestSession.token;
+  client = createGatewayClient({ url: `${gateway.url}/graphql`, token: () => token });
+});
+
+afterAll(async () => {
+  client?.dispose();
+  await gateway?.close();
+});
+
+async function storedMessages(chatId: string): Promise<ChatMessage[]> {
+  const { chat } = await client.request(ChatDocument, { id: chatId });
+  return chat?.messages.edges.flatMap((edge) => (edge ? [edge.node] : [])) ?? [];
+}
+
+describe("requests", () => {
+  test("a query resolves with its typed data", async () => {
+    const { me } = await client.request(MeDocument);
+    expectTypeOf(me.messagesLeftToday).toEqualTypeOf<number>();
+    expectTypeOf(me.type).toEqualTypeOf<"GUEST" | "REGULAR">();
+    expect(me).toMatchObject({ type: "GUEST", messagesLeftToday: 20 });
+  });
+
+  test("GraphQL errors reject with a GatewayError carrying the Chat SDK code", async () => {
+    const signedOut = createGatewayClient({ url: `${gateway.url}/graphql` });
+    const error = await signedOut.request(MeDocument).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).code).toBe("unauthorized:chat");
+    const bad = await client.request(ChatDocument, { id: "not-a-uuid" }).catch((e: unknown) => e);
+    expect((bad as GatewayError).code).toBe("bad_request:api");
+  });
+
+  test("an unreachable gateway rejects with offline:chat", async () => {
+    const nowhere = createGatewayClient({ url: "http://127.0.0.1:9/graphql" });
+    const error = await nowhere.request(MeDocument).catch((e: unknown) => e);
+    expect((error as GatewayError).code).toBe("offline:chat");
+  });
+});
+
+describe("sendMessage", () => {
+  test("the live message grows event by event and ends equal to the stored one", async () => {
+    const chatId = newId();
+    const updates: TurnState[] = [];
+    const turn = sendMessage(client, sendMessageInput(chatId, "What is the weather?"), { onUpdate: (s) => updates.push(s) });
+    expect(turn.state.status).toBe("submitted");
+    expect(turn.state.userMessage.parts).toEqual([{ __typename: "TextPart", text: "What is the weather?" }]);
+    const final = await turn.done;
+
+    expect(final.status).toBe("finished");
+    expect(final.error).toBeNull();
+    expect(final.finishReason).toBe("stop");
+    expect(final.usage?.totalTokens).toBeGreaterThan(0);
+    const streaming = updates.filter((s) => s.status === "streaming");
+    expect(streaming.length).toBeGreaterThan(10);
+    expect(streaming.map((s) => s.seq)).toEqual(streaming.map((_, i) => i));
+
+    // What was shown just before the terminal event is what was stored.
+    const lastLive = streaming.at(-1)!;
+    expect(lastLive.message!.parts).toEqual(final.message!.parts);
+    expect(lastLive.message!.id).toBe(final.message!.id);
+    expect(final.message!.parts.map((p) => p.__typename)).toEqual([
+      "StepStartPart",
+      "ReasoningPart",
+      "TextPart",
+      "ToolPart",
+      "StepStartPart",
+      "TextPart",
+    ]);
+    // The tool part went through its states while streaming.
+    const toolStates = streaming.flatMap((s) => s.message?.parts.filter((p) => p.__typename === "ToolPart").map((p) => p.state) ?? []);
+    expect(new Set(toolStates)).toEqual(new Set(["input-streaming", "input-available", "output-available"]));
+
+    const stored = await storedMessages(chatId);
+    expect(stored.map((m) => m.role)).toEqual(["USER", "ASSISTANT"]);
+    expect(stored[0].id).toBe(turn.state.userMessage.id);
+    expect(stored[1]).toEqual(final.message);
+  });
+
+  test("stop() stops a slow answer: the partial answer is stored as ABORTED", async () => {
+    const chatId = newId();
+    let turn!: ReturnType<typeof sendMessage>;
+    let stopping: Promise<boolean> | null = null;
+    turn = sendMessage(client, sendMessageInput(chatId, "[slow] A long one"), {
+      onUpdate: (state) => {
+        const text = state.message?.parts.filter((p) => p.__typename === "TextPart").map((p) => p.text).join("") ?? "";
+        if (!stopping && text.includes("Part 2 of")) stopping = turn.stop();
+      },
+    });
+    const final = await turn.done;
+    expect(await stopping).toBe(true);
+    expect(final.status).toBe("stopped");
+    expect(final.message!.status).toBe("ABORTED");
+    const stored = await storedMessages(chatId);
+    expect(stored[1]).toEqual(final.message);
+    expect(JSON.stringify(stored[1].parts)).toContain("Part 2 of");
+    expect(JSON.stringify(stored[1].parts)).not.toContain("Part 400 of");
+  });
+
+  test("a refusal fails the turn with its code, before any event", async () => {
+    const updates: TurnState[] = [];
+    const final = await sendMessage(client, sendMessageInput(newId(), "x".repeat(2001)), { onUpdate: (s) => updates.push(s) })
+      .done;
+    expect(final.status).toBe("failed");
+    expect(final.error?.code).toBe("bad_request:api");
+    expect(final.message).toBeNull();
+    expect(updates.map((s) => s.status)).toEqual(["failed"]);
+  });
+
+  test("iterate yields typed events; breaking out closes the stream and stops the turn", async () => {
+    const chatId = newId();
+    const seen: StreamEvent["__typename"][] = [];
+    const events = client.iterate(SendMessageDocument, { input: sendMessageInput(chatId, "[slow] Go") });
+    for await (const { sendMessage: event } of events) {
+      seen.push(event.__typename);
+      if (event.__typename === "TextDelta") {
+        expectTypeOf(event.delta).toEqualTypeOf<string>();
+        break;
+      }
+    }
+    expect(seen[0]).toBe("StreamStarted");
+    await expect
+      .poll(async () => (await storedMessages(chatId)).map((m) => m.status), { timeout: 10_000 })
+      .toEqual(["COMPLETE", "ABORTED"]);
+  });
+});
