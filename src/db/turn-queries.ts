@@ -54,6 +54,30 @@ export async function latestMessageTime(sql: Sql, chatId: string): Promise<Date 
   return row?.latest ?? null;
 }
 
+/**
+ * Stores the turn's user message and its Stream row in one statement; null
+ * (and no Stream row) when the message id is already taken.
+ */
+export async function insertUserMessageAndStream(
+  sql: Sql,
+  message: { id: string; chatId: string; userId: string; parts: unknown; createdAt: Date },
+  streamId: string,
+): Promise<Message | null> {
+  const [row] = await sql.query<Message>(
+    `WITH message AS (
+       INSERT INTO "Message" (id, "chatId", "userId", role, parts, attachments, status, "createdAt")
+       VALUES ($1::uuid, $2::uuid, $3, 'user', $4::jsonb, '[]'::jsonb, 'complete', $5::timestamp)
+       ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE}
+     ), stream AS (
+       INSERT INTO "Stream" (id, "chatId", "createdAt", status)
+       SELECT $6::uuid, "chatId", $5::timestamp, 'active' FROM message
+     )
+     SELECT * FROM message`,
+    [message.id, message.chatId, message.userId, JSON.stringify(message.parts), message.createdAt.toISOString(), streamId],
+  );
+  return row ?? null;
+}
+
 /** Stores a message; null when its id is already taken. */
 export async function insertMessage(
   sql: Sql,
@@ -82,13 +106,6 @@ export async function insertMessage(
     ],
   );
   return row ?? null;
-}
-
-export async function insertStream(sql: Sql, stream: { id: string; chatId: string }): Promise<void> {
-  await sql.query(
-    `INSERT INTO "Stream" (id, "chatId", "createdAt", status) VALUES ($1::uuid, $2::uuid, $3::timestamp, 'active')`,
-    [stream.id, stream.chatId, new Date().toISOString()],
-  );
 }
 
 export async function updateChatLastContext(sql: Sql, chatId: string, context: unknown): Promise<void> {

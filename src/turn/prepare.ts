@@ -5,8 +5,7 @@ import type { Database } from "../db/client.ts";
 import { inSqlTransaction } from "../db/queryable.ts";
 import {
   insertChatIfAbsent,
-  insertMessage,
-  insertStream,
+  insertUserMessageAndStream,
   lockChat,
   lockUserAndCountMessages,
   nextMessageTime,
@@ -52,31 +51,36 @@ export function prepareTurn(db: Database, env: Env, user: User, request: TurnReq
     const used = await lockUserAndCountMessages(sql, user.id, new Date(Date.now() - DAY_MS));
     if (used >= dailyMessageLimit(env, user.type)) throw new ChatSDKError("rate_limit:chat");
 
-    const chat =
-      (await lockChat(sql, request.chatId)) ??
-      (await insertChatIfAbsent(sql, {
+    let chat = await lockChat(sql, request.chatId);
+    let existing: Message[] = [];
+    if (chat) {
+      existing = await selectMessagesByChatId(sql, chat.id);
+    } else {
+      const created = await insertChatIfAbsent(sql, {
         id: request.chatId,
         userId: user.id,
         title: titleFrom(request.message),
         visibility: request.visibility ?? "private",
-      })) ??
-      // Another request created this chat id first: it is theirs or ours.
-      (await lockChat(sql, request.chatId));
+      });
+      // Null: another request created this chat id first; it is theirs, or ours with messages.
+      chat = created ?? (await lockChat(sql, request.chatId));
+      if (!created && chat?.userId === user.id) existing = await selectMessagesByChatId(sql, chat.id);
+    }
     if (!chat || chat.userId !== user.id) throw new ChatSDKError("forbidden:chat");
 
-    const existing = await selectMessagesByChatId(sql, chat.id);
-    const userMessage = await insertMessage(sql, {
-      id: request.message.id,
-      chatId: chat.id,
-      userId: user.id,
-      role: "user",
-      parts: request.message.parts,
-      status: "complete",
-      createdAt: nextMessageTime(existing.at(-1)?.createdAt ?? null),
-    });
-    if (!userMessage) throw new ChatSDKError("bad_request:api", `Message id ${request.message.id} already exists.`);
     const streamId = randomUUID();
-    await insertStream(sql, { id: streamId, chatId: chat.id });
+    const userMessage = await insertUserMessageAndStream(
+      sql,
+      {
+        id: request.message.id,
+        chatId: chat.id,
+        userId: user.id,
+        parts: request.message.parts,
+        createdAt: nextMessageTime(existing.at(-1)?.createdAt ?? null),
+      },
+      streamId,
+    );
+    if (!userMessage) throw new ChatSDKError("bad_request:api", `Message id ${request.message.id} already exists.`);
     return {
       user,
       chat,
