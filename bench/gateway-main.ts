@@ -3,7 +3,6 @@
 // (STREAMER_URL). The parent sets DATABASE_URL (a fresh database) or DATA_DIR
 // (a fresh PGlite directory), the secrets, raised quotas and LOG_LEVEL=silent.
 import { parseEnv } from "../src/config/env.ts";
-import { PrismaClient } from "../src/generated/prisma/client.ts";
 import { setLogLevel } from "../src/log.ts";
 import { startGateway } from "../src/server.ts";
 import { serveParent } from "./child.ts";
@@ -15,6 +14,6 @@ setLogLevel(env.LOG_LEVEL);
 const gateway = await startGateway(env);
 
 serveParent(gateway.url, {
-  tracer: createTracer({ deltaMarker: '"TextDelta"', transactions: PrismaClient }),
+  tracer: createTracer({ deltaMarker: '"TextDelta"' }),
   close: () => gateway.close(),
 });

@@ -17,8 +17,6 @@ export type TraceEvent = [name: string, at: number];
 export interface TracerOptions {
   /** Marks `write:delta` the first time a response write contains this text. */
   deltaMarker: string;
-  /** A class whose prototype's `$transaction` gets `tx:start`/`tx:end` stamps (the gateway's PrismaClient). */
-  transactions?: { prototype: object };
 }
 
 export interface Tracer {
@@ -43,6 +41,9 @@ export function createTracer(options: TracerOptions): Tracer {
     ["undici:request:create", () => mark("up:create")],
     ["undici:client:sendHeaders", () => mark("up:send")],
     ["undici:request:headers", () => mark("up:headers")],
+    // The gateway's turn transactions (src/db/queryable.ts).
+    ["tracing:chat-gateway:db.transaction:start", () => mark("tx:start")],
+    ["tracing:chat-gateway:db.transaction:asyncEnd", () => mark("tx:end")],
     [
       "undici:request:bodyChunkReceived",
       (message) => {
@@ -59,20 +60,6 @@ export function createTracer(options: TracerOptions): Tracer {
     return (originalWrite as (...a: unknown[]) => boolean).apply(this, args);
   };
 
-  const txProto = options.transactions?.prototype as { $transaction?: (...args: unknown[]) => unknown } | undefined;
-  const originalTx = txProto?.$transaction;
-  const tracedTx = function (this: unknown, ...args: unknown[]) {
-    mark("tx:start");
-    const result = originalTx!.apply(this, args);
-    if (result instanceof Promise) {
-      result.then(
-        () => mark("tx:end"),
-        () => mark("tx:end"),
-      );
-    }
-    return result;
-  };
-
   let active = false;
   return {
     start() {
@@ -81,14 +68,12 @@ export function createTracer(options: TracerOptions): Tracer {
       events = [];
       for (const [name, handler] of subscriptions) dc.subscribe(name, handler);
       ServerResponse.prototype.write = tracedWrite as typeof originalWrite;
-      if (txProto && originalTx) txProto.$transaction = tracedTx;
     },
     stop() {
       if (active) {
         active = false;
         for (const [name, handler] of subscriptions) dc.unsubscribe(name, handler);
         ServerResponse.prototype.write = originalWrite;
-        if (txProto && originalTx) txProto.$transaction = originalTx;
       }
       const recorded = events;
       events = [];

@@ -1,3 +1,4 @@
+import { tracingChannel } from "node:diagnostics_channel";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { ChatSDKError, isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -20,9 +21,12 @@ export async function dbCall<T>(name: string, run: () => Promise<T>): Promise<T>
   }
 }
 
+/** Published around each driver-level transaction, for diagnostics (the benchmark's stage trace). */
+export const transactionChannel = tracingChannel<{ name: string }>("chat-gateway:db.transaction");
+
 /** Runs `work` in one driver-level transaction (see Database.transaction), failures as in dbCall. */
 export function inSqlTransaction<T>(db: Database, name: string, work: (sql: Sql) => Promise<T>): Promise<T> {
-  return dbCall(name, () => db.transaction(work));
+  return dbCall(name, () => transactionChannel.tracePromise(() => db.transaction(work), { name }));
 }
 
 /** Runs `work` in one transaction, so a failure leaves nothing half-written. */
