@@ -128,6 +128,15 @@ describe("saveMessages against the quota", () => {
     expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: b.chat.id, messages: [textMessage("x")] }, b.token));
     expect(await left(b.token)).toBe(REGULAR_QUOTA - 1);
   });
+
+  test("ownership is judged before the quota: a user out of messages writing to another's chat is forbidden:chat", async () => {
+    const owner = await signedIn();
+    const spent = await signedIn();
+    await alreadySent(spent, REGULAR_QUOTA);
+    const save = { chatId: owner.chat.id, messages: [textMessage("x")] };
+    expectError(await gateway.gql(SAVE_MESSAGES, save, spent.token), "forbidden:chat");
+    expect(await prisma().message.count({ where: { chatId: owner.chat.id } })).toBe(0);
+  });
 });
 
 describe("THE RACE: concurrent saves never exceed the quota", () => {
