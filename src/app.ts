@@ -32,8 +32,11 @@ function chunkSourceFor(env: Env, streamerUrl: string | undefined): ChunkSource 
   return proxySource(env, streamerUrl);
 }
 
-/** The gateway as a fetch-style handler (Yoga), ready to mount on node:http. */
-export function createApp({ env, db, streamerUrl = streamerUrlOf(env), demoDir }: AppOptions) {
+/**
+ * The gateway as a fetch-style handler (Yoga), ready to mount on node:http;
+ * with REDIS_URL, connected to the other instances' stop bus.
+ */
+export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), demoDir }: AppOptions) {
   const tokens = createUserTokenVerifier(env);
   const services: Services = {
     tokens,
@@ -69,5 +72,6 @@ export function createApp({ env, db, streamerUrl = streamerUrlOf(env), demoDir }
     ],
   });
 
+  if (env.REDIS_URL) await services.turns.connectStopBus(env.REDIS_URL);
   return { yoga, services };
 }

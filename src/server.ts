@@ -21,7 +21,7 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
   const applied = await applyMigrations(db);
   if (applied.length > 0) log.info("migrations applied", { applied });
   const streamer = await builtInStreamerIfNeeded(env);
-  const { yoga, services } = createApp({ env, db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
+  const { yoga, services } = await createApp({ env, db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
   const server = createGatewayServer(yoga);
   await listen(server, env.PORT, env.HOST);
   const { port } = server.address() as AddressInfo;

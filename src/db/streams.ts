@@ -15,3 +15,11 @@ export function getStreamsByChatId(db: Queryable, chatId: string): Promise<Strea
     db.stream.findMany({ where: { chatId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
   );
 }
+
+/** Ids of the chat's streams still running (on any instance). */
+export async function getActiveStreamIdsByChatId(db: Queryable, chatId: string): Promise<string[]> {
+  const rows = await dbCall("getActiveStreamIdsByChatId", () =>
+    db.stream.findMany({ where: { chatId, status: "active" }, select: { id: true } }),
+  );
+  return rows.map((row) => row.id);
+}

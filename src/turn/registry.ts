@@ -1,13 +1,23 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Database } from "../db/client.ts";
+import { getActiveStreamIdsByChatId } from "../db/streams.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import type { PreparedTurn } from "./prepare.ts";
+import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
 import { TurnRun } from "./turn-run.ts";
 
-/** The turns running in this process, by chat, so stopStream can reach them from any connection. */
+// How long stopStream waits for another instance to store the turn it stopped.
+const REMOTE_STOP_WAIT_MS = 5_000;
+
+/**
+ * The turns running in this process, by chat, so stopStream can reach them
+ * from any connection; with a stop bus (Redis), from any instance too.
+ */
 export class TurnRegistry {
   private readonly db: Database;
   private readonly source: ChunkSource;
   private readonly running = new Map<string, Set<TurnRun>>();
+  private bus: StopBus | null = null;
 
   constructor(db: Database, source: ChunkSource) {
     this.db = db;
@@ -32,21 +42,49 @@ export class TurnRegistry {
     return run;
   }
 
-  /**
-   * Stops the chat's running turns and resolves once their partial turns are
-   * stored, so a read right after sees them; true when one was running.
-   */
-  async stop(chatId: string, reason: string): Promise<boolean> {
-    const runs = [...(this.running.get(chatId) ?? [])];
-    for (const run of runs) run.stop(reason);
-    await Promise.allSettled(runs.map((run) => run.finished));
-    return runs.length > 0;
+  /** Hears stops published by every instance (REDIS_URL). */
+  async connectStopBus(redisUrl: string): Promise<void> {
+    this.bus = await createRedisStopBus(redisUrl, (chatId, reason) => void this.stopHere(chatId, reason));
   }
 
-  /** On shutdown: stops every turn and waits until each is stored. */
+  /**
+   * Stops the chat's running turns, here and, with a stop bus, on other
+   * instances; resolves once their partial turns are stored, so a read right
+   * after sees them. True when one was running.
+   */
+  async stop(chatId: string, reason: string): Promise<boolean> {
+    const here = this.stopHere(chatId, reason);
+    const elsewhere = this.bus ? this.stopElsewhere(chatId, reason, here.ids) : Promise.resolve(false);
+    const [, stoppedElsewhere] = await Promise.all([here.stored, elsewhere]);
+    return here.ids.size > 0 || stoppedElsewhere;
+  }
+
+  private stopHere(chatId: string, reason: string) {
+    const runs = [...(this.running.get(chatId) ?? [])];
+    for (const run of runs) run.stop(reason);
+    return {
+      ids: new Set(runs.map((run) => run.turn.streamId)),
+      stored: Promise.allSettled(runs.map((run) => run.finished)),
+    };
+  }
+
+  /** Publishes the stop when another instance runs a turn of the chat, then waits for it to be stored. */
+  private async stopElsewhere(chatId: string, reason: string, local: Set<string>): Promise<boolean> {
+    const remote = async () =>
+      (await getActiveStreamIdsByChatId(this.db.prisma, chatId)).filter((id) => !local.has(id));
+    if ((await remote()).length === 0) return false;
+    await this.bus!.publish(chatId, reason);
+    const deadline = Date.now() + REMOTE_STOP_WAIT_MS;
+    while ((await remote()).length > 0 && Date.now() < deadline) await sleep(25);
+    return true;
+  }
+
+  /** On shutdown: stops every turn here, waits until each is stored, and leaves the stop bus. */
   async drain(reason: string): Promise<void> {
     const runs = [...this.running.values()].flatMap((set) => [...set]);
     for (const run of runs) run.stop(reason);
     await Promise.allSettled(runs.map((run) => run.finished));
+    await this.bus?.close();
+    this.bus = null;
   }
 }

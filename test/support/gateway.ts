@@ -13,7 +13,7 @@ export interface GraphQLResult<T = any> {
 
 export interface TestGateway {
   url: string;
-  app: ReturnType<typeof createApp>;
+  app: Awaited<ReturnType<typeof createApp>>;
   env: Env;
   database: TestDatabase;
   /** POSTs an operation to /graphql, with a bearer token when given. */
@@ -23,12 +23,19 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-/** The gateway on an ephemeral port over a fresh test database. */
-export async function startTestGateway(overrides: Record<string, string> = {}): Promise<TestGateway> {
-  const database = await createTestDatabase();
+/**
+ * The gateway on an ephemeral port over a fresh test database, or over
+ * `shared.database` (another gateway's: two instances of one deployment),
+ * which it then leaves to its owner to drop.
+ */
+export async function startTestGateway(
+  overrides: Record<string, string> = {},
+  shared: { database?: TestDatabase } = {},
+): Promise<TestGateway> {
+  const database = shared.database ?? (await createTestDatabase());
   const env = parseEnv({ LOG_LEVEL: "silent", MOCK_DELTA_DELAY_MS: "0", ...overrides });
   const streamer = env.STREAM_MODE === "proxy" && !streamerUrlOf(env) ? await startStreamer(env) : null;
-  const app = createApp({ env, db: database.db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
+  const app = await createApp({ env, db: database.db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
   const server = createGatewayServer(app.yoga);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -53,7 +60,7 @@ export async function startTestGateway(overrides: Record<string, string> = {}): 
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await streamer?.close();
-      await database.drop();
+      if (!shared.database) await database.drop();
     },
   };
 }
