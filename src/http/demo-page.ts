@@ -6,7 +6,7 @@ import type { Plugin } from "graphql-yoga";
 // The demo chat page (client/demo, built by Vite into dist/demo on npm install)
 // at `GET /`, its hashed assets under /assets/. Files are read per request, so a
 // rebuild (`npm run build:demo`) shows without a restart.
-export const DEFAULT_DEMO_DIR = fileURLToPath(new URL("../dist/demo/", import.meta.url));
+export const DEFAULT_DEMO_DIR = fileURLToPath(new URL("../../dist/demo/", import.meta.url));
 
 const CONTENT_TYPES: Record<string, string> = {
   ".js": "text/javascript; charset=utf-8",
