@@ -648,3 +648,34 @@ describe("a database failure while storing the answer", () => {
     expect(after.chat.lastContext).toEqual(before.chat.lastContext);
   });
 });
+
+describe("a database failure while storing the user turn", () => {
+  it("refuses the turn with bad_request:database before any event, closes the streamer call and stores nothing", async () => {
+    const prisma = gateway.database.db.prisma;
+    const token = await gateway.tokenFor(newUser());
+    const variables = sendInput("never stored");
+    const before = fake.requests.length;
+    fake.handle(respond([...turnHead(), ...textDeltas("t1", "Never shown", 1).flatMap((c) => [c, { delayMs: 50 }]), ...turnTail()]));
+    // The user message and the Stream row are written while the streamer call
+    // starts; a failing write must still refuse the whole turn.
+    await prisma.$executeRawUnsafe(`ALTER TABLE "Stream" ADD CONSTRAINT no_streams CHECK (false) NOT VALID`);
+    try {
+      const result = await subscribeWithFetch(gateway.url, variables, { token });
+      expect(result.events).toEqual([]);
+      const errors = result.results.flatMap((r) => r.errors ?? []);
+      expect(errors[0]?.extensions?.code).toBe("bad_request:database");
+      expect(result.completed).toBe(true);
+      expectNoInternals(errors);
+    } finally {
+      await prisma.$executeRawUnsafe(`ALTER TABLE "Stream" DROP CONSTRAINT IF EXISTS no_streams`);
+    }
+    expect(await prisma.message.count({ where: { chatId: variables.input.chatId } })).toBe(0);
+    expect(await prisma.chat.findUnique({ where: { id: variables.input.chatId } })).toBeNull();
+    // If the call reached the streamer, it was closed rather than left to generate.
+    if (fake.requests.length > before) {
+      const request = fake.requests.at(-1)!;
+      await eventually(async () => request.closedAt !== null, 2000);
+    }
+  });
+});
+

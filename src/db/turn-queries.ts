@@ -8,16 +8,25 @@ import type { Sql } from "./client.ts";
 const CHAT = `id, "createdAt", title, "userId", visibility, "lastContext"`;
 const MESSAGE = `id, "chatId", "userId", role, parts, attachments, status, "createdAt"`;
 
-/** Locks the user's row until commit and counts their user messages since `since`. */
-export async function lockUserAndCountMessages(sql: Sql, userId: string, since: Date): Promise<number> {
+/**
+ * Locks the user's row until commit, then counts their user messages since
+ * `since` and tells whether `messageId` is already taken.
+ */
+export async function lockUserAndCountMessages(
+  sql: Sql,
+  userId: string,
+  since: Date,
+  messageId: string,
+): Promise<{ used: number; messageIdTaken: boolean }> {
   await sql.query(`SELECT id FROM "User" WHERE id = $1 FOR UPDATE`, [userId]);
   // A statement of its own: under read committed, a statement sees what was
   // committed when it began, so the count must begin after the lock is held.
-  const [row] = await sql.query<{ used: number }>(
-    `SELECT count(*)::int AS used FROM "Message" WHERE "userId" = $1 AND role = 'user' AND "createdAt" >= $2::timestamp`,
-    [userId, since.toISOString()],
+  const [row] = await sql.query<{ used: number; taken: boolean }>(
+    `SELECT count(*)::int AS used, EXISTS (SELECT 1 FROM "Message" WHERE id = $3::uuid) AS taken
+       FROM "Message" WHERE "userId" = $1 AND role = 'user' AND "createdAt" >= $2::timestamp`,
+    [userId, since.toISOString(), messageId],
   );
-  return row.used;
+  return { used: row.used, messageIdTaken: row.taken };
 }
 
 /** The chat with its row locked until commit, or null. */

@@ -24,7 +24,7 @@ export interface TurnRequest {
   visibility: Visibility | null;
 }
 
-/** Everything stored before the streamer is called, and what the call needs. */
+/** Everything the turn stores before its answer, and what the streamer call needs. */
 export interface PreparedTurn {
   user: User;
   chat: Chat;
@@ -34,6 +34,12 @@ export interface PreparedTurn {
   selectedChatModel: string;
   /** The chat's messages before the new one, oldest first. */
   existingMessages: UIMessage[];
+  /**
+   * Settles when the user message and the Stream row are committed. Until then
+   * the turn is not stored: StreamStarted waits for it, and a rejection
+   * refuses the turn.
+   */
+  stored: Promise<void>;
 }
 
 const TITLE_LENGTH = 80;
@@ -41,15 +47,21 @@ const DEFAULT_TITLE = "New chat";
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Step 1 of a turn, in one transaction: the quota (the user's row locked, so
- * parallel sends queue), the chat (owned, or created with the requested
- * visibility; its row locked), the user message and the Stream row.
- * Any refusal throws before anything is stored or sent upstream.
+ * Step 1 of a turn, in one transaction. First the checks and reads: the quota
+ * (the user's row locked, so parallel sends queue), the message id, the chat
+ * (owned, or created with the requested visibility; its row locked) and its
+ * messages; any refusal throws here, before the streamer is called. The
+ * returned turn then lets the streamer call start while the same transaction
+ * writes the user message and the Stream row and commits (`stored`).
  */
 export function prepareTurn(db: Database, env: Env, user: User, request: TurnRequest): Promise<PreparedTurn> {
-  return inSqlTransaction(db, "prepareTurn", async (sql) => {
-    const used = await lockUserAndCountMessages(sql, user.id, new Date(Date.now() - DAY_MS));
-    if (used >= dailyMessageLimit(env, user.type)) throw new ChatSDKError("rate_limit:chat");
+  const { promise: checked, resolve, reject } = Promise.withResolvers<PreparedTurn>();
+  const stored = inSqlTransaction(db, "prepareTurn", async (sql) => {
+    const quota = await lockUserAndCountMessages(sql, user.id, new Date(Date.now() - DAY_MS), request.message.id);
+    if (quota.used >= dailyMessageLimit(env, user.type)) throw new ChatSDKError("rate_limit:chat");
+    if (quota.messageIdTaken) {
+      throw new ChatSDKError("bad_request:api", `Message id ${request.message.id} already exists.`);
+    }
 
     let chat = await lockChat(sql, request.chatId);
     let existing: Message[] = [];
@@ -68,29 +80,34 @@ export function prepareTurn(db: Database, env: Env, user: User, request: TurnReq
     }
     if (!chat || chat.userId !== user.id) throw new ChatSDKError("forbidden:chat");
 
-    const streamId = randomUUID();
-    const userMessage = await insertUserMessageAndStream(
-      sql,
-      {
-        id: request.message.id,
-        chatId: chat.id,
-        userId: user.id,
-        parts: request.message.parts,
-        createdAt: nextMessageTime(existing.at(-1)?.createdAt ?? null),
-      },
-      streamId,
-    );
-    if (!userMessage) throw new ChatSDKError("bad_request:api", `Message id ${request.message.id} already exists.`);
-    return {
+    const userMessage: Message = {
+      id: request.message.id,
+      chatId: chat.id,
+      userId: user.id,
+      role: "user",
+      parts: request.message.parts as Message["parts"],
+      attachments: [],
+      status: "complete",
+      createdAt: nextMessageTime(existing.at(-1)?.createdAt ?? null),
+    };
+    const turn: Omit<PreparedTurn, "stored"> = {
       user,
       chat,
       userMessage,
-      streamId,
+      streamId: randomUUID(),
       assistantMessageId: randomUUID(),
       selectedChatModel: request.model ?? env.DEFAULT_CHAT_MODEL,
       existingMessages: existing.map(toUIMessage),
     };
+    resolve({ ...turn, stored: stored.then(() => {}) });
+
+    const inserted = await insertUserMessageAndStream(sql, userMessage, turn.streamId);
+    // Checked above under the user's lock; only a write racing from elsewhere gets here.
+    if (!inserted) throw new ChatSDKError("bad_request:api", `Message id ${userMessage.id} already exists.`);
   });
+  // A refusal before the checks passed rejects `checked`; after, only `stored`.
+  stored.catch(reject);
+  return checked;
 }
 
 function titleFrom(message: UIMessage): string {

@@ -28,16 +28,11 @@ export class TurnRun {
   private readonly controller = new AbortController();
   private wake: (() => void)[] = [];
   private ended = false;
+  /** Why the turn was refused after its checks passed (its first writes failed); no event was sent. */
+  private refusal: unknown = null;
 
   constructor(db: Database, source: ChunkSource, turn: PreparedTurn) {
     this.turn = turn;
-    this.emit({
-      __typename: "StreamStarted",
-      streamId: turn.streamId,
-      chatId: turn.chat.id,
-      userMessageId: turn.userMessage.id,
-      assistantMessageId: turn.assistantMessageId,
-    });
     this.finished = this.drive(db, source);
   }
 
@@ -50,7 +45,10 @@ export class TurnRun {
     if (!this.controller.signal.aborted) this.controller.abort(new TurnStopped(reason));
   }
 
-  /** The events after `afterSeq`, then live ones until the terminal event, or until `signal` aborts. */
+  /**
+   * The events after `afterSeq`, then live ones until the terminal event, or
+   * until `signal` aborts; throws the refusal when the turn could not be stored.
+   */
   async *subscribe(afterSeq: number, signal?: AbortSignal): AsyncGenerator<TurnEvent> {
     let next = afterSeq + 1;
     const onAbort = () => this.notify();
@@ -58,6 +56,7 @@ export class TurnRun {
     try {
       while (!signal?.aborted) {
         while (next < this.events.length) yield this.events[next++];
+        if (this.refusal) throw this.refusal;
         if (this.ended) return;
         await new Promise<void>((resolve) => this.wake.push(resolve));
       }
@@ -79,14 +78,45 @@ export class TurnRun {
 
   private async drive(db: Database, source: ChunkSource): Promise<void> {
     const signal = this.controller.signal;
+    // The streamer call starts now, while the turn's first writes commit.
+    const chunks = source.open(this.turn, signal)[Symbol.asyncIterator]();
+    const first = chunks.next();
+    first.catch(() => {});
+    try {
+      await this.turn.stored;
+    } catch (error) {
+      this.refusal = error;
+      this.stop("The turn could not be stored.");
+      void chunks.return?.(undefined)?.catch(() => {});
+      this.end();
+      return;
+    }
+    const { turn } = this;
+    this.emit({
+      __typename: "StreamStarted",
+      streamId: turn.streamId,
+      chatId: turn.chat.id,
+      userMessageId: turn.userMessage.id,
+      assistantMessageId: turn.assistantMessageId,
+    });
+    try {
+      await this.store(db, await this.read(chunks, first));
+    } finally {
+      this.end();
+    }
+  }
+
+  /** Maps chunks to events until the stream ends, fails or is stopped, and judges how it ended. */
+  private async read(chunks: AsyncIterator<UIMessageChunk>, first: Promise<IteratorResult<UIMessageChunk>>) {
+    const signal = this.controller.signal;
     const mapper = createChunkMapper();
-    const chunks: UIMessageChunk[] = [];
+    const received: UIMessageChunk[] = [];
     let failure: { code: string; reason: string } | null = null;
     let stopped: string | null = null;
     try {
-      for await (const chunk of source.open(this.turn, signal)) {
-        chunks.push(chunk);
-        for (const draft of mapper.map(chunk)) this.emit(draft);
+      for (let next = await first; !next.done; next = await chunks.next()) {
+        received.push(next.value);
+        for (const draft of mapper.map(next.value)) this.emit(draft);
       }
     } catch (error) {
       if (signal.aborted) stopped = stopReason(signal.reason);
@@ -100,9 +130,14 @@ export class TurnRun {
         failure = { code: "offline:chat", reason: "The streamer's stream ended before the turn finished." };
       }
     }
+    return { mapper, received, failure, stopped };
+  }
+
+  /** Stores the outcome and emits the terminal event. */
+  private async store(db: Database, { mapper, received, failure, stopped }: Awaited<ReturnType<TurnRun["read"]>>) {
     const outcome: TurnOutcome = {
       status: failure ? "failed" : stopped ? "aborted" : "complete",
-      message: await assembleMessage(chunks, { messageId: this.turn.assistantMessageId }),
+      message: await assembleMessage(received, { messageId: this.turn.assistantMessageId }),
       usage: mapper.usage(this.turn.selectedChatModel),
     };
     try {
@@ -122,10 +157,12 @@ export class TurnRun {
         reason: "The answer could not be stored.",
         partialMessage: null,
       });
-    } finally {
-      this.ended = true;
-      this.notify();
     }
+  }
+
+  private end(): void {
+    this.ended = true;
+    this.notify();
   }
 }
 
