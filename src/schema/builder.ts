@@ -4,6 +4,7 @@ import ScopeAuthPlugin, { AuthScopeFailureType, type AuthFailure } from "@pothos
 import ValidationPlugin from "@pothos/plugin-validation";
 import { ChatSDKError } from "../errors.ts";
 import type { Context } from "./context.ts";
+import { invalidInput } from "./validation.ts";
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -27,8 +28,7 @@ export const builder = new SchemaBuilder<{
         : new ChatSDKError("forbidden:chat"),
   },
   validation: {
-    validationError: (result) =>
-      new ChatSDKError("bad_request:api", result.issues.map(describeIssue).join("; ")),
+    validationError: (result) => invalidInput(result.issues),
   },
   relay: {
     clientMutationId: "omit",
@@ -46,11 +46,6 @@ function missedSignedIn(failure: AuthFailure): boolean {
     return failure.failures.some(missedSignedIn);
   }
   return false;
-}
-
-function describeIssue(issue: { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> }) {
-  const path = (issue.path ?? []).map((p) => String(typeof p === "object" ? p.key : p)).join(".");
-  return path ? `${path}: ${issue.message}` : issue.message;
 }
 
 builder.queryType({ authScopes: { signedIn: true } });

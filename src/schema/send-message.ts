@@ -8,51 +8,75 @@ import { currentUser, type Context } from "./context.ts";
 import { VisibilityEnum } from "./enums.ts";
 import { ChatStreamEventUnion, type StreamEventShape } from "./stream-events.ts";
 import { validateUIMessages } from "./ui-messages.ts";
-import { text, url, uuid } from "./validation.ts";
+import { invalidInput, text, url, uuid } from "./validation.ts";
 
+// The input is checked once, in subscribe, with the schema below rather than
+// with Pothos' `validate`, which would run again for every event of the stream.
 const FileInput = builder.inputType("FileInput", {
   fields: (t) => ({
-    mediaType: t.string({
-      required: true,
-      validate: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "must be a media type such as image/png"),
-    }),
-    url: t.string({ required: true, validate: url }),
-    filename: t.string({ validate: z.string().max(255) }),
+    mediaType: t.string({ required: true }),
+    url: t.string({ required: true }),
+    filename: t.string(),
   }),
 });
 
 const UserPartInput = builder.inputType("UserPartInput", {
   description: "Exactly one of `text` and `file`.",
   fields: (t) => ({
-    text: t.string({ validate: text }),
+    text: t.string(),
     file: t.field({ type: FileInput }),
   }),
-  validate: z
-    .object({ text: z.string().nullish(), file: z.any().nullish() })
-    .refine((part) => (part.text != null) !== (part.file != null), "set exactly one of text and file"),
 });
 
 const UserMessageInput = builder.inputType("UserMessageInput", {
   fields: (t) => ({
-    id: t.id({ required: true, validate: uuid }),
-    parts: t.field({
-      type: [UserPartInput],
-      required: true,
-      validate: z.array(z.any()).min(1).max(limits.maxPartsPerMessage),
-    }),
+    id: t.id({ required: true }),
+    parts: t.field({ type: [UserPartInput], required: true }),
   }),
 });
 
 const SendMessageInput = builder.inputType("SendMessageInput", {
   fields: (t) => ({
-    chatId: t.id({ required: true, validate: uuid, description: "An unknown id creates the chat." }),
+    chatId: t.id({ required: true, description: "An unknown id creates the chat." }),
     message: t.field({ type: UserMessageInput, required: true }),
-    model: t.string({ validate: z.string().min(1).max(100), description: "selectedChatModel; default configured." }),
+    model: t.string({ description: "selectedChatModel; default configured." }),
     visibility: t.field({ type: VisibilityEnum, description: "For a new chat; default PRIVATE." }),
   }),
 });
 
-type SendMessageArgs = typeof SendMessageInput.$inferInput;
+const sendMessageInput = z.object({
+  chatId: uuid,
+  message: z.object({
+    id: uuid,
+    parts: z
+      .array(
+        z
+          .object({
+            text: text.nullish(),
+            file: z
+              .object({
+                mediaType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "must be a media type such as image/png"),
+                url,
+                filename: z.string().max(255).nullish(),
+              })
+              .nullish(),
+          })
+          .refine((part) => (part.text != null) !== (part.file != null), "set exactly one of text and file"),
+      )
+      .min(1)
+      .max(limits.maxPartsPerMessage),
+  }),
+  model: z.string().min(1).max(100).nullish(),
+  visibility: z.enum(["public", "private"]).nullish(),
+});
+
+type SendMessageArgs = z.infer<typeof sendMessageInput>;
+
+function checkedInput(input: typeof SendMessageInput.$inferInput): SendMessageArgs {
+  const result = sendMessageInput.safeParse(input);
+  if (!result.success) throw invalidInput(result.error.issues, ["input"]);
+  return result.data;
+}
 
 /** The input's user message as an AI SDK UIMessage, checked like any stored message. */
 async function userMessageOf(input: SendMessageArgs): Promise<UIMessage> {
@@ -97,7 +121,7 @@ builder.subscriptionField("sendMessage", (t) =>
     subscribe: async (_root, { input }, ctx) => {
       // Refusals are thrown here, before the event stream starts, so they reach
       // the client as a GraphQL error and nothing is sent upstream.
-      const events = sendMessage(input, ctx);
+      const events = sendMessage(checkedInput(input), ctx);
       const first = await events.next();
       return prepend(first, events);
     },
