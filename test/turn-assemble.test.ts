@@ -6,7 +6,7 @@ import {
   type UIMessageChunk,
 } from "ai";
 import { describe, expect, it } from "vitest";
-import { assembleMessage, interruptedToolError } from "../src/turn/assemble.ts";
+import { assembleMessage, interruptedToolError, mergeDeltas } from "../src/turn/assemble.ts";
 import { readChunks } from "../src/turn/chunk-stream.ts";
 
 function sseBody(chunks: UIMessageChunk[]): ReadableStream<Uint8Array> {
@@ -154,3 +154,46 @@ describe("assembleMessage", () => {
     ]);
   });
 });
+
+describe("mergeDeltas", () => {
+  const interleaved: UIMessageChunk[] = [
+    { type: "start" },
+    { type: "start-step" },
+    { type: "reasoning-start", id: "r1" },
+    ...["Think", "ing ", "hard."].map((delta) => ({ type: "reasoning-delta" as const, id: "r1", delta })),
+    { type: "reasoning-end", id: "r1" },
+    { type: "text-start", id: "t1" },
+    { type: "text-start", id: "t2" },
+    { type: "text-delta", id: "t1", delta: "One, " },
+    { type: "text-delta", id: "t1", delta: "two, " },
+    { type: "text-delta", id: "t2", delta: "other part" },
+    { type: "text-delta", id: "t1", delta: "three." },
+    { type: "text-delta", id: "t1", delta: " With", providerMetadata: { openai: { x: 1 } } },
+    { type: "text-delta", id: "t1", delta: " metadata." },
+    { type: "text-end", id: "t1" },
+    { type: "text-end", id: "t2" },
+    { type: "finish-step" },
+    { type: "finish" },
+  ];
+
+  it("folds to the same message as the chunks it was given, with fewer chunks", async () => {
+    const merged = mergeDeltas(interleaved);
+    expect(merged.length).toBeLessThan(interleaved.length);
+    expect(await librarySnapshot(merged)).toEqual(await librarySnapshot(interleaved));
+  });
+
+  it("joins only consecutive deltas of one part, and leaves the input untouched", () => {
+    const copy = structuredClone(interleaved);
+    const deltas = mergeDeltas(interleaved).filter((c) => c.type === "text-delta" || c.type === "reasoning-delta");
+    expect(deltas.map((c) => [c.id, c.delta])).toEqual([
+      ["r1", "Thinking hard."],
+      ["t1", "One, two, "],
+      ["t2", "other part"],
+      ["t1", "three."],
+      ["t1", " With"],
+      ["t1", " metadata."],
+    ]);
+    expect(interleaved).toEqual(copy);
+  });
+});
+

@@ -26,7 +26,7 @@ export async function assembleMessage(
 ): Promise<UIMessage> {
   const stream = new ReadableStream<UIMessageChunk>({
     start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
+      for (const chunk of mergeDeltas(chunks)) controller.enqueue(chunk);
       controller.close();
     },
   });
@@ -48,4 +48,27 @@ function settled(part: UIMessage["parts"][number], interrupted: boolean): UIMess
     return { ...part, state: "output-error", errorText: interruptedToolError } as UIMessage["parts"][number];
   }
   return part;
+}
+
+type DeltaChunk = Extract<UIMessageChunk, { type: "text-delta" | "reasoning-delta" }>;
+
+/**
+ * Joins runs of text or reasoning deltas of one part into one delta: the fold
+ * yields the same message, but readUIMessageStream clones the whole message
+ * for every chunk, which made a long answer's fold quadratic (measured).
+ * Deltas carrying provider metadata are kept as they are.
+ */
+export function mergeDeltas(chunks: readonly UIMessageChunk[]): UIMessageChunk[] {
+  const merged: UIMessageChunk[] = [];
+  let run: DeltaChunk | null = null;
+  for (const chunk of chunks) {
+    const mergeable = (chunk.type === "text-delta" || chunk.type === "reasoning-delta") && !chunk.providerMetadata;
+    if (mergeable && run && run.type === chunk.type && run.id === chunk.id) {
+      run.delta += chunk.delta;
+      continue;
+    }
+    run = mergeable ? { ...chunk } : null;
+    merged.push(run ?? chunk);
+  }
+  return merged;
 }
