@@ -22,6 +22,8 @@ export interface Sql {
 export interface Database {
   readonly kind: "postgres" | "pglite";
   readonly prisma: PrismaClient;
+  /** Single statements on the driver (each one atomic on its own). */
+  readonly sql: Sql;
   /** Runs `work` in one transaction on the driver, rolled back if it throws. */
   transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
   /** Runs one or more SQL statements with no parameters. */
@@ -50,6 +52,7 @@ function openPostgres(url: string, max: number): Database {
   return {
     kind: "postgres",
     prisma,
+    sql: { query: async (text, params) => (await pool.query(text, params)).rows },
     async transaction(work) {
       const client = await pool.connect();
       try {
@@ -92,6 +95,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   return {
     kind: "pglite",
     prisma,
+    sql: { query: async (text, params) => (await pglite.query<never>(text, params)).rows },
     transaction: (work) =>
       pglite.transaction((tx) => work({ query: async (text, params) => (await tx.query<never>(text, params)).rows })),
     async exec(sql) {

@@ -55,14 +55,6 @@ export function selectMessagesByChatId(sql: Sql, chatId: string): Promise<Messag
   ]);
 }
 
-export async function latestMessageTime(sql: Sql, chatId: string): Promise<Date | null> {
-  const [row] = await sql.query<{ latest: Date | null }>(
-    `SELECT max("createdAt") AS latest FROM "Message" WHERE "chatId" = $1::uuid`,
-    [chatId],
-  );
-  return row?.latest ?? null;
-}
-
 /**
  * Stores the turn's user message and its Stream row in one statement; null
  * (and no Stream row) when the message id is already taken.
@@ -87,45 +79,57 @@ export async function insertUserMessageAndStream(
   return row ?? null;
 }
 
-/** Stores a message; null when its id is already taken. */
-export async function insertMessage(
+export async function updateStreamStatus(sql: Sql, id: string, status: StreamStatus): Promise<void> {
+  await sql.query(`UPDATE "Stream" SET status = $2::"StreamStatus" WHERE id = $1::uuid`, [id, status]);
+}
+
+/**
+ * Step 5 of a turn as one statement (so atomic without a transaction): the
+ * assistant message when `message` is given, timestamped after every message
+ * of its chat; the chat's lastContext when `context` is given; the Stream
+ * row's status. Returns the stored message, or null when none was stored or
+ * the chat is gone.
+ */
+export async function storeTurnOutcome(
   sql: Sql,
-  message: {
-    id: string;
+  outcome: {
     chatId: string;
-    userId: string;
-    role: Message["role"];
-    parts: unknown;
-    status: MessageStatus;
-    createdAt: Date;
+    streamId: string;
+    streamStatus: StreamStatus;
+    message: { id: string; userId: string; parts: unknown; status: MessageStatus } | null;
+    context: { value: unknown } | null;
   },
 ): Promise<Message | null> {
+  const { message, context } = outcome;
   const [row] = await sql.query<Message>(
-    `INSERT INTO "Message" (id, "chatId", "userId", role, parts, attachments, status, "createdAt")
-     VALUES ($1::uuid, $2::uuid, $3, $4::"MessageRole", $5::jsonb, '[]'::jsonb, $6::"MessageStatus", $7::timestamp)
-     ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE}`,
+    `WITH message AS (
+       INSERT INTO "Message" (id, "chatId", "userId", role, parts, attachments, status, "createdAt")
+       SELECT $1::uuid, chat.id, $3, 'assistant', $4::jsonb, '[]'::jsonb, $5::"MessageStatus",
+              GREATEST($6::timestamp, (SELECT max(m."createdAt") + interval '1 millisecond'
+                                         FROM "Message" m WHERE m."chatId" = chat.id))
+         FROM "Chat" chat WHERE chat.id = $2::uuid AND $7::boolean
+       RETURNING ${MESSAGE}
+     ), context AS (
+       UPDATE "Chat" SET "lastContext" = $8::jsonb WHERE id = $2::uuid AND $9::boolean
+     ), stream AS (
+       UPDATE "Stream" SET status = $10::"StreamStatus" WHERE id = $11::uuid
+     )
+     SELECT * FROM message`,
     [
-      message.id,
-      message.chatId,
-      message.userId,
-      message.role,
-      JSON.stringify(message.parts),
-      message.status,
-      message.createdAt.toISOString(),
+      message?.id ?? null,
+      outcome.chatId,
+      message?.userId ?? null,
+      message ? JSON.stringify(message.parts) : null,
+      message?.status ?? "complete",
+      new Date().toISOString(),
+      message !== null,
+      context?.value == null ? null : JSON.stringify(context.value),
+      context !== null,
+      outcome.streamStatus,
+      outcome.streamId,
     ],
   );
   return row ?? null;
-}
-
-export async function updateChatLastContext(sql: Sql, chatId: string, context: unknown): Promise<void> {
-  await sql.query(`UPDATE "Chat" SET "lastContext" = $2::jsonb WHERE id = $1::uuid`, [
-    chatId,
-    context === null ? null : JSON.stringify(context),
-  ]);
-}
-
-export async function updateStreamStatus(sql: Sql, id: string, status: StreamStatus): Promise<void> {
-  await sql.query(`UPDATE "Stream" SET status = $2::"StreamStatus" WHERE id = $1::uuid`, [id, status]);
 }
 
 /** The next timestamp in a chat: now, or just after its latest message when that is later. */

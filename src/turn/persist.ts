@@ -1,14 +1,7 @@
 import type { UIMessage } from "ai";
 import type { Database } from "../db/client.ts";
-import { inSqlTransaction } from "../db/queryable.ts";
-import {
-  insertMessage,
-  latestMessageTime,
-  lockChat,
-  nextMessageTime,
-  updateChatLastContext,
-  updateStreamStatus,
-} from "../db/turn-queries.ts";
+import { dbCall } from "../db/queryable.ts";
+import { storeTurnOutcome, updateStreamStatus } from "../db/turn-queries.ts";
 import type { Message, MessageStatus, StreamStatus } from "../generated/prisma/client.ts";
 import type { Usage } from "./events.ts";
 import type { PreparedTurn } from "./prepare.ts";
@@ -26,40 +19,33 @@ const STREAM_STATUS: Record<TurnOutcome["status"], StreamStatus> = {
 };
 
 /**
- * Step 5 of a turn, in one transaction: the assistant message (a finished turn
+ * Step 5 of a turn, in one statement: the assistant message (a finished turn
  * always; a stopped or failed one when anything arrived), the usage into
  * Chat.lastContext and the Stream row's status. Returns the stored message.
  */
-export function persistTurn(db: Database, turn: PreparedTurn, outcome: TurnOutcome): Promise<Message | null> {
-  return inSqlTransaction(db, "persistTurn", async (sql) => {
-    if (!(await lockChat(sql, turn.chat.id))) throw new Error(`chat ${turn.chat.id} is gone`);
-    let stored: Message | null = null;
-    if (outcome.status === "complete" || outcome.message.parts.length > 0) {
-      stored = await insertMessage(sql, {
-        id: turn.assistantMessageId,
-        chatId: turn.chat.id,
-        userId: turn.user.id,
-        role: "assistant",
-        parts: outcome.message.parts,
-        status: outcome.status,
-        createdAt: nextMessageTime(await latestMessageTime(sql, turn.chat.id)),
-      });
-      if (!stored) throw new Error(`assistant message id ${turn.assistantMessageId} is taken`);
-    }
-    // A finished turn's usage replaces the last, even when unknown (null, never zero);
-    // a stopped turn only records figures it actually got.
-    if (outcome.status === "complete" || outcome.usage !== null) {
-      await updateChatLastContext(sql, turn.chat.id, outcome.usage);
-    }
-    await updateStreamStatus(sql, turn.streamId, STREAM_STATUS[outcome.status]);
-    return stored;
-  });
+export async function persistTurn(db: Database, turn: PreparedTurn, outcome: TurnOutcome): Promise<Message | null> {
+  const keep = outcome.status === "complete" || outcome.message.parts.length > 0;
+  const stored = await dbCall("persistTurn", () =>
+    storeTurnOutcome(db.sql, {
+      chatId: turn.chat.id,
+      streamId: turn.streamId,
+      streamStatus: STREAM_STATUS[outcome.status],
+      message: keep
+        ? { id: turn.assistantMessageId, userId: turn.user.id, parts: outcome.message.parts, status: outcome.status }
+        : null,
+      // A finished turn's usage replaces the last, even when unknown (null, never zero);
+      // a stopped turn only records figures it actually got.
+      context: outcome.status === "complete" || outcome.usage !== null ? { value: outcome.usage } : null,
+    }),
+  );
+  if (keep && !stored) throw new Error(`chat ${turn.chat.id} is gone; the answer was not stored`);
+  return stored;
 }
 
 /** After a failed persist: record at least that the stream failed, if the database lets us. */
 export async function markStreamFailed(db: Database, streamId: string): Promise<void> {
   try {
-    await inSqlTransaction(db, "markStreamFailed", (sql) => updateStreamStatus(sql, streamId, "failed"));
+    await dbCall("markStreamFailed", () => updateStreamStatus(db.sql, streamId, "failed"));
   } catch {
     // Already logged by dbCall; the client has its StreamFailed either way.
   }
