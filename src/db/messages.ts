@@ -58,14 +58,6 @@ export async function saveMessages(db: Queryable, messages: NewMessage[]): Promi
   );
 }
 
-export function updateMessageById(
-  db: Queryable,
-  id: string,
-  data: { parts: Prisma.InputJsonValue; status: MessageStatus },
-): Promise<Message> {
-  return dbCall("updateMessageById", () => db.message.update({ where: { id }, data }));
-}
-
 /** Deletes the chat's messages created at or after `timestamp` (editing a message); returns how many. */
 export async function deleteMessagesByChatIdAfterTimestamp(
   db: Queryable,
