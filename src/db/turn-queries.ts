@@ -8,25 +8,57 @@ import type { Sql } from "./client.ts";
 const CHAT = `id, "createdAt", title, "userId", visibility, "lastContext"`;
 const MESSAGE = `id, "chatId", "userId", role, parts, attachments, status, "createdAt"`;
 
+/** What a turn's checks need, read in one statement once the user's row is locked. */
+export interface TurnState {
+  /** User messages of the user since `since`. */
+  used: number;
+  messageIdTaken: boolean;
+  chat: Chat | null;
+  /** The chat's messages, oldest first. */
+  messages: Message[];
+}
+
 /**
- * Locks the user's row until commit, then counts their user messages since
- * `since` and tells whether `messageId` is already taken.
+ * Locks the user's row until commit, then reads the quota count, whether the
+ * message id is taken, the chat and its messages. Writers that could change
+ * these take the user's lock first (sends, saveMessages), except a finishing
+ * turn of the same chat, whose answer may then be missed by this one's history.
  */
-export async function lockUserAndCountMessages(
+export async function lockUserAndReadTurnState(
   sql: Sql,
-  userId: string,
-  since: Date,
-  messageId: string,
-): Promise<{ used: number; messageIdTaken: boolean }> {
-  await sql.query(`SELECT id FROM "User" WHERE id = $1 FOR UPDATE`, [userId]);
+  args: { userId: string; since: Date; messageId: string; chatId: string },
+): Promise<TurnState> {
+  await sql.query(`SELECT id FROM "User" WHERE id = $1 FOR UPDATE`, [args.userId]);
   // A statement of its own: under read committed, a statement sees what was
-  // committed when it began, so the count must begin after the lock is held.
-  const [row] = await sql.query<{ used: number; taken: boolean }>(
-    `SELECT count(*)::int AS used, EXISTS (SELECT 1 FROM "Message" WHERE id = $3::uuid) AS taken
-       FROM "Message" WHERE "userId" = $1 AND role = 'user' AND "createdAt" >= $2::timestamp`,
-    [userId, since.toISOString(), messageId],
+  // committed when it began, so the reads must begin after the lock is held.
+  const [row] = await sql.query<{
+    used: number;
+    taken: boolean;
+    chat: JsonRow<Chat> | null;
+    messages: JsonRow<Message>[];
+  }>(
+    `SELECT
+       (SELECT count(*)::int FROM "Message"
+         WHERE "userId" = $1 AND role = 'user' AND "createdAt" >= $2::timestamp) AS used,
+       EXISTS (SELECT 1 FROM "Message" WHERE id = $3::uuid) AS taken,
+       (SELECT row_to_json(c) FROM (SELECT ${CHAT} FROM "Chat" WHERE id = $4::uuid) c) AS chat,
+       (SELECT coalesce(json_agg(m ORDER BY m."createdAt", m.id), '[]'::json)
+          FROM (SELECT ${MESSAGE} FROM "Message" WHERE "chatId" = $4::uuid) m) AS messages`,
+    [args.userId, args.since.toISOString(), args.messageId, args.chatId],
   );
-  return { used: row.used, messageIdTaken: row.taken };
+  return {
+    used: row.used,
+    messageIdTaken: row.taken,
+    chat: row.chat && withDate(row.chat),
+    messages: row.messages.map(withDate),
+  };
+}
+
+// Rows read through JSON carry `timestamp` columns as ISO text without a zone (UTC here).
+type JsonRow<T extends { createdAt: Date }> = Omit<T, "createdAt"> & { createdAt: string };
+
+function withDate<T extends { createdAt: Date }>(row: JsonRow<T>): T {
+  return { ...row, createdAt: new Date(`${row.createdAt}Z`) } as T;
 }
 
 /** The chat with its row locked until commit, or null. */
@@ -56,8 +88,9 @@ export function selectMessagesByChatId(sql: Sql, chatId: string): Promise<Messag
 }
 
 /**
- * Stores the turn's user message and its Stream row in one statement; null
- * (and no Stream row) when the message id is already taken.
+ * Stores the turn's user message, timestamped after every message of its chat,
+ * and its Stream row in one statement; null (and no Stream row) when the
+ * message id is already taken.
  */
 export async function insertUserMessageAndStream(
   sql: Sql,
@@ -67,11 +100,12 @@ export async function insertUserMessageAndStream(
   const [row] = await sql.query<Message>(
     `WITH message AS (
        INSERT INTO "Message" (id, "chatId", "userId", role, parts, attachments, status, "createdAt")
-       VALUES ($1::uuid, $2::uuid, $3, 'user', $4::jsonb, '[]'::jsonb, 'complete', $5::timestamp)
+       SELECT $1::uuid, $2::uuid, $3, 'user', $4::jsonb, '[]'::jsonb, 'complete',
+              GREATEST($5::timestamp, (SELECT max("createdAt") + interval '1 millisecond' FROM "Message" WHERE "chatId" = $2::uuid))
        ON CONFLICT (id) DO NOTHING RETURNING ${MESSAGE}
      ), stream AS (
        INSERT INTO "Stream" (id, "chatId", "createdAt", status)
-       SELECT $6::uuid, "chatId", $5::timestamp, 'active' FROM message
+       SELECT $6::uuid, "chatId", "createdAt", 'active' FROM message
      )
      SELECT * FROM message`,
     [message.id, message.chatId, message.userId, JSON.stringify(message.parts), message.createdAt.toISOString(), streamId],

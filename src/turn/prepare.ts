@@ -7,7 +7,7 @@ import {
   insertChatIfAbsent,
   insertUserMessageAndStream,
   lockChat,
-  lockUserAndCountMessages,
+  lockUserAndReadTurnState,
   nextMessageTime,
   selectMessagesByChatId,
 } from "../db/turn-queries.ts";
@@ -49,25 +49,29 @@ const DAY_MS = 24 * 60 * 60 * 1000;
 /**
  * Step 1 of a turn, in one transaction. First the checks and reads: the quota
  * (the user's row locked, so parallel sends queue), the message id, the chat
- * (owned, or created with the requested visibility; its row locked) and its
- * messages; any refusal throws here, before the streamer is called. The
+ * (owned, or created with the requested visibility) and its messages; any
+ * refusal throws here, before the streamer is called. The
  * returned turn then lets the streamer call start while the same transaction
  * writes the user message and the Stream row and commits (`stored`).
  */
 export function prepareTurn(db: Database, env: Env, user: User, request: TurnRequest): Promise<PreparedTurn> {
   const { promise: checked, resolve, reject } = Promise.withResolvers<PreparedTurn>();
   const stored = inSqlTransaction(db, "prepareTurn", async (sql) => {
-    const quota = await lockUserAndCountMessages(sql, user.id, new Date(Date.now() - DAY_MS), request.message.id);
-    if (quota.used >= dailyMessageLimit(env, user.type)) throw new ChatSDKError("rate_limit:chat");
-    if (quota.messageIdTaken) {
+    const state = await lockUserAndReadTurnState(sql, {
+      userId: user.id,
+      since: new Date(Date.now() - DAY_MS),
+      messageId: request.message.id,
+      chatId: request.chatId,
+    });
+    if (state.used >= dailyMessageLimit(env, user.type)) throw new ChatSDKError("rate_limit:chat");
+    if (state.messageIdTaken) {
       throw new ChatSDKError("bad_request:api", `Message id ${request.message.id} already exists.`);
     }
 
-    let chat = await lockChat(sql, request.chatId);
-    let existing: Message[] = [];
-    if (chat) {
-      existing = await selectMessagesByChatId(sql, chat.id);
-    } else {
+    let { chat, messages: existing } = state;
+    if (!chat) {
+      // Created before the streamer is called, so a race for a new chat id is
+      // settled (and the loser refused) before anything goes upstream.
       const created = await insertChatIfAbsent(sql, {
         id: request.chatId,
         userId: user.id,
