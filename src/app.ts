@@ -1,7 +1,9 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga } from "graphql-yoga";
+import type { IncomingMessage } from "node:http";
 import { createCallerResolver } from "./auth/caller.ts";
+import { clientAddress, createGuestSessionLimiter } from "./auth/guest-limit.ts";
 import { createUserTokenVerifier } from "./auth/user-token.ts";
 import { streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
@@ -42,9 +44,10 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     tokens,
     resolveCaller: createCallerResolver(db, tokens),
     turns: new TurnRegistry(db, chunkSourceFor(env, streamerUrl)),
+    guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR),
   };
 
-  const yoga = createYoga<Record<string, unknown>, Context>({
+  const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
@@ -52,7 +55,14 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     graphiql: graphiqlOptions,
     renderGraphiQL,
     logging: env.LOG_LEVEL === "silent" ? false : env.LOG_LEVEL === "debug" ? "debug" : "warn",
-    context: async ({ request }) => ({ env, db, services, request, ...(await services.resolveCaller(request)) }),
+    context: async ({ request, req }) => ({
+      env,
+      db,
+      services,
+      request,
+      clientAddress: clientAddress(request, req?.socket.remoteAddress, env.TRUST_PROXY),
+      ...(await services.resolveCaller(request)),
+    }),
     plugins: [
       requestSizeLimit(env.MAX_REQUEST_BYTES),
       chatSDKErrorCodes(),

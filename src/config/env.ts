@@ -28,6 +28,8 @@ const envSchema = z.object({
   AUTH_AUDIENCE: optionalString,
   AUTH_JWKS_URL: optionalString,
   GUEST_TOKEN_TTL_SECONDS: int(60 * 60 * 24 * 30),
+  GUEST_SESSIONS_PER_HOUR: int(60),
+  TRUST_PROXY: bool(false),
   QUOTA_GUEST_PER_DAY: int(20),
   QUOTA_REGULAR_PER_DAY: int(50),
   MAX_TEXT_LENGTH: int(2000),

@@ -10,6 +10,8 @@ export interface Context {
   db: Database;
   services: Services;
   request: Request;
+  /** The client's address (see TRUST_PROXY), for per-client limits. */
+  clientAddress: string;
   user: User | null;
   /** Why a presented token was refused; null when there was none or it was valid. */
   authError: ChatSDKError | null;

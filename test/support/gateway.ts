@@ -33,7 +33,8 @@ export async function startTestGateway(
   shared: { database?: TestDatabase } = {},
 ): Promise<TestGateway> {
   const database = shared.database ?? (await createTestDatabase());
-  const env = parseEnv({ LOG_LEVEL: "silent", MOCK_DELTA_DELAY_MS: "0", ...overrides });
+  // Tests sign in many guests from one address; the limit has a test of its own.
+  const env = parseEnv({ LOG_LEVEL: "silent", MOCK_DELTA_DELAY_MS: "0", GUEST_SESSIONS_PER_HOUR: "0", ...overrides });
   const streamer = env.STREAM_MODE === "proxy" && !streamerUrlOf(env) ? await startStreamer(env) : null;
   const app = await createApp({ env, db: database.db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
   const server = createGatewayServer(app.yoga);
