@@ -1,9 +1,8 @@
 // Direct mode (STREAM_MODE=direct): the same model code in-process, no HTTP hop.
 // The events and the stored turn match proxy mode's; stopping works the same.
 // Runs on PGlite and PostgreSQL.
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectOk } from "./support/fixtures.ts";
+import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
@@ -17,22 +16,17 @@ import {
   type StreamEvent,
 } from "./support/sse.ts";
 
+failOnUnhandledRejections();
+
 let direct: TestGateway;
 let proxy: TestGateway;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
   [direct, proxy] = await Promise.all([startTestGateway({ STREAM_MODE: "direct" }), startTestGateway()]);
 });
 afterAll(async () => {
   await Promise.all([direct?.close(), proxy?.close()]);
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
 });
-
-const newUser = () => ({ id: `user-${randomUUID()}` });
 
 function expectWellFormed(events: StreamEvent[]) {
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));

@@ -4,29 +4,24 @@
 import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectError, expectOk } from "./support/fixtures.ts";
+import { expectError, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import { startFakeStreamer, type FakeStreamer } from "./support/fake-streamer.ts";
 import { startTestGateway, type GraphQLResult, type TestGateway } from "./support/gateway.ts";
 import { sendInput, subscribeWithClient, subscribeWithFetch } from "./support/sse.ts";
 
+failOnUnhandledRejections();
+
 let fake: FakeStreamer;
 let gateway: TestGateway;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
   fake = await startFakeStreamer();
   gateway = await startTestGateway({ STREAMER_URL: fake.url, QUOTA_GUEST_PER_DAY: "2" });
 });
 afterAll(async () => {
   await gateway?.close();
   await fake?.close();
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
 });
-
-const newUser = () => ({ id: `user-${randomUUID()}` });
 
 /**
  * Sends `variables` over both transports and checks each got one `next` with

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { decodeJwt, jwtVerify } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectNoInternals, expectOk } from "./support/fixtures.ts";
+import { expectNoInternals, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import {
   closedPort,
   respond,
@@ -29,16 +29,15 @@ import {
   type StreamEvent,
 } from "./support/sse.ts";
 
+failOnUnhandledRejections();
+
 const INTERNAL_SECRET = "upstream-test-internal-secret-0123456789abcdef";
 
 let fake: FakeStreamer;
 let gateway: TestGateway;
 let unreachableGateway: TestGateway;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
   fake = await startFakeStreamer();
   const timeouts = { UPSTREAM_IDLE_TIMEOUT_MS: "300", UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500" };
   [gateway, unreachableGateway] = await Promise.all([
@@ -49,11 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([gateway?.close(), unreachableGateway?.close()]);
   await fake?.close();
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
 });
-
-const newUser = () => ({ id: `user-${randomUUID()}` });
 
 function expectWellFormed(events: StreamEvent[]) {
   expect(events.length).toBeGreaterThan(1);

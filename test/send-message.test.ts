@@ -4,7 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mockModelActivity } from "../src/streamer/mock-model.ts";
-import { expectOk } from "./support/fixtures.ts";
+import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
@@ -17,21 +17,16 @@ import {
   type StreamEvent,
 } from "./support/sse.ts";
 
+failOnUnhandledRejections();
+
 let gateway: TestGateway;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
   gateway = await startTestGateway();
 });
 afterAll(async () => {
   await gateway?.close();
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
 });
-
-const newUser = () => ({ id: `user-${randomUUID()}` });
 
 /** The mock model's two-step turn (reasoning, text, tool call; then the answer), as events. */
 function expectMockTurnShape(events: StreamEvent[]) {

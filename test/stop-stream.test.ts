@@ -1,10 +1,9 @@
 // Stopping a turn: stopStream from another connection of the owner, and a
 // client that goes away. Both abort the upstream request and store the partial
 // turn as ABORTED. Runs on PGlite and PostgreSQL.
-import { randomUUID } from "node:crypto";
 import { createClient } from "graphql-sse";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectError, expectOk } from "./support/fixtures.ts";
+import { expectError, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import {
   respond,
   startFakeStreamer,
@@ -27,10 +26,10 @@ import {
   type StreamEvent,
 } from "./support/sse.ts";
 
+failOnUnhandledRejections();
+
 let fake: FakeStreamer;
 let gateway: TestGateway;
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
 
 // About 6 s of answer, a delta every 30 ms: always stopped long before the end.
 const SLOW_TEXT = "A long answer that streams slowly. ".repeat(30);
@@ -41,18 +40,14 @@ const slowAnswer = respond([
 ]);
 
 beforeAll(async () => {
-  process.on("unhandledRejection", onUnhandled);
   fake = await startFakeStreamer(slowAnswer);
   gateway = await startTestGateway({ STREAMER_URL: fake.url });
 });
 afterAll(async () => {
   await gateway?.close();
   await fake?.close();
-  process.off("unhandledRejection", onUnhandled);
-  expect(unhandled).toEqual([]);
 });
 
-const newUser = () => ({ id: `user-${randomUUID()}` });
 const textDeltaCount = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta").length;
 const streamedText = (events: StreamEvent[]) =>
   events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");

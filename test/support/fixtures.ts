@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { PrismaClient } from "../../src/db/client.ts";
 import type { GraphQLResult } from "./gateway.ts";
 
@@ -136,3 +136,21 @@ export async function dropDatabase(database: { url: string | undefined; drop(): 
   await endIdleConnections(database.url);
   await database.drop();
 }
+
+/** A user for a token; the gateway creates the row on first sight, as in production. */
+export const newUser = () => ({ id: `user-${randomUUID()}` });
+
+/** Fails the file when a promise rejection goes unhandled while its tests run (call at the top). */
+export function failOnUnhandledRejections(): void {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeAll(() => {
+    process.on("unhandledRejection", onUnhandled);
+  });
+  // Registered first, so it runs after the file's own afterAll hooks.
+  afterAll(() => {
+    process.off("unhandledRejection", onUnhandled);
+    expect(unhandled).toEqual([]);
+  });
+}
+
