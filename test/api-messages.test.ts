@@ -277,4 +277,18 @@ describe("voteMessage", () => {
     expectError(await gateway.gql(VOTE, { c: newId(), m: elsewhere.id, up: true }, token), "not_found:chat");
     expect(await prisma().vote.count()).toBe(0);
   });
+
+  test("Chat.votes lists the owner's votes; anyone else reading a public chat sees none", async () => {
+    const { chat, token, user } = await ownerWithChat();
+    await prisma().chat.update({ where: { id: chat.id }, data: { visibility: "public" } });
+    const message = await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "assistant" });
+    expectOk(await gateway.gql(VOTE, { c: chat.id, m: message.id, up: false }, token));
+    const VOTES = `query($id: ID!) { chat(id: $id) { votes { messageId isUpvoted } } }`;
+    expect(expectOk(await gateway.gql(VOTES, { id: chat.id }, token)).chat.votes).toEqual([
+      { messageId: message.id, isUpvoted: false },
+    ]);
+    const reader = await insertUser(prisma());
+    const readerToken = await gateway.tokenFor({ id: reader.id });
+    expect(expectOk(await gateway.gql(VOTES, { id: chat.id }, readerToken)).chat.votes).toEqual([]);
+  });
 });

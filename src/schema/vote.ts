@@ -1,9 +1,27 @@
 import { getMessageById } from "../db/messages.ts";
-import { voteMessage } from "../db/votes.ts";
+import { getVotesByChatId, voteMessage } from "../db/votes.ts";
 import { ChatSDKError } from "../errors.ts";
+import type { Vote } from "../generated/prisma/client.ts";
 import { builder } from "./builder.ts";
+import { ChatRef } from "./chat.ts";
 import { requireOwnedChat } from "./chat-access.ts";
 import { uuid } from "./validation.ts";
+
+const VoteRef = builder.objectRef<Vote>("Vote").implement({
+  description: "The chat owner's vote on one assistant message.",
+  fields: (t) => ({
+    messageId: t.exposeID("messageId"),
+    isUpvoted: t.exposeBoolean("isUpvoted"),
+  }),
+});
+
+builder.objectField(ChatRef, "votes", (t) =>
+  t.field({
+    type: [VoteRef],
+    description: "The owner's votes on this chat's messages; empty for anyone else (votes stay private).",
+    resolve: (chat, _args, ctx) => (chat.userId === ctx.user?.id ? getVotesByChatId(ctx.db.prisma, chat.id) : []),
+  }),
+);
 
 builder.mutationField("voteMessage", (t) =>
   t.boolean({
