@@ -20,6 +20,9 @@ export default defineConfig({
     }
     const { PGlite } = await import("@electric-sql/pglite");
     const { PrismaPGlite } = await import("pglite-prisma-adapter");
+    // MIGRATE_DIFF_ONLY: a diff of two schema files needs no database; an
+    // in-memory one does not hold the process open after the CLI is done.
+    if (process.env.MIGRATE_DIFF_ONLY) return new PrismaPGlite(new PGlite());
     const dir = process.env.DATA_DIR ?? "./.data";
     mkdirSync(dir, { recursive: true });
     return new PrismaPGlite(new PGlite(`${dir}/pglite`));
