@@ -4,13 +4,16 @@ import { ChatSDKError } from "./errors.ts";
 import { getMessageCountByUserId } from "./db/messages.ts";
 import type { Queryable } from "./db/queryable.ts";
 
+/** The quota's rolling window. */
+export const QUOTA_WINDOW_HOURS = 24;
+
 /** User messages allowed per rolling 24 hours (the Chat SDK's entitlements). */
 export function dailyMessageLimit(env: Env, type: UserType): number {
   return type === "guest" ? env.QUOTA_GUEST_PER_DAY : env.QUOTA_REGULAR_PER_DAY;
 }
 
 export async function messagesLeftToday(db: Queryable, env: Env, user: { id: string; type: UserType }) {
-  const used = await getMessageCountByUserId(db, user.id, 24);
+  const used = await getMessageCountByUserId(db, user.id, QUOTA_WINDOW_HOURS);
   return Math.max(0, dailyMessageLimit(env, user.type) - used);
 }
 

@@ -45,7 +45,7 @@ export async function saveMessages(db: Queryable, messages: NewMessage[]): Promi
     const latest = await dbCall("saveMessages", () =>
       db.message.findFirst({ where: { chatId }, orderBy: { createdAt: "desc" }, select: { createdAt: true } }),
     );
-    next.set(chatId, Math.max(Date.now(), (latest?.createdAt.getTime() ?? 0) + 1));
+    next.set(chatId, nextMessageTime(latest?.createdAt ?? null).getTime());
   }
   const rows = messages.map((message) => {
     const at = next.get(message.chatId)!;
@@ -76,4 +76,9 @@ export function getMessageCountByUserId(db: Queryable, userId: string, hours = 2
   return dbCall("getMessageCountByUserId", () =>
     db.message.count({ where: { userId, role: "user", createdAt: { gte: since } } }),
   );
+}
+
+/** The next timestamp in a chat: now, or just after its latest message when that is later. */
+export function nextMessageTime(latest: Date | null): Date {
+  return new Date(Math.max(Date.now(), (latest?.getTime() ?? 0) + 1));
 }

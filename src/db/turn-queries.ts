@@ -165,8 +165,3 @@ export async function storeTurnOutcome(
   );
   return row ?? null;
 }
-
-/** The next timestamp in a chat: now, or just after its latest message when that is later. */
-export function nextMessageTime(latest: Date | null): Date {
-  return new Date(Math.max(Date.now(), (latest?.getTime() ?? 0) + 1));
-}

@@ -8,12 +8,12 @@ import {
   insertUserMessageAndStream,
   lockChat,
   lockUserAndReadTurnState,
-  nextMessageTime,
   selectMessagesByChatId,
 } from "../db/turn-queries.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { Chat, Message, User, Visibility } from "../generated/prisma/client.ts";
-import { dailyMessageLimit } from "../quota.ts";
+import { nextMessageTime } from "../db/messages.ts";
+import { dailyMessageLimit, QUOTA_WINDOW_HOURS } from "../quota.ts";
 import { toUIMessage } from "./ui-message.ts";
 
 export interface TurnRequest {
@@ -44,7 +44,6 @@ export interface PreparedTurn {
 
 const TITLE_LENGTH = 80;
 const DEFAULT_TITLE = "New chat";
-const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Step 1 of a turn, in one transaction. First the checks and reads: the quota
@@ -59,7 +58,7 @@ export function prepareTurn(db: Database, env: Env, user: User, request: TurnReq
   const stored = inSqlTransaction(db, "prepareTurn", async (sql) => {
     const state = await lockUserAndReadTurnState(sql, {
       userId: user.id,
-      since: new Date(Date.now() - DAY_MS),
+      since: new Date(Date.now() - QUOTA_WINDOW_HOURS * 60 * 60 * 1000),
       messageId: request.message.id,
       chatId: request.chatId,
     });
