@@ -20,7 +20,8 @@
 // BENCH_LONG deltas per [long] turn (200), BENCH_HOLD open streams (200),
 // BENCH_PGLITE=memory (in-memory PGlite instead of a file-backed one),
 // BENCH_LOG_LEVEL (the children's LOG_LEVEL, default silent; logs go to stderr),
-// BENCH_CPU_PROF=<dir> (a V8 CPU profile of the gateway process, written at its exit).
+// BENCH_CPU_PROF=<dir> (a V8 CPU profile of the gateway process, written at its exit;
+// BENCH_CPU_PROF_INTERVAL sets its sampling interval in µs, default 1000).
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -198,7 +199,12 @@ async function startStack(database: BenchDatabase, started: BenchChild[]): Promi
       },
       readyTimeoutMs: 90_000,
       execArgv: process.env.BENCH_CPU_PROF
-        ? [...gcFlag, "--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        ? [
+            ...gcFlag,
+            "--cpu-prof",
+            `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`,
+            `--cpu-prof-interval=${intSetting("BENCH_CPU_PROF_INTERVAL", 1000)}`,
+          ]
         : gcFlag,
     }).then((child) => (started.push(child), child)),
   ]);
@@ -310,7 +316,7 @@ async function traceFirstDelta(paths: Paths): Promise<{ stages: TraceStage[]; tu
   const stages = {
     inbound: stage("client -> first hop has the request"),
     beforeTx: stage("gateway: HTTP, Yoga, auth, input checks"),
-    tx: stage("gateway: prepareTurn transaction"),
+    tx: stage("gateway: beginTurn statement (checks and first writes)"),
     afterTx: stage("gateway: turn start, token, upstream request"),
     upstream: stage("gateway -> streamer has the request"),
     streamerWork: stage("streamer: request -> first text-delta written"),

@@ -2,17 +2,10 @@ import { randomUUID } from "node:crypto";
 import type { UIMessage } from "ai";
 import type { Env } from "../config/env.ts";
 import type { Database } from "../db/client.ts";
-import { inSqlTransaction } from "../db/queryable.ts";
-import {
-  insertChatIfAbsent,
-  insertUserMessageAndStream,
-  lockChat,
-  lockUserAndReadTurnState,
-  selectMessagesByChatId,
-} from "../db/turn-queries.ts";
+import { dbCall, transactionChannel } from "../db/queryable.ts";
+import { beginTurn } from "../db/turn-queries.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { Chat, Message, User, Visibility } from "../generated/prisma/client.ts";
-import { nextMessageTime } from "../db/messages.ts";
 import { dailyMessageLimit, QUOTA_WINDOW_HOURS } from "../quota.ts";
 import { toUIMessage } from "./ui-message.ts";
 
@@ -24,7 +17,7 @@ export interface TurnRequest {
   visibility: Visibility | null;
 }
 
-/** Everything the turn stores before its answer, and what the streamer call needs. */
+/** What step 1 of the turn stored, and what the streamer call needs. */
 export interface PreparedTurn {
   user: User;
   chat: Chat;
@@ -34,83 +27,67 @@ export interface PreparedTurn {
   selectedChatModel: string;
   /** The chat's messages before the new one, oldest first. */
   existingMessages: UIMessage[];
-  /**
-   * Settles when the user message and the Stream row are committed. Until then
-   * the turn is not stored: StreamStarted waits for it, and a rejection
-   * refuses the turn.
-   */
-  stored: Promise<void>;
 }
 
 const TITLE_LENGTH = 80;
 const DEFAULT_TITLE = "New chat";
 
 /**
- * Step 1 of a turn, in one transaction. First the checks and reads: the quota
- * (the user's row locked, so parallel sends queue), the message id, the chat
- * (owned, or created with the requested visibility) and its messages; any
- * refusal throws here, before the streamer is called. The
- * returned turn then lets the streamer call start while the same transaction
- * writes the user message and the Stream row and commits (`stored`).
+ * Step 1 of a turn, before anything goes upstream, in one atomic statement
+ * (beginTurn): the quota under the user's lock, the chat (owned, or created
+ * with the requested visibility), its messages, the user message and the
+ * Stream row. Throws the refusal's ChatSDKError, having written nothing.
  */
-export function prepareTurn(db: Database, env: Env, user: User, request: TurnRequest): Promise<PreparedTurn> {
-  const { promise: checked, resolve, reject } = Promise.withResolvers<PreparedTurn>();
-  const stored = inSqlTransaction(db, "prepareTurn", async (sql) => {
-    const state = await lockUserAndReadTurnState(sql, {
-      userId: user.id,
-      since: new Date(Date.now() - QUOTA_WINDOW_HOURS * 60 * 60 * 1000),
-      messageId: request.message.id,
-      chatId: request.chatId,
-    });
-    if (state.used >= dailyMessageLimit(env, user.type)) throw new ChatSDKError("rate_limit:chat");
-    if (state.messageIdTaken) {
-      throw new ChatSDKError("bad_request:api", `Message id ${request.message.id} already exists.`);
-    }
+export async function prepareTurn(db: Database, env: Env, user: User, request: TurnRequest): Promise<PreparedTurn> {
+  const streamId = randomUUID();
+  const begun = await dbCall("beginTurn", () =>
+    transactionChannel.tracePromise(async () => {
+      try {
+        return await beginTurn(db.sql, {
+          userId: user.id,
+          quotaSince: new Date(Date.now() - QUOTA_WINDOW_HOURS * 60 * 60 * 1000),
+          quotaLimit: dailyMessageLimit(env, user.type),
+          chatId: request.chatId,
+          title: titleFrom(request.message),
+          visibility: request.visibility ?? "private",
+          messageId: request.message.id,
+          parts: request.message.parts,
+          streamId,
+          now: new Date(),
+        });
+      } catch (error) {
+        // Checked free under the user's lock; only a write racing from elsewhere gets here.
+        if (errorCode(error) === UNIQUE_VIOLATION) throw messageIdTaken(request.message.id);
+        throw error;
+      }
+    }, { name: "beginTurn" }),
+  );
+  if (begun.refusal !== null) throw refusalError(begun.refusal, request.message.id);
+  return {
+    user,
+    chat: begun.chat,
+    userMessage: begun.message,
+    streamId,
+    assistantMessageId: randomUUID(),
+    selectedChatModel: request.model ?? env.DEFAULT_CHAT_MODEL,
+    existingMessages: begun.existing.map(toUIMessage),
+  };
+}
 
-    let { chat, messages: existing } = state;
-    if (!chat) {
-      // Created before the streamer is called, so a race for a new chat id is
-      // settled (and the loser refused) before anything goes upstream.
-      const created = await insertChatIfAbsent(sql, {
-        id: request.chatId,
-        userId: user.id,
-        title: titleFrom(request.message),
-        visibility: request.visibility ?? "private",
-      });
-      // Null: another request created this chat id first; it is theirs, or ours with messages.
-      chat = created ?? (await lockChat(sql, request.chatId));
-      if (!created && chat?.userId === user.id) existing = await selectMessagesByChatId(sql, chat.id);
-    }
-    if (!chat || chat.userId !== user.id) throw new ChatSDKError("forbidden:chat");
+function refusalError(refusal: "quota" | "message-id-taken" | "forbidden", messageId: string): ChatSDKError {
+  if (refusal === "quota") return new ChatSDKError("rate_limit:chat");
+  if (refusal === "message-id-taken") return messageIdTaken(messageId);
+  return new ChatSDKError("forbidden:chat");
+}
 
-    const userMessage: Message = {
-      id: request.message.id,
-      chatId: chat.id,
-      userId: user.id,
-      role: "user",
-      parts: request.message.parts as Message["parts"],
-      attachments: [],
-      status: "complete",
-      createdAt: nextMessageTime(existing.at(-1)?.createdAt ?? null),
-    };
-    const turn: Omit<PreparedTurn, "stored"> = {
-      user,
-      chat,
-      userMessage,
-      streamId: randomUUID(),
-      assistantMessageId: randomUUID(),
-      selectedChatModel: request.model ?? env.DEFAULT_CHAT_MODEL,
-      existingMessages: existing.map(toUIMessage),
-    };
-    resolve({ ...turn, stored: stored.then(() => {}) });
+const UNIQUE_VIOLATION = "23505";
 
-    const inserted = await insertUserMessageAndStream(sql, userMessage, turn.streamId);
-    // Checked above under the user's lock; only a write racing from elsewhere gets here.
-    if (!inserted) throw new ChatSDKError("bad_request:api", `Message id ${userMessage.id} already exists.`);
-  });
-  // A refusal before the checks passed rejects `checked`; after, only `stored`.
-  stored.catch(reject);
-  return checked;
+function errorCode(error: unknown): unknown {
+  return (error as { code?: unknown } | null)?.code;
+}
+
+function messageIdTaken(id: string): ChatSDKError {
+  return new ChatSDKError("bad_request:api", `Message id ${id} already exists.`);
 }
 
 function titleFrom(message: UIMessage): string {

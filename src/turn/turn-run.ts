@@ -28,8 +28,6 @@ export class TurnRun {
   private readonly controller = new AbortController();
   private wake: (() => void)[] = [];
   private ended = false;
-  /** Why the turn was refused after its checks passed (its first writes failed); no event was sent. */
-  private refusal: unknown = null;
 
   constructor(db: Database, source: ChunkSource, turn: PreparedTurn) {
     this.turn = turn;
@@ -47,7 +45,7 @@ export class TurnRun {
 
   /**
    * The events after `afterSeq`, then live ones until the terminal event, or
-   * until `signal` aborts; throws the refusal when the turn could not be stored.
+   * until `signal` aborts.
    */
   async *subscribe(afterSeq: number, signal?: AbortSignal): AsyncGenerator<TurnEvent> {
     let next = afterSeq + 1;
@@ -56,7 +54,6 @@ export class TurnRun {
     try {
       while (!signal?.aborted) {
         while (next < this.events.length) yield this.events[next++];
-        if (this.refusal) throw this.refusal;
         if (this.ended) return;
         await new Promise<void>((resolve) => this.wake.push(resolve));
       }
@@ -77,21 +74,8 @@ export class TurnRun {
   }
 
   private async drive(db: Database, source: ChunkSource): Promise<void> {
-    const signal = this.controller.signal;
-    // The streamer call starts now, while the turn's first writes commit.
-    const chunks = source.open(this.turn, signal)[Symbol.asyncIterator]();
-    const first = chunks.next();
-    first.catch(() => {});
-    try {
-      await this.turn.stored;
-    } catch (error) {
-      this.refusal = error;
-      this.stop("The turn could not be stored.");
-      void chunks.return?.(undefined)?.catch(() => {});
-      this.end();
-      return;
-    }
     const { turn } = this;
+    const chunks = source.open(turn, this.controller.signal)[Symbol.asyncIterator]();
     this.emit({
       __typename: "StreamStarted",
       streamId: turn.streamId,
@@ -100,21 +84,21 @@ export class TurnRun {
       assistantMessageId: turn.assistantMessageId,
     });
     try {
-      await this.store(db, await this.read(chunks, first));
+      await this.store(db, await this.read(chunks));
     } finally {
       this.end();
     }
   }
 
   /** Maps chunks to events until the stream ends, fails or is stopped, and judges how it ended. */
-  private async read(chunks: AsyncIterator<UIMessageChunk>, first: Promise<IteratorResult<UIMessageChunk>>) {
+  private async read(chunks: AsyncIterator<UIMessageChunk>) {
     const signal = this.controller.signal;
     const mapper = createChunkMapper();
     const received: UIMessageChunk[] = [];
     let failure: { code: string; reason: string } | null = null;
     let stopped: string | null = null;
     try {
-      for (let next = await first; !next.done; next = await chunks.next()) {
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
         received.push(next.value);
         for (const draft of mapper.map(next.value)) this.emit(draft);
       }
