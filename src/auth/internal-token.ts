@@ -19,14 +19,16 @@ export function signInternalToken(secret: string, claims: InternalTokenClaims): 
   const hit = cache.get(key);
   if (hit && hit.reuseUntil > now) return hit.token;
 
-  const token = new SignJWT({ chatId: claims.chatId })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer(INTERNAL_TOKEN_ISSUER)
-    .setAudience(INTERNAL_TOKEN_AUDIENCE)
-    .setSubject(claims.userId)
-    .setIssuedAt(Math.floor(now / 1000))
-    .setExpirationTime(Math.floor(now / 1000) + TTL_SECONDS)
-    .sign(encoder.encode(secret));
+  const token = signingKey(secret).then((key) =>
+    new SignJWT({ chatId: claims.chatId })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .setIssuer(INTERNAL_TOKEN_ISSUER)
+      .setAudience(INTERNAL_TOKEN_AUDIENCE)
+      .setSubject(claims.userId)
+      .setIssuedAt(Math.floor(now / 1000))
+      .setExpirationTime(Math.floor(now / 1000) + TTL_SECONDS)
+      .sign(key),
+  );
   token.catch(() => {
     if (cache.get(key)?.token === token) cache.delete(key);
   });
@@ -34,6 +36,18 @@ export function signInternalToken(secret: string, claims: InternalTokenClaims): 
   if (cache.size >= MAX_CACHED) pruneCache(now);
   cache.set(key, { token, reuseUntil: now + REUSE_MS });
   return token;
+}
+
+// Imported once per secret: jose would import the raw secret on every sign.
+const signingKeys = new Map<string, Promise<CryptoKey>>();
+
+function signingKey(secret: string): Promise<CryptoKey> {
+  let key = signingKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    signingKeys.set(secret, key);
+  }
+  return key;
 }
 
 export async function verifyInternalToken(secret: string, token: string): Promise<InternalTokenClaims> {

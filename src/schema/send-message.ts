@@ -96,13 +96,15 @@ async function userMessageOf(input: SendMessageArgs): Promise<UIMessage> {
 
 async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerator<StreamEventShape> {
   const user = currentUser(ctx);
-  ctx.services.turns.warm(user.id, input.chatId);
-  const turn = await prepareTurn(ctx.db, ctx.env, user, {
+  const preparing = prepareTurn(ctx.db, ctx.env, user, {
     chatId: input.chatId,
     message: await userMessageOf(input),
     model: input.model ?? null,
     visibility: input.visibility ?? null,
   });
+  // Signing the streamer's token now overlaps the database round trip.
+  ctx.services.turns.warm(user.id, input.chatId);
+  const turn = await preparing;
   const run = ctx.services.turns.start(turn);
   try {
     yield* run.subscribe(-1, ctx.request.signal);

@@ -10,7 +10,7 @@ import { openUpstream } from "./upstream.ts";
 export interface ChunkSource {
   /** The turn's chunks; stops when `signal` aborts. */
   open(turn: PreparedTurn, signal: AbortSignal): AsyncIterable<UIMessageChunk>;
-  /** Called before the turn is prepared, to get ready alongside the database work. */
+  /** Called while the turn is being prepared, to get ready alongside the database work. */
   warm(userId: string, chatId: string): void;
 }
 
@@ -30,7 +30,7 @@ export function proxySource(env: Env, streamerUrl: string): ChunkSource {
   const url = new URL("/api/chat/stream", streamerUrl).toString();
   const sign = (userId: string, chatId: string) => signInternalToken(env.NEXTJS_INTERNAL_TOKEN, { userId, chatId });
   return {
-    // Signing (async WebCrypto, ~0.5 ms) overlaps the turn's transaction; open() reuses the token.
+    // Signing (async WebCrypto) overlaps the turn's first statement; open() reuses the token.
     warm: (userId, chatId) => void sign(userId, chatId).catch(() => {}),
     open: (turn, signal) => proxyChunks(env, url, turn, signal, sign(turn.user.id, turn.chat.id)),
   };
