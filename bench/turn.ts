@@ -217,6 +217,20 @@ interface Paths {
   stack: Stack;
   userTokens: string[];
   userIds: string[];
+  /** The next user of sequential turns (see `rotate`). */
+  turnsSoFar: number;
+}
+
+/**
+ * Turns rotate through the user pool so that no user sends more than a real
+ * one could under the default quota (50 a day): the quota count is bounded by
+ * the quota, and one user with thousands of messages a day would make that
+ * count, not the turn, the thing measured. Workers of a concurrent run keep
+ * users of their own (worker w uses w, w + n, w + 2n, ...).
+ */
+function rotate(paths: Paths, worker = 0, workers = 1): number {
+  const perWorker = Math.max(1, Math.floor(paths.userIds.length / workers));
+  return worker + (paths.turnsSoFar++ % perWorker) * workers;
 }
 
 type PathName = "gateway" | "pipe" | "streamer";
@@ -269,7 +283,7 @@ async function measureFirstDelta(paths: Paths): Promise<LatencyResult> {
     for (let k = 0; k < order.length; k++) {
       // Rotate who goes first, so no path always follows another.
       const path = order[(i + k) % order.length];
-      const result = await runTurn(paths, path, 0, PLAIN_PROMPT, TURN_TIMEOUT_MS);
+      const result = await runTurn(paths, path, rotate(paths), PLAIN_PROMPT, TURN_TIMEOUT_MS);
       if (check(result, `first-delta ${path}`) && i >= settings.warmup) {
         samples[path].push(result.firstDelta! - result.t0);
       }
@@ -301,7 +315,7 @@ async function traceFirstDelta(paths: Paths): Promise<{ stages: TraceStage[]; tu
   try {
     for (let i = 0; i < settings.traceTurns; i++) {
       for (const path of (i % 2 ? ["gateway", "streamer"] : ["streamer", "gateway"]) as PathName[]) {
-        const result = await runTurn(paths, path, 0, PLAIN_PROMPT, TURN_TIMEOUT_MS);
+        const result = await runTurn(paths, path, rotate(paths), PLAIN_PROMPT, TURN_TIMEOUT_MS);
         if (check(result, `trace ${path}`)) results.push({ path, result });
       }
     }
@@ -381,9 +395,9 @@ async function measureThroughput(paths: Paths, concurrency: number, path: PathNa
   const deadline = start + settings.seconds * 1000;
   await Promise.all(
     Array.from({ length: concurrency }, async (_, worker) => {
-      // Each worker is one user, running turns back to back until the deadline.
+      // Each worker runs turns back to back until the deadline, as users of its own.
       do {
-        const result = await runTurn(paths, path, worker, LONG_PROMPT, LOAD_TURN_TIMEOUT_MS);
+        const result = await runTurn(paths, path, rotate(paths, worker, concurrency), LONG_PROMPT, LOAD_TURN_TIMEOUT_MS);
         turns++;
         deltas += result.deltas;
         durations.push(result.end - result.t0);
@@ -655,10 +669,11 @@ async function main(): Promise<number> {
     progress(`starting streamer, pipe and gateway (${database.label})`);
     const stack = await startStack(database, started);
 
-    const users = Math.max(1, settings.hold, ...settings.concurrency);
+    // Enough users that none passes the default quota in a run (see rotate).
+    const users = Math.max(500, settings.hold, ...settings.concurrency);
     const userIds = Array.from({ length: users }, () => randomUUID());
     const userTokens = await Promise.all(userIds.map((id) => signUserToken(env, { id, type: "regular" }, 3600)));
-    const paths: Paths = { stack, userTokens, userIds };
+    const paths: Paths = { stack, userTokens, userIds, turnsSoFar: 0 };
     await warmUsers(paths);
 
     const latency = await phase("first delta", () => measureFirstDelta(paths));

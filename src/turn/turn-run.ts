@@ -76,6 +76,14 @@ export class TurnRun {
   private async drive(db: Database, source: ChunkSource): Promise<void> {
     const { turn } = this;
     const chunks = source.open(turn, this.controller.signal)[Symbol.asyncIterator]();
+    // The streamer call goes out first; StreamStarted's trip through Yoga then
+    // overlaps the streamer's work instead of delaying the request. undici
+    // writes a request on a reused keep-alive socket in the next check phase
+    // (its idle-socket validation), hence two turns of that phase.
+    const first = chunks.next();
+    first.catch(() => {});
+    await nextCheckPhase();
+    await nextCheckPhase();
     this.emit({
       __typename: "StreamStarted",
       streamId: turn.streamId,
@@ -84,21 +92,21 @@ export class TurnRun {
       assistantMessageId: turn.assistantMessageId,
     });
     try {
-      await this.store(db, await this.read(chunks));
+      await this.store(db, await this.read(chunks, first));
     } finally {
       this.end();
     }
   }
 
   /** Maps chunks to events until the stream ends, fails or is stopped, and judges how it ended. */
-  private async read(chunks: AsyncIterator<UIMessageChunk>) {
+  private async read(chunks: AsyncIterator<UIMessageChunk>, first: Promise<IteratorResult<UIMessageChunk>>) {
     const signal = this.controller.signal;
     const mapper = createChunkMapper();
     const received: UIMessageChunk[] = [];
     let failure: { code: string; reason: string } | null = null;
     let stopped: string | null = null;
     try {
-      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      for (let next = await first; !next.done; next = await chunks.next()) {
         received.push(next.value);
         for (const draft of mapper.map(next.value)) this.emit(draft);
       }
@@ -149,6 +157,8 @@ export class TurnRun {
     this.notify();
   }
 }
+
+const nextCheckPhase = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function stopReason(reason: unknown): string {
   return reason instanceof TurnStopped ? reason.message : "The turn was stopped.";

@@ -24,8 +24,10 @@ BEGIN
   -- Every writer of a user's messages takes this lock first, so sends queue here.
   PERFORM 1 FROM "User" WHERE id = p_user_id FOR UPDATE;
 
-  IF (SELECT count(*) FROM "Message"
-       WHERE "userId" = p_user_id AND role = 'user' AND "createdAt" >= p_quota_since) >= p_quota_limit THEN
+  -- Counts no further than the limit: the work stays bounded by the quota.
+  IF (SELECT count(*) FROM (SELECT 1 FROM "Message"
+        WHERE "userId" = p_user_id AND role = 'user' AND "createdAt" >= p_quota_since
+        LIMIT p_quota_limit) used) >= p_quota_limit THEN
     RETURN json_build_object('refusal', 'quota');
   END IF;
   IF EXISTS (SELECT 1 FROM "Message" WHERE id = p_message_id) THEN
