@@ -4,7 +4,7 @@ import type { Env } from "../config/env.ts";
 import { streamChatTurn } from "../streamer/turn.ts";
 import { readChunks } from "./chunk-stream.ts";
 import type { PreparedTurn } from "./prepare.ts";
-import { openUpstream } from "./upstream.ts";
+import { openUpstream, UpstreamBody } from "./upstream.ts";
 
 /** Where a turn's UI message chunks come from. */
 export interface ChunkSource {
@@ -44,15 +44,34 @@ async function* proxyChunks(
   signing: Promise<string>,
 ): AsyncGenerator<UIMessageChunk> {
   const token = await signing;
-  const body = await openUpstream({
+  const body = new UpstreamBody();
+  const opening = openUpstream({
     url,
     body: streamerPayload(turn),
     token,
     signal,
     connectTimeoutMs: env.UPSTREAM_CONNECT_TIMEOUT_MS,
     firstByteTimeoutMs: env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+    into: body,
   });
-  yield* readChunks(body, { idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS, signal });
+  opening.catch(() => {}); // awaited below, after a tick
+  // The parse pipeline (~0.1 ms of web-stream setup) is built while the
+  // streamer works, not after its headers arrive; but only once undici has
+  // written the request, which it does on a later tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  const chunks = readChunks(body, { idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS, signal });
+  const first = chunks.next();
+  try {
+    await opening;
+  } catch (error) {
+    body.abandon(error);
+    first.catch(() => {});
+    throw error;
+  }
+  const next = await first;
+  if (next.done) return;
+  yield next.value;
+  yield* chunks;
 }
 
 /** Direct mode (the seed's Phase 2): the same model code, in this process, with no HTTP hop. */

@@ -1,6 +1,6 @@
 // Streamer bytes to validated UIMessageChunks, with the ai package's own parser.
 import { asSchema, parseJsonEventStream, uiMessageChunkSchema, type UIMessageChunk } from "ai";
-import { UpstreamError } from "./upstream.ts";
+import { UpstreamBody, UpstreamError } from "./upstream.ts";
 
 export type ReadChunksOptions = {
   /** Longest silence tolerated; SSE keep-alive comments count as activity. */
@@ -19,20 +19,31 @@ export async function* readChunks(
   { idleTimeoutMs, signal }: ReadChunksOptions,
 ): AsyncGenerator<UIMessageChunk, void, undefined> {
   let idle = false;
-  const timer = setTimeout(() => {
-    idle = true;
-    stop();
-  }, idleTimeoutMs);
+  let timer: NodeJS.Timeout | undefined;
+  const watch = () => {
+    timer = setTimeout(() => {
+      idle = true;
+      stop();
+    }, idleTimeoutMs);
+  };
   // A streamer busy in a long tool call sends keep-alive comments, which the
   // parser swallows; watching the bytes keeps such a stream from timing out.
-  const watched = body.pipeThrough(
-    new TransformStream<Uint8Array, Uint8Array>({
-      transform(bytes, controller) {
-        timer.refresh();
-        controller.enqueue(bytes);
-      },
-    }),
-  );
+  let watched = body;
+  if (body instanceof UpstreamBody) {
+    body.onBytes = () => timer?.refresh();
+    // Made before the response arrived: silence counts from the headers on.
+    body.whenAttached(watch);
+  } else {
+    watch();
+    watched = body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(bytes, controller) {
+          timer?.refresh();
+          controller.enqueue(bytes);
+        },
+      }),
+    );
+  }
   const reader = parseJsonEventStream({ stream: watched, schema: uiMessageChunkSchema }).getReader();
   // Cancelling resolves a pending read as done and cancels the body upstream.
   function stop() {
@@ -61,7 +72,7 @@ export async function* readChunks(
       if (chunk === "skip") continue;
       yield chunk;
       // Time the caller spent on the chunk is not the streamer's silence.
-      timer.refresh();
+      timer?.refresh();
     }
   } finally {
     clearTimeout(timer);
