@@ -259,6 +259,38 @@ describe("openUpstream", () => {
     await vi.waitFor(() => expect(closedEarly).toEqual(["/quiet"]));
   });
 
+  it("holds back a streamer that outpaces its reader, then delivers every chunk in order", async () => {
+    const total = 4000;
+    const line = (i: number) => sseLine({ type: "text-delta", id: "t", delta: `${i} ${"x".repeat(2000)}` });
+    let written = 0;
+    let heldBack = false;
+    handler = (_req, res) => {
+      res.writeHead(200, UI_MESSAGE_STREAM_HEADERS);
+      const pump = () => {
+        while (written < total) {
+          if (!res.write(line(written++))) {
+            heldBack = true;
+            res.once("drain", pump);
+            return;
+          }
+        }
+        res.end(sseLine({ type: "finish" }));
+      };
+      pump();
+    };
+    const body = await openUpstream({ url: `${baseUrl}/flood`, body: {}, token: "t" });
+    // Nobody reads yet: undici's body must pause rather than buffer all 8 MB.
+    await vi.waitFor(() => expect(heldBack).toBe(true));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(written).toBeLessThan(total);
+
+    const deltas: string[] = [];
+    for await (const chunk of readChunks(body, { idleTimeoutMs: 5000 })) {
+      if (chunk.type === "text-delta") deltas.push(chunk.delta.split(" ")[0]);
+    }
+    expect(deltas).toEqual(Array.from({ length: total }, (_, i) => String(i)));
+  });
+
   it("reports a connection cut mid-stream", async () => {
     handler = (_req, res) => {
       res.writeHead(200, UI_MESSAGE_STREAM_HEADERS);
