@@ -20,11 +20,19 @@ export default defineConfig({
     }
     const { PGlite } = await import("@electric-sql/pglite");
     const { PrismaPGlite } = await import("pglite-prisma-adapter");
-    // MIGRATE_DIFF_ONLY: a diff of two schema files needs no database; an
-    // in-memory one does not hold the process open after the CLI is done.
-    if (process.env.MIGRATE_DIFF_ONLY) return new PrismaPGlite(new PGlite());
+    // MIGRATE_DIFF_ONLY: a diff of two schema files needs no database; nor do
+    // commands that only ask the adapter its name, such as `prisma -v`, which
+    // @prisma/client's postinstall runs. An in-memory one does not hold the
+    // process open after the CLI is done; a data directory that already
+    // exists does, and `npm install` would hang.
+    if (process.env.MIGRATE_DIFF_ONLY || !needsDatabase(process.argv.slice(2))) return new PrismaPGlite(new PGlite());
     const dir = process.env.DATA_DIR ?? "./.data";
     mkdirSync(dir, { recursive: true });
     return new PrismaPGlite(new PGlite(`${dir}/pglite`));
   },
 });
+
+function needsDatabase(args: string[]): boolean {
+  const [command = ""] = args;
+  return !["-v", "--version", "version", "generate", "validate", "format", "-h", "--help", ""].includes(command);
+}
