@@ -41,9 +41,9 @@ export function createTracer(options: TracerOptions): Tracer {
     ["undici:request:create", () => mark("up:create")],
     ["undici:client:sendHeaders", () => mark("up:send")],
     ["undici:request:headers", () => mark("up:headers")],
-    // The gateway's turn transactions (src/db/queryable.ts).
-    ["tracing:chat-gateway:db.transaction:start", () => mark("tx:start")],
-    ["tracing:chat-gateway:db.transaction:asyncEnd", () => mark("tx:end")],
+    // The gateway's turn statements (src/db/queryable.ts); the first is beginTurn.
+    ["tracing:chat-gateway:db.statement:start", () => mark("tx:start")],
+    ["tracing:chat-gateway:db.statement:asyncEnd", () => mark("tx:end")],
     [
       "undici:request:bodyChunkReceived",
       (message) => {

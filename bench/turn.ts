@@ -563,7 +563,7 @@ function traceTable(trace: { stages: TraceStage[]; turns: number }): string {
       ["stage", "gateway p50", "p90", "direct p50", "p90"],
       trace.stages.map((s) => [s.label, cell(s.gateway, 50), cell(s.gateway, 90), cell(s.streamer, 50), cell(s.streamer, 90)]),
     ),
-    "   stamps: http.server.request.start, undici diagnostics channels, ServerResponse#write and the gateway's db.transaction tracing channel",
+    "   stamps: http.server.request.start, undici diagnostics channels, ServerResponse#write and the gateway's db.statement tracing channel",
     "   wrappers in the children (bench/trace.ts), on the system-wide monotonic clock; tracing itself adds a little time.",
   ].join("\n");
 }

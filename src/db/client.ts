@@ -24,8 +24,6 @@ export interface Database {
   readonly prisma: PrismaClient;
   /** Single statements on the driver (each one atomic on its own). */
   readonly sql: Sql;
-  /** Runs `work` in one transaction on the driver, rolled back if it throws. */
-  transaction<T>(work: (sql: Sql) => Promise<T>): Promise<T>;
   /** Runs one or more SQL statements with no parameters. */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
@@ -53,20 +51,6 @@ function openPostgres(url: string, max: number): Database {
     kind: "postgres",
     prisma,
     sql: { query: async (text, params) => (await pool.query(prepared(text, params))).rows },
-    async transaction(work) {
-      const client = await pool.connect();
-      try {
-        await client.query("BEGIN");
-        const result = await work({ query: async (text, params) => (await client.query(prepared(text, params))).rows });
-        await client.query("COMMIT");
-        return result;
-      } catch (error) {
-        await client.query("ROLLBACK").catch(() => {});
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
     async exec(sql) {
       await pool.query(sql);
     },
@@ -110,8 +94,6 @@ async function openPglite(dataDir: string): Promise<Database> {
     kind: "pglite",
     prisma,
     sql: { query: async (text, params) => (await pglite.query<never>(text, params)).rows },
-    transaction: (work) =>
-      pglite.transaction((tx) => work({ query: async (text, params) => (await tx.query<never>(text, params)).rows })),
     async exec(sql) {
       await pglite.exec(sql);
     },

@@ -2,7 +2,6 @@ import { tracingChannel } from "node:diagnostics_channel";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { ChatSDKError, isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
-import type { Database, Sql } from "./client.ts";
 
 /** A client or an open transaction: every query function takes either. */
 export type Queryable = PrismaClient | Prisma.TransactionClient;
@@ -21,12 +20,12 @@ export async function dbCall<T>(name: string, run: () => Promise<T>): Promise<T>
   }
 }
 
-/** Published around each driver-level transaction, for diagnostics (the benchmark's stage trace). */
-export const transactionChannel = tracingChannel<{ name: string }>("chat-gateway:db.transaction");
+/** Published around the turn's statements on the driver, for diagnostics (the benchmark's stage trace). */
+export const statementChannel = tracingChannel<{ name: string }>("chat-gateway:db.statement");
 
-/** Runs `work` in one driver-level transaction (see Database.transaction), failures as in dbCall. */
-export function inSqlTransaction<T>(db: Database, name: string, work: (sql: Sql) => Promise<T>): Promise<T> {
-  return dbCall(name, () => transactionChannel.tracePromise(() => db.transaction(work), { name }));
+/** Runs one of the turn's statements on the driver, traced, failures as in dbCall. */
+export function tracedDbCall<T>(name: string, run: () => Promise<T>): Promise<T> {
+  return dbCall(name, () => statementChannel.tracePromise(run, { name }));
 }
 
 /** Runs `work` in one transaction, so a failure leaves nothing half-written. */

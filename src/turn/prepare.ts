@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { UIMessage } from "ai";
 import type { Env } from "../config/env.ts";
 import type { Database } from "../db/client.ts";
-import { dbCall, transactionChannel } from "../db/queryable.ts";
+import { tracedDbCall } from "../db/queryable.ts";
 import { beginTurn } from "../db/turn-queries.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { Chat, Message, User, Visibility } from "../generated/prisma/client.ts";
@@ -40,28 +40,26 @@ const DEFAULT_TITLE = "New chat";
  */
 export async function prepareTurn(db: Database, env: Env, user: User, request: TurnRequest): Promise<PreparedTurn> {
   const streamId = randomUUID();
-  const begun = await dbCall("beginTurn", () =>
-    transactionChannel.tracePromise(async () => {
-      try {
-        return await beginTurn(db.sql, {
-          userId: user.id,
-          quotaSince: new Date(Date.now() - QUOTA_WINDOW_HOURS * 60 * 60 * 1000),
-          quotaLimit: dailyMessageLimit(env, user.type),
-          chatId: request.chatId,
-          title: titleFrom(request.message),
-          visibility: request.visibility ?? "private",
-          messageId: request.message.id,
-          parts: request.message.parts,
-          streamId,
-          now: new Date(),
-        });
-      } catch (error) {
-        // Checked free under the user's lock; only a write racing from elsewhere gets here.
-        if (errorCode(error) === UNIQUE_VIOLATION) throw messageIdTaken(request.message.id);
-        throw error;
-      }
-    }, { name: "beginTurn" }),
-  );
+  const begun = await tracedDbCall("beginTurn", async () => {
+    try {
+      return await beginTurn(db.sql, {
+        userId: user.id,
+        quotaSince: new Date(Date.now() - QUOTA_WINDOW_HOURS * 60 * 60 * 1000),
+        quotaLimit: dailyMessageLimit(env, user.type),
+        chatId: request.chatId,
+        title: titleFrom(request.message),
+        visibility: request.visibility ?? "private",
+        messageId: request.message.id,
+        parts: request.message.parts,
+        streamId,
+        now: new Date(),
+      });
+    } catch (error) {
+      // Checked free under the user's lock; only a write racing from elsewhere gets here.
+      if (errorCode(error) === UNIQUE_VIOLATION) throw messageIdTaken(request.message.id);
+      throw error;
+    }
+  });
   if (begun.refusal !== null) throw refusalError(begun.refusal, request.message.id);
   return {
     user,
