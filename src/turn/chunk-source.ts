@@ -61,11 +61,12 @@ async function* proxyChunks(
   await new Promise((resolve) => setImmediate(resolve));
   const chunks = readChunks(body, { idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS, signal });
   const first = chunks.next();
+  // Awaited below; a stop before the answer rejects it while `opening` is pending.
+  first.catch(() => {});
   try {
     await opening;
   } catch (error) {
     body.abandon(error);
-    first.catch(() => {});
     throw error;
   }
   const next = await first;
