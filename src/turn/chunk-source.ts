@@ -4,7 +4,8 @@ import type { Env } from "../config/env.ts";
 import { streamChatTurn } from "../streamer/turn.ts";
 import { readChunks } from "./chunk-stream.ts";
 import type { PreparedTurn } from "./prepare.ts";
-import { openUpstream, UpstreamBody } from "./upstream.ts";
+import { UpstreamBody } from "./upstream-body.ts";
+import { openUpstream } from "./upstream.ts";
 
 /** Where a turn's UI message chunks come from. */
 export interface ChunkSource {

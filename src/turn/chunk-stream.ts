@@ -1,6 +1,7 @@
 // Streamer bytes to validated UIMessageChunks, with the ai package's own parser.
 import { asSchema, parseJsonEventStream, uiMessageChunkSchema, type UIMessageChunk } from "ai";
-import { UpstreamBody, UpstreamError } from "./upstream.ts";
+import { UpstreamBody } from "./upstream-body.ts";
+import { UpstreamError } from "./upstream.ts";
 
 export type ReadChunksOptions = {
   /** Longest silence tolerated; SSE keep-alive comments count as activity. */

@@ -1,7 +1,8 @@
 // The POST to the streamer. undici's `request` on a shared keep-alive Agent with
 // a Node stream body measured faster than global fetch (notes/first-delta-latency.md).
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
+import { UpstreamBody } from "./upstream-body.ts";
 
 /**
  * Chat SDK codes for a streamer failure. `offline:chat`: nothing usable came
@@ -131,87 +132,6 @@ export async function openUpstream(options: OpenUpstreamOptions): Promise<Readab
   const into = options.into ?? new UpstreamBody();
   into.attach(stream);
   return into;
-}
-
-/**
- * The undici body as a web stream, made by hand over its 'data' events: one
- * layer fewer than Readable.toWeb plus readChunks' idle-watch TransformStream,
- * which instead sees every piece of the body through `onBytes`. It can be made
- * before the response arrives and `attach`ed then, so that the parse pipeline
- * is built while the request is in flight. Backpressure: the body pauses while
- * the queue is full and resumes on pull; cancelling destroys it (undici then
- * drops the connection).
- */
-export class UpstreamBody extends ReadableStream<Uint8Array> {
-  private readonly state: {
-    body: Readable | null;
-    settled: boolean;
-    controller: ReadableStreamDefaultController<Uint8Array> | null;
-    onBytes: () => void;
-    onAttach: (() => void) | null;
-  };
-
-  constructor() {
-    const state: UpstreamBody["state"] = { body: null, settled: false, controller: null, onBytes: () => {}, onAttach: null };
-    super({
-      start(controller) {
-        state.controller = controller;
-      },
-      pull() {
-        state.body?.resume();
-      },
-      cancel() {
-        state.settled = true;
-        state.body?.destroy();
-      },
-    });
-    this.state = state;
-  }
-
-  /** Feeds the stream from the undici body; a body that comes too late (cancelled, attached) is destroyed. */
-  attach(body: Readable): void {
-    const state = this.state;
-    const controller = state.controller!;
-    // Also hears undici's report of an early destroy, which would otherwise be an uncaught exception.
-    body.on("error", (error) => {
-      if (!state.settled) (state.settled = true), controller.error(error);
-    });
-    if (state.settled || state.body) {
-      body.destroy();
-      return;
-    }
-    state.body = body;
-    body.on("data", (bytes: Uint8Array) => {
-      if (state.settled) return;
-      state.onBytes();
-      controller.enqueue(bytes);
-      if (controller.desiredSize! <= 0) body.pause();
-    });
-    body.on("end", () => {
-      if (!state.settled) (state.settled = true), controller.close();
-    });
-    body.on("close", () => {
-      if (!state.settled) (state.settled = true), controller.error(new Error("the response body closed before it ended"));
-    });
-    state.onAttach?.();
-  }
-
-  /** Errors the stream when no body will come (the request failed). */
-  abandon(error: unknown): void {
-    const state = this.state;
-    if (!state.settled && !state.body) (state.settled = true), state.controller!.error(error);
-  }
-
-  /** Called for every piece of the body as it arrives, before it is queued. */
-  set onBytes(listener: () => void) {
-    this.state.onBytes = listener;
-  }
-
-  /** Calls `listener` once a body is attached (now, if one is). */
-  whenAttached(listener: () => void): void {
-    if (this.state.body) listener();
-    else this.state.onAttach = listener;
-  }
 }
 
 function codeForStatus(status: number): UpstreamErrorCode {
