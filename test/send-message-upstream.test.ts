@@ -21,6 +21,7 @@ import {
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
+  STOP_STREAM,
   eventually,
   sendInput,
   subscribeWithClient,
@@ -535,6 +536,41 @@ describe("usage", () => {
     expect(terminal.__typename).toBe("StreamFinished");
     expect(terminal.usage).toEqual({ ...USAGE_METADATA.usage, model: "fake-model" });
     expect(chat.lastContext).toEqual(terminal.usage);
+  });
+
+  it("a data-usage chunk after finish (as the Chat SDK writes it) is what StreamFinished and the chat hold", async () => {
+    const late = { type: "data-usage", data: { inputTokens: 30, outputTokens: 9, totalTokens: 39, modelId: "late-model" } };
+    // The pause lets the answer be stored at finish first; the late chunk must replace it.
+    const { terminal, chat, messages } = await turn(respond([...textTurn("Counted late."), { delayMs: 100 }, late]));
+    expect(terminal.__typename).toBe("StreamFinished");
+    expect(terminal.usage).toMatchObject({ inputTokens: 30, outputTokens: 9, totalTokens: 39, model: "late-model" });
+    expect(chat.lastContext).toEqual(terminal.usage);
+    expect(messages[1]).toEqual(terminal.message);
+  });
+
+  it("a stop after finish, before the streamer's body ends, replaces the answer stored at finish with ABORTED", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const variables = sendInput("Stop me late");
+    fake.handle(respond(textTurn("All said."), "hang"));
+    let finished!: () => void;
+    const reachedFinish = new Promise<void>((resolve) => (finished = resolve));
+    const done = subscribeWithFetch(gateway.url, variables, {
+      token,
+      onEvent: (event) => event.__typename === "StepFinished" && finished(),
+    });
+    await reachedFinish;
+    // Time for the answer to be stored at finish, which the stop must replace.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expectOk(await gateway.gql(STOP_STREAM, { chatId: variables.input.chatId }, token));
+    const { events } = await done;
+    const aborted = events.at(-1)!;
+    expect(aborted).toMatchObject({ __typename: "StreamAborted", partialMessage: { status: "ABORTED" } });
+    const { messages } = await storedMessages(gateway, variables.input.chatId, token);
+    expect(messages.map((m) => [m.role, m.status])).toEqual([
+      ["USER", "COMPLETE"],
+      ["ASSISTANT", "ABORTED"],
+    ]);
+    expect(messages[1]).toEqual(aborted.partialMessage);
   });
 
   it("an AI SDK 5/6 style stream (no messageId, no usage): usage null, never zeros", async () => {

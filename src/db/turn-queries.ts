@@ -85,7 +85,8 @@ export async function updateStreamStatus(sql: Sql, id: string, status: StreamSta
 /**
  * Step 5 of a turn as one statement (so atomic without a transaction): the
  * assistant message when `message` is given, timestamped after every message
- * of its chat; the chat's lastContext when `context` is given; the Stream
+ * of its chat (stored again, it keeps its time and takes the new parts and
+ * status); the chat's lastContext when `context` is given; the Stream
  * row's status. Returns the stored message, or null when none was stored or
  * the chat is gone.
  */
@@ -107,6 +108,7 @@ export async function storeTurnOutcome(
               GREATEST($6::timestamp, (SELECT max(m."createdAt") + interval '1 millisecond'
                                          FROM "Message" m WHERE m."chatId" = chat.id))
          FROM "Chat" chat WHERE chat.id = $2::uuid AND $7::boolean
+       ON CONFLICT (id) DO UPDATE SET parts = EXCLUDED.parts, status = EXCLUDED.status
        RETURNING ${MESSAGE}
      ), context AS (
        UPDATE "Chat" SET "lastContext" = $8::jsonb WHERE id = $2::uuid AND $9::boolean

@@ -23,8 +23,14 @@ const STREAM_STATUS: Record<TurnOutcome["status"], StreamStatus> = {
  * always; a stopped or failed one when anything arrived), the usage into
  * Chat.lastContext and the Stream row's status. Returns the stored message.
  */
-export async function persistTurn(db: Database, turn: PreparedTurn, outcome: TurnOutcome): Promise<Message | null> {
-  const keep = outcome.status === "complete" || outcome.message.parts.length > 0;
+export async function persistTurn(
+  db: Database,
+  turn: PreparedTurn,
+  outcome: TurnOutcome,
+  { replacing = false }: { replacing?: boolean } = {},
+): Promise<Message | null> {
+  // Replacing an answer stored earlier (at `finish`) always rewrites it.
+  const keep = replacing || outcome.status === "complete" || outcome.message.parts.length > 0;
   const stored = await dbCall("persistTurn", () =>
     storeTurnOutcome(db.sql, {
       chatId: turn.chat.id,

@@ -5,7 +5,7 @@ import { log } from "../log.ts";
 import { assembleMessage } from "./assemble.ts";
 import { createChunkMapper } from "./chunk-events.ts";
 import type { ChunkSource } from "./chunk-source.ts";
-import type { ChatStreamEvent, WithoutSeq } from "./events.ts";
+import type { ChatStreamEvent, Usage, WithoutSeq } from "./events.ts";
 import { markStreamFailed, persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { UpstreamError } from "./upstream.ts";
@@ -27,6 +27,8 @@ export class TurnRun {
   readonly finished: Promise<void>;
   private readonly controller = new AbortController();
   private wake: (() => void)[] = [];
+  /** The answer's store started at `finish` (see storeAtFinish). */
+  private early: EarlyStore | null = null;
   private ended = false;
 
   constructor(db: Database, source: ChunkSource, turn: PreparedTurn) {
@@ -92,14 +94,18 @@ export class TurnRun {
       assistantMessageId: turn.assistantMessageId,
     });
     try {
-      await this.store(db, await this.read(chunks, first));
+      await this.store(db, await this.read(db, chunks, first));
     } finally {
       this.end();
     }
   }
 
   /** Maps chunks to events until the stream ends, fails or is stopped, and judges how it ended. */
-  private async read(chunks: AsyncIterator<UIMessageChunk>, first: Promise<IteratorResult<UIMessageChunk>>) {
+  private async read(
+    db: Database,
+    chunks: AsyncIterator<UIMessageChunk>,
+    first: Promise<IteratorResult<UIMessageChunk>>,
+  ) {
     const signal = this.controller.signal;
     const mapper = createChunkMapper();
     const received: UIMessageChunk[] = [];
@@ -109,6 +115,9 @@ export class TurnRun {
       for (let next = await first; !next.done; next = await chunks.next()) {
         received.push(next.value);
         for (const draft of mapper.map(next.value)) this.emit(draft);
+        if (next.value.type === "finish" && !this.early && mapper.report.errorText === null) {
+          this.early = this.storeAtFinish(db, [...received], mapper.usage(this.turn.selectedChatModel));
+        }
       }
     } catch (error) {
       if (signal.aborted) stopped = stopReason(signal.reason);
@@ -125,20 +134,32 @@ export class TurnRun {
     return { mapper, received, failure, stopped };
   }
 
+  /**
+   * Stores the answer as soon as `finish` arrives, while the streamer's body
+   * runs to its end: StreamFinished then waits for nothing more when no chunk
+   * follows `finish` (a Chat SDK streamer may still send `data-usage`).
+   */
+  private storeAtFinish(db: Database, chunks: UIMessageChunk[], usage: Usage | null): EarlyStore {
+    const stored = (async () => {
+      const message = await assembleMessage(chunks, { messageId: this.turn.assistantMessageId });
+      return persistTurn(db, this.turn, { status: "complete", message, usage });
+    })();
+    // Awaited in store(); a failure there only means storing again.
+    stored.catch(() => {});
+    return { count: chunks.length, stored };
+  }
+
   /** Stores the outcome and emits the terminal event. */
   private async store(db: Database, { mapper, received, failure, stopped }: Awaited<ReturnType<TurnRun["read"]>>) {
-    const outcome: TurnOutcome = {
-      status: failure ? "failed" : stopped ? "aborted" : "complete",
-      message: await assembleMessage(received, { messageId: this.turn.assistantMessageId }),
-      usage: mapper.usage(this.turn.selectedChatModel),
-    };
+    const status: TurnOutcome["status"] = failure ? "failed" : stopped ? "aborted" : "complete";
+    const usage = mapper.usage(this.turn.selectedChatModel);
     try {
-      const message = await persistTurn(db, this.turn, outcome);
+      const message = await this.persistOutcome(db, received, status, usage);
       if (failure) this.emit({ __typename: "StreamFailed", ...failure, partialMessage: message });
       else if (stopped) this.emit({ __typename: "StreamAborted", reason: stopped, partialMessage: message });
       else {
         const finishReason = mapper.report.finishReason ?? "stop";
-        this.emit({ __typename: "StreamFinished", message: message as Message, usage: outcome.usage, finishReason });
+        this.emit({ __typename: "StreamFinished", message: message as Message, usage, finishReason });
       }
     } catch (error) {
       log.error("turn could not be stored", { streamId: this.turn.streamId, error });
@@ -152,11 +173,29 @@ export class TurnRun {
     }
   }
 
+  /** The answer stored at `finish` if the turn ended there; otherwise the outcome, stored now (over it). */
+  private async persistOutcome(
+    db: Database,
+    received: UIMessageChunk[],
+    status: TurnOutcome["status"],
+    usage: Usage | null,
+  ): Promise<Message | null> {
+    const early = this.early;
+    const earlyMessage = early ? await early.stored.then((message) => message, () => undefined) : undefined;
+    if (early && earlyMessage !== undefined && status === "complete" && received.length === early.count) {
+      return earlyMessage;
+    }
+    const message = await assembleMessage(received, { messageId: this.turn.assistantMessageId });
+    return persistTurn(db, this.turn, { status, message, usage }, { replacing: earlyMessage !== undefined });
+  }
+
   private end(): void {
     this.ended = true;
     this.notify();
   }
 }
+
+type EarlyStore = { count: number; stored: Promise<Message | null> };
 
 const nextCheckPhase = () => new Promise<void>((resolve) => setImmediate(resolve));
 
