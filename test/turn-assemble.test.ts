@@ -8,6 +8,7 @@ import {
 import { describe, expect, it } from "vitest";
 import { assembleMessage, interruptedToolError, mergeDeltas } from "../src/turn/assemble.ts";
 import { readChunks } from "../src/turn/chunk-stream.ts";
+import { upstreamBodyOf } from "./support/upstream-body.ts";
 
 function sseBody(chunks: UIMessageChunk[]): ReadableStream<Uint8Array> {
   return createUIMessageStream({
@@ -22,7 +23,7 @@ function sseBody(chunks: UIMessageChunk[]): ReadableStream<Uint8Array> {
 
 async function bufferedChunks(chunks: UIMessageChunk[]): Promise<UIMessageChunk[]> {
   const buffered: UIMessageChunk[] = [];
-  for await (const chunk of readChunks(sseBody(chunks), { idleTimeoutMs: 1000 })) buffered.push(chunk);
+  for await (const chunk of readChunks(upstreamBodyOf(sseBody(chunks)), { idleTimeoutMs: 1000 })) buffered.push(chunk);
   return buffered;
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createChunkMapper, usageFromMetadata, usageFromReport } from "../src/turn/chunk-events.ts";
 import { readChunks } from "../src/turn/chunk-stream.ts";
 import type { ChunkEventDraft } from "../src/turn/events.ts";
+import { upstreamBodyOf } from "./support/upstream-body.ts";
 
 function sseBody(chunks: UIMessageChunk[]): ReadableStream<Uint8Array> {
   return createUIMessageStream({
@@ -18,7 +19,7 @@ function sseBody(chunks: UIMessageChunk[]): ReadableStream<Uint8Array> {
 async function mapAll(chunks: UIMessageChunk[]) {
   const mapper = createChunkMapper();
   const events: ChunkEventDraft[] = [];
-  for await (const chunk of readChunks(sseBody(chunks), { idleTimeoutMs: 1000 })) {
+  for await (const chunk of readChunks(upstreamBodyOf(sseBody(chunks)), { idleTimeoutMs: 1000 })) {
     events.push(...mapper.map(chunk));
   }
   return { events, mapper };

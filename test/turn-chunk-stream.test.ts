@@ -2,6 +2,7 @@ import type { UIMessageChunk } from "ai";
 import { describe, expect, it, vi } from "vitest";
 import { readChunks } from "../src/turn/chunk-stream.ts";
 import { UpstreamError } from "../src/turn/upstream.ts";
+import { upstreamBodyOf } from "./support/upstream-body.ts";
 
 /** A body that sends the given SSE text pieces, then ends or stays open until cancelled. */
 function openBody(pieces: string[], { end = true } = {}) {
@@ -23,7 +24,7 @@ const sse = (value: unknown) => `data: ${typeof value === "string" ? value : JSO
 
 async function collect(body: ReadableStream<Uint8Array>, options = { idleTimeoutMs: 1000 }) {
   const chunks: UIMessageChunk[] = [];
-  for await (const chunk of readChunks(body, options)) chunks.push(chunk);
+  for await (const chunk of readChunks(upstreamBodyOf(body), options)) chunks.push(chunk);
   return chunks;
 }
 
@@ -99,7 +100,7 @@ describe("readChunks", () => {
     const { body, state } = openBody([sse({ type: "start" })], { end: false });
     const seen: UIMessageChunk[] = [];
     const reading = (async () => {
-      for await (const chunk of readChunks(body, { idleTimeoutMs: 50 })) seen.push(chunk);
+      for await (const chunk of readChunks(upstreamBodyOf(body), { idleTimeoutMs: 50 })) seen.push(chunk);
     })();
     const error = await failure(reading);
     expect(error).toMatchObject({ code: "offline:chat", kind: "idle-timeout", reason: "streamer sent nothing for 50 ms" });
@@ -132,7 +133,7 @@ describe("readChunks", () => {
     const controller = new AbortController();
     const seen: UIMessageChunk[] = [];
     const reading = (async () => {
-      for await (const chunk of readChunks(body, { idleTimeoutMs: 5000, signal: controller.signal })) {
+      for await (const chunk of readChunks(upstreamBodyOf(body), { idleTimeoutMs: 5000, signal: controller.signal })) {
         seen.push(chunk);
         setTimeout(() => controller.abort(new Error("user stopped")), 10);
       }
@@ -144,7 +145,7 @@ describe("readChunks", () => {
 
   it("cancels the body when the reader stops early", async () => {
     const { body, state } = openBody([sse({ type: "start" }), sse({ type: "start-step" })], { end: false });
-    for await (const chunk of readChunks(body, { idleTimeoutMs: 5000 })) {
+    for await (const chunk of readChunks(upstreamBodyOf(body), { idleTimeoutMs: 5000 })) {
       expect(chunk).toEqual({ type: "start" });
       break;
     }

@@ -1,6 +1,6 @@
 // Streamer bytes to validated UIMessageChunks, with the ai package's own parser.
 import { asSchema, parseJsonEventStream, uiMessageChunkSchema, type UIMessageChunk } from "ai";
-import { UpstreamBody } from "./upstream-body.ts";
+import type { UpstreamBody } from "./upstream-body.ts";
 import { UpstreamError } from "./upstream.ts";
 
 export type ReadChunksOptions = {
@@ -16,36 +16,22 @@ export type ReadChunksOptions = {
  * signal's reason when aborted. Stopping early or failing cancels the body.
  */
 export async function* readChunks(
-  body: ReadableStream<Uint8Array>,
+  body: UpstreamBody,
   { idleTimeoutMs, signal }: ReadChunksOptions,
 ): AsyncGenerator<UIMessageChunk, void, undefined> {
   let idle = false;
   let timer: NodeJS.Timeout | undefined;
-  const watch = () => {
+  // A streamer busy in a long tool call sends keep-alive comments, which the
+  // parser swallows; watching the bytes keeps such a stream from timing out.
+  body.onBytes = () => timer?.refresh();
+  // The body may be made before the response arrives: silence counts from the headers on.
+  body.whenAttached(() => {
     timer = setTimeout(() => {
       idle = true;
       stop();
     }, idleTimeoutMs);
-  };
-  // A streamer busy in a long tool call sends keep-alive comments, which the
-  // parser swallows; watching the bytes keeps such a stream from timing out.
-  let watched = body;
-  if (body instanceof UpstreamBody) {
-    body.onBytes = () => timer?.refresh();
-    // Made before the response arrived: silence counts from the headers on.
-    body.whenAttached(watch);
-  } else {
-    watch();
-    watched = body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(bytes, controller) {
-          timer?.refresh();
-          controller.enqueue(bytes);
-        },
-      }),
-    );
-  }
-  const reader = parseJsonEventStream({ stream: watched, schema: uiMessageChunkSchema }).getReader();
+  });
+  const reader = parseJsonEventStream({ stream: body, schema: uiMessageChunkSchema }).getReader();
   // Cancelling resolves a pending read as done and cancels the body upstream.
   function stop() {
     reader.cancel().catch(() => {});

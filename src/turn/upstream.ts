@@ -85,7 +85,7 @@ export async function closeUpstreamAgents(): Promise<void> {
  * event-stream answer starts. Rejects with UpstreamError, or with the signal's
  * reason when aborted. Idle time within the body is for readChunks to judge.
  */
-export async function openUpstream(options: OpenUpstreamOptions): Promise<ReadableStream<Uint8Array>> {
+export async function openUpstream(options: OpenUpstreamOptions): Promise<UpstreamBody> {
   const { url, body, token, signal, connectTimeoutMs = 10_000, firstByteTimeoutMs = 30_000 } = options;
   signal?.throwIfAborted();
   let response: Awaited<ReturnType<typeof request>>;
