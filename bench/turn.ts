@@ -15,7 +15,7 @@
 // dropped at the end) or, without DATABASE_URL, a fresh file-backed PGlite
 // directory (deleted at the end). Exits non-zero when any turn fails.
 //
-// Knobs (environment): BENCH_TURNS (200), BENCH_WARMUP (30), BENCH_TRACE_TURNS
+// Knobs (environment): BENCH_TURNS (200), BENCH_WARMUP (300), BENCH_TRACE_TURNS
 // (60), BENCH_CONCURRENCY (1,50,500), BENCH_SECONDS per throughput run (3),
 // BENCH_LONG deltas per [long] turn (200), BENCH_HOLD open streams (200),
 // BENCH_PGLITE=memory (in-memory PGlite instead of a file-backed one),
@@ -47,7 +47,9 @@ function intSetting(name: string, fallback: number): number {
 
 const settings = {
   turns: intSetting("BENCH_TURNS", 200),
-  warmup: intSetting("BENCH_WARMUP", 30),
+  // Measured at 30 warm-up turns, the first-delta figures still included V8
+  // warming the code up: about 1 ms more on every path than after 300.
+  warmup: intSetting("BENCH_WARMUP", 300),
   traceTurns: intSetting("BENCH_TRACE_TURNS", 60),
   concurrency: (process.env.BENCH_CONCURRENCY ?? "1,50,500").split(",").map((c) => {
     const n = Number(c.trim());

@@ -55,7 +55,14 @@ export class TurnRun {
     signal?.addEventListener("abort", onAbort, { once: true });
     try {
       while (!signal?.aborted) {
-        while (next < this.events.length) yield this.events[next++];
+        while (next < this.events.length) {
+          yield this.events[next++];
+          // A burst of chunks goes out in slices: each slice's writes leave at
+          // the next check phase (src/http/coalesce-writes.ts), and the work
+          // queued for that phase, the answer's store among it, runs between
+          // slices instead of after the whole burst.
+          if (next % EVENTS_PER_SLICE === 0) await nextCheckPhase();
+        }
         if (this.ended) return;
         await new Promise<void>((resolve) => this.wake.push(resolve));
       }
@@ -141,6 +148,10 @@ export class TurnRun {
    */
   private storeAtFinish(db: Database, chunks: UIMessageChunk[], usage: Usage | null): EarlyStore {
     const stored = (async () => {
+      // The events before `finish` are written first and leave at the next
+      // check phase; folding the answer before that would hold a short
+      // answer's first deltas back (about 0.3 ms, traced).
+      await nextCheckPhase();
       const message = await assembleMessage(chunks, { messageId: this.turn.assistantMessageId });
       return persistTurn(db, this.turn, { status: "complete", message, usage });
     })();
@@ -196,6 +207,8 @@ export class TurnRun {
 }
 
 type EarlyStore = { count: number; stored: Promise<Message | null> };
+
+const EVENTS_PER_SLICE = 32;
 
 const nextCheckPhase = () => new Promise<void>((resolve) => setImmediate(resolve));
 
