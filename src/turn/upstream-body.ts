@@ -48,16 +48,30 @@ export class UpstreamBody extends ReadableStream<Uint8Array> {
       return;
     }
     state.body = body;
+    // undici hands over each chunk of a chunked response separately, often a
+    // single SSE event, several per socket read. They are queued as one piece
+    // per read, so the parser's stream stages run once per read, not per event.
+    let pieces: Uint8Array[] = [];
+    const flush = () => {
+      const queued = pieces;
+      pieces = [];
+      if (state.settled || queued.length === 0) return;
+      controller.enqueue(queued.length === 1 ? queued[0] : Buffer.concat(queued));
+      if (controller.desiredSize! <= 0) body.pause();
+    };
     body.on("data", (bytes: Uint8Array) => {
       if (state.settled) return;
       state.onBytes();
-      controller.enqueue(bytes);
-      if (controller.desiredSize! <= 0) body.pause();
+      if (pieces.push(bytes) === 1) queueMicrotask(flush);
     });
-    body.on("end", () => this.settle(() => controller.close()));
-    body.on("close", () =>
-      this.settle(() => controller.error(new Error("the response body closed before it ended"))),
-    );
+    body.on("end", () => {
+      flush();
+      this.settle(() => controller.close());
+    });
+    body.on("close", () => {
+      flush();
+      this.settle(() => controller.error(new Error("the response body closed before it ended")));
+    });
     state.onAttach?.();
   }
 
