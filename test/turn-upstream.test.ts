@@ -291,6 +291,28 @@ describe("openUpstream", () => {
     expect(deltas).toEqual(Array.from({ length: total }, (_, i) => String(i)));
   });
 
+  it("delivers every chunk of an answer whose pieces and end arrive in one read", async () => {
+    const chunks: UIMessageChunk[] = [
+      { type: "start" },
+      { type: "start-step" },
+      { type: "text-start", id: "t" },
+      ...Array.from({ length: 20 }, (_, i): UIMessageChunk => ({ type: "text-delta", id: "t", delta: `${i} ` })),
+      { type: "text-end", id: "t" },
+      { type: "finish-step" },
+      { type: "finish" },
+    ];
+    handler = (_req, res) => {
+      // Written in one tick: node:http sends the chunks and the end in one segment.
+      res.writeHead(200, UI_MESSAGE_STREAM_HEADERS);
+      for (const chunk of chunks) res.write(sseLine(chunk));
+      res.end("data: [DONE]\n\n");
+    };
+    const body = await openUpstream({ url: `${baseUrl}/burst`, body: {}, token: "t" });
+    const received: UIMessageChunk[] = [];
+    for await (const chunk of readChunks(body, { idleTimeoutMs: 5000 })) received.push(chunk);
+    expect(received).toEqual(chunks);
+  });
+
   it("reports a connection cut mid-stream", async () => {
     handler = (_req, res) => {
       res.writeHead(200, UI_MESSAGE_STREAM_HEADERS);
