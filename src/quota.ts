@@ -13,8 +13,9 @@ export function dailyMessageLimit(env: Env, type: UserType): number {
 }
 
 export async function messagesLeftToday(db: Queryable, env: Env, user: { id: string; type: UserType }) {
-  const used = await getMessageCountByUserId(db, user.id, QUOTA_WINDOW_HOURS);
-  return Math.max(0, dailyMessageLimit(env, user.type) - used);
+  const limit = dailyMessageLimit(env, user.type);
+  const used = await getMessageCountByUserId(db, user.id, QUOTA_WINDOW_HOURS, limit);
+  return Math.max(0, limit - used);
 }
 
 /**

@@ -187,6 +187,14 @@ describe("getMessageCountByUserId", () => {
     expect(await getMessageCountByUserId(prisma(), other.id)).toBe(1);
     expect(await getMessageCountByUserId(prisma(), "nobody")).toBe(0);
   });
+
+  test("counts no further than the bound it is given", async () => {
+    const { user, chat } = await userWithChat();
+    for (let i = 0; i < 3; i++) await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "user" });
+
+    expect(await getMessageCountByUserId(prisma(), user.id, 24, 2)).toBe(2);
+    expect(await getMessageCountByUserId(prisma(), user.id, 24, 5)).toBe(3);
+  });
 });
 
 describe("voteMessage", () => {

@@ -21,7 +21,8 @@ export type BeginTurnResult =
 
 /**
  * Step 1 of a turn in one round trip (the begin_turn function of the
- * 20261127120000_begin_turn migration): under the user's row lock, checks the
+ * 20261127120000_begin_turn migration, counting the quota with
+ * user_message_count since 20261127160000): under the user's row lock, checks the
  * quota and that the message id is free, gets the chat (created with `title`
  * and `visibility` when new) and checks its owner, reads its messages, and
  * stores the user message, timestamped after every message of the chat, with
