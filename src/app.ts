@@ -11,6 +11,7 @@ import { demoPage } from "./http/demo-page.ts";
 import { graphiqlOptions } from "./graphiql.ts";
 import { chatSDKErrorCodes } from "./http/error-codes.ts";
 import { readiness } from "./http/readiness.ts";
+import { jitStreamEvents } from "./http/jit-stream-events.ts";
 import { requestSizeLimit } from "./http/request-size.ts";
 import { persistedOperationsOnly } from "./http/persisted-operations.ts";
 import type { Context } from "./schema/context.ts";
@@ -69,6 +70,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     }),
     plugins: [
       requestSizeLimit(env.MAX_REQUEST_BYTES),
+      jitStreamEvents(),
       chatSDKErrorCodes(),
       readiness(db),
       demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),

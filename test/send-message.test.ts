@@ -184,6 +184,49 @@ describe("sendMessage with the mock model", () => {
     expect(chat.lastContext).toEqual(finished.usage);
   });
 
+  it("takes its input under any variable name or inline, enums and directives included", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const named = sendInput("[plain] Named", { visibility: "PUBLIC" });
+    const viaNamed = await subscribeWithFetch(
+      gateway.url,
+      { turn: named.input, withDeltas: false },
+      {
+        token,
+        query: /* GraphQL */ `
+          subscription Turn($turn: SendMessageInput!, $withDeltas: Boolean!) {
+            sendMessage(input: $turn) {
+              __typename
+              ... on StreamEvent { seq }
+              ... on TextDelta @include(if: $withDeltas) { delta }
+            }
+          }
+        `,
+      },
+    );
+    expect(viaNamed.results.every((r) => r.errors === undefined)).toBe(true);
+    expectWellFormed(viaNamed.events);
+    const delta = viaNamed.events.find((e) => e.__typename === "TextDelta")!;
+    expect(delta).toEqual({ __typename: "TextDelta", seq: delta.seq });
+    expect(await chatOf(named.input.chatId, token)).toMatchObject({ visibility: "PUBLIC" });
+
+    const chatId = randomUUID();
+    const viaInline = await subscribeWithFetch(gateway.url, {}, {
+      token,
+      query: /* GraphQL */ `
+        subscription {
+          sendMessage(input: { chatId: "${chatId}", message: { id: "${randomUUID()}", parts: [{ text: "[plain] Inline" }] }, visibility: PUBLIC }) {
+            __typename
+            ... on TextDelta { delta }
+          }
+        }
+      `,
+    });
+    expect(viaInline.results.every((r) => r.errors === undefined)).toBe(true);
+    expect(viaInline.events.at(-1)!.__typename).toBe("StreamFinished");
+    expect(viaInline.events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("")).toContain("Inline");
+    expect(await chatOf(chatId, token)).toMatchObject({ visibility: "PUBLIC" });
+  });
+
   it("long titles are cut from the first text, and [plain] answers in one step", async () => {
     const token = await gateway.tokenFor(newUser());
     const text = `[plain]   ${"word ".repeat(40)}`;

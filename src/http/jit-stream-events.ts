@@ -1,0 +1,51 @@
+import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
+import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
+import type { Plugin } from "graphql-yoga";
+
+/**
+ * Executes each event of a subscription with the operation compiled by
+ * graphql-jit. A turn sends one event per delta: in-process, a 200-delta
+ * turn took 7.3–7.8 ms of CPU with graphql-tools' executor, 5.0–6.0 ms so.
+ *
+ * The source stream (the field's arguments, the resolver's refusals) stays
+ * with graphql-js. @envelop/graphql-jit hands subscribe resolvers the
+ * variables instead of the field's arguments, and executes each event with
+ * variables already coerced, coercing them again (an enum's internal value
+ * then fails); here each event is executed with the request's own variables.
+ */
+export function jitStreamEvents(): Plugin {
+  const compiled = new WeakMap<DocumentNode, CompiledQuery | null>();
+
+  function compiledFor(args: ExecutionArgs): CompiledQuery | null {
+    let entry = compiled.get(args.document);
+    if (entry === undefined) {
+      const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
+      // An operation the compiler cannot take runs on the default executor.
+      entry = isCompiledQuery(result) ? result : null;
+      compiled.set(args.document, entry);
+    }
+    return entry;
+  }
+
+  return {
+    onSubscribe({ args, setSubscribeFn }) {
+      const operation = compiledFor(args as ExecutionArgs);
+      if (!operation) return;
+      setSubscribeFn(async (subscribeArgs) => {
+        const source = await createSourceEventStream(subscribeArgs as ExecutionArgs);
+        if (!(Symbol.asyncIterator in source)) return source;
+        return eventResults(source, operation, subscribeArgs as ExecutionArgs);
+      });
+    },
+  };
+}
+
+async function* eventResults(
+  source: AsyncIterable<unknown>,
+  operation: CompiledQuery,
+  args: ExecutionArgs,
+): AsyncGenerator<ExecutionResult> {
+  for await (const event of source) {
+    yield await operation.query(event, args.contextValue, args.variableValues);
+  }
+}
