@@ -186,28 +186,26 @@ describe("sendMessage with the mock model", () => {
 
   it("takes its input under any variable name or inline, enums and directives included", async () => {
     const token = await gateway.tokenFor(newUser());
-    const named = sendInput("[plain] Named", { visibility: "PUBLIC" });
-    const viaNamed = await subscribeWithFetch(
-      gateway.url,
-      { turn: named.input, withDeltas: false },
-      {
-        token,
-        query: /* GraphQL */ `
-          subscription Turn($turn: SendMessageInput!, $withDeltas: Boolean!) {
-            sendMessage(input: $turn) {
-              __typename
-              ... on StreamEvent { seq }
-              ... on TextDelta @include(if: $withDeltas) { delta }
-            }
-          }
-        `,
-      },
-    );
-    expect(viaNamed.results.every((r) => r.errors === undefined)).toBe(true);
-    expectWellFormed(viaNamed.events);
-    const delta = viaNamed.events.find((e) => e.__typename === "TextDelta")!;
-    expect(delta).toEqual({ __typename: "TextDelta", seq: delta.seq });
-    expect(await chatOf(named.input.chatId, token)).toMatchObject({ visibility: "PUBLIC" });
+    const query = /* GraphQL */ `
+      subscription Turn($turn: SendMessageInput!, $withDeltas: Boolean!) {
+        sendMessage(input: $turn) {
+          __typename
+          ... on StreamEvent { seq }
+          ... on TextDelta @include(if: $withDeltas) { delta }
+        }
+      }
+    `;
+    // Twice: the gateway compiles a document for its events from its second use on.
+    for (const withDeltas of [false, true]) {
+      const named = sendInput("[plain] Named", { visibility: "PUBLIC" });
+      const viaNamed = await subscribeWithFetch(gateway.url, { turn: named.input, withDeltas }, { token, query });
+      expect(viaNamed.results.every((r) => r.errors === undefined)).toBe(true);
+      expectWellFormed(viaNamed.events);
+      const delta = viaNamed.events.find((e) => e.__typename === "TextDelta")!;
+      expect(delta).toEqual({ __typename: "TextDelta", seq: delta.seq, ...(withDeltas ? { delta: delta.delta } : {}) });
+      if (withDeltas) expect(delta.delta).toEqual(expect.any(String));
+      expect(await chatOf(named.input.chatId, token)).toMatchObject({ visibility: "PUBLIC" });
+    }
 
     const chatId = randomUUID();
     const viaInline = await subscribeWithFetch(gateway.url, {}, {
@@ -225,6 +223,23 @@ describe("sendMessage with the mock model", () => {
     expect(viaInline.events.at(-1)!.__typename).toBe("StreamFinished");
     expect(viaInline.events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("")).toContain("Inline");
     expect(await chatOf(chatId, token)).toMatchObject({ visibility: "PUBLIC" });
+  });
+
+  it("runs the operation the request names, of a document with two", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const query = /* GraphQL */ `
+      subscription Names($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }
+      subscription Numbers($input: SendMessageInput!) { sendMessage(input: $input) { ... on StreamEvent { seq } } }
+    `;
+    for (const operationName of ["Names", "Numbers", "Names", "Numbers"]) {
+      const { events } = await subscribeWithFetch(gateway.url, sendInput("[plain] Which?"), {
+        token,
+        query,
+        operationName,
+      });
+      expect(events.length).toBeGreaterThan(2);
+      for (const event of events) expect(Object.keys(event)).toEqual(operationName === "Names" ? ["__typename"] : ["seq"]);
+    }
   });
 
   it("long titles are cut from the first text, and [plain] answers in one step", async () => {

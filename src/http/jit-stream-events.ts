@@ -14,17 +14,26 @@ import type { Plugin } from "graphql-yoga";
  * then fails); here each event is executed with the request's own variables.
  */
 export function jitStreamEvents(): Plugin {
-  const compiled = new WeakMap<DocumentNode, CompiledQuery | null>();
+  // Per parsed document (Yoga's parse cache hands the same object back for
+  // the same text): "once" until its second use, since compiling takes about
+  // 1 ms and a one-off document (literal arguments) would pay it for nothing;
+  // null when the compiler cannot take it.
+  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | "once" | null>>();
 
   function compiledFor(args: ExecutionArgs): CompiledQuery | null {
-    let entry = compiled.get(args.document);
+    let operations = compiled.get(args.document);
+    if (!operations) compiled.set(args.document, (operations = new Map()));
+    const name = args.operationName ?? "";
+    const entry = operations.get(name);
     if (entry === undefined) {
-      const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
-      // An operation the compiler cannot take runs on the default executor.
-      entry = isCompiledQuery(result) ? result : null;
-      compiled.set(args.document, entry);
+      operations.set(name, "once");
+      return null;
     }
-    return entry;
+    if (entry !== "once") return entry;
+    const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
+    const operation = isCompiledQuery(result) ? result : null;
+    operations.set(name, operation);
+    return operation;
   }
 
   return {

@@ -142,6 +142,7 @@ export async function subscribeWithFetch(
     token?: string | null;
     headers?: Record<string, string>;
     query?: string;
+    operationName?: string;
     signal?: AbortSignal;
     onEvent?: (event: StreamEvent, all: StreamEvent[]) => void;
   } = {},
@@ -164,7 +165,7 @@ export async function subscribeWithFetch(
         ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
         ...options.headers,
       },
-      body: JSON.stringify({ query: options.query ?? SEND_MESSAGE, variables }),
+      body: JSON.stringify({ query: options.query ?? SEND_MESSAGE, variables, operationName: options.operationName }),
       signal: options.signal,
     });
     result.status = response.status;
