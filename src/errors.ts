@@ -34,3 +34,9 @@ export class ChatSDKError extends GraphQLError {
 export function isChatSDKError(error: unknown): error is ChatSDKError {
   return error instanceof ChatSDKError;
 }
+
+/** The `code` a library put on an error (Node's, undici's, PostgreSQL's SQLSTATE), if any. */
+export function codeOf(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === "string" ? code : undefined;
+}

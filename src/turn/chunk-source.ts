@@ -1,3 +1,4 @@
+import { setImmediate as nextCheckPhase } from "node:timers/promises";
 import type { UIMessage, UIMessageChunk } from "ai";
 import { signInternalToken } from "../auth/internal-token.ts";
 import type { Env } from "../config/env.ts";
@@ -59,7 +60,7 @@ async function* proxyChunks(
   // The parse pipeline (~0.1 ms of web-stream setup) is built while the
   // streamer works, not after its headers arrive; but only once undici has
   // written the request, which it does on a later tick.
-  await new Promise((resolve) => setImmediate(resolve));
+  await nextCheckPhase();
   const chunks = readChunks(body, { idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS, signal });
   const first = chunks.next();
   // Awaited below; a stop before the answer rejects it while `opening` is pending.

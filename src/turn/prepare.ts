@@ -4,7 +4,7 @@ import type { Env } from "../config/env.ts";
 import type { Database } from "../db/client.ts";
 import { tracedDbCall } from "../db/queryable.ts";
 import { beginTurn } from "../db/turn-queries.ts";
-import { ChatSDKError } from "../errors.ts";
+import { ChatSDKError, codeOf } from "../errors.ts";
 import type { Chat, Message, User, Visibility } from "../generated/prisma/client.ts";
 import { dailyMessageLimit, QUOTA_WINDOW_HOURS } from "../quota.ts";
 import { toUIMessage } from "./ui-message.ts";
@@ -56,7 +56,7 @@ export async function prepareTurn(db: Database, env: Env, user: User, request: T
       });
     } catch (error) {
       // Checked free under the user's lock; only a write racing from elsewhere gets here.
-      if (errorCode(error) === UNIQUE_VIOLATION) throw messageIdTaken(request.message.id);
+      if (codeOf(error) === UNIQUE_VIOLATION) throw messageIdTaken(request.message.id);
       throw error;
     }
   });
@@ -79,10 +79,6 @@ function refusalError(refusal: "quota" | "message-id-taken" | "forbidden", messa
 }
 
 const UNIQUE_VIOLATION = "23505";
-
-function errorCode(error: unknown): unknown {
-  return (error as { code?: unknown } | null)?.code;
-}
 
 function messageIdTaken(id: string): ChatSDKError {
   return new ChatSDKError("bad_request:api", `Message id ${id} already exists.`);

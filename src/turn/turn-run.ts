@@ -1,3 +1,4 @@
+import { setImmediate as nextCheckPhase } from "node:timers/promises";
 import type { UIMessageChunk } from "ai";
 import type { Database } from "../db/client.ts";
 import type { Message } from "../generated/prisma/client.ts";
@@ -209,8 +210,6 @@ export class TurnRun {
 type EarlyStore = { count: number; stored: Promise<Message | null> };
 
 const EVENTS_PER_SLICE = 32;
-
-const nextCheckPhase = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 function stopReason(reason: unknown): string {
   return reason instanceof TurnStopped ? reason.message : "The turn was stopped.";

@@ -2,6 +2,7 @@
 // a Node stream body measured faster than global fetch (notes/first-delta-latency.md).
 import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
+import { codeOf } from "../errors.ts";
 import { UpstreamBody } from "./upstream-body.ts";
 
 /**
@@ -144,7 +145,7 @@ function codeForStatus(status: number): UpstreamErrorCode {
 
 function requestError(error: unknown, url: string, firstByteTimeoutMs: number): UpstreamError {
   const origin = URL.canParse(url) ? new URL(url).origin : url;
-  if (errorCode(error) === "UND_ERR_HEADERS_TIMEOUT") {
+  if (codeOf(error) === "UND_ERR_HEADERS_TIMEOUT") {
     return new UpstreamError(
       "offline:chat",
       "first-byte-timeout",
@@ -192,15 +193,10 @@ function discard(stream: Readable) {
   stream.destroy();
 }
 
-function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === "string" ? code : undefined;
-}
-
 function describe(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   // Happy-eyeballs connects fail with an AggregateError whose message is empty.
   const message = error.message || (error instanceof AggregateError ? describe(error.errors[0]) : "");
-  const code = errorCode(error);
+  const code = codeOf(error);
   return code !== undefined && !message.includes(code) ? `${code} ${message}`.trim() : message || error.name;
 }
