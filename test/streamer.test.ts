@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { Agent, createServer, get as httpGet, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   parseJsonEventStream,
@@ -269,6 +269,19 @@ describe("built-in streamer: POST /api/chat/stream", () => {
     expect((await fetch(`${streamer.url}/health`)).status).toBe(200);
     expect((await fetch(`${streamer.url}/elsewhere`)).status).toBe(404);
     expect((await fetch(`${streamer.url}/api/chat/stream`)).status).toBe(405);
+  });
+
+  it("keeps idle connections for 30 s, so a pooling proxy that reads a response late can still reuse them", async () => {
+    const agent = new Agent({ keepAlive: true });
+    const headers = await new Promise<IncomingMessage["headers"]>((resolve, reject) => {
+      const request = httpGet(`${streamer.url}/health`, { agent }, (response) => {
+        response.resume();
+        resolve(response.headers);
+      });
+      request.on("error", reject);
+    }).finally(() => agent.destroy());
+    expect(headers.connection).toBe("keep-alive");
+    expect(headers["keep-alive"]).toBe("timeout=30");
   });
 });
 

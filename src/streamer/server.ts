@@ -3,6 +3,8 @@ import type { AddressInfo } from "node:net";
 import { createServerAdapter } from "@whatwg-node/server";
 import { handleChatStream, type ChatStreamEnv } from "./route.ts";
 
+const KEEP_ALIVE_MS = 30_000;
+
 export type RunningStreamer = { url: string; close(): Promise<void> };
 
 export async function startStreamer(
@@ -22,6 +24,11 @@ export async function startStreamer(
   });
 
   const server = createServer(adapter);
+  // Its client is a proxy that pools connections (the gateway). With Node's 5 s
+  // default, a response the proxy reads late, under load, ends on a socket the
+  // server has already closed, and the proxy's next request on it is reset
+  // (seen with 500 concurrent streams through the bench's plain pipe).
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
