@@ -1,6 +1,7 @@
 // The child-process side of the bench's IPC: a `ready` message with the URL,
-// then commands from the parent (heap after gc, trace on/off, shutdown).
+// then commands from the parent (heap after gc, CPU used, trace on/off, shutdown).
 // Parent side: bench/children.ts.
+import { ownCpuMs } from "./cpu.ts";
 import type { Tracer } from "./trace.ts";
 
 export type Command = { id: number; cmd: string; args?: unknown };
@@ -44,6 +45,7 @@ export function serveParent(url: string, options: { tracer?: Tracer; handlers?: 
 
   const handlers: Handlers = {
     heap: () => heapAfterGc(),
+    cpu: () => ownCpuMs(),
     "trace-start": () => options.tracer?.start(),
     "trace-stop": () => options.tracer?.stop() ?? [],
     ...options.handlers,

@@ -7,6 +7,9 @@
 //   2. Text deltas per second at 1, 50 and 500 concurrent streams ([long]
 //      prompt): gateway vs the byte-pipe proxy of the same streamer stream.
 //   3. Heap per open stream (streams held mid-turn): gateway vs the pipe.
+//   4. CPU per turn of every process (gateway, pipe, streamer, PostgreSQL,
+//      client), [plain] and [long] turns per path: a figure that moves less with
+//      the machine's speed than latency does, read beside the streamer's own.
 //
 // Processes: the built-in streamer (MOCK_DELTA_DELAY_MS=0), the pipe proxy and
 // the gateway (`startGateway`, as `npm start`) each run as a child process; the
@@ -18,6 +21,7 @@
 // Knobs (environment): BENCH_TURNS (200), BENCH_WARMUP (300), BENCH_TRACE_TURNS
 // (60), BENCH_CONCURRENCY (1,50,500), BENCH_SECONDS per throughput run (3),
 // BENCH_LONG deltas per [long] turn (200), BENCH_HOLD open streams (200),
+// BENCH_CPU_TURNS sequential turns per path and prompt for the CPU table (100),
 // BENCH_PGLITE=memory (in-memory PGlite instead of a file-backed one),
 // BENCH_LOG_LEVEL (the children's LOG_LEVEL, default silent; logs go to stderr),
 // BENCH_CPU_PROF=<dir> (a V8 CPU profile of the gateway process, written at its exit;
@@ -32,6 +36,7 @@ import { signInternalToken } from "../src/auth/internal-token.ts";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { spawnChild, killAllChildren, type BenchChild } from "./children.ts";
+import { ownCpuMs, postgresCpu, postgresCpuBetween, type PostgresCpu } from "./cpu.ts";
 import { agent, gatewaySpec, openStream, uiSpec, type StreamHandle, type StreamResult, type StreamSpec } from "./client.ts";
 import { fixed, kb, mb, median, percentile, signed, table } from "./stats.ts";
 import { clock, type TraceEvent } from "./trace.ts";
@@ -59,6 +64,7 @@ const settings = {
   seconds: intSetting("BENCH_SECONDS", 3),
   longDeltas: intSetting("BENCH_LONG", 200),
   hold: intSetting("BENCH_HOLD", 200),
+  cpuTurns: intSetting("BENCH_CPU_TURNS", 100),
 };
 const TIME_LIMIT_MS = 175_000;
 const PLAIN_PROMPT = "[plain] How long until the first word?";
@@ -512,6 +518,63 @@ async function measureHeap(paths: Paths): Promise<HeapRow[]> {
   return rows;
 }
 
+// ---------------------------------------------------------------- 4. CPU per turn
+
+const CPU_WARMUP_TURNS = 10;
+const CPU_PROCESSES = ["gateway", "pipe", "streamer", "postgres", "client"] as const;
+type CpuProcess = (typeof CPU_PROCESSES)[number];
+type CpuReading = Record<CpuProcess, number | null>;
+type CpuSnapshot = Record<Exclude<CpuProcess, "postgres">, number> & { postgres: PostgresCpu | null };
+
+interface CpuRow {
+  prompt: string;
+  path: PathName;
+  turns: number;
+  /** CPU ms per turn of each process; null where it could not be read. */
+  perTurn: CpuReading;
+}
+
+async function cpuSnapshot(stack: Stack): Promise<CpuSnapshot> {
+  const [gateway, pipe, streamer] = await Promise.all(
+    [stack.gateway, stack.pipe, stack.streamer].map((child) => child.call<number>("cpu")),
+  );
+  return { gateway, pipe, streamer, postgres: postgresCpu(), client: ownCpuMs() };
+}
+
+function cpuPerTurn(before: CpuSnapshot, after: CpuSnapshot, turns: number): CpuReading {
+  const postgres = postgresCpuBetween(before.postgres, after.postgres);
+  return {
+    gateway: (after.gateway - before.gateway) / turns,
+    pipe: (after.pipe - before.pipe) / turns,
+    streamer: (after.streamer - before.streamer) / turns,
+    postgres: postgres === null ? null : postgres / turns,
+    client: (after.client - before.client) / turns,
+  };
+}
+
+/**
+ * Sequential turns in blocks per path (CPU counters cannot tell interleaved
+ * paths apart), each block after a few unmeasured turns. Every process is
+ * read around every block, so a process that should be idle shows it.
+ */
+async function measureCpu(paths: Paths): Promise<CpuRow[]> {
+  const rows: CpuRow[] = [];
+  for (const prompt of [PLAIN_PROMPT, LONG_PROMPT]) {
+    for (const path of ["gateway", "pipe", "streamer"] as PathName[]) {
+      progress(`CPU: ${settings.cpuTurns} sequential ${path} turns of ${prompt.split(" ")[0]}`);
+      const expected = prompt === LONG_PROMPT ? settings.longDeltas : undefined;
+      const turn = async () =>
+        check(await runTurn(paths, path, rotate(paths), prompt, TURN_TIMEOUT_MS), `CPU ${path}`, expected);
+      for (let i = 0; i < CPU_WARMUP_TURNS; i++) await turn();
+      const before = await cpuSnapshot(paths.stack);
+      for (let i = 0; i < settings.cpuTurns; i++) await turn();
+      const perTurn = cpuPerTurn(before, await cpuSnapshot(paths.stack), settings.cpuTurns);
+      rows.push({ prompt: prompt.split(" ")[0], path, turns: settings.cpuTurns, perTurn });
+    }
+  }
+  return rows;
+}
+
 // ---------------------------------------------------------------- report
 
 const loadAverage = () =>
@@ -612,6 +675,31 @@ function heapTable(rows: HeapRow[]): string {
   ].join("\n");
 }
 
+function cpuTable(rows: CpuRow[]): string {
+  const label = { gateway: "gateway", pipe: "byte-pipe proxy", streamer: "streamer direct" };
+  const cell = (value: number | null) => (value === null ? "n/a" : fixed(value));
+  const ratios = [...new Set(rows.map((row) => row.prompt))].map((prompt) => {
+    const gateway = rows.find((row) => row.prompt === prompt && row.path === "gateway")?.perTurn;
+    const direct = rows.find((row) => row.prompt === prompt && row.path === "streamer")?.perTurn;
+    const own = gateway && gateway.gateway !== null ? gateway.gateway + (gateway.postgres ?? 0) : Number.NaN;
+    return `${prompt} ${fixed(own / (direct?.streamer ?? Number.NaN))}`;
+  });
+  return [
+    table(
+      `4. CPU per turn, ms (${settings.cpuTurns} sequential turns per path and prompt; user + system time of each process)`,
+      ["prompt", "path", "turns", "gateway", "pipe", "streamer", "PostgreSQL", "client"],
+      rows.map((row) => [
+        row.prompt,
+        label[row.path],
+        String(row.turns),
+        ...CPU_PROCESSES.map((name) => cell(row.perTurn[name])),
+      ]),
+    ),
+    `   gateway + PostgreSQL CPU per turn over the streamer's own (direct) CPU per turn: ${ratios.join(", ")}.`,
+    "   PostgreSQL: every local process named postgres, from /proc/<pid>/schedstat (with PGlite, the database is inside the gateway).",
+  ].join("\n");
+}
+
 // ---------------------------------------------------------------- main
 
 let database: BenchDatabase | null = null;
@@ -698,6 +786,10 @@ async function main(): Promise<number> {
     if (settings.hold > 0) {
       const heap = await phase("heap", () => measureHeap(paths));
       if (heap && heap.length > 0) output.push(heapTable(heap));
+    }
+    if (settings.cpuTurns > 0) {
+      const cpu = await phase("CPU per turn", () => measureCpu(paths));
+      if (cpu) output.push(cpuTable(cpu));
     }
   } catch (error) {
     fail(`run aborted: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
