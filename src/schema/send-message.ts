@@ -7,7 +7,7 @@ import { requireOwnedChat } from "./chat-access.ts";
 import { currentUser, type Context } from "./context.ts";
 import { VisibilityEnum } from "./enums.ts";
 import { ChatStreamEventUnion, type StreamEventShape } from "./stream-events.ts";
-import { validateUIMessages } from "./ui-messages.ts";
+import { checkMessageBounds } from "./ui-messages.ts";
 import { invalidInput, text, url, uuid } from "./validation.ts";
 
 // The input is checked once, in subscribe, with the schema below rather than
@@ -78,8 +78,13 @@ function checkedInput(input: typeof SendMessageInput.$inferInput): SendMessageAr
   return result.data;
 }
 
-/** The input's user message as an AI SDK UIMessage, checked like any stored message. */
-async function userMessageOf(input: SendMessageArgs): Promise<UIMessage> {
+/**
+ * The input's user message as an AI SDK UIMessage. Built from the checked
+ * input, its parts are text and file parts by construction, so only the
+ * size bounds of stored messages remain to check: the AI SDK's validator
+ * would run its zod schemas on the first-delta path for nothing.
+ */
+function userMessageOf(input: SendMessageArgs): UIMessage {
   const parts = input.message.parts.map((part) =>
     part.text != null
       ? { type: "text" as const, text: part.text }
@@ -90,7 +95,7 @@ async function userMessageOf(input: SendMessageArgs): Promise<UIMessage> {
           ...(part.file!.filename ? { filename: part.file!.filename } : {}),
         },
   );
-  const [message] = await validateUIMessages([{ id: input.message.id, role: "user", parts }]);
+  const [message] = checkMessageBounds([{ id: input.message.id, role: "user", parts }]);
   return message;
 }
 
@@ -98,7 +103,7 @@ async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerato
   const user = currentUser(ctx);
   const preparing = prepareTurn(ctx.db, ctx.env, user, {
     chatId: input.chatId,
-    message: await userMessageOf(input),
+    message: userMessageOf(input),
     model: input.model ?? null,
     visibility: input.visibility ?? null,
   });

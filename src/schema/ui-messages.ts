@@ -9,7 +9,12 @@ import { ChatSDKError } from "../errors.ts";
 export async function validateUIMessages(messages: UIMessage[]): Promise<UIMessage[]> {
   const result = await safeValidateUIMessages({ messages });
   if (!result.success) throw new ChatSDKError("bad_request:api", `Invalid message parts: ${firstIssue(result.error)}`);
-  for (const [index, message] of result.data.entries()) {
+  return checkMessageBounds(result.data);
+}
+
+/** The gateway's size bounds on messages already known to be UIMessages; refuses with `bad_request:api`. */
+export function checkMessageBounds(messages: UIMessage[]): UIMessage[] {
+  for (const [index, message] of messages.entries()) {
     if (message.parts.length === 0) throw badPart(index, "must have at least one part");
     if (message.parts.length > limits.maxPartsPerMessage) {
       throw badPart(index, `must have at most ${limits.maxPartsPerMessage} parts`);
@@ -23,7 +28,7 @@ export async function validateUIMessages(messages: UIMessage[]): Promise<UIMessa
       throw badPart(index, `parts must be at most ${limits.maxPartsBytes} bytes of JSON`);
     }
   }
-  return result.data;
+  return messages;
 }
 
 function badPart(index: number, problem: string) {
