@@ -8,8 +8,8 @@
 //      prompt): gateway vs the byte-pipe proxy of the same streamer stream.
 //   3. Heap per open stream (streams held mid-turn): gateway vs the pipe.
 //   4. CPU per turn of every process (gateway, pipe, streamer, PostgreSQL,
-//      client), [plain] and [long] turns per path: a figure that moves less with
-//      the machine's speed than latency does, read beside the streamer's own.
+//      client), [plain] and [long] turns per path: the work itself, without the
+//      waits between processes, read beside the streamer's own.
 //
 // Processes: the built-in streamer (MOCK_DELTA_DELAY_MS=0), the pipe proxy and
 // the gateway (`startGateway`, as `npm start`) each run as a child process; the
