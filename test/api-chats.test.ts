@@ -1,9 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { encodeCursor } from "../src/db/cursor.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
   CREATE_CHAT,
-  closeGateway,
   expectError,
   expectOk,
   insertChat,
@@ -12,14 +10,10 @@ import {
   newId,
   SAVE_MESSAGES,
   textMessage,
+  useTestGateway,
 } from "./support/fixtures.ts";
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway();
-});
-afterAll(() => closeGateway(gateway));
-beforeEach(() => gateway.database.reset());
+const gateway = useTestGateway();
 
 const prisma = () => gateway.database.db.prisma;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

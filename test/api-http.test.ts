@@ -1,14 +1,16 @@
 import { request as httpRequest } from "node:http";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { closeGateway, expectError, expectNoInternals, expectOk, insertChat, insertMessage, insertUser } from "./support/fixtures.ts";
+import { describe, expect, test } from "vitest";
+import {
+  expectError,
+  expectNoInternals,
+  expectOk,
+  insertChat,
+  insertMessage,
+  insertUser,
+  useTestGateway,
+} from "./support/fixtures.ts";
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway();
-});
-afterAll(() => closeGateway(gateway));
-beforeEach(() => gateway.database.reset());
+const gateway = useTestGateway();
 
 const prisma = () => gateway.database.db.prisma;
 

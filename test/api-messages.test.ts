@@ -1,7 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { describe, expect, test, vi } from "vitest";
 import {
-  closeGateway,
   expectError,
   expectOk,
   insertChat,
@@ -10,14 +8,10 @@ import {
   newId,
   SAVE_MESSAGES,
   textMessage,
+  useTestGateway,
 } from "./support/fixtures.ts";
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway();
-});
-afterAll(() => closeGateway(gateway));
-beforeEach(() => gateway.database.reset());
+const gateway = useTestGateway();
 
 const prisma = () => gateway.database.db.prisma;
 

@@ -1,17 +1,21 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import type { Chat, Message } from "../src/generated/prisma/client.ts";
-import { startTestGateway, type GraphQLResult, type TestGateway } from "./support/gateway.ts";
-import { closeGateway, expectError, expectOk, insertChat, insertMessage, insertUser, SAVE_MESSAGES, textMessage } from "./support/fixtures.ts";
+import type { GraphQLResult } from "./support/gateway.ts";
+import {
+  expectError,
+  expectOk,
+  insertChat,
+  insertMessage,
+  insertUser,
+  SAVE_MESSAGES,
+  textMessage,
+  useTestGateway,
+} from "./support/fixtures.ts";
 
 // THE OWNERSHIP MATRIX: every chat operation, for the owner, another regular
 // user, a guest and a caller without a token, on a private and a public chat.
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway();
-});
-afterAll(() => closeGateway(gateway));
-beforeEach(() => gateway.database.reset());
+const gateway = useTestGateway();
 
 const prisma = () => gateway.database.db.prisma;
 const SECRET_TITLE = "owner's secret plans";

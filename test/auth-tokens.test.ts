@@ -2,17 +2,11 @@ import { existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from "jose";
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { closeGateway, expectError, expectOk, newId } from "./support/fixtures.ts";
+import { describe, expect, test } from "vitest";
+import { expectError, expectOk, newId, useTestGateway } from "./support/fixtures.ts";
 
 // The default gateway: HS256 with AUTH_SECRET, no issuer or audience configured.
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway();
-});
-afterAll(() => closeGateway(gateway));
-beforeEach(() => gateway.database.reset());
+const gateway = useTestGateway();
 
 const ME = `{ me { id type email } }`;
 const now = () => Math.floor(Date.now() / 1000);
