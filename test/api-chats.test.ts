@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { encodeCursor } from "../src/db/cursor.ts";
+import { useTestGateway } from "./support/gateway.ts";
 import {
   CREATE_CHAT,
   expectError,
@@ -10,7 +11,6 @@ import {
   newId,
   SAVE_MESSAGES,
   textMessage,
-  useTestGateway,
 } from "./support/fixtures.ts";
 
 const gateway = useTestGateway();

@@ -1,14 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { describe, expect, test } from "vitest";
-import {
-  expectError,
-  expectNoInternals,
-  expectOk,
-  insertChat,
-  insertMessage,
-  insertUser,
-  useTestGateway,
-} from "./support/fixtures.ts";
+import { useTestGateway } from "./support/gateway.ts";
+import { expectError, expectNoInternals, expectOk, insertChat, insertMessage, insertUser } from "./support/fixtures.ts";
 
 const gateway = useTestGateway();
 

@@ -1,4 +1,5 @@
 import { describe, expect, test, vi } from "vitest";
+import { useTestGateway } from "./support/gateway.ts";
 import {
   expectError,
   expectOk,
@@ -8,7 +9,6 @@ import {
   newId,
   SAVE_MESSAGES,
   textMessage,
-  useTestGateway,
 } from "./support/fixtures.ts";
 
 const gateway = useTestGateway();

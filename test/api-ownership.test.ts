@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import type { Chat, Message } from "../src/generated/prisma/client.ts";
-import type { GraphQLResult } from "./support/gateway.ts";
+import { useTestGateway, type GraphQLResult } from "./support/gateway.ts";
 import {
   expectError,
   expectOk,
@@ -9,7 +9,6 @@ import {
   insertUser,
   SAVE_MESSAGES,
   textMessage,
-  useTestGateway,
 } from "./support/fixtures.ts";
 
 // THE OWNERSHIP MATRIX: every chat operation, for the owner, another regular

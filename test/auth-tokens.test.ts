@@ -3,7 +3,8 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from "jose";
 import { describe, expect, test } from "vitest";
-import { expectError, expectOk, newId, useTestGateway } from "./support/fixtures.ts";
+import { useTestGateway } from "./support/gateway.ts";
+import { expectError, expectOk, newId } from "./support/fixtures.ts";
 
 // The default gateway: HS256 with AUTH_SECRET, no issuer or audience configured.
 const gateway = useTestGateway();

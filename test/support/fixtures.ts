@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, beforeEach, expect } from "vitest";
+import { afterAll, beforeAll, expect } from "vitest";
 import type { PrismaClient } from "../../src/db/client.ts";
-import { startTestGateway, type GraphQLResult, type TestGateway } from "./gateway.ts";
+import type { GraphQLResult } from "./gateway.ts";
 
 // Small helpers shared by the db-, auth-, api-, quota- and schema- test files.
 
@@ -128,26 +128,6 @@ export async function closeGateway(gateway: { database: { url: string | undefine
   if (!gateway) return;
   await endIdleConnections(gateway.database.url);
   await gateway.close();
-}
-
-/**
- * The test file's gateway: started before its tests, its database emptied
- * before each test, closed after them. It exists only while tests and hooks
- * run; reading it earlier throws.
- */
-export function useTestGateway(): TestGateway {
-  let started: TestGateway | undefined;
-  beforeAll(async () => {
-    started = await startTestGateway();
-  });
-  afterAll(() => closeGateway(started));
-  beforeEach(() => started?.database.reset());
-  return new Proxy({} as TestGateway, {
-    get(_target, key) {
-      if (!started) throw new Error("the test gateway is read before beforeAll started it");
-      return Reflect.get(started, key);
-    },
-  });
 }
 
 /** Drops a test database, first ending its idle PostgreSQL connections (see endIdleConnections). */

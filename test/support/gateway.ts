@@ -1,10 +1,12 @@
 import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { createGatewayServer } from "../../src/http/coalesce-writes.ts";
 import { signUserToken } from "../../src/auth/user-token.ts";
 import { parseEnv, streamerUrlOf, type Env } from "../../src/config/env.ts";
 import { startStreamer } from "../../src/streamer/server.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
+import { closeGateway } from "./fixtures.ts";
 
 export interface GraphQLResult<T = any> {
   data?: T | null;
@@ -64,4 +66,24 @@ export async function startTestGateway(
       if (!shared.database) await database.drop();
     },
   };
+}
+
+/**
+ * The test file's gateway: started before its tests, its database emptied
+ * before each test, closed after them. It exists only while tests and hooks
+ * run; reading it earlier throws.
+ */
+export function useTestGateway(): TestGateway {
+  let started: TestGateway | undefined;
+  beforeAll(async () => {
+    started = await startTestGateway();
+  });
+  afterAll(() => closeGateway(started));
+  beforeEach(() => started?.database.reset());
+  return new Proxy({} as TestGateway, {
+    get(_target, key) {
+      if (!started) throw new Error("the test gateway is read before beforeAll started it");
+      return Reflect.get(started, key);
+    },
+  });
 }
