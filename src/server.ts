@@ -22,7 +22,7 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
   if (applied.length > 0) log.info("migrations applied", { applied });
   const streamer = await builtInStreamerIfNeeded(env);
   const { yoga, services } = await createApp({ env, db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
-  const server = createGatewayServer(yoga);
+  const server = createGatewayServer(yoga, { keepAliveMs: env.KEEP_ALIVE_TIMEOUT_MS });
   await listen(server, env.PORT, env.HOST);
   const { port } = server.address() as AddressInfo;
   const url = `http://${env.HOST === "0.0.0.0" ? "localhost" : env.HOST}:${port}`;

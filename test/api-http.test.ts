@@ -1,5 +1,6 @@
-import { request as httpRequest } from "node:http";
+import { Agent, get as httpGet, request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { describe, expect, test } from "vitest";
+import { parseEnv } from "../src/config/env.ts";
 import { useTestGateway } from "./support/gateway.ts";
 import { expectError, expectNoInternals, expectOk, insertChat, insertMessage, insertUser } from "./support/fixtures.ts";
 
@@ -61,6 +62,24 @@ describe("health and readiness", () => {
     const response = await fetch(`${gateway.url}/health`);
     expect(response.status).toBe(200);
     await response.arrayBuffer();
+  });
+
+  test("idle connections stay open 65 s, longer than a load balancer's 60 s idle timeout", async () => {
+    const agent = new Agent({ keepAlive: true });
+    const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
+      const request = httpGet(`${gateway.url}/health`, { agent }, (response) => {
+        response.resume();
+        resolve(response.headers);
+      });
+      request.on("error", reject);
+    }).finally(() => agent.destroy());
+    expect(headers.connection).toBe("keep-alive");
+    expect(headers["keep-alive"]).toBe("timeout=65");
+  });
+
+  test("KEEP_ALIVE_TIMEOUT_MS above 290 s is refused at start-up (Node's 300 s request timeout would cut the header timeout)", () => {
+    expect(() => parseEnv({ KEEP_ALIVE_TIMEOUT_MS: "300000" })).toThrow(/KEEP_ALIVE_TIMEOUT_MS/);
+    expect(parseEnv({ KEEP_ALIVE_TIMEOUT_MS: "120000" }).KEEP_ALIVE_TIMEOUT_MS).toBe(120_000);
   });
 
   test("GET /ready is 200 with { ready: true } once migrations are applied", async () => {

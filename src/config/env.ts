@@ -37,6 +37,9 @@ const envSchema = z.object({
   MAX_MESSAGES_PER_CALL: int(100),
   MAX_PAGE_SIZE: int(100),
   MAX_REQUEST_BYTES: int(1_000_000),
+  // Node times a request's headers against headersTimeout, kept above this
+  // (src/http/coalesce-writes.ts) and at most requestTimeout (300 s).
+  KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().nonnegative().max(290_000).default(65_000),
   STREAMER_URL: optionalString,
   NEXTJS_URL: optionalString,
   STREAMER_PORT: int(4001),

@@ -27,7 +27,15 @@ export function coalesceWrites(listener: RequestListener): RequestListener {
   };
 }
 
-/** The gateway's HTTP server around a request listener (Yoga). */
-export function createGatewayServer(listener: RequestListener): Server {
-  return createServer(coalesceWrites(listener));
+/**
+ * The gateway's HTTP server around a request listener (Yoga), keeping idle
+ * connections `keepAliveMs` (see KEEP_ALIVE_TIMEOUT_MS).
+ */
+export function createGatewayServer(listener: RequestListener, { keepAliveMs }: { keepAliveMs: number }): Server {
+  const server = createServer(coalesceWrites(listener));
+  server.keepAliveTimeout = keepAliveMs;
+  // Above the idle wait, or a reused connection's next request can be judged
+  // late for its headers (nodejs/node#27363).
+  server.headersTimeout = Math.max(server.headersTimeout, keepAliveMs + 1_000);
+  return server;
 }

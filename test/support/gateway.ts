@@ -39,7 +39,7 @@ export async function startTestGateway(
   const env = parseEnv({ LOG_LEVEL: "silent", MOCK_DELTA_DELAY_MS: "0", GUEST_SESSIONS_PER_HOUR: "0", ...overrides });
   const streamer = env.STREAM_MODE === "proxy" && !streamerUrlOf(env) ? await startStreamer(env) : null;
   const app = await createApp({ env, db: database.db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
-  const server = createGatewayServer(app.yoga);
+  const server = createGatewayServer(app.yoga, { keepAliveMs: env.KEEP_ALIVE_TIMEOUT_MS });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
