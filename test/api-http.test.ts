@@ -1,7 +1,8 @@
-import { Agent, get as httpGet, request as httpRequest, type IncomingHttpHeaders } from "node:http";
+import { request as httpRequest } from "node:http";
 import { describe, expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
 import { useTestGateway } from "./support/gateway.ts";
+import { keepAliveResponseHeaders } from "./support/http.ts";
 import { expectError, expectNoInternals, expectOk, insertChat, insertMessage, insertUser } from "./support/fixtures.ts";
 
 const gateway = useTestGateway();
@@ -65,14 +66,7 @@ describe("health and readiness", () => {
   });
 
   test("idle connections stay open 65 s, longer than a load balancer's 60 s idle timeout", async () => {
-    const agent = new Agent({ keepAlive: true });
-    const headers = await new Promise<IncomingHttpHeaders>((resolve, reject) => {
-      const request = httpGet(`${gateway.url}/health`, { agent }, (response) => {
-        response.resume();
-        resolve(response.headers);
-      });
-      request.on("error", reject);
-    }).finally(() => agent.destroy());
+    const headers = await keepAliveResponseHeaders(`${gateway.url}/health`);
     expect(headers.connection).toBe("keep-alive");
     expect(headers["keep-alive"]).toBe("timeout=65");
   });

@@ -1,15 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { Chat, Message } from "../src/generated/prisma/client.ts";
 import { useTestGateway, type GraphQLResult } from "./support/gateway.ts";
-import {
-  expectError,
-  expectOk,
-  insertChat,
-  insertMessage,
-  insertUser,
-  SAVE_MESSAGES,
-  textMessage,
-} from "./support/fixtures.ts";
+import { expectError, expectOk, insertChat, insertMessage, insertUser, SAVE_MESSAGES, textMessage } from "./support/fixtures.ts";
 
 // THE OWNERSHIP MATRIX: every chat operation, for the owner, another regular
 // user, a guest and a caller without a token, on a private and a public chat.

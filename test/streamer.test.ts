@@ -1,4 +1,4 @@
-import { Agent, createServer, get as httpGet, type IncomingMessage, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
   parseJsonEventStream,
@@ -14,6 +14,7 @@ import { parseEnv, type Env } from "../src/config/env.ts";
 import { mockModelActivity } from "../src/streamer/mock-model.ts";
 import { startStreamer, type RunningStreamer } from "../src/streamer/server.ts";
 import { streamChatTurn } from "../src/streamer/turn.ts";
+import { keepAliveResponseHeaders } from "./support/http.ts";
 
 const SECRET = "streamer-test-internal-secret-0123456789";
 const env: Env = parseEnv({ MOCK_DELTA_DELAY_MS: "0", NEXTJS_INTERNAL_TOKEN: SECRET });
@@ -272,14 +273,7 @@ describe("built-in streamer: POST /api/chat/stream", () => {
   });
 
   it("keeps idle connections for 30 s, so a pooling proxy that reads a response late can still reuse them", async () => {
-    const agent = new Agent({ keepAlive: true });
-    const headers = await new Promise<IncomingMessage["headers"]>((resolve, reject) => {
-      const request = httpGet(`${streamer.url}/health`, { agent }, (response) => {
-        response.resume();
-        resolve(response.headers);
-      });
-      request.on("error", reject);
-    }).finally(() => agent.destroy());
+    const headers = await keepAliveResponseHeaders(`${streamer.url}/health`);
     expect(headers.connection).toBe("keep-alive");
     expect(headers["keep-alive"]).toBe("timeout=30");
   });
