@@ -49,6 +49,21 @@ describe.skipIf(!redisUrl)("stopStream across instances (REDIS_URL)", () => {
     expect(expectOk(await b.gql(STOP_STREAM, { chatId: variables.input.chatId }, token)).stopStream).toBe(false);
   });
 
+  it("a turn left active by an instance that is gone: stopStream marks it failed and returns false", async () => {
+    const token = await a.tokenFor({ id: "crashed-instance-user" });
+    const variables = sendInput("[plain] hello");
+    const chatId = variables.input.chatId;
+    await subscribeWithFetch(a.url, variables, { token });
+    // What a crash mid-turn leaves behind: a Stream row still active, run by no instance.
+    const prisma = a.database.db.prisma;
+    const [stream] = await prisma.stream.findMany({ where: { chatId } });
+    await prisma.stream.update({ where: { id: stream.id }, data: { status: "active" } });
+
+    expect(expectOk(await b.gql(STOP_STREAM, { chatId }, token)).stopStream).toBe(false);
+    expect((await prisma.stream.findUniqueOrThrow({ where: { id: stream.id } })).status).toBe("failed");
+    expect(expectOk(await a.gql(STOP_STREAM, { chatId }, token)).stopStream).toBe(false);
+  });
+
   it("another user cannot stop the turn from either instance", async () => {
     const token = await a.tokenFor({ id: "owner-user" });
     const intruder = await b.tokenFor({ id: "intruder-user" });

@@ -23,3 +23,11 @@ export async function getActiveStreamIdsByChatId(db: Queryable, chatId: string):
   );
   return rows.map((row) => row.id);
 }
+
+/** Marks those of `ids` still active as failed; how many it marked. */
+export async function markStreamsFailedIfActive(db: Queryable, ids: string[]): Promise<number> {
+  const { count } = await dbCall("markStreamsFailedIfActive", () =>
+    db.stream.updateMany({ where: { id: { in: ids }, status: "active" }, data: { status: "failed" } }),
+  );
+  return count;
+}

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Database } from "../db/client.ts";
-import { getActiveStreamIdsByChatId } from "../db/streams.ts";
+import { getActiveStreamIdsByChatId, markStreamsFailedIfActive } from "../db/streams.ts";
+import { log } from "../log.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
@@ -68,15 +69,32 @@ export class TurnRegistry {
     };
   }
 
-  /** Publishes the stop when another instance runs a turn of the chat, then waits for it to be stored. */
+  /**
+   * Publishes the stop when another instance runs a turn of the chat, then
+   * waits for those turns to be stored; true when one was. A stream still
+   * active when the wait ends was left by an instance that is gone (a crash
+   * mid-turn): it is marked failed, so it does not hold every later stop of
+   * the chat for the whole wait, nor make it answer true.
+   */
   private async stopElsewhere(chatId: string, reason: string, local: Set<string>): Promise<boolean> {
     const remote = async () =>
       (await getActiveStreamIdsByChatId(this.db.prisma, chatId)).filter((id) => !local.has(id));
-    if ((await remote()).length === 0) return false;
+    const running = await remote();
+    if (running.length === 0) return false;
     await this.bus!.publish(chatId, reason);
     const deadline = Date.now() + REMOTE_STOP_WAIT_MS;
-    while ((await remote()).length > 0 && Date.now() < deadline) await sleep(25);
-    return true;
+    // Only the turns running when the stop went out: later ones are not its business.
+    let left = running;
+    while (left.length > 0 && Date.now() < deadline) {
+      await sleep(25);
+      const active = new Set(await remote());
+      left = left.filter((id) => active.has(id));
+    }
+    if (left.length > 0) {
+      const marked = await markStreamsFailedIfActive(this.db.prisma, left);
+      log.warn("streams no instance answered for were marked failed", { chatId, streamIds: left, marked });
+    }
+    return left.length < running.length;
   }
 
   /** On shutdown: stops every turn here, waits until each is stored, and leaves the stop bus. */
