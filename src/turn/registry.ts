@@ -72,9 +72,10 @@ export class TurnRegistry {
   /**
    * Publishes the stop when another instance runs a turn of the chat, then
    * waits for those turns to be stored; true when one was. A stream still
-   * active when the wait ends was left by an instance that is gone (a crash
-   * mid-turn): it is marked failed, so it does not hold every later stop of
-   * the chat for the whole wait, nor make it answer true.
+   * active when the wait ends is taken for one left by an instance that is
+   * gone (a crash mid-turn) and marked failed, so it does not hold every later
+   * stop of the chat for the whole wait, nor make it answer true. (Should its
+   * instance be alive after all, its own store of the turn overwrites that.)
    */
   private async stopElsewhere(chatId: string, reason: string, local: Set<string>): Promise<boolean> {
     const remote = async () =>
