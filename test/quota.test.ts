@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
 import { dailyMessageLimit } from "../src/quota.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { useTestGateway } from "./support/gateway.ts";
 import {
-  closeGateway,
   expectError,
   expectOk,
   HOUR,
@@ -18,15 +17,10 @@ import {
 const GUEST_QUOTA = 3;
 const REGULAR_QUOTA = 5;
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway({
-    QUOTA_GUEST_PER_DAY: String(GUEST_QUOTA),
-    QUOTA_REGULAR_PER_DAY: String(REGULAR_QUOTA),
-  });
+const gateway = useTestGateway({
+  QUOTA_GUEST_PER_DAY: String(GUEST_QUOTA),
+  QUOTA_REGULAR_PER_DAY: String(REGULAR_QUOTA),
 });
-afterAll(() => closeGateway(gateway));
-beforeEach(() => gateway.database.reset());
 
 const prisma = () => gateway.database.db.prisma;
 

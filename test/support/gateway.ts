@@ -73,10 +73,10 @@ export async function startTestGateway(
  * before each test, closed after them. It exists only while tests and hooks
  * run; reading it earlier throws.
  */
-export function useTestGateway(): TestGateway {
+export function useTestGateway(overrides: Record<string, string> = {}): TestGateway {
   let started: TestGateway | undefined;
   beforeAll(async () => {
-    started = await startTestGateway();
+    started = await startTestGateway(overrides);
   });
   afterAll(() => closeGateway(started));
   beforeEach(() => started?.database.reset());
