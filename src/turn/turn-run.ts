@@ -120,9 +120,19 @@ export class TurnRun {
     let failure: { code: string; reason: string } | null = null;
     let stopped: string | null = null;
     try {
+      let shown = false;
       for (let next = await first; !next.done; next = await chunks.next()) {
         received.push(next.value);
-        for (const draft of mapper.map(next.value)) this.emit(draft);
+        const drafts = mapper.map(next.value);
+        for (const draft of drafts) this.emit(draft);
+        // The socket's writes leave at the next check phase (src/http/coalesce-writes.ts),
+        // and a read of many chunks is parsed in one run of microtasks: without
+        // this pause, a burst's first delta waited for the whole burst (0.7–0.9 ms
+        // for 200 deltas, measured).
+        if (!shown && drafts.some(isDelta)) {
+          shown = true;
+          await nextCheckPhase();
+        }
         if (next.value.type === "finish" && !this.early && mapper.report.errorText === null) {
           this.early = this.storeAtFinish(db, [...received], mapper.usage(this.turn.selectedChatModel));
         }
@@ -210,6 +220,11 @@ export class TurnRun {
 type EarlyStore = { count: number; stored: Promise<Message | null> };
 
 const EVENTS_PER_SLICE = 32;
+
+/** The events that show the user the answer itself. */
+function isDelta(draft: { __typename: string }): boolean {
+  return draft.__typename === "TextDelta" || draft.__typename === "ReasoningDelta";
+}
 
 function stopReason(reason: unknown): string {
   return reason instanceof TurnStopped ? reason.message : "The turn was stopped.";
