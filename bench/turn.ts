@@ -617,6 +617,9 @@ function latencyTable(latency: LatencyResult): string {
       rows,
     ),
     `   gateway overhead (gateway p50 - streamer p50): ${fixed(overhead)} ms; pipe overhead: ${fixed(median(latency.samples.pipe) - base)} ms`,
+    // The machine's speed drifts between runs, even within an hour; the ratio
+    // to the streamer's own time, measured alongside, drifts less (BENCHMARKS.md).
+    `   gateway overhead / streamer p50: ${fixed(overhead / base)}`,
   ].join("\n");
 }
 
