@@ -5,6 +5,7 @@ import type { ChunkSource } from "../src/turn/chunk-source.ts";
 import { prepareTurn } from "../src/turn/prepare.ts";
 import { TurnRun, type TurnEvent } from "../src/turn/turn-run.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
+import { turnHead, turnTail } from "./support/fake-streamer.ts";
 import { dropDatabase, insertUser, newId } from "./support/fixtures.ts";
 
 let database: TestDatabase;
@@ -15,15 +16,8 @@ afterAll(() => dropDatabase(database));
 
 /** A streamer's whole answer arriving at once, as one read of a fast streamer's body would. */
 function burst(deltas: number): UIMessageChunk[] {
-  return [
-    { type: "start" },
-    { type: "start-step" },
-    { type: "text-start", id: "t1" },
-    ...Array.from({ length: deltas }, (_, i): UIMessageChunk => ({ type: "text-delta", id: "t1", delta: ` w${i}` })),
-    { type: "text-end", id: "t1" },
-    { type: "finish-step" },
-    { type: "finish", finishReason: "stop" },
-  ];
+  const words = Array.from({ length: deltas }, (_, i) => ({ type: "text-delta", id: "t1", delta: ` w${i}` }));
+  return [...turnHead(), ...words, ...turnTail(null)] as UIMessageChunk[];
 }
 
 /** Hands out `chunks` with no wait between them, counting how many were taken. */
