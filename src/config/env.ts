@@ -42,7 +42,9 @@ const envSchema = z.object({
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().nonnegative().max(290_000).default(65_000),
   STREAMER_URL: optionalString,
   NEXTJS_URL: optionalString,
-  STREAMER_PORT: int(4001),
+  // Unset: a free port for the built-in streamer (the gateway hands its URL over
+  // internally), 4001 for `npm run streamer`.
+  STREAMER_PORT: z.coerce.number().int().nonnegative().max(65_535).optional(),
   NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(`${DEV_AUTH_SECRET}-internal`),
   DEFAULT_CHAT_MODEL: z.string().default("chat-model"),
   STREAM_MODE: z.enum(["proxy", "direct"]).default("proxy"),
