@@ -10,6 +10,7 @@ import type { Database } from "./db/client.ts";
 import { demoPage } from "./http/demo-page.ts";
 import { graphiqlOptions } from "./graphiql.ts";
 import { chatSDKErrorCodes } from "./http/error-codes.ts";
+import { useNoErrorInternals } from "./http/error-internals.ts";
 import { readiness } from "./http/readiness.ts";
 import { jitStreamEvents } from "./http/jit-stream-events.ts";
 import { requestSizeLimit } from "./http/request-size.ts";
@@ -60,6 +61,8 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     // Content-Length. Yoga's own 25 MB limit would re-wrap every request body
     // in a TransformStream and a new Request: about 110 µs a request, measured.
     maxRequestBodySize: false,
+    // Never the original error (with its stack) in a response, whatever NODE_ENV says.
+    maskedErrors: { isDev: false },
     context: async ({ request, req }) => ({
       env,
       db,
@@ -72,6 +75,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       requestSizeLimit(env.MAX_REQUEST_BYTES),
       jitStreamEvents(),
       chatSDKErrorCodes(),
+      useNoErrorInternals(),
       readiness(db),
       demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
       ...(env.PERSISTED_OPERATIONS_ONLY ? [persistedOperationsOnly()] : []),

@@ -44,7 +44,7 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
 /** Proxy mode with no STREAMER_URL: the built-in streamer, as a server of its own. */
 async function builtInStreamerIfNeeded(env: Env): Promise<RunningStreamer | null> {
   if (env.STREAM_MODE !== "proxy" || streamerUrlOf(env)) return null;
-  const streamer = await startStreamer(env, { port: env.STREAMER_PORT, host: "127.0.0.1" });
+  const streamer = await startStreamer(env, { port: env.STREAMER_PORT ?? 0, host: "127.0.0.1" });
   log.info(`built-in streamer at ${streamer.url} (${env.OPENAI_API_KEY ? "OpenAI" : "offline mock model"})`);
   return streamer;
 }

@@ -229,6 +229,36 @@ describe("errors", () => {
     }
   });
 
+  test("malformed bodies are bad_request:api with no parser internals, and nothing runs", async () => {
+    const me = await signedIn();
+    for (const body of ["{bad", "", "[1,", '{"query": "{ me { id } }"', "{\"query\": \"\u0000", "\u00ff\u00fe"]) {
+      const { status, json, text } = await post(body, me.token);
+      expect(status, text).toBe(400);
+      expect(json?.errors?.[0]?.extensions?.code, text).toBe("bad_request:api");
+      expect(json.data ?? null).toBeNull();
+      expect(text).not.toMatch(/originalError|SyntaxError|stack|position \d|is not valid JSON/);
+      expectNoInternals(json);
+    }
+  });
+
+  test("with NODE_ENV=development in the process, an unexpected failure still carries no original error", async () => {
+    const services = gateway.app.services;
+    const resolveCaller = services.resolveCaller;
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = "development";
+    services.resolveCaller = async () => {
+      throw new Error("internal detail at /srv/gateway/secret.ts:12");
+    };
+    try {
+      const { json, text } = await post(JSON.stringify({ query: "{ me { id } }" }));
+      expect(json?.errors?.[0]?.message, text).toBe("Unexpected error.");
+      expect(text).not.toMatch(/originalError|stack|internal detail|secret/);
+    } finally {
+      process.env.NODE_ENV = nodeEnv;
+      services.resolveCaller = resolveCaller;
+    }
+  });
+
   test("refusals carry extensions.code and no stack trace", async () => {
     const me = await signedIn();
     const result = await gateway.gql(`mutation { createChat(input: { id: "not-a-uuid" }) { id } }`, {}, me.token);

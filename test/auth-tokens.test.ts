@@ -3,6 +3,8 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { decodeJwt, generateKeyPair, SignJWT, type JWTPayload } from "jose";
 import { describe, expect, test } from "vitest";
+import { createUserTokenVerifier } from "../src/auth/user-token.ts";
+import { parseEnv } from "../src/config/env.ts";
 import { useTestGateway } from "./support/gateway.ts";
 import { expectError, expectOk, newId } from "./support/fixtures.ts";
 
@@ -50,7 +52,7 @@ describe("valid tokens", () => {
       type: "REGULAR",
       email: null,
     });
-    expect(expectOk(await gateway.gql(ME, {}, await hs256({ sub: guest, type: "guest" }))).me).toMatchObject({
+    expect(expectOk(await gateway.gql(ME, {}, await hs256({ sub: guest, type: "guest", exp: now() + 600 }))).me).toMatchObject({
       id: guest,
       type: "GUEST",
     });
@@ -144,6 +146,47 @@ describe("refused tokens", () => {
     expectOk(await gateway.gql(ME, {}, token));
     await new Promise((resolve) => setTimeout(resolve, 3100));
     expectError(await gateway.gql(ME, {}, token), "unauthorized:chat");
+  });
+});
+
+describe("token lifetime", () => {
+  const DAY = 24 * 60 * 60;
+  const refusal = async (claims: JWTPayload) => {
+    const result = await gateway.gql(ME, {}, await hs256(claims));
+    expectError(result, "unauthorized:chat");
+    return result.errors![0].message;
+  };
+
+  test("a token without exp is refused, saying tokens must expire", async () => {
+    expect(await refusal({ sub: `user-${newId()}`, iat: now() })).toMatch(/"exp".*must expire/);
+    expect(await refusal({ sub: `user-${newId()}` })).toMatch(/"exp"/);
+    expect(await gateway.database.db.prisma.user.count()).toBe(0);
+  });
+
+  test("a token living longer than MAX_TOKEN_LIFETIME_SECONDS (30 days by default) from its iat is refused", async () => {
+    expect(gateway.env.MAX_TOKEN_LIFETIME_SECONDS).toBe(30 * DAY);
+    expect(await refusal({ sub: `user-${newId()}`, iat: now(), exp: now() + 31 * DAY })).toMatch(/longer than/);
+    // Issued long ago with a ten-year life: still refused, though it expires later than now + 30 days only.
+    expect(await refusal({ sub: `user-${newId()}`, iat: now() - 365 * DAY, exp: now() + 9 * 365 * DAY })).toMatch(/longer than/);
+    // Exactly 30 days, as a guest token lives: accepted.
+    const id = `user-${newId()}`;
+    expect(expectOk(await gateway.gql(ME, {}, await hs256({ sub: id, iat: now(), exp: now() + 30 * DAY }))).me.id).toBe(id);
+  });
+
+  test("without iat, or with one in the future, the lifetime counts from now", async () => {
+    expect(await refusal({ sub: `user-${newId()}`, exp: now() + 31 * DAY })).toMatch(/longer than/);
+    expect(await refusal({ sub: `user-${newId()}`, iat: now() + 365 * DAY, exp: now() + 366 * DAY })).toMatch(/longer than/);
+    const id = `user-${newId()}`;
+    expect(expectOk(await gateway.gql(ME, {}, await hs256({ sub: id, exp: now() + 600 }))).me.id).toBe(id);
+  });
+
+  test("MAX_TOKEN_LIFETIME_SECONDS is configurable, and must leave room for guest tokens", async () => {
+    const env = parseEnv({ MAX_TOKEN_LIFETIME_SECONDS: "3600", GUEST_TOKEN_TTL_SECONDS: "3600" });
+    const verifier = createUserTokenVerifier(env);
+    const sign = (exp: number) => hs256({ sub: "someone", iat: now(), exp }, env.AUTH_SECRET);
+    await expect(verifier.verify(await sign(now() + 3600))).resolves.toMatchObject({ id: "someone" });
+    await expect(verifier.verify(await sign(now() + 3601 + 60))).rejects.toMatchObject({ code: "unauthorized:chat" });
+    expect(() => parseEnv({ MAX_TOKEN_LIFETIME_SECONDS: "3600" })).toThrow(/GUEST_TOKEN_TTL_SECONDS/);
   });
 });
 

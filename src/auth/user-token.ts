@@ -14,6 +14,9 @@ export interface UserTokenVerifier {
 /**
  * Verifies `Authorization: Bearer` user tokens: HS256 with AUTH_SECRET, or a
  * remote JWKS when AUTH_JWKS_URL is set; iss/aud checked when configured.
+ * Every token must expire (`exp`), within MAX_TOKEN_LIFETIME_SECONDS of its
+ * `iat`, or of now when it has none or one in the future: a token without
+ * `iat` is accepted only in the last MAX_TOKEN_LIFETIME_SECONDS of its life.
  * With a JWKS, HS256 tokens (the gateway's own guest sessions) are still
  * accepted when AUTH_SECRET was set explicitly, never with the development default.
  * Verified tokens are cached until they expire (jose verifies through async
@@ -23,7 +26,7 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
   const secret = new TextEncoder().encode(env.AUTH_SECRET);
   const jwks: JWTVerifyGetKey | null = env.AUTH_JWKS_URL ? createRemoteJWKSet(new URL(env.AUTH_JWKS_URL)) : null;
   const secretAccepted = guestTokensAccepted(env);
-  const claims = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, requiredClaims: ["sub"] };
+  const claims = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, requiredClaims: ["sub", "exp"] };
   const cache = new Map<string, { identity: UserIdentity; expiresAt: number }>();
 
   async function verifyUncached(token: string) {
@@ -31,7 +34,8 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
     const { payload } = useSecret
       ? await jwtVerify(token, secret, { ...claims, algorithms: ALGORITHMS_SECRET })
       : await jwtVerify(token, jwks, { ...claims, algorithms: ALGORITHMS_JWKS });
-    return { identity: identityFromClaims(payload), expiresAt: (payload.exp ?? Infinity) * 1000 };
+    checkLifetime(payload, env.MAX_TOKEN_LIFETIME_SECONDS);
+    return { identity: identityFromClaims(payload), expiresAt: payload.exp! * 1000 };
   }
 
   return {
@@ -42,8 +46,7 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
       try {
         const verified = await verifyUncached(token);
         if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-        // Tokens without exp are not cached: nothing tells when to drop them.
-        if (Number.isFinite(verified.expiresAt)) cache.set(token, verified);
+        cache.set(token, verified);
         return verified.identity;
       } catch (error) {
         throw new ChatSDKError("unauthorized:chat", describeTokenError(error));
@@ -55,6 +58,12 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
 /** Whether HS256 tokens signed with AUTH_SECRET (guest sessions among them) are accepted. */
 export function guestTokensAccepted(env: Env): boolean {
   return !env.AUTH_JWKS_URL || env.AUTH_SECRET !== DEV_AUTH_SECRET;
+}
+
+function checkLifetime(payload: { exp?: number; iat?: number }, maxSeconds: number): void {
+  const now = Math.floor(Date.now() / 1000);
+  const issuedAt = typeof payload.iat === "number" ? Math.min(payload.iat, now) : now;
+  if (payload.exp! - issuedAt > maxSeconds) throw new TokenLifetimeError(maxSeconds);
 }
 
 function identityFromClaims(payload: Record<string, unknown>): UserIdentity {
@@ -71,8 +80,17 @@ class TokenClaimError extends Error {
   }
 }
 
+class TokenLifetimeError extends Error {
+  constructor(maxSeconds: number) {
+    super(`The token lives longer than the ${maxSeconds} seconds allowed: issue tokens that expire sooner.`);
+  }
+}
+
 function describeTokenError(error: unknown): string {
-  if (error instanceof TokenClaimError) return error.message;
+  if (error instanceof TokenClaimError || error instanceof TokenLifetimeError) return error.message;
+  if (error instanceof errors.JWTClaimValidationFailed && error.reason === "missing") {
+    return `The token lacks the "${error.claim}" claim${error.claim === "exp" ? ": tokens must expire" : ""}.`;
+  }
   if (error instanceof errors.JWTExpired) return "The token has expired.";
   if (error instanceof errors.JWTClaimValidationFailed) return `The token's "${error.claim}" claim is invalid.`;
   if (error instanceof errors.JOSEAlgNotAllowed) return "The token's algorithm is not allowed.";

@@ -28,6 +28,8 @@ const envSchema = z.object({
   AUTH_AUDIENCE: optionalString,
   AUTH_JWKS_URL: optionalString,
   GUEST_TOKEN_TTL_SECONDS: int(60 * 60 * 24 * 30),
+  // The longest a user token may live, from its iat (or from now without one).
+  MAX_TOKEN_LIFETIME_SECONDS: int(60 * 60 * 24 * 30),
   GUEST_SESSIONS_PER_HOUR: int(60),
   TRUST_PROXY: bool(false),
   QUOTA_GUEST_PER_DAY: int(20),
@@ -42,7 +44,9 @@ const envSchema = z.object({
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().nonnegative().max(290_000).default(65_000),
   STREAMER_URL: optionalString,
   NEXTJS_URL: optionalString,
-  STREAMER_PORT: int(4001),
+  // Unset: a free port for the built-in streamer (the gateway hands its URL over
+  // internally), 4001 for `npm run streamer`.
+  STREAMER_PORT: z.coerce.number().int().nonnegative().max(65_535).optional(),
   NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(`${DEV_AUTH_SECRET}-internal`),
   DEFAULT_CHAT_MODEL: z.string().default("chat-model"),
   STREAM_MODE: z.enum(["proxy", "direct"]).default("proxy"),
@@ -57,10 +61,15 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
+const checkedEnvSchema = envSchema.refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {
+  path: ["GUEST_TOKEN_TTL_SECONDS"],
+  message: "must be at most MAX_TOKEN_LIFETIME_SECONDS, or guest tokens would be refused",
+});
+
 export type Env = z.infer<typeof envSchema>;
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
-  const result = envSchema.safeParse(source);
+  const result = checkedEnvSchema.safeParse(source);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     throw new Error(`Invalid configuration:\n${lines.join("\n")}`);

@@ -2,7 +2,7 @@ import { parseEnv } from "../config/env.ts";
 import { startStreamer } from "./server.ts";
 
 const env = parseEnv();
-const streamer = await startStreamer(env, { port: env.STREAMER_PORT, host: env.HOST });
+const streamer = await startStreamer(env, { port: env.STREAMER_PORT ?? 4001, host: env.HOST });
 const model = env.OPENAI_API_KEY ? "OpenAI" : "the offline mock model";
 console.log(`streamer listening on ${streamer.url} (POST /api/chat/stream, ${model})`);
 
