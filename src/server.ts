@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
 import { createGatewayServer } from "./http/coalesce-writes.ts";
-import { parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
+import { databaseTimeoutsOf, parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { log, setLogLevel } from "./log.ts";
@@ -17,7 +17,7 @@ export interface RunningGateway {
 
 /** Opens the database, applies migrations and serves the gateway. */
 export async function startGateway(env: Env): Promise<RunningGateway> {
-  const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
+  const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, timeouts: databaseTimeoutsOf(env) });
   const applied = await applyMigrations(db);
   if (applied.length > 0) log.info("migrations applied", { applied });
   const streamer = await builtInStreamerIfNeeded(env);

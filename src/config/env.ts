@@ -11,6 +11,9 @@ const optionalString = z
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
+// A bound: zero would switch the wait's limit off.
+const positiveMs = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
 const bool = (fallback: boolean) =>
   z
     .enum(["true", "false", "1", "0", ""])
@@ -23,6 +26,13 @@ const envSchema = z.object({
   HOST: z.string().default("0.0.0.0"),
   DATABASE_URL: optionalString,
   DATA_DIR: z.string().default("./.data"),
+  // Bounds on every database wait, so a database that stops answering gives
+  // refusals instead of hangs (README: "When the database is slow or down").
+  DB_CONNECT_TIMEOUT_MS: positiveMs(3_000),
+  DB_POOL_ACQUIRE_TIMEOUT_MS: positiveMs(3_000),
+  DB_STATEMENT_TIMEOUT_MS: positiveMs(5_000),
+  DB_QUERY_TIMEOUT_MS: positiveMs(6_000),
+  DB_MIGRATION_TIMEOUT_MS: positiveMs(600_000),
   AUTH_SECRET: z.string().min(32, "AUTH_SECRET must be at least 32 characters").default(DEV_AUTH_SECRET),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
@@ -75,6 +85,17 @@ export function parseEnv(source: Record<string, string | undefined> = process.en
     throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
   }
   return result.data;
+}
+
+/** The bounds of the database's waits, in milliseconds (see src/db/postgres.ts). */
+export function databaseTimeoutsOf(env: Env) {
+  return {
+    connectMs: env.DB_CONNECT_TIMEOUT_MS,
+    acquireMs: env.DB_POOL_ACQUIRE_TIMEOUT_MS,
+    statementMs: env.DB_STATEMENT_TIMEOUT_MS,
+    queryMs: env.DB_QUERY_TIMEOUT_MS,
+    migrationMs: env.DB_MIGRATION_TIMEOUT_MS,
+  };
 }
 
 /** The streamer base URL, `NEXTJS_URL` accepted as the seed's alias. */

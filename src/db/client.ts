@@ -1,11 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import { PrismaPg } from "@prisma/adapter-pg";
-import pg from "pg";
 import { PrismaPGlite } from "pglite-prisma-adapter";
+import { databaseTimeoutsOf, parseEnv } from "../config/env.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
-import { log } from "../log.ts";
+import { openPostgres } from "./postgres.ts";
 
 export type { PrismaClient };
 
@@ -26,8 +25,22 @@ export interface Database {
   readonly sql: Sql;
   /** Runs one or more SQL statements with no parameters. */
   exec(sql: string): Promise<void>;
+  /**
+   * Runs start-up work (migrations) on one connection of its own, with no
+   * statement timeout: each statement is bounded by the migration timeout.
+   */
+  session<T>(work: (session: Session) => Promise<T>): Promise<T>;
+  /** Bounded: connections that do not say goodbye in time are closed outright. */
   close(): Promise<void>;
 }
+
+/** Statements on one connection: SQL with parameters, or scripts without. */
+export interface Session extends Sql {
+  exec(sql: string): Promise<void>;
+}
+
+/** Milliseconds (README: "When the database is slow or down"); PGlite, in-process, needs none. */
+export type DatabaseTimeouts = ReturnType<typeof databaseTimeoutsOf>;
 
 export interface DatabaseOptions {
   /** PostgreSQL connection string; absent means the embedded PGlite. */
@@ -35,51 +48,13 @@ export interface DatabaseOptions {
   /** Where PGlite keeps its files; `memory://` for a throwaway database. */
   dataDir: string;
   poolSize?: number;
+  /** Default: the settings' defaults. */
+  timeouts?: DatabaseTimeouts;
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.url ? openPostgres(options.url, options.poolSize ?? 10) : openPglite(options.dataDir);
-}
-
-function openPostgres(url: string, max: number): Database {
-  const pool = new pg.Pool({ connectionString: url, max, types: { getTypeParser: utcTimestamps } });
-  // An idle client's error (server restart, killed backend) is re-emitted on the
-  // pool; unheard, it would crash the process. The pool replaces the client.
-  pool.on("error", (error) => log.warn("idle database connection failed", { error }));
-  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  return {
-    kind: "postgres",
-    prisma,
-    sql: { query: async (text, params) => (await pool.query(prepared(text, params))).rows },
-    async exec(sql) {
-      await pool.query(sql);
-    },
-    async close() {
-      await prisma.$disconnect();
-      await pool.end();
-    },
-  };
-}
-
-// Each statement text gets a name, so a connection parses it once and then
-// only binds and executes it (measured: 0.09 ms less per call of begin_turn).
-// The texts are the code's own constants, so the set stays small.
-const statementNames = new Map<string, string>();
-
-function prepared(text: string, values: unknown[] | undefined): pg.QueryConfig {
-  let name = statementNames.get(text);
-  if (name === undefined) {
-    name = `gateway_${statementNames.size}`;
-    statementNames.set(text, name);
-  }
-  return { name, text, values };
-}
-
-// Prisma stores UTC in `timestamp` columns; pg would read them as local time.
-// (Prisma's adapter brings its own parsers, so this only affects raw queries.)
-function utcTimestamps(oid: number, format?: "text" | "binary") {
-  if (oid === pg.types.builtins.TIMESTAMP) return (value: string) => new Date(`${value.replace(" ", "T")}Z`);
-  return pg.types.getTypeParser(oid, format as "text");
+  if (!options.url) return openPglite(options.dataDir);
+  return openPostgres(options.url, options.poolSize ?? 10, options.timeouts ?? databaseTimeoutsOf(parseEnv({})));
 }
 
 async function openPglite(dataDir: string): Promise<Database> {
@@ -97,6 +72,11 @@ async function openPglite(dataDir: string): Promise<Database> {
     async exec(sql) {
       await pglite.exec(sql);
     },
+    session: (work) =>
+      work({
+        query: async (text, params) => (await pglite.query<never>(text, params)).rows,
+        exec: async (sql) => void (await pglite.exec(sql)),
+      }),
     // The adapter does not close PGlite: without this the process hangs at exit.
     async close() {
       await prisma.$disconnect();

@@ -18,10 +18,12 @@ export async function applyMigrations(db: Database): Promise<string[]> {
     .filter((entry) => entry.isDirectory())
     .map((entry) => entry.name)
     .sort();
-  const lock = db.kind === "postgres";
-  if (lock) await db.exec(`SELECT pg_advisory_lock(${LOCK_KEY})`);
-  try {
-    await db.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+  // On one connection of its own: the advisory lock is the session's, and a
+  // migration may take longer than a request's statement timeout.
+  return db.session(async (session) => {
+    const lock = db.kind === "postgres";
+    if (lock) await session.exec(`SELECT pg_advisory_lock(${LOCK_KEY})`);
+    await session.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
       "finished_at" TIMESTAMPTZ,
@@ -31,7 +33,7 @@ export async function applyMigrations(db: Database): Promise<string[]> {
       "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
       "applied_steps_count" INTEGER NOT NULL DEFAULT 0
     )`);
-    const rows = await db.prisma.$queryRawUnsafe<{ migration_name: string }[]>(
+    const rows = await session.query<{ migration_name: string }>(
       `SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
     );
     const done = new Set(rows.map((row) => row.migration_name));
@@ -40,15 +42,15 @@ export async function applyMigrations(db: Database): Promise<string[]> {
       if (done.has(name)) continue;
       const sql = await readFile(join(MIGRATIONS_DIR, name, "migration.sql"), "utf8");
       const checksum = createHash("sha256").update(sql).digest("hex");
-      await db.exec(`BEGIN;\n${sql}\n;INSERT INTO "_prisma_migrations"
+      await session.exec(`BEGIN;\n${sql}\n;INSERT INTO "_prisma_migrations"
         (id, checksum, finished_at, migration_name, applied_steps_count)
         VALUES ('${randomUUID()}', '${checksum}', now(), '${name.replaceAll("'", "''")}', 1);\nCOMMIT;`);
       applied.push(name);
     }
+    // On a failure the session's connection is closed, which releases the lock.
+    if (lock) await session.exec(`SELECT pg_advisory_unlock(${LOCK_KEY})`);
     return applied;
-  } finally {
-    if (lock) await db.exec(`SELECT pg_advisory_unlock(${LOCK_KEY})`);
-  }
+  });
 }
 
 /** True when every migration folder has been applied (for /ready). */

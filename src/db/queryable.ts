@@ -2,19 +2,26 @@ import { tracingChannel } from "node:diagnostics_channel";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { ChatSDKError, isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
+import { databaseUnavailable, isDatabaseUnavailable } from "./unavailable.ts";
 
 /** A client or an open transaction: every query function takes either. */
 export type Queryable = PrismaClient | Prisma.TransactionClient;
 
 /**
- * Runs a query and turns any driver failure into `bad_request:database`,
- * logging the details, which never reach the client.
+ * Runs a query and turns any driver failure into a client's error, logging
+ * the details, which never reach the client: `offline:chat` (try again) while
+ * the database is unavailable, `bad_request:database` otherwise. Every wait
+ * inside is bounded (src/db/postgres.ts).
  */
 export async function dbCall<T>(name: string, run: () => Promise<T>): Promise<T> {
   try {
     return await run();
   } catch (error) {
     if (isChatSDKError(error)) throw error;
+    if (isDatabaseUnavailable(error)) {
+      log.warn("database unavailable", { query: name, error });
+      throw databaseUnavailable();
+    }
     log.error("database query failed", { query: name, error });
     throw new ChatSDKError("bad_request:database");
   }

@@ -1,19 +1,40 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Plugin } from "graphql-yoga";
 import type { Database } from "../db/client.ts";
 import { migrationsApplied } from "../db/migrate.ts";
 import { log } from "../log.ts";
 
+// Probes (a load balancer's, an orchestrator's) give up after a few seconds;
+// a database that does not answer sooner counts as not ready.
+const READY_CHECK_TIMEOUT_MS = 2_000;
+
 /** `GET /ready`: 200 when the database answers and every migration is applied, 503 otherwise. */
 export function readiness(db: Database): Plugin {
+  // Probes arriving while a check runs share it, so a stalled database does
+  // not collect one waiting query per probe.
+  let running: Promise<boolean> | null = null;
+  const check = () => {
+    running ??= migrationsApplied(db)
+      .catch((error) => {
+        log.warn("readiness check failed", { error });
+        return false;
+      })
+      .finally(() => (running = null));
+    return running;
+  };
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname !== "/ready" || request.method !== "GET") return;
-      let ready = false;
-      try {
-        ready = await migrationsApplied(db);
-      } catch (error) {
-        log.warn("readiness check failed", { error });
-      }
+      const gaveUp = new AbortController();
+      const timeout = sleep(READY_CHECK_TIMEOUT_MS, undefined, { signal: gaveUp.signal }).then(
+        () => {
+          log.warn("readiness check timed out", { afterMs: READY_CHECK_TIMEOUT_MS });
+          return false;
+        },
+        () => false,
+      );
+      const ready = await Promise.race([check(), timeout]);
+      gaveUp.abort();
       endResponse(fetchAPI.Response.json({ ready }, { status: ready ? 200 : 503 }));
     },
   };

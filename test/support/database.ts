@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
-import { openDatabase, type Database } from "../../src/db/client.ts";
+import { databaseTimeoutsOf, parseEnv } from "../../src/config/env.ts";
+import { openDatabase, type Database, type DatabaseTimeouts } from "../../src/db/client.ts";
 import { applyMigrations } from "../../src/db/migrate.ts";
 
 /**
@@ -18,7 +19,13 @@ export interface TestDatabase {
 
 export const onPostgres = Boolean(process.env.DATABASE_URL);
 
-export async function createTestDatabase(): Promise<TestDatabase> {
+export interface TestDatabaseOptions {
+  /** Rewrites the connection string the gateway uses (a proxy in front of the server). */
+  via?: (url: string) => string;
+  timeouts?: Partial<DatabaseTimeouts>;
+}
+
+export async function createTestDatabase(options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   const serverUrl = process.env.DATABASE_URL;
   let url: string | undefined;
   let dropDatabase = async () => {};
@@ -30,7 +37,12 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url = parsed.toString();
     dropDatabase = () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
-  const db = await openDatabase({ url, dataDir: "memory://", poolSize: 20 });
+  const db = await openDatabase({
+    url: url && options.via ? options.via(url) : url,
+    dataDir: "memory://",
+    poolSize: 20,
+    timeouts: { ...databaseTimeoutsOf(parseEnv()), ...options.timeouts },
+  });
   await applyMigrations(db);
   return {
     db,

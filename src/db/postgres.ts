@@ -1,0 +1,156 @@
+import { once } from "node:events";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaClient } from "../generated/prisma/client.ts";
+import { log } from "../log.ts";
+import type { Database, DatabaseTimeouts, Session } from "./client.ts";
+
+/**
+ * PostgreSQL through a pg Pool that Prisma (@prisma/adapter-pg) and the raw
+ * SQL share, every wait bounded: connecting, waiting for a pooled connection,
+ * each statement on the server, each answer on the client (a stalled socket
+ * never delivers the server's statement_timeout), and closing.
+ */
+export function openPostgres(url: string, max: number, timeouts: DatabaseTimeouts): Database {
+  const open = new Set<pg.Client>();
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    types: { getTypeParser: utcTimestamps },
+    Client: boundedClient(timeouts.connectMs, open),
+    connectionTimeoutMillis: timeouts.acquireMs,
+    statement_timeout: timeouts.statementMs,
+    query_timeout: timeouts.queryMs,
+    // A transaction whose client went silent would hold its row locks (a
+    // user's quota lock) until the server noticed the dead socket.
+    idle_in_transaction_session_timeout: Math.max(10_000, 2 * timeouts.queryMs),
+    keepAlive: true,
+  });
+  // An idle client's error (server restart, killed backend) is re-emitted on the
+  // pool; unheard, it would crash the process. The pool replaces the client.
+  pool.on("error", (error) => log.warn("idle database connection failed", { error }));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: "postgres",
+    prisma,
+    sql: { query: async (text, params) => (await pool.query(prepared(text, params))).rows },
+    async exec(sql) {
+      await pool.query(sql);
+    },
+    async session(work) {
+      const client = await pool.connect();
+      try {
+        // Start-up work may take long, and waits for another instance's lock.
+        await client.query("SET statement_timeout = 0");
+        return await work(sessionOn(client, timeouts.migrationMs));
+      } finally {
+        // Never back to the pool: its settings now differ.
+        client.release(true);
+      }
+    },
+    async close() {
+      await prisma.$disconnect();
+      await endWithin(pool, open, timeouts.queryMs);
+    },
+  };
+}
+
+function sessionOn(client: pg.PoolClient, timeoutMs: number): Session {
+  // pg reads a per-query query_timeout; its types do not list it.
+  const bounded = (text: string, values?: unknown[]) => ({ text, values, query_timeout: timeoutMs }) as pg.QueryConfig;
+  return {
+    query: async (text, params) => (await client.query(bounded(text, params))).rows,
+    async exec(sql) {
+      await client.query(bounded(sql));
+    },
+  };
+}
+
+const QUERY_TIMED_OUT = "Query read timeout";
+
+/**
+ * pg's Client with its own connect timeout, and a connection whose answer
+ * timed out closed at once: pg leaves the unanswered query at the head of the
+ * connection, where the pool would hand it out again (Prisma releases a
+ * transaction's client without an error) and every later query on it would
+ * wait out the timeout behind it. Tracks its open connections for close().
+ */
+function boundedClient(connectMs: number, open: Set<pg.Client>): typeof pg.Client {
+  return class BoundedClient extends pg.Client {
+    constructor(config?: pg.ClientConfig) {
+      super({ ...config, connectionTimeoutMillis: connectMs });
+      open.add(this);
+      this.once("end", () => open.delete(this));
+      const query = this.query.bind(this) as (...args: unknown[]) => unknown;
+      const dropIfTimedOut = (error: unknown) => {
+        if ((error as Error | null)?.message === QUERY_TIMED_OUT) this.connection.stream.destroy();
+      };
+      // Every form the pool, Prisma's adapter and this code call: (config[, values][, callback]).
+      (this as { query: unknown }).query = (...args: unknown[]) => {
+        const last = args.length - 1;
+        const callback = args[last];
+        if (typeof callback === "function") {
+          args[last] = (error: unknown, result: unknown) => {
+            dropIfTimedOut(error);
+            (callback as (error: unknown, result: unknown) => void)(error, result);
+          };
+          return query(...args);
+        }
+        const result = query(...args);
+        if (result instanceof Promise) result.catch(dropIfTimedOut);
+        return result;
+      };
+    }
+  };
+}
+
+/**
+ * pool.end(), bounded: it waits for running queries (each bounded) and then
+ * for each connection's goodbye, which a stalled server never acknowledges.
+ * Past `ms`, the sockets left are closed outright. Resolves once every
+ * connection has ended, so nothing of the pool outlives close().
+ */
+async function endWithin(pool: pg.Pool, open: Set<pg.Client>, ms: number): Promise<void> {
+  const ended = pool.end();
+  ended.catch((error) => log.warn("database pool did not end cleanly", { error }));
+  const timer = AbortSignal.timeout(ms);
+  const closed = await Promise.race([allEnded(open).then(() => true), once(timer, "abort").then(() => false)]);
+  if (!closed) {
+    log.warn("database connections did not close in time; closing them", { open: open.size });
+    for (const client of open) client.connection.stream.destroy();
+    await allEnded(open);
+  }
+  // Settles as the last connection ends; bounded all the same.
+  await Promise.race([ended.catch(() => {}), once(AbortSignal.timeout(1_000), "abort")]);
+}
+
+function allEnded(open: Set<pg.Client>): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (open.size === 0) resolve();
+    };
+    check();
+    for (const client of open) client.once("end", check);
+  });
+}
+
+// Each statement text gets a name, so a connection parses it once and then
+// only binds and executes it (measured: 0.09 ms less per call of begin_turn).
+// The texts are the code's own constants, so the set stays small.
+const statementNames = new Map<string, string>();
+
+function prepared(text: string, values: unknown[] | undefined): pg.QueryConfig {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `gateway_${statementNames.size}`;
+    statementNames.set(text, name);
+  }
+  return { name, text, values };
+}
+
+// Prisma stores UTC in `timestamp` columns; pg would read them as local time.
+// (Prisma's adapter brings its own parsers, so this only affects raw queries.)
+function utcTimestamps(oid: number, format?: "text" | "binary") {
+  if (oid === pg.types.builtins.TIMESTAMP) return (value: string) => new Date(`${value.replace(" ", "T")}Z`);
+  return pg.types.getTypeParser(oid, format as "text");
+}

@@ -1,0 +1,52 @@
+import { ChatSDKError, codeOf } from "../errors.ts";
+
+// What pg and pg-pool say when the server does not answer in time or the
+// connection is gone; Prisma passes these messages through unchanged.
+const UNAVAILABLE_MESSAGES = [
+  "timeout exceeded when trying to connect", // waiting for a pooled connection
+  "Connection terminated due to connection timeout", // connecting a new one
+  "timeout expired", // the client's own connect timeout
+  "Query read timeout", // no answer to a query
+  "Connection terminated unexpectedly",
+  "Connection terminated",
+  "Client has encountered a connection error and is not queryable",
+];
+
+const UNAVAILABLE_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "53300", // too_many_connections
+  "57014", // query_canceled: the statement timeout
+  "57P01", // admin_shutdown
+  "57P02", // crash_shutdown
+  "57P03", // cannot_connect_now
+  "P1001", // Prisma: can't reach the database server
+  "P1002", // Prisma: the server timed out
+  "P1008", // Prisma: operations timed out
+  "P1017", // Prisma: the server closed the connection
+  "P2024", // Prisma: timed out fetching a connection
+]);
+
+/**
+ * True when a database error means the database is down, unreachable or too
+ * slow right now (worth retrying), rather than that the query was wrong.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = codeOf(e);
+    if (code !== undefined && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
+    if (UNAVAILABLE_MESSAGES.includes(e.message)) return true;
+  }
+  return false;
+}
+
+/** The refusal a client gets while the database is unavailable: retry later. */
+export function databaseUnavailable(): ChatSDKError {
+  return new ChatSDKError("offline:chat", "The database is not answering right now. Please try again in a few seconds.");
+}
