@@ -174,6 +174,26 @@ describe("THE RACE: concurrent saves never exceed the quota", () => {
   });
 });
 
+describe("THE RACE across both writers", () => {
+  test("40 concurrent sends, half sendMessage and half saveMessages, with 3 left: exactly 3 are stored", async () => {
+    const me = await signedIn("guest");
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        if (i % 2 === 0) {
+          const { events, results } = await subscribeWithFetch(gateway.url, sendInput(`turn ${i}`), { token: me.token });
+          return events.at(-1)?.__typename === "StreamFinished" ? "ok" : results[0]?.errors?.[0]?.extensions?.code;
+        }
+        const result = await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [textMessage(`save ${i}`)] }, me.token);
+        return result.errors ? result.errors[0].extensions?.code : "ok";
+      }),
+    );
+    expect(outcomes.filter((o) => o === "ok")).toHaveLength(GUEST_QUOTA);
+    expect(outcomes.filter((o) => o === "rate_limit:chat")).toHaveLength(40 - GUEST_QUOTA);
+    expect(await userMessageCount(me.id)).toBe(GUEST_QUOTA);
+    expect(await left(me.token)).toBe(0);
+  });
+});
+
 describe("deleting does not give messages back", () => {
   /** Sends one turn; the stream's last event, or the refusal's error code. */
   async function send(token: string, chatId: string, text: string) {
