@@ -3,11 +3,11 @@ import { encodeCursor } from "../src/db/cursor.ts";
 import {
   deleteMessagesByChatIdAfterTimestamp,
   getMessageById,
-  getMessageCountByUserId,
   getMessagesByChatId,
   saveMessages,
   type NewMessage,
 } from "../src/db/messages.ts";
+import { getMessageCountByUserId } from "../src/db/quota-ledger.ts";
 import { getVotesByChatId, voteMessage } from "../src/db/votes.ts";
 import { ChatSDKError } from "../src/errors.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
@@ -169,6 +169,8 @@ describe("deleteMessagesByChatIdAfterTimestamp", () => {
 });
 
 describe("getMessageCountByUserId", () => {
+  const hoursAgo = (hours: number) => new Date(Date.now() - hours * HOUR);
+
   test("counts only the user's own user-role messages of the last 24 hours", async () => {
     const { user, chat } = await userWithChat();
     const other = await insertUser(prisma());
@@ -181,19 +183,19 @@ describe("getMessageCountByUserId", () => {
     await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "user", createdAt: new Date(now - 25 * HOUR) });
     await insertMessage(prisma(), { chatId: otherChat.id, userId: other.id, role: "user" });
 
-    expect(await getMessageCountByUserId(prisma(), user.id)).toBe(2);
-    expect(await getMessageCountByUserId(prisma(), user.id, 24)).toBe(2);
-    expect(await getMessageCountByUserId(prisma(), user.id, 26)).toBe(3);
-    expect(await getMessageCountByUserId(prisma(), other.id)).toBe(1);
-    expect(await getMessageCountByUserId(prisma(), "nobody")).toBe(0);
+    expect(await getMessageCountByUserId(prisma(), user.id, hoursAgo(24))).toBe(2);
+    expect(await getMessageCountByUserId(prisma(), user.id, hoursAgo(22))).toBe(1);
+    expect(await getMessageCountByUserId(prisma(), user.id, hoursAgo(26))).toBe(3);
+    expect(await getMessageCountByUserId(prisma(), other.id, hoursAgo(24))).toBe(1);
+    expect(await getMessageCountByUserId(prisma(), "nobody", hoursAgo(24))).toBe(0);
   });
 
   test("counts no further than the bound it is given", async () => {
     const { user, chat } = await userWithChat();
     for (let i = 0; i < 3; i++) await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "user" });
 
-    expect(await getMessageCountByUserId(prisma(), user.id, 24, 2)).toBe(2);
-    expect(await getMessageCountByUserId(prisma(), user.id, 24, 5)).toBe(3);
+    expect(await getMessageCountByUserId(prisma(), user.id, hoursAgo(24), 2)).toBe(2);
+    expect(await getMessageCountByUserId(prisma(), user.id, hoursAgo(24), 5)).toBe(3);
   });
 });
 

@@ -1,7 +1,8 @@
 import { describe, expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
-import { dailyMessageLimit } from "../src/quota.ts";
+import { dailyMessageLimit, QUOTA_WINDOW_HOURS } from "../src/quota.ts";
 import { useTestGateway } from "./support/gateway.ts";
+import { sendInput, subscribeWithFetch } from "./support/sse.ts";
 import {
   expectError,
   expectOk,
@@ -9,6 +10,7 @@ import {
   insertChat,
   insertMessage,
   insertUser,
+  newId,
   SAVE_MESSAGES,
   textMessage,
 } from "./support/fixtures.ts";
@@ -169,5 +171,99 @@ describe("THE RACE: concurrent saves never exceed the quota", () => {
     expect(results.filter((r) => !r.errors)).toHaveLength(1);
     expect(results.filter((r) => r.errors?.some((e) => e.extensions?.code === "rate_limit:chat"))).toHaveLength(5);
     expect(await userMessageCount(me.id)).toBe(2);
+  });
+});
+
+describe("THE RACE across both writers", () => {
+  test("40 concurrent sends, half sendMessage and half saveMessages, with 3 left: exactly 3 are stored", async () => {
+    const me = await signedIn("guest");
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        if (i % 2 === 0) {
+          const { events, results } = await subscribeWithFetch(gateway.url, sendInput(`turn ${i}`), { token: me.token });
+          return events.at(-1)?.__typename === "StreamFinished" ? "ok" : results[0]?.errors?.[0]?.extensions?.code;
+        }
+        const result = await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [textMessage(`save ${i}`)] }, me.token);
+        return result.errors ? result.errors[0].extensions?.code : "ok";
+      }),
+    );
+    expect(outcomes.filter((o) => o === "ok")).toHaveLength(GUEST_QUOTA);
+    expect(outcomes.filter((o) => o === "rate_limit:chat")).toHaveLength(40 - GUEST_QUOTA);
+    expect(await userMessageCount(me.id)).toBe(GUEST_QUOTA);
+    expect(await left(me.token)).toBe(0);
+  });
+});
+
+describe("deleting does not give messages back", () => {
+  /** Sends one turn; the stream's last event, or the refusal's error code. */
+  async function send(token: string, chatId: string, text: string) {
+    const { events, results } = await subscribeWithFetch(gateway.url, sendInput(text, { chatId }), { token });
+    return events.at(-1)?.__typename ?? results[0]?.errors?.[0]?.extensions?.code;
+  }
+
+  const DELETE_CHAT = `mutation ($id: ID!) { deleteChat(id: $id) }`;
+  const DELETE_TRAILING = `mutation ($id: ID!) { deleteTrailingMessages(messageId: $id) }`;
+
+  test("a guest who spent the quota in new chats and deleted them all is still refused", async () => {
+    const me = await signedIn("guest");
+    const chatIds = Array.from({ length: GUEST_QUOTA }, () => newId());
+    for (const chatId of chatIds) expect(await send(me.token, chatId, "hello")).toBe("StreamFinished");
+    expect(await send(me.token, newId(), "one more")).toBe("rate_limit:chat");
+
+    for (const id of [...chatIds, me.chat.id]) expectOk(await gateway.gql(DELETE_CHAT, { id }, me.token));
+    expect(await prisma().message.count({ where: { userId: me.id } })).toBe(0);
+
+    expect(await left(me.token)).toBe(0);
+    expect(await send(me.token, newId(), "after deleting")).toBe("rate_limit:chat");
+    const save = { chatId: (await insertChat(prisma(), { userId: me.id })).id, messages: [textMessage("x")] };
+    expectError(await gateway.gql(SAVE_MESSAGES, save, me.token), "rate_limit:chat");
+    expect(await prisma().message.count({ where: { userId: me.id } })).toBe(0);
+  });
+
+  test("deleteTrailingMessages of every message sent gives none of them back", async () => {
+    const me = await signedIn("guest");
+    const sent = Array.from({ length: GUEST_QUOTA }, (_, i) => textMessage(`m${i}`));
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: sent }, me.token));
+    expect(await left(me.token)).toBe(0);
+
+    expect(expectOk(await gateway.gql(DELETE_TRAILING, { id: sent[0].id }, me.token)).deleteTrailingMessages).toBe(
+      GUEST_QUOTA,
+    );
+    expect(await userMessageCount(me.id)).toBe(0);
+
+    expect(await left(me.token)).toBe(0);
+    expectError(
+      await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [textMessage("again")] }, me.token),
+      "rate_limit:chat",
+    );
+    expect(await send(me.token, me.chat.id, "again")).toBe("rate_limit:chat");
+    expect(await userMessageCount(me.id)).toBe(0);
+  });
+
+  test("editing within the quota: a resent message counts again", async () => {
+    const me = await signedIn();
+    const first = textMessage("first");
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [first] }, me.token));
+    expectOk(await gateway.gql(DELETE_TRAILING, { id: first.id }, me.token));
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [first] }, me.token));
+    expect(await left(me.token)).toBe(REGULAR_QUOTA - 2);
+  });
+
+  test("uses are kept for the whole window, and older ones are pruned as new ones arrive", async () => {
+    const me = await signedIn();
+    const windowMs = QUOTA_WINDOW_HOURS * HOUR;
+    await alreadySent(me, 1, windowMs - 60_000);
+    await prisma().message.deleteMany({ where: { userId: me.id } });
+    // Uses recorded three windows ago, long expired.
+    const expired = new Date(Date.now() - 3 * windowMs);
+    await prisma().quotaUse.createMany({ data: [0, 1, 2].map((i) => ({ userId: me.id, createdAt: new Date(expired.getTime() + i) })) });
+    expect(await prisma().quotaUse.count({ where: { userId: me.id } })).toBe(4);
+
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [textMessage("now")] }, me.token));
+    expect(await left(me.token)).toBe(REGULAR_QUOTA - 2);
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [textMessage("later")] }, me.token));
+    expect(await left(me.token)).toBe(REGULAR_QUOTA - 3);
+    // Each use prunes at most two expired ones: after two uses, all three are gone.
+    expect(await prisma().quotaUse.count({ where: { userId: me.id } })).toBe(3);
   });
 });

@@ -15,6 +15,9 @@ export async function lockChatById(db: Queryable, id: string): Promise<Chat | nu
   return getChatById(db, id);
 }
 
+/** The title of a chat created without one (and of a turn's new chat whose message has no text). */
+export const DEFAULT_CHAT_TITLE = "New chat";
+
 export interface NewChat {
   id: string;
   userId: string;

@@ -70,25 +70,6 @@ export async function deleteMessagesByChatIdAfterTimestamp(
   return count;
 }
 
-/**
- * User messages the user sent in the last `hours` hours (the quota's measure),
- * counted no further than `upTo` when given. The rule is the database's
- * user_message_count, which begin_turn counts with too.
- */
-export async function getMessageCountByUserId(
-  db: Queryable,
-  userId: string,
-  hours = 24,
-  upTo: number | null = null,
-): Promise<number> {
-  // Timestamps are stored as UTC in `timestamp` columns: the bound travels as UTC text.
-  const since = new Date(Date.now() - hours * 60 * 60 * 1000).toISOString();
-  const [row] = await dbCall("getMessageCountByUserId", () =>
-    db.$queryRaw<{ count: number }[]>`SELECT user_message_count(${userId}, ${since}::timestamp, ${upTo}::integer) AS count`,
-  );
-  return row.count;
-}
-
 /** The next timestamp in a chat: now, or just after its latest message when that is later. */
 export function nextMessageTime(latest: Date | null): Date {
   return new Date(Math.max(Date.now(), (latest?.getTime() ?? 0) + 1));

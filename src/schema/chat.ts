@@ -1,6 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { resolveCursorConnection, type ResolveCursorConnectionArgs } from "@pothos/plugin-relay";
-import { deleteChatById, getChatById, getChatsByUserId, saveChat, updateChatVisibilityById } from "../db/chats.ts";
+import {
+  DEFAULT_CHAT_TITLE,
+  deleteChatById,
+  getChatById,
+  getChatsByUserId,
+  saveChat,
+  updateChatVisibilityById,
+} from "../db/chats.ts";
 import { decodeCursor, encodeCursor } from "../db/cursor.ts";
 import { getMessagesByChatId } from "../db/messages.ts";
 import { ChatSDKError } from "../errors.ts";
@@ -13,8 +20,6 @@ import { VisibilityEnum } from "./enums.ts";
 import { MessageRef } from "./message.ts";
 import { UsageRef, usageFromJson } from "./usage.ts";
 import { pageArgs, title, uuid } from "./validation.ts";
-
-export const DEFAULT_CHAT_TITLE = "New chat";
 
 export const ChatRef = builder.objectRef<Chat>("Chat").implement({
   // Every path to a chat passes here: private chats of others are `forbidden:chat`.

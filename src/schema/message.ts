@@ -5,7 +5,7 @@ import { inTransaction } from "../db/queryable.ts";
 import { deleteMessagesByChatIdAfterTimestamp, getMessageById, saveMessages } from "../db/messages.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { Message } from "../generated/prisma/client.ts";
-import { lockUser, reserveQuota } from "../quota.ts";
+import { userMessagesFit } from "../quota.ts";
 import { builder } from "./builder.ts";
 import { assertOwner, requireOwnedChat } from "./chat-access.ts";
 import { currentUser } from "./context.ts";
@@ -54,11 +54,12 @@ builder.mutationField("saveMessages", (t) =>
       }
       const userMessages = messages.filter((m) => m.role === "user").length;
       return inTransaction(ctx.db.prisma, "saveMessages", async (tx) => {
-        await lockUser(tx, user.id);
+        const fits = await userMessagesFit(tx, ctx.env, user, userMessages);
         const chat = await lockChatById(tx, args.chatId);
         if (!chat) throw new ChatSDKError("not_found:chat");
+        // Ownership is judged before the quota.
         assertOwner(ctx, chat);
-        await reserveQuota(tx, ctx.env, user, userMessages);
+        if (!fits) throw new ChatSDKError("rate_limit:chat");
         const taken = await tx.message.findMany({ where: { id: { in: messages.map((m) => m.id) } }, select: { id: true } });
         if (taken.length > 0) throw new ChatSDKError("bad_request:api", `Message id ${taken[0].id} already exists.`);
         return saveMessages(

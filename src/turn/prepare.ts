@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import type { UIMessage } from "ai";
 import type { Env } from "../config/env.ts";
+import { DEFAULT_CHAT_TITLE } from "../db/chats.ts";
 import type { Database } from "../db/client.ts";
 import { tracedDbCall } from "../db/queryable.ts";
 import { beginTurn } from "../db/turn-queries.ts";
 import { ChatSDKError, codeOf } from "../errors.ts";
 import type { Chat, Message, User, Visibility } from "../generated/prisma/client.ts";
-import { dailyMessageLimit, QUOTA_WINDOW_HOURS } from "../quota.ts";
+import { dailyMessageLimit, quotaWindowStart } from "../quota.ts";
 import { toUIMessage } from "./ui-message.ts";
 
 export interface TurnRequest {
@@ -30,7 +31,6 @@ export interface PreparedTurn {
 }
 
 const TITLE_LENGTH = 80;
-const DEFAULT_TITLE = "New chat";
 
 /**
  * Step 1 of a turn, before anything goes upstream, in one atomic statement
@@ -44,7 +44,7 @@ export async function prepareTurn(db: Database, env: Env, user: User, request: T
     try {
       return await beginTurn(db.sql, {
         userId: user.id,
-        quotaSince: new Date(Date.now() - QUOTA_WINDOW_HOURS * 60 * 60 * 1000),
+        quotaSince: quotaWindowStart(),
         quotaLimit: dailyMessageLimit(env, user.type),
         chatId: request.chatId,
         title: titleFrom(request.message),
@@ -86,6 +86,6 @@ function messageIdTaken(id: string): ChatSDKError {
 
 function titleFrom(message: UIMessage): string {
   const text = message.parts.find((part) => part.type === "text")?.text.replace(/\s+/g, " ").trim();
-  if (!text) return DEFAULT_TITLE;
+  if (!text) return DEFAULT_CHAT_TITLE;
   return text.length > TITLE_LENGTH ? `${text.slice(0, TITLE_LENGTH - 1)}…` : text;
 }

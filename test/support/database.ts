@@ -47,7 +47,7 @@ export async function createTestDatabase(options: TestDatabaseOptions = {}): Pro
   return {
     db,
     url,
-    reset: () => db.exec(`TRUNCATE "Vote", "Stream", "Message", "Chat", "User" CASCADE`),
+    reset: () => db.exec(`TRUNCATE "Vote", "Stream", "Message", "Chat", "User", "QuotaUse" CASCADE`),
     async drop() {
       await db.close();
       await dropDatabase();
