@@ -108,11 +108,11 @@ describe("streamer failures", () => {
     const { terminal, events, messages } = await turn(null, { target: unreachableGateway });
     expect(events.map((e) => e.__typename)).toEqual(["StreamStarted", "StreamFailed"]);
     expect(terminal).toMatchObject({ code: "offline:chat", partialMessage: null });
-    expect(terminal.reason).toMatch(/unreachable/);
+    expect(terminal.reason).toBe("The model's service is unavailable. Try again shortly.");
     expect(messages).toHaveLength(1);
   });
 
-  it("HTTP 500: StreamFailed offline:chat with the status in the reason", async () => {
+  it("HTTP 500: StreamFailed offline:chat", async () => {
     const { terminal, events, messages, request } = await turn((call) => {
       call.res.writeHead(500, { "content-type": "application/json" });
       call.res.end(JSON.stringify({ code: "offline:chat", message: "model provider down" }));
@@ -120,7 +120,7 @@ describe("streamer failures", () => {
     expect(request).not.toBeNull();
     expect(events.map((e) => e.__typename)).toEqual(["StreamStarted", "StreamFailed"]);
     expect(terminal).toMatchObject({ code: "offline:chat", partialMessage: null });
-    expect(terminal.reason).toContain("500");
+    expect(terminal.reason).toBe("The model's service is unavailable. Try again shortly.");
     expect(messages).toHaveLength(1);
   });
 
@@ -146,7 +146,7 @@ describe("streamer failures", () => {
       respond([...turnHead(), ...textDeltas("t1", "Before"), "this is not json {", ...turnTail()]),
     );
     expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "offline:chat" });
-    expect(terminal.reason).toMatch(/malformed/);
+    expect(terminal.reason).toBe("The model's service sent an answer that could not be read. Try again.");
     expect(streamedText(events)).toBe("Before");
     expect(terminal.partialMessage).toMatchObject({ status: "FAILED" });
     expect(messages[1]).toEqual(terminal.partialMessage);
@@ -157,11 +157,11 @@ describe("streamer failures", () => {
       respond([...turnHead(), { type: "text-delta", id: "t1" }, ...turnTail()]),
     );
     expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "offline:chat" });
-    expect(terminal.reason).toMatch(/malformed/);
+    expect(terminal.reason).toBe("The model's service sent an answer that could not be read. Try again.");
     expect(messages.length).toBeLessThanOrEqual(2);
   });
 
-  it("an error chunk: StreamFailed with its text, the partial answer stored as FAILED", async () => {
+  it("an error chunk: StreamFailed, the partial answer stored as FAILED", async () => {
     const { terminal, events, messages } = await turn(
       respond([
         ...turnHead(),
@@ -171,7 +171,7 @@ describe("streamer failures", () => {
       ]),
     );
     expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "offline:chat" });
-    expect(terminal.reason).toContain("The model provider exploded.");
+    expect(terminal.reason).toBe("The model ran into an error while answering. Try again.");
     expect(streamedText(events)).toBe("So far so good");
     expect(terminal.partialMessage).toMatchObject({ role: "ASSISTANT", status: "FAILED" });
     expect(terminal.partialMessage.parts).toContainEqual({ __typename: "TextPart", text: "So far so good" });
@@ -217,7 +217,7 @@ describe("streamer failures", () => {
       respond([...turnHead(), ...textDeltas("t1", "Then silence")], "hang"),
     );
     expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "offline:chat" });
-    expect(terminal.reason).toMatch(/nothing for 300 ms/);
+    expect(terminal.reason).toBe("The model's service stopped responding. Try again.");
     expect(streamedText(events)).toBe("Then silence");
     expect(terminal.partialMessage).toMatchObject({ status: "FAILED" });
     expect(elapsedMs).toBeLessThan(3000);
@@ -231,24 +231,24 @@ describe("streamer failures", () => {
     });
     expect(events.map((e) => e.__typename)).toEqual(["StreamStarted", "StreamFailed"]);
     expect(terminal).toMatchObject({ code: "offline:chat", partialMessage: null });
-    expect(terminal.reason).toMatch(/did not answer within 500 ms/);
+    expect(terminal.reason).toBe("The model's service did not answer in time. Try again shortly.");
     expect(elapsedMs).toBeLessThan(3000);
     expect(messages).toHaveLength(1);
     await eventually(async () => request!.closedEarly);
   });
 
   it("HTTP 429 and 400 keep their meaning; 401 (a refused internal token) is offline:chat", async () => {
-    for (const [status, code] of [
-      [429, "rate_limit:chat"],
-      [400, "bad_request:api"],
-      [401, "offline:chat"],
+    for (const [status, code, reason] of [
+      [429, "rate_limit:chat", "The model's service is busy. Wait a moment and try again."],
+      [400, "bad_request:api", "The model's service refused this message. Try rephrasing or shortening it."],
+      [401, "offline:chat", "The model's service is unavailable. Try again shortly."],
     ] as const) {
       const { terminal, messages } = await turn((call) => {
         call.res.writeHead(status, { "content-type": "application/json" });
         call.res.end(JSON.stringify({ code: "x", message: `refused with ${status}` }));
       });
       expect(terminal).toMatchObject({ __typename: "StreamFailed", code, partialMessage: null });
-      expect(terminal.reason).toContain(String(status));
+      expect(terminal.reason).toBe(reason);
       expect(messages).toHaveLength(1);
     }
   });

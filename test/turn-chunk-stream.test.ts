@@ -80,7 +80,7 @@ describe("readChunks", () => {
     const { body, state } = openBody([sse({ type: "start" }), "data: {not json\n\n"], { end: false });
     const error = await failure(collect(body));
     expect(error).toMatchObject({ code: "offline:chat", kind: "malformed" });
-    expect(error.reason).toMatch(/malformed chunk from streamer/);
+    expect(error.message).toMatch(/malformed chunk from streamer/);
     await vi.waitFor(() => expect(state.cancelled).toBe(true));
   });
 
@@ -88,7 +88,7 @@ describe("readChunks", () => {
     const { body } = openBody([sse({ type: "text-delta", id: "t" })]);
     const error = await failure(collect(body));
     expect(error).toMatchObject({ code: "offline:chat", kind: "malformed" });
-    expect(error.reason).toBe('malformed chunk from streamer: invalid "text-delta" chunk');
+    expect(error.message).toBe('malformed chunk from streamer: invalid "text-delta" chunk');
   });
 
   it("fails on JSON that is not a chunk", async () => {
@@ -103,7 +103,7 @@ describe("readChunks", () => {
       for await (const chunk of readChunks(upstreamBodyOf(body), { idleTimeoutMs: 50 })) seen.push(chunk);
     })();
     const error = await failure(reading);
-    expect(error).toMatchObject({ code: "offline:chat", kind: "idle-timeout", reason: "streamer sent nothing for 50 ms" });
+    expect(error).toMatchObject({ code: "offline:chat", kind: "idle-timeout", message: "streamer sent nothing for 50 ms" });
     expect(seen).toEqual([{ type: "start" }]);
     await vi.waitFor(() => expect(state.cancelled).toBe(true));
   });
@@ -161,6 +161,6 @@ describe("readChunks", () => {
     });
     const error = await failure(collect(body));
     expect(error).toMatchObject({ code: "offline:chat", kind: "connection-lost" });
-    expect(error.reason).toBe("connection to the streamer was lost: socket hang up");
+    expect(error.message).toBe("connection to the streamer was lost: socket hang up");
   });
 });

@@ -158,7 +158,7 @@ describe("openUpstream", () => {
     await once(probe, "close");
     const error = await failure(openUpstream({ url: `http://127.0.0.1:${port}/api/chat/stream`, body: {}, token: "t" }));
     expect(error).toMatchObject({ code: "offline:chat", kind: "unreachable", status: null });
-    expect(error.reason).toBe(`streamer at http://127.0.0.1:${port} unreachable: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(error.message).toBe(`streamer at http://127.0.0.1:${port} unreachable: connect ECONNREFUSED 127.0.0.1:${port}`);
   });
 
   it.each([
@@ -170,14 +170,14 @@ describe("openUpstream", () => {
     [400, "bad_request:api"],
     [413, "bad_request:api"],
     [429, "rate_limit:chat"],
-  ] as const)("maps HTTP %i to %s with the status in the reason", async (status, code) => {
+  ] as const)("maps HTTP %i to %s with the status in the detail", async (status, code) => {
     handler = (_req, res) => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify({ code: "x:chat", message: "Streamer says no." }));
     };
     const error = await failure(openUpstream({ url: `${baseUrl}/a`, body: {}, token: "t" }));
     expect(error).toMatchObject({ code, kind: "status", status });
-    expect(error.reason).toBe(`streamer answered HTTP ${status}: x:chat - Streamer says no.`);
+    expect(error.message).toBe(`streamer answered HTTP ${status}: x:chat - Streamer says no.`);
   });
 
   it("quotes a plain-text error body", async () => {
@@ -186,7 +186,7 @@ describe("openUpstream", () => {
       res.end("  upstream overloaded \n");
     };
     const error = await failure(openUpstream({ url: `${baseUrl}/a`, body: {}, token: "t" }));
-    expect(error.reason).toBe("streamer answered HTTP 503: upstream overloaded");
+    expect(error.message).toBe("streamer answered HTTP 503: upstream overloaded");
   });
 
   it("refuses an answer that is not an event stream", async () => {
@@ -202,7 +202,7 @@ describe("openUpstream", () => {
     handler = () => {};
     const error = await failure(openUpstream({ url: `${baseUrl}/slow`, body: {}, token: "t", firstByteTimeoutMs: 100 }));
     expect(error).toMatchObject({ code: "offline:chat", kind: "first-byte-timeout" });
-    expect(error.reason).toMatch(/did not answer within 100 ms/);
+    expect(error.message).toMatch(/did not answer within 100 ms/);
     await vi.waitFor(() => expect(closedEarly).toEqual(["/slow"]));
   });
 
@@ -324,6 +324,6 @@ describe("openUpstream", () => {
       for await (const _ of readChunks(body, { idleTimeoutMs: 1000 }));
     })());
     expect(error).toMatchObject({ code: "offline:chat", kind: "connection-lost" });
-    expect(error.reason).toMatch(/^connection to the streamer was lost: /);
+    expect(error.message).toMatch(/^connection to the streamer was lost: /);
   });
 });

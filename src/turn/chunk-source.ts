@@ -5,8 +5,9 @@ import type { Env } from "../config/env.ts";
 import { streamChatTurn } from "../streamer/turn.ts";
 import { readChunks } from "./chunk-stream.ts";
 import type { PreparedTurn } from "./prepare.ts";
+import { ChunkRepair } from "./storable-chunks.ts";
 import { UpstreamBody } from "./upstream-body.ts";
-import { openUpstream } from "./upstream.ts";
+import { openUpstream, UpstreamError } from "./upstream.ts";
 
 /** Where a turn's UI message chunks come from. */
 export interface ChunkSource {
@@ -54,6 +55,7 @@ async function* proxyChunks(
     signal,
     connectTimeoutMs: env.UPSTREAM_CONNECT_TIMEOUT_MS,
     firstByteTimeoutMs: env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS,
+    idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS,
     into: body,
   });
   opening.catch(() => {}); // awaited below, after a tick
@@ -77,33 +79,55 @@ async function* proxyChunks(
   yield* chunks;
 }
 
-/** Direct mode (the seed's Phase 2): the same model code, in this process, with no HTTP hop. */
+/**
+ * Direct mode (the seed's Phase 2): the same model code, in this process, with
+ * no HTTP hop. The model call is bounded as a streamer is: its first chunk
+ * within UPSTREAM_FIRST_BYTE_TIMEOUT_MS, then no silence longer than
+ * UPSTREAM_IDLE_TIMEOUT_MS; either ends it as an idle-timeout failure.
+ */
 export function directSource(env: Env): ChunkSource {
   return { warm: () => {}, open: (turn, signal) => directChunks(env, turn, signal) };
 }
 
 async function* directChunks(env: Env, turn: PreparedTurn, signal: AbortSignal): AsyncGenerator<UIMessageChunk> {
   const payload = streamerPayload(turn);
+  const silence = new AbortController();
+  const modelSignal = AbortSignal.any([signal, silence.signal]);
   const stream = streamChatTurn({
     env,
     chatId: payload.id,
     message: payload.message,
     existingMessages: payload.existingMessages,
     selectedChatModel: payload.selectedChatModel,
-    signal,
+    signal: modelSignal,
   });
   const reader = stream.getReader();
-  const onAbort = () => void reader.cancel(signal.reason).catch(() => {});
-  signal.addEventListener("abort", onAbort, { once: true });
+  const onAbort = () => void reader.cancel(modelSignal.reason).catch(() => {});
+  modelSignal.addEventListener("abort", onAbort, { once: true });
+  const quiet = (ms: number) => () =>
+    silence.abort(new UpstreamError("offline:chat", "idle-timeout", `the in-process model sent nothing for ${ms} ms`));
+  let timer = setTimeout(quiet(env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS), env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS);
+  let first = true;
+  const repair = new ChunkRepair();
   try {
     while (true) {
-      const { done, value } = await reader.read();
-      signal.throwIfAborted();
-      if (done) return;
-      yield value;
+      const next = await reader.read().finally(() => {
+        signal.throwIfAborted();
+        silence.signal.throwIfAborted();
+      });
+      if (next.done) return;
+      const value = next.value;
+      if (first) {
+        first = false;
+        clearTimeout(timer);
+        timer = setTimeout(quiet(env.UPSTREAM_IDLE_TIMEOUT_MS), env.UPSTREAM_IDLE_TIMEOUT_MS);
+      }
+      for (const repaired of repair.repair(value)) yield repaired;
+      timer.refresh();
     }
   } finally {
-    signal.removeEventListener("abort", onAbort);
+    clearTimeout(timer);
+    modelSignal.removeEventListener("abort", onAbort);
     reader.releaseLock();
   }
 }

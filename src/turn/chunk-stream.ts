@@ -1,5 +1,6 @@
 // Streamer bytes to validated UIMessageChunks, with the ai package's own parser.
 import { asSchema, parseJsonEventStream, uiMessageChunkSchema, type UIMessageChunk } from "ai";
+import { ChunkRepair } from "./storable-chunks.ts";
 import type { UpstreamBody } from "./upstream-body.ts";
 import { UpstreamError } from "./upstream.ts";
 
@@ -12,6 +13,7 @@ export type ReadChunksOptions = {
 /**
  * Yields the stream's chunks until `data: [DONE]` or the end of the body;
  * whether the stream ended properly (finish/abort) is the ChunkMapper's report.
+ * Text the database cannot store is repaired here (see ChunkRepair).
  * Throws UpstreamError (idle-timeout, malformed, connection-lost), or the
  * signal's reason when aborted. Stopping early or failing cancels the body.
  */
@@ -37,6 +39,7 @@ export async function* readChunks(
     reader.cancel().catch(() => {});
   }
   signal?.addEventListener("abort", stop, { once: true });
+  const repair = new ChunkRepair();
 
   try {
     for (;;) {
@@ -46,8 +49,8 @@ export async function* readChunks(
         next = await reader.read();
       } catch (error) {
         signal?.throwIfAborted();
-        const reason = `connection to the streamer was lost: ${message(error)}`;
-        throw new UpstreamError("offline:chat", "connection-lost", reason, { cause: error });
+        const detail = `connection to the streamer was lost: ${message(error)}`;
+        throw new UpstreamError("offline:chat", "connection-lost", detail, { cause: error });
       }
       signal?.throwIfAborted();
       if (idle) {
@@ -57,7 +60,7 @@ export async function* readChunks(
       const result = next.value;
       const chunk = result.success ? result.value : await refusedChunk(result.rawValue, result.error);
       if (chunk === "skip") continue;
-      yield chunk;
+      for (const repaired of repair.repair(chunk)) yield repaired;
       // Time the caller spent on the chunk is not the streamer's silence.
       timer?.refresh();
     }

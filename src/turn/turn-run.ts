@@ -7,9 +7,9 @@ import { assembleMessage } from "./assemble.ts";
 import { createChunkMapper } from "./chunk-events.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import type { ChatStreamEvent, Usage, WithoutSeq } from "./events.ts";
+import { streamerErrorFailure, upstreamFailure } from "./failure.ts";
 import { markStreamFailed, persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
-import { UpstreamError } from "./upstream.ts";
 
 export type TurnEvent = ChatStreamEvent<Message>;
 
@@ -143,7 +143,7 @@ export class TurnRun {
     }
     if (!failure && !stopped) {
       const { report } = mapper;
-      if (report.errorText !== null) failure = { code: "offline:chat", reason: report.errorText };
+      if (report.errorText !== null) failure = streamerErrorFailure(report.errorText, this.turn);
       else if (report.ended === "abort") stopped = report.abortReason ?? "The streamer aborted the turn.";
       else if (report.ended !== "finish") {
         failure = { code: "offline:chat", reason: "The streamer's stream ended before the turn finished." };
@@ -228,13 +228,4 @@ function isDelta(draft: { __typename: string }): boolean {
 
 function stopReason(reason: unknown): string {
   return reason instanceof TurnStopped ? reason.message : "The turn was stopped.";
-}
-
-function upstreamFailure(error: unknown, turn: PreparedTurn): { code: string; reason: string } {
-  if (error instanceof UpstreamError) {
-    log.warn("streamer failed", { streamId: turn.streamId, kind: error.kind, status: error.status, reason: error.reason });
-    return { code: error.code, reason: error.reason };
-  }
-  log.error("turn stream failed", { streamId: turn.streamId, error });
-  return { code: "offline:chat", reason: "The model's stream failed unexpectedly." };
 }

@@ -28,22 +28,18 @@ export class UpstreamError extends Error {
   /** The streamer's HTTP status, when it answered. */
   readonly status: number | null;
 
+  /** `detail` (the message) is for the log only: it may hold the streamer's address and error body. */
   constructor(
     code: UpstreamErrorCode,
     kind: UpstreamErrorKind,
-    reason: string,
+    detail: string,
     options: { status?: number; cause?: unknown } = {},
   ) {
-    super(reason, { cause: options.cause });
+    super(detail, { cause: options.cause });
     this.name = "UpstreamError";
     this.code = code;
     this.kind = kind;
     this.status = options.status ?? null;
-  }
-
-  /** The message for StreamFailed.reason. */
-  get reason(): string {
-    return this.message;
   }
 }
 
@@ -57,6 +53,8 @@ export type OpenUpstreamOptions = {
   connectTimeoutMs?: number;
   /** Until the response headers arrive. */
   firstByteTimeoutMs?: number;
+  /** The longest wait for a non-2xx answer's error body, which is read for the log. */
+  idleTimeoutMs?: number;
   /** A body stream made beforehand (see UpstreamBody), to attach the response to and return. */
   into?: UpstreamBody;
 };
@@ -87,7 +85,8 @@ export async function closeUpstreamAgents(): Promise<void> {
  * reason when aborted. Idle time within the body is for readChunks to judge.
  */
 export async function openUpstream(options: OpenUpstreamOptions): Promise<UpstreamBody> {
-  const { url, body, token, signal, connectTimeoutMs = 10_000, firstByteTimeoutMs = 30_000 } = options;
+  const { url, body, token, signal, connectTimeoutMs = 10_000, firstByteTimeoutMs = 30_000, idleTimeoutMs = 60_000 } =
+    options;
   signal?.throwIfAborted();
   let response: Awaited<ReturnType<typeof request>>;
   try {
@@ -102,6 +101,8 @@ export async function openUpstream(options: OpenUpstreamOptions): Promise<Upstre
       body: JSON.stringify(body),
       signal,
       headersTimeout: firstByteTimeoutMs,
+      // A 2xx body's silences are readChunks' to judge (keep-alive comments
+      // count, a paused body does not); an error body's, errorDetail's.
       bodyTimeout: 0,
     });
   } catch (error) {
@@ -111,7 +112,7 @@ export async function openUpstream(options: OpenUpstreamOptions): Promise<Upstre
 
   const { statusCode, headers, body: stream } = response;
   if (statusCode < 200 || statusCode > 299) {
-    const detail = await errorDetail(stream);
+    const detail = await errorDetail(stream, idleTimeoutMs);
     signal?.throwIfAborted();
     throw new UpstreamError(
       codeForStatus(statusCode),
@@ -160,19 +161,28 @@ function requestError(error: unknown, url: string, firstByteTimeoutMs: number): 
 
 const maxDetailBytes = 2048;
 
-/** The Chat SDK's `{ code, message, cause }` error body, or the start of the text. */
-async function errorDetail(stream: Readable): Promise<string> {
-  let text = "";
+/**
+ * For the log: the Chat SDK's `{ code, message, cause }` error body, or the
+ * start of the text. At most 2 KB is read, within `timeoutMs` in all, since a
+ * streamer may never end its error body; the status says enough without it.
+ */
+async function errorDetail(stream: Readable, timeoutMs: number): Promise<string> {
+  const pieces: Buffer[] = [];
+  let size = 0;
+  const timer = setTimeout(() => stream.destroy(), timeoutMs);
   try {
-    for await (const piece of stream) {
-      text += String(piece);
-      if (text.length >= maxDetailBytes) break;
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      pieces.push(piece);
+      size += piece.length;
+      if (size >= maxDetailBytes) break;
     }
   } catch {
     // the status alone still says what happened
   } finally {
+    clearTimeout(timer);
     discard(stream);
   }
+  const text = Buffer.concat(pieces).subarray(0, maxDetailBytes).toString("utf8");
   try {
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed === "object" && parsed !== null) {

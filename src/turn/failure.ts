@@ -1,0 +1,62 @@
+// What a user is told when the model's side fails. The streamer's address, its
+// error text and error body may hold stacks, paths, SQL or keys: they go to the
+// log with the stream id, and StreamFailed.reason is a fixed sentence per kind
+// of failure, the same in proxy and direct mode.
+import { log } from "../log.ts";
+import type { PreparedTurn } from "./prepare.ts";
+import { UpstreamError, type UpstreamErrorCode, type UpstreamErrorKind } from "./upstream.ts";
+
+export type TurnFailure = { code: string; reason: string };
+
+const UNAVAILABLE = "The model's service is unavailable. Try again shortly.";
+const UNREADABLE = "The model's service sent an answer that could not be read. Try again.";
+
+const BY_KIND: Record<Exclude<UpstreamErrorKind, "status">, string> = {
+  unreachable: UNAVAILABLE,
+  "first-byte-timeout": "The model's service did not answer in time. Try again shortly.",
+  "not-a-stream": UNREADABLE,
+  malformed: UNREADABLE,
+  "connection-lost": "The connection to the model's service was lost. Try again.",
+  "idle-timeout": "The model's service stopped responding. Try again.",
+};
+
+/** For `status`: what the streamer's HTTP status means, as its code says. */
+const BY_STATUS_CODE: Record<UpstreamErrorCode, string> = {
+  "offline:chat": UNAVAILABLE,
+  "rate_limit:chat": "The model's service is busy. Wait a moment and try again.",
+  "bad_request:api": "The model's service refused this message. Try rephrasing or shortening it.",
+};
+
+export const STREAMER_ERROR_REASON = "The model ran into an error while answering. Try again.";
+export const UNEXPECTED_REASON = "Something went wrong while answering. Try again.";
+
+/** The StreamFailed for an error thrown while reading the model's chunks. */
+export function upstreamFailure(error: unknown, turn: Pick<PreparedTurn, "streamId">): TurnFailure {
+  if (error instanceof UpstreamError) {
+    log.warn("streamer failed", {
+      streamId: turn.streamId,
+      code: error.code,
+      kind: error.kind,
+      status: error.status,
+      detail: error.message,
+      cause: causeOf(error),
+    });
+    const reason = error.kind === "status" ? BY_STATUS_CODE[error.code] : BY_KIND[error.kind];
+    return { code: error.code, reason };
+  }
+  log.error("turn stream failed", { streamId: turn.streamId, error });
+  return { code: "offline:chat", reason: UNEXPECTED_REASON };
+}
+
+/** The StreamFailed for a stream that carried an `error` chunk (the text of the last one). */
+export function streamerErrorFailure(errorText: string, turn: Pick<PreparedTurn, "streamId">): TurnFailure {
+  log.warn("streamer reported an error", { streamId: turn.streamId, errorText });
+  return { code: "offline:chat", reason: STREAMER_ERROR_REASON };
+}
+
+/** The start of what the library said (a JSON parse error quotes the line), for the log. */
+function causeOf(error: UpstreamError): string | undefined {
+  const { cause } = error;
+  if (cause === undefined) return undefined;
+  return (cause instanceof Error ? cause.message : String(cause)).slice(0, 500);
+}

@@ -1,0 +1,137 @@
+// PostgreSQL's jsonb refuses U+0000 and lone UTF-16 surrogates (which only JSON
+// escapes can carry), so one such character in a streamer's chunk made the
+// whole answer unstorable. They become U+FFFD as each chunk arrives, before it
+// is mapped or kept: the live events, a resumed stream and the stored answer
+// then hold the same text.
+import type { UIMessageChunk } from "ai";
+
+export const REPLACEMENT_CHARACTER = "\uFFFD";
+
+function isStorable(text: string): boolean {
+  return text.isWellFormed() && !text.includes("\0");
+}
+
+/** `text` with U+0000 and lone surrogates replaced by U+FFFD. */
+export function storableText(text: string): string {
+  return isStorable(text) ? text : text.toWellFormed().replaceAll("\0", REPLACEMENT_CHARACTER);
+}
+
+/**
+ * `value` with every string in it, keys included, made storable. A value that
+ * already was is returned as is, uncopied: the common case costs one walk.
+ */
+export function storableValue<T>(value: T): T {
+  if (typeof value === "string") return storableText(value) as T;
+  if (typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const fixed = storableValue(item);
+      if (fixed !== item) (copy ??= value.slice())[i] = fixed;
+    }
+    return (copy ?? value) as T;
+  }
+  const record = value as Record<string, unknown>;
+  let dirty = false;
+  for (const key in record) {
+    if (!isStorable(key) || storableValue(record[key]) !== record[key]) {
+      dirty = true;
+      break;
+    }
+  }
+  if (!dirty) return value;
+  return Object.fromEntries(Object.entries(record).map(([key, item]) => [storableText(key), storableValue(item)])) as T;
+}
+
+type StreamedDelta = Extract<UIMessageChunk, { type: "text-delta" | "reasoning-delta" | "tool-input-delta" }>;
+
+const none: UIMessageChunk[] = [];
+
+/**
+ * Makes a stream's chunks storable, in order. A surrogate pair cut in two
+ * across deltas of one part (a streamer that slices text by UTF-16 units) is
+ * joined, not replaced: a delta's trailing high surrogate waits for the part's
+ * next delta, and becomes U+FFFD only if the part (or the stream, at finish or
+ * abort) ends first. A body that breaks off loses such a waiting half.
+ */
+export class ChunkRepair {
+  /** Waiting high surrogates by part; null while none waits (nearly always). */
+  private waiting: Map<string, { chunk: StreamedDelta; half: string }> | null = null;
+
+  /** The chunks to pass on for `chunk`: usually just it, none while it waits for its other half. */
+  repair(chunk: UIMessageChunk): UIMessageChunk[] {
+    switch (chunk.type) {
+      case "text-delta":
+      case "reasoning-delta":
+      case "tool-input-delta":
+        return this.delta(chunk);
+      case "text-end":
+        return this.endPart(`text-delta:${chunk.id}`, chunk);
+      case "reasoning-end":
+        return this.endPart(`reasoning-delta:${chunk.id}`, chunk);
+      case "tool-input-available":
+      case "tool-input-error":
+        return this.endPart(`tool-input-delta:${chunk.toolCallId}`, chunk);
+      case "finish":
+      case "abort":
+        return this.endAll(chunk);
+    }
+    return [storableValue(chunk)];
+  }
+
+  private delta(chunk: StreamedDelta): UIMessageChunk[] {
+    const key = `${chunk.type}:${partOf(chunk)}`;
+    let text = textOf(chunk);
+    const waiting = this.waiting?.get(key);
+    if (waiting) {
+      this.waiting!.delete(key);
+      text = waiting.half + text;
+    }
+    if (isHighSurrogate(text.charCodeAt(text.length - 1))) {
+      (this.waiting ??= new Map()).set(key, { chunk, half: text.slice(-1) });
+      text = text.slice(0, -1);
+      if (text === "" && !("providerMetadata" in chunk && chunk.providerMetadata)) return none;
+    }
+    return [storableValue(text === textOf(chunk) ? chunk : withText(chunk, text))];
+  }
+
+  private endPart(key: string, chunk: UIMessageChunk): UIMessageChunk[] {
+    const waiting = this.waiting?.get(key);
+    if (!waiting) return [storableValue(chunk)];
+    this.waiting!.delete(key);
+    return [replaced(waiting.chunk), storableValue(chunk)];
+  }
+
+  private endAll(chunk: UIMessageChunk): UIMessageChunk[] {
+    if (!this.waiting?.size) return [storableValue(chunk)];
+    const flushed = [...this.waiting.values()].map(({ chunk }) => replaced(chunk));
+    this.waiting = null;
+    return [...flushed, storableValue(chunk)];
+  }
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
+function partOf(chunk: StreamedDelta): string {
+  return chunk.type === "tool-input-delta" ? chunk.toolCallId : chunk.id;
+}
+
+function textOf(chunk: StreamedDelta): string {
+  return chunk.type === "tool-input-delta" ? chunk.inputTextDelta : chunk.delta;
+}
+
+function withText(chunk: StreamedDelta, text: string): StreamedDelta {
+  return chunk.type === "tool-input-delta" ? { ...chunk, inputTextDelta: text } : { ...chunk, delta: text };
+}
+
+/** A delta of the waiting half's part that holds only its replacement. */
+function replaced(chunk: StreamedDelta): UIMessageChunk {
+  const text = REPLACEMENT_CHARACTER;
+  const part = storableText(partOf(chunk));
+  return chunk.type === "tool-input-delta"
+    ? { type: chunk.type, toolCallId: part, inputTextDelta: text }
+    : { type: chunk.type, id: part, delta: text };
+}
