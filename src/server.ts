@@ -61,6 +61,8 @@ async function main() {
   setLogLevel(env.LOG_LEVEL);
   const gateway = await startGateway(env);
   log.info(`gateway ready: GraphiQL at ${gateway.url}/graphql`, {
+    url: gateway.url,
+    pid: process.pid,
     database: env.DATABASE_URL ? "postgresql" : `pglite (${env.DATA_DIR})`,
   });
   const shutdown = async (signal: string) => {
