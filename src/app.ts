@@ -72,7 +72,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       requestSizeLimit(env.MAX_REQUEST_BYTES),
       jitStreamEvents(),
       chatSDKErrorCodes(),
-      readiness(db),
+      readiness(db, () => services.turns.draining),
       demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
       ...(env.PERSISTED_OPERATIONS_ONLY ? [persistedOperationsOnly()] : []),
       EnvelopArmorPlugin({
