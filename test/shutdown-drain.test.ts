@@ -4,6 +4,8 @@
 // turns are refused with offline:chat, running turns finish and are stored,
 // those longer than SHUTDOWN_DRAIN_SECONDS are stopped and stored ABORTED,
 // and the process exits by itself. Runs on PGlite and PostgreSQL.
+import { once } from "node:events";
+import { connect, createServer, type AddressInfo, type Socket } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
@@ -59,14 +61,16 @@ function endlessAnswer() {
   fake.handle(respond([...turnHead(), ...textDeltas("t1", FIRST_PART)], "hang"));
 }
 
-async function start(launcher: Launcher, drainSeconds: number): Promise<GatewayProcess> {
+async function start(launcher: Launcher, drainSeconds: number, databaseUrl = database?.url): Promise<GatewayProcess> {
   gateway = await startGatewayProcess({
     launcher,
     env: {
       AUTH_SECRET: SECRET,
       STREAMER_URL: fake.url,
       SHUTDOWN_DRAIN_SECONDS: String(drainSeconds),
-      ...(database?.url ? { DATABASE_URL: database.url } : {}),
+      ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+      // With Redis, the drain also leaves the stop bus.
+      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
     },
   });
   return gateway;
@@ -119,6 +123,39 @@ async function stored(gw: GatewayProcess, messageId: string, streamId: string) {
   } finally {
     if (!database) await db.close();
   }
+}
+
+/** A TCP proxy to PostgreSQL that can go silent: connections stay open, nothing passes. */
+async function startStallableProxy(target: URL) {
+  const sockets = new Set<Socket>();
+  let stalled = false;
+  const server = createServer((client) => {
+    sockets.add(client);
+    if (stalled) return;
+    const upstream = connect(Number(target.port || 5432), target.hostname);
+    sockets.add(upstream);
+    client.pipe(upstream);
+    upstream.pipe(client);
+    for (const socket of [client, upstream]) socket.on("error", () => {});
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const proxied = new URL(target);
+  proxied.host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: proxied.toString(),
+    stall() {
+      stalled = true;
+      for (const socket of sockets) {
+        socket.unpipe();
+        socket.pause();
+      }
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }
 
 function isRunning(pid: number): boolean {
@@ -222,6 +259,33 @@ describe("SIGTERM drains", () => {
       expect(await gw.waitForExit(30_000)).toEqual({ code: 0, signal: null });
       const { message } = await stored(gw, result.events[0].assistantMessageId, result.events[0].streamId);
       expect(message?.status).toBe("aborted");
+    },
+    TIMEOUT_MS,
+  );
+
+  it.skipIf(!onPostgres)(
+    "the process exits even when the database stops answering mid-drain, logging what was left",
+    async () => {
+      const proxy = await startStallableProxy(new URL(database!.url!));
+      try {
+        const gw = await start("node", 1, proxy.url);
+        const token = await signUserToken(env, { id: newUser().id, type: "regular" }, 3600);
+        endlessAnswer();
+        const turn = await startTurn(gw.url, token);
+        proxy.stall();
+        gw.signal("SIGTERM");
+        const status = await gw.waitForExit(30_000);
+        // With every database wait bounded, the turn can end (FAILED) and the exit be clean.
+        if (status.code !== 0) {
+          expect(status).toEqual({ code: 1, signal: null });
+          const left = gw.entries().find((e) => e.msg.startsWith("shutdown ran out of time"));
+          expect(left).toMatchObject({ level: "error", stage: expect.any(String), runningTurns: expect.any(Array) });
+        }
+        // The client's stream ends either way: with a terminal event or with the connection.
+        await turn.done.catch(() => {});
+      } finally {
+        proxy.close();
+      }
     },
     TIMEOUT_MS,
   );
