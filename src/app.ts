@@ -76,7 +76,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       jitStreamEvents(),
       chatSDKErrorCodes(),
       useNoErrorInternals(),
-      readiness(db),
+      readiness(db, () => services.turns.draining),
       demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
       ...(env.PERSISTED_OPERATIONS_ONLY ? [persistedOperationsOnly()] : []),
       EnvelopArmorPlugin({

@@ -6,13 +6,28 @@ import { databaseTimeoutsOf, parseEnv, streamerUrlOf, type Env } from "./config/
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { log, setLogLevel } from "./log.ts";
+import { closeServer, drainOnSignals } from "./http/shutdown.ts";
 import { startStreamer, type RunningStreamer } from "./streamer/server.ts";
+import type { DrainOptions } from "./turn/drain.ts";
 import { closeUpstreamAgents } from "./turn/upstream.ts";
+
+// How long the responses under way (the drained turns' last events) get to end
+// before their connections are closed.
+const RESPONSES_END_MS = 1_500;
 
 export interface RunningGateway {
   url: string;
   env: Env;
+  /**
+   * Refuses new turns and answers 503 on /ready, lets running turns go on for
+   * the grace, stops the rest (stored ABORTED), ends the open responses, and
+   * closes the server, the streamer and the database.
+   */
+  shutdown(options?: DrainOptions): Promise<void>;
+  /** Shutdown with no grace: running turns are stopped at once. */
   close(): Promise<void>;
+  /** How far a shutdown got, and the turns still running (logged when it runs out of time). */
+  shutdownProgress(): { stage: string; runningTurns: string[] };
 }
 
 /** Opens the database, applies migrations and serves the gateway. */
@@ -26,18 +41,25 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
   await listen(server, env.PORT, env.HOST);
   const { port } = server.address() as AddressInfo;
   const url = `http://${env.HOST === "0.0.0.0" ? "localhost" : env.HOST}:${port}`;
+  let stage = "serving";
+  const shutdown = async (options: DrainOptions = {}) => {
+    stage = "draining turns";
+    const drained = await services.turns.drain("The gateway is shutting down.", options);
+    log.info("turns drained", { ...drained });
+    stage = "ending open responses";
+    await closeServer(server, RESPONSES_END_MS);
+    stage = "closing the streamer and the database";
+    await streamer?.close();
+    await closeUpstreamAgents();
+    await db.close();
+    stage = "closed";
+  };
   return {
     url,
     env,
-    async close() {
-      // Running turns are stopped and stored before the database goes away.
-      await services.turns.drain("The gateway is shutting down.");
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await streamer?.close();
-      await closeUpstreamAgents();
-      await db.close();
-    },
+    shutdown,
+    close: () => shutdown(),
+    shutdownProgress: () => ({ stage, runningTurns: services.turns.runningStreamIds() }),
   };
 }
 
@@ -61,15 +83,11 @@ async function main() {
   setLogLevel(env.LOG_LEVEL);
   const gateway = await startGateway(env);
   log.info(`gateway ready: GraphiQL at ${gateway.url}/graphql`, {
+    url: gateway.url,
+    pid: process.pid,
     database: env.DATABASE_URL ? "postgresql" : `pglite (${env.DATA_DIR})`,
   });
-  const shutdown = async (signal: string) => {
-    log.info("shutting down", { signal });
-    await gateway.close();
-    process.exit(0);
-  };
-  process.once("SIGINT", () => void shutdown("SIGINT"));
-  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+  drainOnSignals(gateway, env.SHUTDOWN_DRAIN_SECONDS * 1000);
 }
 
 if (import.meta.main) await main();

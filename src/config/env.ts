@@ -67,6 +67,9 @@ const envSchema = z.object({
   OPENAI_BASE_URL: optionalString,
   MOCK_DELTA_DELAY_MS: int(30),
   REDIS_URL: optionalString,
+  // How long running turns may go on after SIGTERM before they are stopped;
+  // under Kubernetes' default 30 s grace, with room for the exit (src/http/shutdown.ts).
+  SHUTDOWN_DRAIN_SECONDS: int(25),
   PERSISTED_OPERATIONS_ONLY: bool(false),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });

@@ -8,8 +8,12 @@ import { log } from "../log.ts";
 // a database that does not answer sooner counts as not ready.
 const READY_CHECK_TIMEOUT_MS = 2_000;
 
-/** `GET /ready`: 200 when the database answers and every migration is applied, 503 otherwise. */
-export function readiness(db: Database): Plugin {
+/**
+ * `GET /ready`: 200 when the database answers and every migration is applied,
+ * 503 otherwise, and 503 at once when the gateway is draining for shutdown
+ * (`{ ready: false, draining: true }`), so a load balancer sends it no more turns.
+ */
+export function readiness(db: Database, draining: () => boolean): Plugin {
   // Probes arriving while a check runs share it, so a stalled database does
   // not collect one waiting query per probe.
   let running: Promise<boolean> | null = null;
@@ -25,6 +29,10 @@ export function readiness(db: Database): Plugin {
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname !== "/ready" || request.method !== "GET") return;
+      if (draining()) {
+        endResponse(fetchAPI.Response.json({ ready: false, draining: true }, { status: 503 }));
+        return;
+      }
       const gaveUp = new AbortController();
       const timeout = sleep(READY_CHECK_TIMEOUT_MS, undefined, { signal: gaveUp.signal }).then(
         () => {

@@ -101,6 +101,7 @@ function userMessageOf(input: SendMessageArgs): UIMessage {
 
 async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerator<StreamEventShape> {
   const user = currentUser(ctx);
+  ctx.services.turns.refuseIfDraining();
   const preparing = prepareTurn(ctx.db, ctx.env, user, {
     chatId: input.chatId,
     message: userMessageOf(input),

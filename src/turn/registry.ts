@@ -3,6 +3,7 @@ import type { Database } from "../db/client.ts";
 import { getActiveStreamIdsByChatId, markStreamsFailedIfActive } from "../db/streams.ts";
 import { log } from "../log.ts";
 import type { ChunkSource } from "./chunk-source.ts";
+import { drainingRefusal, drainRuns, type DrainOptions, type DrainReport } from "./drain.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
 import { TurnRun } from "./turn-run.ts";
@@ -98,12 +99,37 @@ export class TurnRegistry {
     return left.length < running.length;
   }
 
-  /** On shutdown: stops every turn here, waits until each is stored, and leaves the stop bus. */
-  async drain(reason: string): Promise<void> {
-    const runs = [...this.running.values()].flatMap((set) => [...set]);
-    for (const run of runs) run.stop(reason);
-    await Promise.allSettled(runs.map((run) => run.finished));
+  /** Set once shutdown begins: new turns are refused (see `refuseIfDraining`). */
+  get draining(): boolean {
+    return this.drainStarted;
+  }
+
+  private drainStarted = false;
+
+  /** Throws `offline:chat` once shutdown has begun; called before a turn stores or charges anything. */
+  refuseIfDraining(): void {
+    if (this.drainStarted) throw drainingRefusal();
+  }
+
+  /** The stream ids of the turns running here (what a shutdown cut off, when it logs that). */
+  runningStreamIds(): string[] {
+    return this.runs().map((run) => run.turn.streamId);
+  }
+
+  /**
+   * On shutdown: refuses new turns, lets the running ones go on for the grace
+   * (none by default), stops the rest and waits until each is stored, then
+   * leaves the stop bus.
+   */
+  async drain(reason: string, options: DrainOptions = {}): Promise<DrainReport> {
+    this.drainStarted = true;
+    const report = await drainRuns(() => this.runs(), reason, options);
     await this.bus?.close();
     this.bus = null;
+    return report;
+  }
+
+  private runs(): TurnRun[] {
+    return [...this.running.values()].flatMap((set) => [...set]);
   }
 }
