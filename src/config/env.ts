@@ -70,6 +70,13 @@ const envSchema = z.object({
   // How long running turns may go on after SIGTERM before they are stopped;
   // under Kubernetes' default 30 s grace, with room for the exit (src/http/shutdown.ts).
   SHUTDOWN_DRAIN_SECONDS: int(25),
+  // Durable turns (README, "Resuming turns and crashes").
+  TURN_LOG_RETENTION_SECONDS: int(300),
+  TURN_MAX_EVENTS: z.coerce.number().int().positive().default(20_000),
+  TURN_MAX_BYTES: z.coerce.number().int().positive().default(1_000_000),
+  TURN_CHECKPOINT_MS: z.coerce.number().int().nonnegative().max(3_000).default(2_000),
+  // At most 20 s, so a crashed instance's turns end within 30 s (lease + a third).
+  TURN_LEASE_SECONDS: z.coerce.number().positive().max(20).default(15),
   PERSISTED_OPERATIONS_ONLY: bool(false),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });

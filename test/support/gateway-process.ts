@@ -54,6 +54,8 @@ export interface GatewayProcess {
   signal(signal: NodeJS.Signals): void;
   /** Sends a signal to the gateway's own process (for SIGKILL, say, under npm). */
   signalGateway(signal: NodeJS.Signals): void;
+  /** Sends a signal to the spawned process and waits until it has exited (nothing when it already has). */
+  kill(signal: NodeJS.Signals): Promise<void>;
   /** Sends a signal to the whole process group, as a terminal's Ctrl-C does. */
   signalGroup(signal: NodeJS.Signals): void;
   /** Null while it runs. */
@@ -182,6 +184,11 @@ function track(child: ChildProcess, ownDataDir: string | undefined): GatewayProc
     signal: (signal) => kill(child.pid!, signal),
     signalGateway: (signal) => kill(handle.gatewayPid, signal),
     signalGroup: (signal) => kill(-child.pid!, signal),
+    async kill(signal) {
+      if (handle.exitStatus) return;
+      kill(child.pid!, signal);
+      await handle.waitForExit();
+    },
     async waitForExit(timeoutMs = 30_000) {
       const timer = timeout(timeoutMs);
       try {
