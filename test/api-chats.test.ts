@@ -124,9 +124,10 @@ describe("createChat", () => {
     expect(await prisma().chat.count()).toBe(1);
   });
 
-  test("a non-UUID id, a blank or an over-long title is bad_request:api", async () => {
+  test("a non-UUID id, a blank, an over-long or an unstorable title is bad_request:api", async () => {
     const me = await signedIn();
-    for (const input of [{ id: "chat-1" }, { title: "   " }, { title: "" }, { title: "x".repeat(256) }]) {
+    const titles = ["   ", "", "x".repeat(256), "a\u0000b", "lone \udfff"];
+    for (const input of [{ id: "chat-1" }, ...titles.map((title) => ({ title }))]) {
       expectError(await gateway.gql(CREATE_CHAT, { input }, me.token), "bad_request:api");
     }
     expect(await prisma().chat.count()).toBe(0);

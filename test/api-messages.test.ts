@@ -151,6 +151,25 @@ describe("saveMessages", () => {
     ["parts that are not a list", () => ({ messages: [{ id: newId(), role: "USER", parts: "hello" }] })],
     ["no parts", () => ({ messages: [{ id: newId(), role: "USER", parts: [] }] })],
     ["a text part over 2000 characters", () => ({ messages: [textMessage("x".repeat(2001))] })],
+    ["a user text part of white space only", () => ({ messages: [textMessage(" \n\t ")] })],
+    ["a NUL (U+0000) in a text part", () => ({ messages: [textMessage("a\u0000b")] })],
+    ["an unpaired surrogate in a text part", () => ({ messages: [textMessage("a\ud800b", "ASSISTANT")] })],
+    [
+      "a NUL deep in a tool call's input",
+      () => ({
+        messages: [
+          {
+            id: newId(),
+            role: "ASSISTANT",
+            parts: [{ type: "tool-search", toolCallId: "c1", state: "input-available", input: { q: ["ok", "\u0000"] } }],
+          },
+        ],
+      }),
+    ],
+    [
+      "an unpaired surrogate in a data part's key",
+      () => ({ messages: [{ id: newId(), role: "ASSISTANT", parts: [{ type: "data-x", data: { "\udc00": 1 } }] }] }),
+    ],
     ["no messages", () => ({ messages: [] })],
     ["more than 100 messages", () => ({ messages: Array.from({ length: 101 }, () => textMessage("hi", "ASSISTANT")) })],
     ["a non-UUID message id", () => ({ messages: [textMessage("hi", "USER", "message-1")] })],
@@ -172,6 +191,27 @@ describe("saveMessages", () => {
       expect(await prisma().message.count()).toBe(0);
     });
   }
+
+  test("NUL and unpaired surrogates are refused with the path of the string; paired surrogates (emoji) are fine", async () => {
+    const { chat, token } = await ownerWithChat();
+    const nul = await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [textMessage("ok"), textMessage("a\u0000")] }, token);
+    expectError(nul, "bad_request:api");
+    expect(nul.errors![0].message).toContain("messages.1: parts.0.text: must not contain U+0000 or an unpaired surrogate");
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [textMessage("smile \u{1F600}")] }, token));
+    const [row] = await prisma().message.findMany();
+    expect(row.parts).toEqual([{ type: "text", text: "smile \u{1F600}" }]);
+  });
+
+  test("white space between an assistant's steps is stored; a user message needs something else", async () => {
+    const { chat, token } = await ownerWithChat();
+    const assistant = { id: newId(), role: "ASSISTANT", parts: [{ type: "text", text: "\n\n" }, { type: "text", text: "Hi" }] };
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [assistant] }, token));
+    const user = { id: newId(), role: "USER", parts: [{ type: "text", text: "look" }, { type: "text", text: " " }] };
+    const refused = await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [user] }, token);
+    expectError(refused, "bad_request:api");
+    expect(refused.errors![0].message).toContain("messages.0: parts.1.text: must not be blank");
+    expect(await prisma().message.count()).toBe(1);
+  });
 
   test("a text part of exactly 2000 characters is fine", async () => {
     const { chat, token } = await ownerWithChat();

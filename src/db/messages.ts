@@ -28,6 +28,35 @@ export function getMessagesByChatId(
   );
 }
 
+/**
+ * One page of messages for each of `chatIds` in one query: per chat, its first
+ * `limit` messages after `after`, oldest first. Chats without any are absent.
+ */
+export async function getMessagePagesByChatIds(
+  db: Queryable,
+  args: { chatIds: string[]; limit: number; after?: Cursor | null },
+): Promise<Map<string, Message[]>> {
+  const at = args.after?.createdAt.toISOString() ?? null;
+  const id = args.after?.id ?? null;
+  const rows = await dbCall("getMessagePagesByChatIds", () =>
+    db.$queryRaw<Message[]>`
+      SELECT m.* FROM unnest(${args.chatIds}::uuid[]) AS chat(id)
+      CROSS JOIN LATERAL (
+        SELECT id, "chatId", "userId", role, parts, attachments, status, "createdAt" FROM "Message"
+         WHERE "chatId" = chat.id AND (${at}::timestamp IS NULL OR ("createdAt", id) > (${at}::timestamp, ${id}::uuid))
+         ORDER BY "createdAt", id
+         LIMIT ${args.limit}
+      ) m`,
+  );
+  const pages = new Map<string, Message[]>();
+  for (const row of rows) {
+    const page = pages.get(row.chatId);
+    if (page) page.push(row);
+    else pages.set(row.chatId, [row]);
+  }
+  return pages;
+}
+
 export function getMessageById(db: Queryable, id: string): Promise<Message | null> {
   return dbCall("getMessageById", () => db.message.findUnique({ where: { id } }));
 }

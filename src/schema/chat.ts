@@ -9,9 +9,9 @@ import {
   updateChatVisibilityById,
 } from "../db/chats.ts";
 import { decodeCursor, encodeCursor } from "../db/cursor.ts";
-import { getMessagesByChatId } from "../db/messages.ts";
+import { getMessagePagesByChatIds } from "../db/messages.ts";
 import { ChatSDKError } from "../errors.ts";
-import type { Chat } from "../generated/prisma/client.ts";
+import type { Chat, Message } from "../generated/prisma/client.ts";
 import { limits } from "../config/limits.ts";
 import { builder } from "./builder.ts";
 import { canReadChat, requireOwnedChat } from "./chat-access.ts";
@@ -35,7 +35,7 @@ export const ChatRef = builder.objectRef<Chat>("Chat").implement({
       description: "Usage of the chat's latest turn.",
       resolve: (chat) => usageFromJson(chat.lastContext),
     }),
-    messages: t.field({
+    messages: t.loadable({
       type: MessageConnection,
       description: "Oldest first.",
       args: {
@@ -43,10 +43,21 @@ export const ChatRef = builder.objectRef<Chat>("Chat").implement({
         after: t.arg.string({ description: AFTER_DESCRIPTION }),
       },
       validate: pageArgs,
-      resolve: (chat, args, ctx) =>
-        resolvePage(args, (page) =>
-          getMessagesByChatId(ctx.db.prisma, { chatId: chat.id, limit: page.limit, after: page.cursor }),
-        ),
+      // A loader per place in the query, so every chat it loads has the same page arguments.
+      byPath: true,
+      // async: a refusal (a bad cursor) then rejects the load instead of DataLoader's own TypeError.
+      load: async (chatIds: string[], ctx, args) => {
+        let pages: Promise<Map<string, Message[]>> | undefined;
+        return Promise.all(
+          chatIds.map((chatId) =>
+            resolvePage(args, async (page) => {
+              pages ??= getMessagePagesByChatIds(ctx.db.prisma, { chatIds, limit: page.limit, after: page.cursor });
+              return (await pages).get(chatId) ?? [];
+            }),
+          ),
+        );
+      },
+      resolve: (chat) => chat.id,
     }),
   }),
 });

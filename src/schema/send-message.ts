@@ -8,7 +8,7 @@ import { currentUser, type Context } from "./context.ts";
 import { VisibilityEnum } from "./enums.ts";
 import { ChatStreamEventUnion, type StreamEventShape } from "./stream-events.ts";
 import { checkMessageBounds } from "./ui-messages.ts";
-import { invalidInput, text, url, uuid } from "./validation.ts";
+import { invalidInput, storable, text, url, uuid } from "./validation.ts";
 
 // The input is checked once, in subscribe, with the schema below rather than
 // with Pothos' `validate`, which would run again for every event of the stream.
@@ -57,7 +57,7 @@ const sendMessageInput = z.object({
               .object({
                 mediaType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "must be a media type such as image/png"),
                 url,
-                filename: z.string().max(255).nullish(),
+                filename: storable.max(255).nullish(),
               })
               .nullish(),
           })

@@ -1,6 +1,7 @@
 import { safeValidateUIMessages, type UIMessage } from "ai";
 import { limits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
+import { BLANK, isBlank, UNSTORABLE, unstorablePath } from "./validation.ts";
 
 /**
  * Checks incoming messages with the AI SDK's own UIMessage validator, then the
@@ -12,18 +13,27 @@ export async function validateUIMessages(messages: UIMessage[]): Promise<UIMessa
   return checkMessageBounds(result.data);
 }
 
-/** The gateway's size bounds on messages already known to be UIMessages; refuses with `bad_request:api`. */
+/**
+ * The gateway's bounds on messages already known to be UIMessages: sizes,
+ * strings PostgreSQL can store, and no blank text from users. Refuses with
+ * `bad_request:api`.
+ */
 export function checkMessageBounds(messages: UIMessage[]): UIMessage[] {
   for (const [index, message] of messages.entries()) {
     if (message.parts.length === 0) throw badPart(index, "must have at least one part");
     if (message.parts.length > limits.maxPartsPerMessage) {
       throw badPart(index, `must have at most ${limits.maxPartsPerMessage} parts`);
     }
-    for (const part of message.parts) {
-      if (part.type === "text" && part.text.length > limits.maxTextLength) {
+    for (const [at, part] of message.parts.entries()) {
+      if (part.type !== "text") continue;
+      if (part.text.length > limits.maxTextLength) {
         throw badPart(index, `a text part must be at most ${limits.maxTextLength} characters`);
       }
+      // Models do send white space between steps; users have nothing to say in it.
+      if (message.role === "user" && isBlank(part.text)) throw badPart(index, `parts.${at}.text: ${BLANK}`);
     }
+    const unstorable = unstorablePath(message.parts, ["parts"]);
+    if (unstorable) throw badPart(index, `${unstorable.map(String).join(".")}: ${UNSTORABLE}`);
     if (JSON.stringify(message.parts).length > limits.maxPartsBytes) {
       throw badPart(index, `parts must be at most ${limits.maxPartsBytes} bytes of JSON`);
     }

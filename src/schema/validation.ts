@@ -9,14 +9,48 @@ export const pageArgs = z.object({
   after: z.string().max(200).nullish(),
 });
 
-export const title = z.string().trim().min(1).max(limits.maxTitleLength);
+/**
+ * Whether PostgreSQL can store the string: neither `text` nor `jsonb` takes
+ * U+0000, and a lone UTF-16 surrogate is not Unicode (jsonb refuses its escape).
+ * Every user string the gateway stores passes here, so none of them turns into
+ * `bad_request:database` half-way through a write.
+ */
+export function isStorable(value: string): boolean {
+  return value.isWellFormed() && !value.includes("\u0000");
+}
 
-export const text = z
-  .string()
+export const UNSTORABLE = "must not contain U+0000 or an unpaired surrogate";
+
+/** The path of the first string (key or value) in JSON `value` that is not storable, or null. */
+export function unstorablePath(value: unknown, path: PropertyKey[] = []): PropertyKey[] | null {
+  if (typeof value === "string") return isStorable(value) ? null : path;
+  if (typeof value !== "object" || value === null) return null;
+  for (const [key, item] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+    if (typeof key === "string" && !isStorable(key)) return [...path, key];
+    const found = unstorablePath(item, [...path, key]);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Text a user sends: at least one character that is not white space (anything else spends quota on nothing). */
+export function isBlank(value: string): boolean {
+  return value.trim() === "";
+}
+
+export const BLANK = "must not be blank";
+
+/** A user string the gateway stores. */
+export const storable = z.string().refine(isStorable, UNSTORABLE);
+
+export const title = storable.trim().min(1).max(limits.maxTitleLength);
+
+export const text = storable
   .min(1, "must not be empty")
-  .max(limits.maxTextLength, `must be at most ${limits.maxTextLength} characters`);
+  .max(limits.maxTextLength, `must be at most ${limits.maxTextLength} characters`)
+  .refine((value) => !isBlank(value), BLANK);
 
-export const url = z.string().max(limits.maxUrlLength).url();
+export const url = storable.max(limits.maxUrlLength).url();
 
 type Issue = { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> };
 

@@ -1,5 +1,5 @@
 import { getMessageById } from "../db/messages.ts";
-import { getVotesByChatId, voteMessage } from "../db/votes.ts";
+import { getVotesOfOwnChats, voteMessage } from "../db/votes.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { Vote } from "../generated/prisma/client.ts";
 import { builder } from "./builder.ts";
@@ -16,10 +16,13 @@ const VoteRef = builder.objectRef<Vote>("Vote").implement({
 });
 
 builder.objectField(ChatRef, "votes", (t) =>
-  t.field({
-    type: [VoteRef],
+  t.loadableGroup({
+    type: VoteRef,
     description: "The owner's votes on this chat's messages; empty for anyone else (votes stay private).",
-    resolve: (chat, _args, ctx) => (chat.userId === ctx.user?.id ? getVotesByChatId(ctx.db.prisma, chat.id) : []),
+    load: async (chatIds: string[], ctx) =>
+      ctx.user ? getVotesOfOwnChats(ctx.db.prisma, { chatIds, userId: ctx.user.id }) : [],
+    group: (vote) => vote.chatId,
+    resolve: (chat) => chat.id,
   }),
 );
 
