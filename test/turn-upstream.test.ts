@@ -189,6 +189,17 @@ describe("openUpstream", () => {
     expect(error.message).toBe("streamer answered HTTP 503: upstream overloaded");
   });
 
+  it("gives up on an error body that never ends after the idle timeout, and hangs up", async () => {
+    handler = (_req, res) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.write("a stack trace, then nothing more");
+    };
+    const error = await failure(openUpstream({ url: `${baseUrl}/endless-error`, body: {}, token: "t", idleTimeoutMs: 100 }));
+    expect(error).toMatchObject({ code: "offline:chat", kind: "status", status: 500 });
+    expect(error.message).toBe("streamer answered HTTP 500: a stack trace, then nothing more");
+    await vi.waitFor(() => expect(closedEarly).toEqual(["/endless-error"]));
+  });
+
   it("refuses an answer that is not an event stream", async () => {
     handler = (_req, res) => {
       res.writeHead(200, { "content-type": "text/html" });

@@ -35,7 +35,8 @@ export function storableValue<T>(value: T): T {
   const record = value as Record<string, unknown>;
   let dirty = false;
   for (const key in record) {
-    if (!isStorable(key) || storableValue(record[key]) !== record[key]) {
+    const item = record[key];
+    if (!isStorable(key) || (typeof item === "string" ? !isStorable(item) : storableValue(item) !== item)) {
       dirty = true;
       break;
     }
