@@ -3,7 +3,8 @@ import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga } from "graphql-yoga";
 import type { IncomingMessage } from "node:http";
 import { createCallerResolver } from "./auth/caller.ts";
-import { clientAddress, createGuestSessionLimiter } from "./auth/guest-limit.ts";
+import { clientAddress } from "./auth/client-address.ts";
+import { createGuestSessionLimiter } from "./auth/guest-limit.ts";
 import { createUserTokenVerifier } from "./auth/user-token.ts";
 import { streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
@@ -46,7 +47,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     tokens,
     resolveCaller: createCallerResolver(db, tokens),
     turns: new TurnRegistry(db, chunkSourceFor(env, streamerUrl)),
-    guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR),
+    guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),
   };
 
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({

@@ -32,6 +32,7 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
     async close() {
       // Running turns are stopped and stored before the database goes away.
       await services.turns.drain("The gateway is shutting down.");
+      await services.guestSessions.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await streamer?.close();

@@ -31,7 +31,18 @@ const envSchema = z.object({
   // The longest a user token may live, from its iat (or from now without one).
   MAX_TOKEN_LIFETIME_SECONDS: int(60 * 60 * 24 * 30),
   GUEST_SESSIONS_PER_HOUR: int(60),
-  TRUST_PROXY: bool(false),
+  // Proxy hops in front of the gateway, each appending to X-Forwarded-For.
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = (v ?? "").trim().toLowerCase();
+      if (value === "" || value === "false") return 0;
+      if (value === "true") return 1;
+      if (/^\d+$/.test(value)) return Number(value);
+      ctx.addIssue({ code: "custom", message: "must be true, false or a number of proxy hops" });
+      return z.NEVER;
+    }),
   QUOTA_GUEST_PER_DAY: int(20),
   QUOTA_REGULAR_PER_DAY: int(50),
   MAX_TEXT_LENGTH: int(2000),
