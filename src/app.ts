@@ -1,4 +1,5 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
+import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga } from "graphql-yoga";
 import type { IncomingMessage } from "node:http";
@@ -55,7 +56,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
-    graphiql: graphiqlOptions,
+    graphiql: env.GRAPHIQL ? graphiqlOptions : false,
     renderGraphiQL,
     logging: env.LOG_LEVEL === "silent" ? false : env.LOG_LEVEL === "debug" ? "debug" : "warn",
     // requestSizeLimit (below) enforces MAX_REQUEST_BYTES, with or without
@@ -80,6 +81,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       readiness(db),
       demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
       ...(env.PERSISTED_OPERATIONS_ONLY ? [persistedOperationsOnly()] : []),
+      ...(env.INTROSPECTION ? [] : [useDisableIntrospection()]),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 15 },
@@ -88,7 +90,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         // Armor multiplies by literal `first:` values; a full page of messages with
         // every part type costs about 41,000, a page of chats of pages far more.
         costLimit: { maxCost: 100_000 },
-        blockFieldSuggestion: { enabled: false },
+        blockFieldSuggestion: { enabled: !env.FIELD_SUGGESTIONS, mask: "" },
       }),
     ],
   });

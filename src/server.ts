@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
 import { createGatewayServer } from "./http/coalesce-writes.ts";
 import { parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
+import { checkSecrets } from "./config/secrets.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { log, setLogLevel } from "./log.ts";
@@ -17,6 +18,7 @@ export interface RunningGateway {
 
 /** Opens the database, applies migrations and serves the gateway. */
 export async function startGateway(env: Env): Promise<RunningGateway> {
+  checkSecrets(env, "gateway");
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR });
   const applied = await applyMigrations(db);
   if (applied.length > 0) log.info("migrations applied", { applied });
@@ -61,7 +63,7 @@ async function main() {
   const env = parseEnv();
   setLogLevel(env.LOG_LEVEL);
   const gateway = await startGateway(env);
-  log.info(`gateway ready: GraphiQL at ${gateway.url}/graphql`, {
+  log.info(`gateway ready at ${gateway.url}/graphql${env.GRAPHIQL ? " (GraphiQL there in a browser)" : ""}`, {
     database: env.DATABASE_URL ? "postgresql" : `pglite (${env.DATA_DIR})`,
   });
   const shutdown = async (signal: string) => {

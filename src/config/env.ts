@@ -3,6 +3,7 @@ import { z } from "zod";
 // Every setting the gateway reads, parsed once. Defaults make `npm start` work
 // on a fresh machine: embedded PGlite, the built-in streamer, a dev secret.
 export const DEV_AUTH_SECRET = "dev-only-secret-change-me-dev-only-secret";
+export const DEV_INTERNAL_TOKEN = `${DEV_AUTH_SECRET}-internal`;
 
 const optionalString = z
   .string()
@@ -16,6 +17,11 @@ const bool = (fallback: boolean) =>
     .enum(["true", "false", "1", "0", ""])
     .optional()
     .transform((v) => (v === undefined || v === "" ? fallback : v === "true" || v === "1"));
+
+const optionalBool = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : v === "true" || v === "1"));
 
 const envSchema = z.object({
   NODE_ENV: z.string().default("development"),
@@ -58,7 +64,7 @@ const envSchema = z.object({
   // Unset: a free port for the built-in streamer (the gateway hands its URL over
   // internally), 4001 for `npm run streamer`.
   STREAMER_PORT: z.coerce.number().int().nonnegative().max(65_535).optional(),
-  NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(`${DEV_AUTH_SECRET}-internal`),
+  NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(DEV_INTERNAL_TOKEN),
   DEFAULT_CHAT_MODEL: z.string().default("chat-model"),
   STREAM_MODE: z.enum(["proxy", "direct"]).default("proxy"),
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000),
@@ -69,15 +75,32 @@ const envSchema = z.object({
   MOCK_DELTA_DELAY_MS: int(30),
   REDIS_URL: optionalString,
   PERSISTED_OPERATIONS_ONLY: bool(false),
+  // Unset: on in development, off with NODE_ENV=production (see withProductionDefaults).
+  GRAPHIQL: optionalBool,
+  INTROSPECTION: optionalBool,
+  FIELD_SUGGESTIONS: optionalBool,
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
-const checkedEnvSchema = envSchema.refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {
+const checkedEnvSchema = envSchema.transform(withProductionDefaults).refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {
   path: ["GUEST_TOKEN_TTL_SECONDS"],
   message: "must be at most MAX_TOKEN_LIFETIME_SECONDS, or guest tokens would be refused",
 });
 
-export type Env = z.infer<typeof envSchema>;
+/** What a client can learn of the schema, and GraphiQL: on in development, off in production unless set. */
+function withProductionDefaults<T extends { NODE_ENV: string; GRAPHIQL?: boolean; INTROSPECTION?: boolean; FIELD_SUGGESTIONS?: boolean }>(
+  env: T,
+) {
+  const development = env.NODE_ENV !== "production";
+  return {
+    ...env,
+    GRAPHIQL: env.GRAPHIQL ?? development,
+    INTROSPECTION: env.INTROSPECTION ?? development,
+    FIELD_SUGGESTIONS: env.FIELD_SUGGESTIONS ?? development,
+  };
+}
+
+export type Env = z.infer<typeof checkedEnvSchema>;
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = checkedEnvSchema.safeParse(source);
