@@ -11,6 +11,8 @@ import { streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
 import { demoPage } from "./http/demo-page.ts";
 import { graphiqlOptions } from "./graphiql.ts";
+import { corsPolicy } from "./http/cors.ts";
+import { useCsrfPrevention } from "./http/csrf.ts";
 import { chatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
 import { readiness } from "./http/readiness.ts";
@@ -56,6 +58,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
+    cors: corsPolicy(env),
     graphiql: env.GRAPHIQL ? graphiqlOptions : false,
     renderGraphiQL,
     logging: env.LOG_LEVEL === "silent" ? false : env.LOG_LEVEL === "debug" ? "debug" : "warn",
@@ -75,6 +78,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     }),
     plugins: [
       requestSizeLimit(env.MAX_REQUEST_BYTES),
+      useCsrfPrevention(),
       jitStreamEvents(),
       chatSDKErrorCodes(),
       useNoErrorInternals(),

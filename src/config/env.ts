@@ -23,6 +23,18 @@ const optionalBool = z
   .optional()
   .transform((v) => (v === undefined || v === "" ? undefined : v === "true" || v === "1"));
 
+/** `*`, or an origin as browsers send it (`https://app.example.com`), from what an operator wrote. */
+function originOf(entry: string): string | null {
+  if (entry === "*") return entry;
+  try {
+    const url = new URL(entry);
+    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+    return bare && (url.protocol === "http:" || url.protocol === "https:") ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
+
 const envSchema = z.object({
   NODE_ENV: z.string().default("development"),
   PORT: int(4000),
@@ -79,6 +91,17 @@ const envSchema = z.object({
   GRAPHIQL: optionalBool,
   INTROSPECTION: optionalBool,
   FIELD_SUGGESTIONS: optionalBool,
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const entries = (v ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+      const origins = entries.map(originOf);
+      const bad = entries.filter((_, i) => origins[i] === null);
+      if (bad.length === 0) return origins as string[];
+      ctx.addIssue({ code: "custom", message: `not an origin (scheme://host[:port], or *): ${bad.join(", ")}` });
+      return z.NEVER;
+    }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
