@@ -16,6 +16,7 @@ import { useCsrfPrevention } from "./http/csrf.ts";
 import { chatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
 import { readiness } from "./http/readiness.ts";
+import { useNoSuggestions } from "./http/suggestions.ts";
 import { jitStreamEvents } from "./http/jit-stream-events.ts";
 import { requestSizeLimit } from "./http/request-size.ts";
 import { persistedOperationsOnly } from "./http/persisted-operations.ts";
@@ -86,6 +87,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
       ...(env.PERSISTED_OPERATIONS_ONLY ? [persistedOperationsOnly()] : []),
       ...(env.INTROSPECTION ? [] : [useDisableIntrospection()]),
+      ...(env.FIELD_SUGGESTIONS ? [] : [useNoSuggestions()]),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 15 },
@@ -94,7 +96,8 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         // Armor multiplies by literal `first:` values; a full page of messages with
         // every part type costs about 41,000, a page of chats of pages far more.
         costLimit: { maxCost: 100_000 },
-        blockFieldSuggestion: { enabled: !env.FIELD_SUGGESTIONS, mask: "" },
+        // useNoSuggestions (FIELD_SUGGESTIONS) covers validation errors and more.
+        blockFieldSuggestion: { enabled: false },
       }),
     ],
   });
