@@ -1,17 +1,22 @@
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
+import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
 import { createYoga } from "graphql-yoga";
 import type { IncomingMessage } from "node:http";
 import { createCallerResolver } from "./auth/caller.ts";
-import { clientAddress, createGuestSessionLimiter } from "./auth/guest-limit.ts";
+import { clientAddress } from "./auth/client-address.ts";
+import { createGuestSessionLimiter } from "./auth/guest-limit.ts";
 import { createUserTokenVerifier } from "./auth/user-token.ts";
 import { streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
 import { demoPage } from "./http/demo-page.ts";
 import { graphiqlOptions } from "./graphiql.ts";
+import { corsPolicy } from "./http/cors.ts";
+import { useCsrfPrevention } from "./http/csrf.ts";
 import { chatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
 import { readiness } from "./http/readiness.ts";
+import { useNoSuggestions } from "./http/suggestions.ts";
 import { jitStreamEvents } from "./http/jit-stream-events.ts";
 import { requestSizeLimit } from "./http/request-size.ts";
 import { persistedOperationsOnly } from "./http/persisted-operations.ts";
@@ -60,7 +65,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       settings: { maxEvents: env.TURN_MAX_EVENTS, maxBytes: env.TURN_MAX_BYTES, checkpointMs: env.TURN_CHECKPOINT_MS },
       leaseSeconds: env.TURN_LEASE_SECONDS,
     }),
-    guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR),
+    guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),
   };
 
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({
@@ -68,7 +73,8 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     graphqlEndpoint: "/graphql",
     healthCheckEndpoint: "/health",
     landingPage: false,
-    graphiql: graphiqlOptions,
+    cors: corsPolicy(env),
+    graphiql: env.GRAPHIQL ? graphiqlOptions : false,
     renderGraphiQL,
     logging: env.LOG_LEVEL === "silent" ? false : env.LOG_LEVEL === "debug" ? "debug" : "warn",
     // requestSizeLimit (below) enforces MAX_REQUEST_BYTES, with or without
@@ -87,12 +93,15 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     }),
     plugins: [
       requestSizeLimit(env.MAX_REQUEST_BYTES),
+      useCsrfPrevention(),
       jitStreamEvents(),
       chatSDKErrorCodes(),
       useNoErrorInternals(),
       readiness(db, () => services.turns.draining),
       demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
       ...(env.PERSISTED_OPERATIONS_ONLY ? [persistedOperationsOnly()] : []),
+      ...(env.INTROSPECTION ? [] : [useDisableIntrospection()]),
+      ...(env.FIELD_SUGGESTIONS ? [] : [useNoSuggestions()]),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 15 },
@@ -101,6 +110,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         // Armor multiplies by literal `first:` values; a full page of messages with
         // every part type costs about 41,000, a page of chats of pages far more.
         costLimit: { maxCost: 100_000 },
+        // useNoSuggestions (FIELD_SUGGESTIONS) covers validation errors and more.
         blockFieldSuggestion: { enabled: false },
       }),
     ],

@@ -74,4 +74,6 @@ export const graphiqlOptions = (): GraphiQLOptions => ({
   defaultHeaders: JSON.stringify({ Authorization: "Bearer <paste the token here>" }, null, 2),
   subscriptionsProtocol: "SSE",
   shouldPersistHeaders: true,
+  // Lets its GET requests (subscriptions over SSE) through CSRF prevention without a token.
+  additionalHeaders: { "x-graphql-yoga-csrf": "graphiql" },
 });

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
 import { createGatewayServer } from "./http/coalesce-writes.ts";
 import { databaseTimeoutsOf, parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
+import { checkSecrets } from "./config/secrets.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { log, setLogLevel } from "./log.ts";
@@ -32,6 +33,7 @@ export interface RunningGateway {
 
 /** Opens the database, applies migrations and serves the gateway. */
 export async function startGateway(env: Env): Promise<RunningGateway> {
+  checkSecrets(env, "gateway");
   const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, timeouts: databaseTimeoutsOf(env) });
   const applied = await applyMigrations(db);
   if (applied.length > 0) log.info("migrations applied", { applied });
@@ -49,6 +51,7 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
     stage = "ending open responses";
     await closeServer(server, RESPONSES_END_MS);
     stage = "closing the streamer and the database";
+    await services.guestSessions.close();
     await streamer?.close();
     await closeUpstreamAgents();
     await db.close();
@@ -82,7 +85,7 @@ async function main() {
   const env = parseEnv();
   setLogLevel(env.LOG_LEVEL);
   const gateway = await startGateway(env);
-  log.info(`gateway ready: GraphiQL at ${gateway.url}/graphql`, {
+  log.info(`gateway ready at ${gateway.url}/graphql${env.GRAPHIQL ? " (GraphiQL there in a browser)" : ""}`, {
     url: gateway.url,
     pid: process.pid,
     database: env.DATABASE_URL ? "postgresql" : `pglite (${env.DATA_DIR})`,

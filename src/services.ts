@@ -1,5 +1,5 @@
 import type { Caller } from "./auth/caller.ts";
-import type { createGuestSessionLimiter } from "./auth/guest-limit.ts";
+import type { GuestSessionLimiter } from "./auth/guest-limit.ts";
 import type { UserTokenVerifier } from "./auth/user-token.ts";
 import type { TurnRegistry } from "./turn/registry.ts";
 
@@ -8,5 +8,5 @@ export interface Services {
   tokens: UserTokenVerifier;
   resolveCaller(request: Request): Promise<Caller>;
   turns: TurnRegistry;
-  guestSessions: ReturnType<typeof createGuestSessionLimiter>;
+  guestSessions: GuestSessionLimiter;
 }

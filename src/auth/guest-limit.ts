@@ -1,18 +1,34 @@
-const HOUR_MS = 60 * 60 * 1000;
+import { createRedisGuestSessionLimiter } from "./guest-limit-redis.ts";
+
+const WINDOW_MS = 60 * 60 * 1000;
 const MAX_TRACKED = 100_000;
 
 /**
  * Guest sessions each get a fresh daily quota, so minting them without bound
  * would void the quota: at most `perHour` sessions per client address in a
- * sliding hour (0: no limit). In memory, per instance.
+ * sliding hour (0: no limit).
  */
-export function createGuestSessionLimiter(perHour: number) {
+export interface GuestSessionLimiter {
+  /** Counts a session for `address`; false when the address is over its limit. */
+  take(address: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Shared by every instance through Redis when REDIS_URL is set; in memory, per instance, otherwise. */
+export function createGuestSessionLimiter(perHour: number, redisUrl?: string): GuestSessionLimiter {
+  if (perHour === 0) return { take: async () => true, close: async () => {} };
+  const memory = createMemoryGuestSessionLimiter(perHour);
+  if (redisUrl) return createRedisGuestSessionLimiter({ url: redisUrl, perHour, windowMs: WINDOW_MS, fallback: memory });
+  return { take: async (address) => memory.take(address), close: async () => {} };
+}
+
+/** The sliding-hour count of one instance (and the Redis limiter's fallback). */
+export function createMemoryGuestSessionLimiter(perHour: number) {
   const recent = new Map<string, number[]>();
   return {
-    /** Counts a session for `address`; false when the address is over its limit. */
     take(address: string, now = Date.now()): boolean {
       if (perHour === 0) return true;
-      const times = (recent.get(address) ?? []).filter((at) => now - at < HOUR_MS);
+      const times = (recent.get(address) ?? []).filter((at) => now - at < WINDOW_MS);
       if (times.length >= perHour) {
         recent.set(address, times);
         return false;
@@ -26,8 +42,4 @@ export function createGuestSessionLimiter(perHour: number) {
   };
 }
 
-/** The caller's address: the first X-Forwarded-For hop behind a trusted proxy, else the socket's. */
-export function clientAddress(request: Request, socketAddress: string | undefined, trustProxy: boolean): string {
-  const forwarded = trustProxy ? request.headers.get("x-forwarded-for")?.split(",")[0]?.trim() : undefined;
-  return forwarded || socketAddress || "unknown";
-}
+export type MemoryGuestSessionLimiter = ReturnType<typeof createMemoryGuestSessionLimiter>;

@@ -3,6 +3,7 @@ import { z } from "zod";
 // Every setting the gateway reads, parsed once. Defaults make `npm start` work
 // on a fresh machine: embedded PGlite, the built-in streamer, a dev secret.
 export const DEV_AUTH_SECRET = "dev-only-secret-change-me-dev-only-secret";
+export const DEV_INTERNAL_TOKEN = `${DEV_AUTH_SECRET}-internal`;
 
 const optionalString = z
   .string()
@@ -19,6 +20,23 @@ const bool = (fallback: boolean) =>
     .enum(["true", "false", "1", "0", ""])
     .optional()
     .transform((v) => (v === undefined || v === "" ? fallback : v === "true" || v === "1"));
+
+const optionalBool = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((v) => (v === undefined || v === "" ? undefined : v === "true" || v === "1"));
+
+/** `*`, or an origin as browsers send it (`https://app.example.com`), from what an operator wrote. */
+function originOf(entry: string): string | null {
+  if (entry === "*") return entry;
+  try {
+    const url = new URL(entry);
+    const bare = url.pathname === "/" && !url.search && !url.hash && !url.username && !url.password;
+    return bare && (url.protocol === "http:" || url.protocol === "https:") ? url.origin : null;
+  } catch {
+    return null;
+  }
+}
 
 const envSchema = z.object({
   NODE_ENV: z.string().default("development"),
@@ -41,7 +59,18 @@ const envSchema = z.object({
   // The longest a user token may live, from its iat (or from now without one).
   MAX_TOKEN_LIFETIME_SECONDS: int(60 * 60 * 24 * 30),
   GUEST_SESSIONS_PER_HOUR: int(60),
-  TRUST_PROXY: bool(false),
+  // Proxy hops in front of the gateway, each appending to X-Forwarded-For.
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const value = (v ?? "").trim().toLowerCase();
+      if (value === "" || value === "false") return 0;
+      if (value === "true") return 1;
+      if (/^\d+$/.test(value)) return Number(value);
+      ctx.addIssue({ code: "custom", message: "must be true, false or a number of proxy hops" });
+      return z.NEVER;
+    }),
   QUOTA_GUEST_PER_DAY: int(20),
   QUOTA_REGULAR_PER_DAY: int(50),
   MAX_TEXT_LENGTH: int(2000),
@@ -57,7 +86,7 @@ const envSchema = z.object({
   // Unset: a free port for the built-in streamer (the gateway hands its URL over
   // internally), 4001 for `npm run streamer`.
   STREAMER_PORT: z.coerce.number().int().nonnegative().max(65_535).optional(),
-  NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(`${DEV_AUTH_SECRET}-internal`),
+  NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(DEV_INTERNAL_TOKEN),
   DEFAULT_CHAT_MODEL: z.string().default("chat-model"),
   STREAM_MODE: z.enum(["proxy", "direct"]).default("proxy"),
   UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000),
@@ -78,15 +107,43 @@ const envSchema = z.object({
   // At most 20 s, so a crashed instance's turns end within 30 s (lease + a third).
   TURN_LEASE_SECONDS: z.coerce.number().positive().max(20).default(15),
   PERSISTED_OPERATIONS_ONLY: bool(false),
+  // Unset: on in development, off with NODE_ENV=production (see withProductionDefaults).
+  GRAPHIQL: optionalBool,
+  INTROSPECTION: optionalBool,
+  FIELD_SUGGESTIONS: optionalBool,
+  CORS_ORIGINS: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const entries = (v ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+      const origins = entries.map(originOf);
+      const bad = entries.filter((_, i) => origins[i] === null);
+      if (bad.length === 0) return origins as string[];
+      ctx.addIssue({ code: "custom", message: `not an origin (scheme://host[:port], or *): ${bad.join(", ")}` });
+      return z.NEVER;
+    }),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
-const checkedEnvSchema = envSchema.refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {
+const checkedEnvSchema = envSchema.transform(withProductionDefaults).refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {
   path: ["GUEST_TOKEN_TTL_SECONDS"],
   message: "must be at most MAX_TOKEN_LIFETIME_SECONDS, or guest tokens would be refused",
 });
 
-export type Env = z.infer<typeof envSchema>;
+/** What a client can learn of the schema, and GraphiQL: on in development, off in production unless set. */
+function withProductionDefaults<T extends { NODE_ENV: string; GRAPHIQL?: boolean; INTROSPECTION?: boolean; FIELD_SUGGESTIONS?: boolean }>(
+  env: T,
+) {
+  const development = env.NODE_ENV !== "production";
+  return {
+    ...env,
+    GRAPHIQL: env.GRAPHIQL ?? development,
+    INTROSPECTION: env.INTROSPECTION ?? development,
+    FIELD_SUGGESTIONS: env.FIELD_SUGGESTIONS ?? development,
+  };
+}
+
+export type Env = z.infer<typeof checkedEnvSchema>;
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = checkedEnvSchema.safeParse(source);

@@ -38,7 +38,7 @@ builder.mutationField("createGuestSession", (t) =>
       if (!guestTokensAccepted(ctx.env)) {
         throw new ChatSDKError("bad_request:api", "Guest sessions need AUTH_SECRET to be set when AUTH_JWKS_URL is.");
       }
-      if (!ctx.services.guestSessions.take(ctx.clientAddress)) {
+      if (!(await ctx.services.guestSessions.take(ctx.clientAddress))) {
         throw new ChatSDKError("rate_limit:chat", "Too many guest sessions from this address; try again later.");
       }
       const identity = { id: randomUUID(), type: "guest" as const, email: null };

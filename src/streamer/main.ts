@@ -1,7 +1,9 @@
 import { parseEnv } from "../config/env.ts";
+import { checkSecrets } from "../config/secrets.ts";
 import { startStreamer } from "./server.ts";
 
 const env = parseEnv();
+checkSecrets(env, "streamer");
 const streamer = await startStreamer(env, { port: env.STREAMER_PORT ?? 4001, host: env.HOST });
 const model = env.OPENAI_API_KEY ? "OpenAI" : "the offline mock model";
 console.log(`streamer listening on ${streamer.url} (POST /api/chat/stream, ${model})`);

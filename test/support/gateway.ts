@@ -60,6 +60,7 @@ export async function startTestGateway(
       signUserToken(env, { id: user.id, type: user.type ?? "regular", email: user.email ?? null }, 3600),
     async close() {
       await app.services.turns.drain("The test gateway is closing.");
+      await app.services.guestSessions.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await streamer?.close();

@@ -1,0 +1,32 @@
+import type { CORSOptions } from "graphql-yoga";
+import type { Env } from "../config/env.ts";
+
+const LOCALHOST = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * Which browser origins may read the gateway's answers: those in CORS_ORIGINS
+ * (`*` for any), plus, in development, any localhost origin. The gateway's own
+ * origin needs no CORS headers. Others get none, so a browser refuses to show
+ * them the answer (and to send a preflighted request at all). Credentials are
+ * not allowed: the gateway reads bearer tokens, never cookies.
+ */
+export function corsPolicy(env: Pick<Env, "CORS_ORIGINS" | "NODE_ENV">): (request: Request) => CORSOptions {
+  const allowed = new Set(env.CORS_ORIGINS);
+  const development = env.NODE_ENV !== "production";
+  const isAllowed = (origin: string) =>
+    allowed.has("*") || allowed.has(origin) || (development && LOCALHOST.has(hostOf(origin)));
+
+  return (request) => {
+    const origin = request.headers.get("origin");
+    if (!origin || !isAllowed(origin)) return false;
+    return { origin, credentials: false, methods: ["GET", "POST"], maxAge: 600 };
+  };
+}
+
+function hostOf(origin: string): string {
+  try {
+    return new URL(origin).hostname;
+  } catch {
+    return "";
+  }
+}
