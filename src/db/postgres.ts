@@ -27,7 +27,9 @@ export function openPostgres(url: string, max: number, timeouts: DatabaseTimeout
     // A transaction whose client went silent would hold its row locks (a
     // user's quota lock) until the server noticed the dead socket.
     idle_in_transaction_session_timeout: Math.max(10_000, 2 * timeouts.queryMs),
+    // Idle connections to a server that vanished are found out in minutes, not hours.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client's error (server restart, killed backend) is re-emitted on the
   // pool; unheard, it would crash the process. The pool replaces the client.
