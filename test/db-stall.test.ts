@@ -27,6 +27,11 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
   return { ms: performance.now() - started, value };
 }
 
+/** Waits until the gateway serves the caller's chats again (it heals within a second or so). */
+async function servedAgain(gateway: TestGateway, token: string): Promise<void> {
+  await eventually(async () => (await gateway.gql(CHATS, {}, token)).errors === undefined, 10_000);
+}
+
 /** Small bounds, so a stall is seen in about a second (the defaults are covered below). */
 const SHORT: Partial<DatabaseTimeouts> = { connectMs: 500, acquireMs: 500, statementMs: 500, queryMs: 800 };
 
@@ -85,7 +90,7 @@ describe.skipIf(!onPostgres)("a stalled database (PostgreSQL only: PGlite runs i
       expect(turn.ms).toBeLessThan(10_000);
 
       proxy.resume();
-      expectOk(await gateway.gql(CHATS, {}, token));
+      await servedAgain(gateway, token);
       const after = await subscribeWithFetch(gateway.url, sendInput("[plain] hello"), { token });
       expect(after.events.at(-1)?.__typename).toBe("StreamFinished");
     });
@@ -105,6 +110,7 @@ describe.skipIf(!onPostgres)("a stalled database (PostgreSQL only: PGlite runs i
       expectError(saved.value, "offline:chat");
       expect(saved.ms).toBeLessThan(10_000);
       proxy.resume();
+      await servedAgain(gateway, token);
       expect(expectOk(await gateway.gql(CHAT, { id: chatId }, token)).chat.messages.edges).toEqual([]);
     });
   });
@@ -128,6 +134,7 @@ describe.skipIf(!onPostgres)("a stalled database (PostgreSQL only: PGlite runs i
         expect(terminal.code).toMatch(/^(offline:chat|bad_request:database)$/);
 
         proxy.resume();
+        await servedAgain(gateway, token);
         const chat = expectOk(await gateway.gql(CHAT, { id: variables.input.chatId }, token)).chat;
         expect(chat.messages.edges[0].node).toEqual({ role: "USER", status: "COMPLETE" });
       } finally {

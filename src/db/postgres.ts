@@ -2,8 +2,10 @@ import { once } from "node:events";
 import { PrismaPg } from "@prisma/adapter-pg";
 import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.ts";
+import { codeOf } from "../errors.ts";
 import { log } from "../log.ts";
 import type { Database, DatabaseTimeouts, Session } from "./client.ts";
+import { StallGuard } from "./stall-guard.ts";
 
 /**
  * PostgreSQL through a pg Pool that Prisma (@prisma/adapter-pg) and the raw
@@ -13,22 +15,26 @@ import type { Database, DatabaseTimeouts, Session } from "./client.ts";
  */
 export function openPostgres(url: string, max: number, timeouts: DatabaseTimeouts): Database {
   const open = new Set<pg.Client>();
+  const guard = new StallGuard();
   const pool = new pg.Pool({
     connectionString: url,
     max,
     types: { getTypeParser: utcTimestamps },
-    Client: boundedClient(timeouts.connectMs, open),
+    Client: boundedClient(timeouts.connectMs, open, guard),
     connectionTimeoutMillis: timeouts.acquireMs,
     statement_timeout: timeouts.statementMs,
     query_timeout: timeouts.queryMs,
     // A transaction whose client went silent would hold its row locks (a
     // user's quota lock) until the server noticed the dead socket.
     idle_in_transaction_session_timeout: Math.max(10_000, 2 * timeouts.queryMs),
+    // Idle connections to a server that vanished are found out in minutes, not hours.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle client's error (server restart, killed backend) is re-emitted on the
   // pool; unheard, it would crash the process. The pool replaces the client.
   pool.on("error", (error) => log.warn("idle database connection failed", { error }));
+  guard.watch(pool);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: "postgres",
@@ -73,17 +79,22 @@ const QUERY_TIMED_OUT = "Query read timeout";
  * timed out closed at once: pg leaves the unanswered query at the head of the
  * connection, where the pool would hand it out again (Prisma releases a
  * transaction's client without an error) and every later query on it would
- * wait out the timeout behind it. Tracks its open connections for close().
+ * wait out the timeout behind it. Tells the stall guard whether queries are
+ * answered, and tracks its open connections for close().
  */
-function boundedClient(connectMs: number, open: Set<pg.Client>): typeof pg.Client {
+function boundedClient(connectMs: number, open: Set<pg.Client>, guard: StallGuard): typeof pg.Client {
   return class BoundedClient extends pg.Client {
     constructor(config?: pg.ClientConfig) {
       super({ ...config, connectionTimeoutMillis: connectMs });
       open.add(this);
       this.once("end", () => open.delete(this));
       const query = this.query.bind(this) as (...args: unknown[]) => unknown;
-      const dropIfTimedOut = (error: unknown) => {
-        if ((error as Error | null)?.message === QUERY_TIMED_OUT) this.connection.stream.destroy();
+      const settled = (error: unknown) => {
+        if (!error || codeOf(error)?.length === 5) guard.answered(); // rows, or a SQLSTATE: the server answered
+        else if ((error as Error).message === QUERY_TIMED_OUT) {
+          guard.unanswered();
+          this.connection.stream.destroy();
+        }
       };
       // Every form the pool, Prisma's adapter and this code call: (config[, values][, callback]).
       (this as { query: unknown }).query = (...args: unknown[]) => {
@@ -91,13 +102,13 @@ function boundedClient(connectMs: number, open: Set<pg.Client>): typeof pg.Clien
         const callback = args[last];
         if (typeof callback === "function") {
           args[last] = (error: unknown, result: unknown) => {
-            dropIfTimedOut(error);
+            settled(error);
             (callback as (error: unknown, result: unknown) => void)(error, result);
           };
           return query(...args);
         }
         const result = query(...args);
-        if (result instanceof Promise) result.catch(dropIfTimedOut);
+        if (result instanceof Promise) result.then(() => settled(null), settled);
         return result;
       };
     }

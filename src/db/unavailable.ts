@@ -1,4 +1,5 @@
 import { ChatSDKError, codeOf } from "../errors.ts";
+import { STALLED_MESSAGE } from "./stall-guard.ts";
 
 // What pg and pg-pool say when the server does not answer in time or the
 // connection is gone; Prisma passes these messages through unchanged.
@@ -10,6 +11,7 @@ const UNAVAILABLE_MESSAGES = [
   "Connection terminated unexpectedly",
   "Connection terminated",
   "Client has encountered a connection error and is not queryable",
+  STALLED_MESSAGE, // refused at once after such timeouts
 ];
 
 const UNAVAILABLE_CODES = new Set([
