@@ -98,7 +98,7 @@ const envSchema = z.object({
   REDIS_URL: optionalString,
   // How long running turns may go on after SIGTERM before they are stopped;
   // under Kubernetes' default 30 s grace, with room for the exit (src/http/shutdown.ts).
-  SHUTDOWN_DRAIN_SECONDS: int(25),
+  SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().nonnegative().max(3600).default(25),
   // Durable turns (README, "Resuming turns and crashes").
   TURN_LOG_RETENTION_SECONDS: int(300),
   TURN_MAX_EVENTS: z.coerce.number().int().positive().default(20_000),

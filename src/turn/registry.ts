@@ -70,6 +70,8 @@ export class TurnRegistry {
       runs.delete(run);
       if (runs.size === 0 && this.running.get(chatId) === runs) this.running.delete(chatId);
     });
+    // Admitted just before a drain began, started once it was over: stopped and stored like the rest.
+    if (this.drained !== null) run.stop(this.drained);
     return run;
   }
 
@@ -142,6 +144,8 @@ export class TurnRegistry {
   }
 
   private drainStarted = false;
+  /** The stop reason, once a drain has stopped waiting for turns. */
+  private drained: string | null = null;
 
   /** Throws `offline:chat` once shutdown has begun; called before a turn stores or charges anything. */
   refuseIfDraining(): void {
@@ -161,6 +165,7 @@ export class TurnRegistry {
   async drain(reason: string, options: DrainOptions = {}): Promise<DrainReport> {
     this.drainStarted = true;
     const report = await drainRuns(() => this.runs(), reason, options);
+    this.drained = reason;
     await this.leases.stop();
     await this.bus?.close();
     this.bus = null;

@@ -25,7 +25,7 @@ export interface GatewayProcessOptions {
    */
   env?: Record<string, string>;
   launcher?: Launcher;
-  /** How long to wait for the ready log line and a 200 from /ready. */
+  /** How long to wait for the ready log line and a 200 from /ready (default 60 s: the machine may be busy). */
   readyTimeoutMs?: number;
 }
 
@@ -129,10 +129,10 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
         });
   const handle = track(child, ownDataDir);
   try {
-    const ready = await handle.waitForLog((entry) => entry.msg.startsWith("gateway ready"), options.readyTimeoutMs ?? 30_000);
+    const ready = await handle.waitForLog((entry) => entry.msg.startsWith("gateway ready"), options.readyTimeoutMs ?? 60_000);
     handle.url = String(ready.url);
     handle.gatewayPid = Number(ready.pid);
-    await waitUntilReady(handle, options.readyTimeoutMs ?? 30_000);
+    await waitUntilReady(handle, options.readyTimeoutMs ?? 60_000);
     return handle;
   } catch (error) {
     await handle.dispose();
