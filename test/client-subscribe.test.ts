@@ -10,7 +10,9 @@ import {
   GatewayError,
   MeDocument,
   newId,
+  ResumeStreamDocument,
   SendMessageDocument,
+  StopStreamDocument,
   sendMessage,
   sendMessageInput,
   type ChatMessage,
@@ -134,20 +136,29 @@ describe("sendMessage", () => {
     expect(updates.map((s) => s.status)).toEqual(["failed"]);
   });
 
-  test("iterate yields typed events; breaking out closes the stream and stops the turn", async () => {
+  test("iterate yields typed events; breaking out closes the stream, the turn runs on and ResumeStream picks it up", async () => {
     const chatId = newId();
     const seen: StreamEvent["__typename"][] = [];
+    let lastSeq = -1;
     const events = client.iterate(SendMessageDocument, { input: sendMessageInput(chatId, "[slow] Go") });
     for await (const { sendMessage: event } of events) {
       seen.push(event.__typename);
+      lastSeq = event.seq;
       if (event.__typename === "TextDelta") {
         expectTypeOf(event.delta).toEqualTypeOf<string>();
         break;
       }
     }
     expect(seen[0]).toBe("StreamStarted");
-    await expect
-      .poll(async () => (await storedMessages(chatId)).map((m) => m.status), { timeout: 10_000 })
-      .toEqual(["COMPLETE", "ABORTED"]);
+    expect((await storedMessages(chatId)).map((m) => m.status)).toEqual(["COMPLETE", "STREAMING"]);
+
+    const resumed: { __typename: string; seq: number }[] = [];
+    for await (const { resumeStream: event } of client.iterate(ResumeStreamDocument, { chatId, afterSeq: lastSeq })) {
+      resumed.push(event);
+      if (resumed.length === 1) await client.request(StopStreamDocument, { chatId });
+    }
+    expect(resumed.map((e) => e.seq)).toEqual(resumed.map((_, i) => lastSeq + 1 + i));
+    expect(resumed.at(-1)!.__typename).toBe("StreamAborted");
+    expect((await storedMessages(chatId)).map((m) => m.status)).toEqual(["COMPLETE", "ABORTED"]);
   });
 });
