@@ -29,6 +29,7 @@ async function preparedTurn(question = "Hello?") {
     message: { id: randomUUID(), role: "user", parts: [{ type: "text", text: question }] },
     model: null,
     visibility: null,
+    ownerId: gateway.app.services.turns.instanceId,
   });
 }
 
