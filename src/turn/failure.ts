@@ -27,8 +27,8 @@ const BY_STATUS_CODE: Record<UpstreamErrorCode, string> = {
   "bad_request:api": "The model's service refused this message. Try rephrasing or shortening it.",
 };
 
-export const STREAMER_ERROR_REASON = "The model ran into an error while answering. Try again.";
-export const UNEXPECTED_REASON = "Something went wrong while answering. Try again.";
+const STREAMER_ERROR_REASON = "The model ran into an error while answering. Try again.";
+const UNEXPECTED_REASON = "Something went wrong while answering. Try again.";
 
 /** The StreamFailed for an error thrown while reading the model's chunks. */
 export function upstreamFailure(error: unknown, turn: Pick<PreparedTurn, "streamId">): TurnFailure {
