@@ -46,7 +46,6 @@ export const storable = z.string().refine(isStorable, UNSTORABLE);
 export const title = storable.trim().min(1).max(limits.maxTitleLength);
 
 export const text = storable
-  .min(1, "must not be empty")
   .max(limits.maxTextLength, `must be at most ${limits.maxTextLength} characters`)
   .refine((value) => !isBlank(value), BLANK);
 
@@ -54,7 +53,7 @@ export const url = storable.max(limits.maxUrlLength).url();
 
 type Issue = { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> };
 
-/** `bad_request:api` naming each problem with its path, e.g. `input.message.parts.0.text: must not be empty`. */
+/** `bad_request:api` naming each problem with its path, e.g. `input.message.parts.0.text: must not be blank`. */
 export function invalidInput(issues: readonly Issue[], prefix: PropertyKey[] = []): ChatSDKError {
   return new ChatSDKError("bad_request:api", issues.map((issue) => describeIssue(issue, prefix)).join("; "));
 }
