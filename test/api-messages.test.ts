@@ -28,6 +28,12 @@ const MESSAGES = /* GraphQL */ `
   }
 `;
 
+/** Two instants 3 ms apart, a minute ahead (the tokens, issued now, must not look issued in the future). */
+function threeMsApart(): string[] {
+  const start = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
+  return [new Date(start).toISOString(), new Date(start + 3).toISOString()];
+}
+
 /** Runs each step with the clock (Date only; the gateway runs in this process) set to the matching time. */
 async function atClock(times: string[], steps: (() => Promise<unknown>)[]) {
   vi.useFakeTimers({ toFake: ["Date"] });
@@ -64,7 +70,7 @@ describe("saveMessages", () => {
     const { chat, token } = await ownerWithChat();
     const batch = Array.from({ length: 10 }, (_, i) => textMessage(`step ${i}`, "ASSISTANT"));
     const next = textMessage("next question");
-    await atClock(["2026-03-01T12:00:00.000Z", "2026-03-01T12:00:00.003Z"], [
+    await atClock(threeMsApart(), [
       async () => expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: batch }, token)),
       async () => expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [next] }, token)),
     ]);
@@ -235,7 +241,7 @@ describe("deleteTrailingMessages", () => {
     const { chat, token } = await ownerWithChat();
     const batch = Array.from({ length: 10 }, (_, i) => textMessage(`step ${i}`, "ASSISTANT"));
     const edited = textMessage("to be edited");
-    await atClock(["2026-03-01T12:00:00.000Z", "2026-03-01T12:00:00.003Z"], [
+    await atClock(threeMsApart(), [
       async () => expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: batch }, token)),
       async () => expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [edited] }, token)),
     ]);
