@@ -71,7 +71,7 @@ describe("sendMessage", () => {
     const updates: TurnState[] = [];
     const turn = sendMessage(client, sendMessageInput(chatId, "What is the weather?"), { onUpdate: (s) => updates.push(s) });
     expect(turn.state.status).toBe("submitted");
-    expect(turn.state.userMessage.parts).toEqual([{ __typename: "TextPart", text: "What is the weather?" }]);
+    expect(turn.state.userMessage!.parts).toEqual([{ __typename: "TextPart", text: "What is the weather?" }]);
     const final = await turn.done;
 
     expect(final.status).toBe("finished");
@@ -100,7 +100,7 @@ describe("sendMessage", () => {
 
     const stored = await storedMessages(chatId);
     expect(stored.map((m) => m.role)).toEqual(["USER", "ASSISTANT"]);
-    expect(stored[0].id).toBe(turn.state.userMessage.id);
+    expect(stored[0].id).toBe(turn.state.userMessage!.id);
     expect(stored[1]).toEqual(final.message);
   });
 
