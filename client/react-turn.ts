@@ -128,6 +128,14 @@ export function useSendMessage(chatId: string, options: UseSendMessageOptions = 
     follow((followOptions) => resumeStream(client, chatId, { ...followOptions, message: streaming }));
   }, [streaming, chatId, client, follow]);
 
+  // Back online after the reconnects ran out: follow the answer again.
+  useEffect(() => {
+    if (typeof window === "undefined") return;
+    const onOnline = () => current.current.state?.error?.network && resume();
+    window.addEventListener("online", onOnline);
+    return () => window.removeEventListener("online", onOnline);
+  }, [resume]);
+
   /** Stops the generation (stopStream); the stream then ends with the partial answer stored. Never rejects. */
   const stop = useCallback(async () => {
     const running = current.current.running;
