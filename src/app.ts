@@ -18,7 +18,10 @@ import type { Context } from "./schema/context.ts";
 import { schema } from "./schema/index.ts";
 import type { Services } from "./services.ts";
 import { directSource, proxySource, type ChunkSource } from "./turn/chunk-source.ts";
+import { MemoryTurnLog } from "./turn/memory-turn-log.ts";
+import { RedisTurnLog } from "./turn/redis-turn-log.ts";
 import { TurnRegistry } from "./turn/registry.ts";
+import type { TurnLog } from "./turn/turn-log.ts";
 
 export interface AppOptions {
   env: Env;
@@ -35,16 +38,27 @@ function chunkSourceFor(env: Env, streamerUrl: string | undefined): ChunkSource 
   return proxySource(env, streamerUrl);
 }
 
+/** With REDIS_URL a Redis Stream per turn, readable from every instance; otherwise this process's memory. */
+async function turnLogFor(env: Env): Promise<TurnLog> {
+  const retentionMs = env.TURN_LOG_RETENTION_SECONDS * 1000;
+  if (!env.REDIS_URL) return new MemoryTurnLog({ retentionMs });
+  return RedisTurnLog.connect(env.REDIS_URL, { retentionMs, maxEvents: env.TURN_MAX_EVENTS });
+}
+
 /**
  * The gateway as a fetch-style handler (Yoga), ready to mount on node:http;
- * with REDIS_URL, connected to the other instances' stop bus.
+ * with REDIS_URL, connected to the other instances' stop bus and turn log.
  */
 export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), demoDir }: AppOptions) {
   const tokens = createUserTokenVerifier(env);
   const services: Services = {
     tokens,
     resolveCaller: createCallerResolver(db, tokens),
-    turns: new TurnRegistry(db, chunkSourceFor(env, streamerUrl)),
+    turns: new TurnRegistry(db, chunkSourceFor(env, streamerUrl), {
+      turnLog: await turnLogFor(env),
+      settings: { maxEvents: env.TURN_MAX_EVENTS, maxBytes: env.TURN_MAX_BYTES, checkpointMs: env.TURN_CHECKPOINT_MS },
+      leaseSeconds: env.TURN_LEASE_SECONDS,
+    }),
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR),
   };
 
@@ -89,5 +103,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
   });
 
   if (env.REDIS_URL) await services.turns.connectStopBus(env.REDIS_URL);
+  // The embedded database has one instance: turns active at its start were left by its previous run.
+  await services.turns.startLeases({ recoverNow: db.kind === "pglite" && !env.REDIS_URL });
   return { yoga, services };
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
 import type { ChunkSource } from "../src/turn/chunk-source.ts";
 import { prepareTurn } from "../src/turn/prepare.ts";
+import { MemoryTurnLog } from "../src/turn/memory-turn-log.ts";
 import { TurnRun, type TurnEvent } from "../src/turn/turn-run.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { turnHead, turnTail } from "./support/fake-streamer.ts";
@@ -43,8 +44,10 @@ async function startTurn(source: ChunkSource): Promise<TurnRun> {
     message: { id: newId(), role: "user", parts: [{ type: "text", text: "Say many words." }] },
     model: null,
     visibility: null,
+    ownerId: "turn-run-test",
   });
-  return new TurnRun(database.db, source, turn);
+  const settings = { maxEvents: env.TURN_MAX_EVENTS, maxBytes: env.TURN_MAX_BYTES, checkpointMs: 0 };
+  return new TurnRun(database.db, source, new MemoryTurnLog({ retentionMs: 1000 }), settings, turn);
 }
 
 test("a burst's first delta is out by the next check phase, before the rest of the burst is read", async () => {

@@ -53,6 +53,13 @@ const envSchema = z.object({
   OPENAI_BASE_URL: optionalString,
   MOCK_DELTA_DELAY_MS: int(30),
   REDIS_URL: optionalString,
+  // Durable turns (README, "Resuming turns and crashes").
+  TURN_LOG_RETENTION_SECONDS: int(300),
+  TURN_MAX_EVENTS: z.coerce.number().int().positive().default(20_000),
+  TURN_MAX_BYTES: z.coerce.number().int().positive().default(1_000_000),
+  TURN_CHECKPOINT_MS: z.coerce.number().int().nonnegative().max(3_000).default(2_000),
+  // At most 20 s, so a crashed instance's turns end within 30 s (lease + a third).
+  TURN_LEASE_SECONDS: z.coerce.number().positive().max(20).default(15),
   PERSISTED_OPERATIONS_ONLY: bool(false),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });

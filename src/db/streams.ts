@@ -31,3 +31,10 @@ export async function markStreamsFailedIfActive(db: Queryable, ids: string[]): P
   );
   return count;
 }
+
+/** The chat's latest stream (its latest turn), or null. */
+export function getLatestStreamByChatId(db: Queryable, chatId: string): Promise<Stream | null> {
+  return dbCall("getLatestStreamByChatId", () =>
+    db.stream.findFirst({ where: { chatId }, orderBy: [{ createdAt: "desc" }, { id: "desc" }] }),
+  );
+}

@@ -22,11 +22,14 @@ export type BeginTurnResult =
 /**
  * Step 1 of a turn in one round trip (the begin_turn function of the
  * 20261127120000_begin_turn migration, counting the quota with
- * user_message_count since 20261127160000): under the user's row lock, checks the
- * quota and that the message id is free, gets the chat (created with `title`
- * and `visibility` when new) and checks its owner, reads its messages, and
- * stores the user message, timestamped after every message of the chat, with
- * an active Stream row. Atomic: a refusal or a failure writes nothing.
+ * user_message_count since 20261127160000, and since 20261203120000_durable_turns
+ * storing the STREAMING assistant message and the owner lease): under the user's
+ * row lock, checks the quota and that the message ids are free, gets the chat
+ * (created with `title` and `visibility` when new) and checks its owner, reads
+ * its messages, and stores the user message, timestamped after every message
+ * of the chat, the assistant message (STREAMING, no parts) just after it, and
+ * an active Stream row owned by `ownerId`. Atomic: a refusal or a failure
+ * writes nothing.
  */
 export async function beginTurn(
   sql: Sql,
@@ -41,10 +44,12 @@ export async function beginTurn(
     parts: unknown;
     streamId: string;
     now: Date;
+    assistantMessageId: string;
+    ownerId: string;
   },
 ): Promise<BeginTurnResult> {
   const [row] = await sql.query<{ result: BeginTurnJson }>(
-    `SELECT begin_turn($1, $2::timestamp, $3::int, $4::uuid, $5, $6::"Visibility", $7::uuid, $8::jsonb, $9::uuid, $10::timestamp) AS result`,
+    `SELECT begin_turn($1, $2::timestamp, $3::int, $4::uuid, $5, $6::"Visibility", $7::uuid, $8::jsonb, $9::uuid, $10::timestamp, $11::uuid, $12) AS result`,
     [
       args.userId,
       args.quotaSince.toISOString(),
@@ -56,6 +61,8 @@ export async function beginTurn(
       JSON.stringify(args.parts),
       args.streamId,
       args.now.toISOString(),
+      args.assistantMessageId,
+      args.ownerId,
     ],
   );
   const { result } = row;
@@ -85,11 +92,12 @@ export async function updateStreamStatus(sql: Sql, id: string, status: StreamSta
 
 /**
  * Step 5 of a turn as one statement (so atomic without a transaction): the
- * assistant message when `message` is given, timestamped after every message
- * of its chat (stored again, it keeps its time and takes the new parts and
- * status); the chat's lastContext when `context` is given; the Stream
- * row's status. Returns the stored message, or null when none was stored or
- * the chat is gone.
+ * assistant message `messageId` with `message`'s parts and status (it replaces
+ * the STREAMING row and keeps its time; inserted after every message of its
+ * chat should that row be gone), or, when `message` is null, the STREAMING row
+ * removed; the chat's lastContext when `context` is given; the Stream row's
+ * status. Returns the stored message, or null when none was stored or the
+ * chat is gone.
  */
 export async function storeTurnOutcome(
   sql: Sql,
@@ -97,7 +105,8 @@ export async function storeTurnOutcome(
     chatId: string;
     streamId: string;
     streamStatus: StreamStatus;
-    message: { id: string; userId: string; parts: unknown; status: MessageStatus } | null;
+    messageId: string;
+    message: { userId: string; parts: unknown; status: MessageStatus } | null;
     context: { value: unknown } | null;
   },
 ): Promise<Message | null> {
@@ -111,6 +120,8 @@ export async function storeTurnOutcome(
          FROM "Chat" chat WHERE chat.id = $2::uuid AND $7::boolean
        ON CONFLICT (id) DO UPDATE SET parts = EXCLUDED.parts, status = EXCLUDED.status
        RETURNING ${MESSAGE}
+     ), dropped AS (
+       DELETE FROM "Message" WHERE id = $1::uuid AND NOT $7::boolean AND status = 'streaming'
      ), context AS (
        UPDATE "Chat" SET "lastContext" = $8::jsonb WHERE id = $2::uuid AND $9::boolean
      ), stream AS (
@@ -118,7 +129,7 @@ export async function storeTurnOutcome(
      )
      SELECT * FROM message`,
     [
-      message?.id ?? null,
+      outcome.messageId,
       outcome.chatId,
       message?.userId ?? null,
       message ? JSON.stringify(message.parts) : null,
@@ -132,4 +143,15 @@ export async function storeTurnOutcome(
     ],
   );
   return row ?? null;
+}
+
+/**
+ * The partial answer so far into the turn's STREAMING row, so a restart can
+ * store it (the embedded mode's recovery); a no-op once the turn is stored.
+ */
+export async function checkpointParts(sql: Sql, messageId: string, parts: unknown): Promise<void> {
+  await sql.query(`UPDATE "Message" SET parts = $2::jsonb WHERE id = $1::uuid AND status = 'streaming'`, [
+    messageId,
+    JSON.stringify(parts),
+  ]);
 }

@@ -10,6 +10,7 @@ import "./chat.ts";
 import "./vote.ts";
 import "./stream-events.ts";
 import "./send-message.ts";
+import "./resume-stream.ts";
 
 export const schema = builder.toSchema({ sortSchema: false });
 

@@ -106,17 +106,15 @@ async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerato
     message: userMessageOf(input),
     model: input.model ?? null,
     visibility: input.visibility ?? null,
+    ownerId: ctx.services.turns.instanceId,
   });
   // Signing the streamer's token now overlaps the database round trip.
   ctx.services.turns.warm(user.id, input.chatId);
   const turn = await preparing;
   const run = ctx.services.turns.start(turn);
-  try {
-    yield* run.subscribe(-1, ctx.request.signal);
-  } finally {
-    // Until resumable streams land, a client that goes away stops its turn.
-    if (!run.done) run.stop("The client disconnected.");
-  }
+  // A client that goes away ends only its reading: the turn runs on, is
+  // stored, and can be resumed (resumeStream) from the last seq it saw.
+  yield* run.subscribe(-1, ctx.request.signal);
 }
 
 builder.subscriptionField("sendMessage", (t) =>

@@ -15,6 +15,8 @@ export interface TurnRequest {
   message: UIMessage;
   model: string | null;
   visibility: Visibility | null;
+  /** The instance that will run the turn: the owner lease's holder. */
+  ownerId: string;
 }
 
 /** What step 1 of the turn stored, and what the streamer call needs. */
@@ -25,7 +27,7 @@ export interface PreparedTurn {
   streamId: string;
   assistantMessageId: string;
   selectedChatModel: string;
-  /** The chat's messages before the new one, oldest first. */
+  /** The chat's messages before the new one, oldest first (the new turn's own assistant message not among them). */
   existingMessages: UIMessage[];
 }
 
@@ -35,11 +37,12 @@ const DEFAULT_TITLE = "New chat";
 /**
  * Step 1 of a turn, before anything goes upstream, in one atomic statement
  * (beginTurn): the quota under the user's lock, the chat (owned, or created
- * with the requested visibility), its messages, the user message and the
- * Stream row. Throws the refusal's ChatSDKError, having written nothing.
+ * with the requested visibility), its messages, the user message, the
+ * STREAMING assistant message and the Stream row with its owner lease. Throws the refusal's ChatSDKError, having written nothing.
  */
 export async function prepareTurn(db: Database, env: Env, user: User, request: TurnRequest): Promise<PreparedTurn> {
   const streamId = randomUUID();
+  const assistantMessageId = randomUUID();
   const begun = await tracedDbCall("beginTurn", async () => {
     try {
       return await beginTurn(db.sql, {
@@ -53,6 +56,8 @@ export async function prepareTurn(db: Database, env: Env, user: User, request: T
         parts: request.message.parts,
         streamId,
         now: new Date(),
+        assistantMessageId,
+        ownerId: request.ownerId,
       });
     } catch (error) {
       // Checked free under the user's lock; only a write racing from elsewhere gets here.
@@ -66,7 +71,7 @@ export async function prepareTurn(db: Database, env: Env, user: User, request: T
     chat: begun.chat,
     userMessage: begun.message,
     streamId,
-    assistantMessageId: randomUUID(),
+    assistantMessageId,
     selectedChatModel: request.model ?? env.DEFAULT_CHAT_MODEL,
     existingMessages: begun.existing.map(toUIMessage),
   };

@@ -1,28 +1,57 @@
+import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Database } from "../db/client.ts";
 import { getActiveStreamIdsByChatId, markStreamsFailedIfActive } from "../db/streams.ts";
 import { log } from "../log.ts";
 import type { ChunkSource } from "./chunk-source.ts";
+import { TurnLeases } from "./lease.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
-import { TurnRun } from "./turn-run.ts";
+import type { TurnEvent, TurnLog } from "./turn-log.ts";
+import { TurnRun, type TurnSettings } from "./turn-run.ts";
 
 // How long stopStream waits for another instance to store the turn it stopped.
 const REMOTE_STOP_WAIT_MS = 5_000;
 
+export interface TurnRegistryOptions {
+  turnLog: TurnLog;
+  settings: TurnSettings;
+  /** See TurnLeases. */
+  leaseSeconds: number;
+}
+
 /**
  * The turns running in this process, by chat, so stopStream can reach them
- * from any connection; with a stop bus (Redis), from any instance too.
+ * from any connection; with a stop bus (Redis), from any instance too. Their
+ * events go to the turn log, which resumers read, and their owner lease
+ * (lease.ts) lets another instance end them should this one die.
  */
 export class TurnRegistry {
+  /** This process, as the owner of the turns it runs. */
+  readonly instanceId = randomUUID();
   private readonly db: Database;
   private readonly source: ChunkSource;
+  private readonly turnLog: TurnLog;
+  private readonly settings: TurnSettings;
+  private readonly leases: TurnLeases;
   private readonly running = new Map<string, Set<TurnRun>>();
   private bus: StopBus | null = null;
 
-  constructor(db: Database, source: ChunkSource) {
+  constructor(db: Database, source: ChunkSource, { turnLog, settings, leaseSeconds }: TurnRegistryOptions) {
     this.db = db;
     this.source = source;
+    this.turnLog = turnLog;
+    this.settings = settings;
+    this.leases = new TurnLeases(db, turnLog, {
+      ownerId: this.instanceId,
+      leaseSeconds,
+      running: () => [...this.running.values()].flatMap((runs) => [...runs].map((run) => run.turn.streamId)),
+    });
+  }
+
+  /** Starts the owner leases' renewal and sweep; `recoverNow` ends at once the turns a previous run left active. */
+  startLeases(options: { recoverNow: boolean }): Promise<void> {
+    return this.leases.start(options);
   }
 
   /** Lets the chunk source get ready while the turn is being prepared. */
@@ -31,7 +60,7 @@ export class TurnRegistry {
   }
 
   start(turn: PreparedTurn): TurnRun {
-    const run = new TurnRun(this.db, this.source, turn);
+    const run = new TurnRun(this.db, this.source, this.turnLog, this.settings, turn);
     const chatId = turn.chat.id;
     const runs = this.running.get(chatId) ?? new Set<TurnRun>();
     runs.add(run);
@@ -41,6 +70,14 @@ export class TurnRegistry {
       if (runs.size === 0 && this.running.get(chatId) === runs) this.running.delete(chatId);
     });
     return run;
+  }
+
+  /**
+   * A turn's events after `afterSeq`, from the log, wherever it runs; `running`:
+   * its Stream row is active (so the read waits for events not logged yet).
+   */
+  resume(streamId: string, afterSeq: number, running: boolean, signal?: AbortSignal): AsyncGenerator<TurnEvent> {
+    return this.turnLog.read(streamId, afterSeq, { signal, running });
   }
 
   /** Hears stops published by every instance (REDIS_URL). */
@@ -98,12 +135,14 @@ export class TurnRegistry {
     return left.length < running.length;
   }
 
-  /** On shutdown: stops every turn here, waits until each is stored, and leaves the stop bus. */
+  /** On shutdown: stops every turn here, waits until each is stored, and leaves the stop bus, leases and log. */
   async drain(reason: string): Promise<void> {
     const runs = [...this.running.values()].flatMap((set) => [...set]);
     for (const run of runs) run.stop(reason);
     await Promise.allSettled(runs.map((run) => run.finished));
+    await this.leases.stop();
     await this.bus?.close();
     this.bus = null;
+    await this.turnLog.shutdown();
   }
 }

@@ -4,37 +4,52 @@ import type { Database } from "../db/client.ts";
 import type { Message } from "../generated/prisma/client.ts";
 import { log } from "../log.ts";
 import { assembleMessage } from "./assemble.ts";
-import { createChunkMapper } from "./chunk-events.ts";
+import { startCheckpoints } from "./checkpoint.ts";
+import { createChunkMapper, type ChunkMapper } from "./chunk-events.ts";
 import type { ChunkSource } from "./chunk-source.ts";
-import type { ChatStreamEvent, Usage, WithoutSeq } from "./events.ts";
-import { markStreamFailed, persistTurn, type TurnOutcome } from "./persist.ts";
+import type { WithoutSeq } from "./events.ts";
+import { persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
+import { ReceivedChunks } from "./received-chunks.ts";
+import type { TurnEvent, TurnLog } from "./turn-log.ts";
 import { UpstreamError } from "./upstream.ts";
 
-export type TurnEvent = ChatStreamEvent<Message>;
+export type { TurnEvent } from "./turn-log.ts";
 
 /** Why a turn was stopped; carried as the abort signal's reason. */
 export class TurnStopped extends Error {}
 
+/** A turn's bounds (see TURN_* in README's configuration). */
+export interface TurnSettings {
+  /** Events and bytes received past which the turn ends as failed, its partial answer stored. */
+  maxEvents: number;
+  maxBytes: number;
+  /** How often the partial answer is written into the STREAMING row; 0: never. */
+  checkpointMs: number;
+}
+
+type Ending = { failure: { code: string; reason: string } | null; stopped: string | null };
+
 /**
- * One running turn: reads the chunk source, numbers the events, keeps them for
- * every subscriber, and stores the outcome. It runs on its own, so a stop, a
- * disconnect or a failure still ends with the turn stored and a terminal event.
+ * One running turn: reads the chunk source, numbers the events into the turn
+ * log (which every reader, here or on another instance, reads), checkpoints
+ * the partial answer, and stores the outcome. It runs on its own: readers
+ * come and go, and only a stop ends it early.
  */
 export class TurnRun {
   readonly turn: PreparedTurn;
-  readonly events: TurnEvent[] = [];
-  /** Settles once the outcome is stored (or failed to be) and the terminal event emitted. */
+  /** Settles once the outcome is stored (or failed to be) and the terminal event logged; never rejects. */
   readonly finished: Promise<void>;
   private readonly controller = new AbortController();
-  private wake: (() => void)[] = [];
-  /** The answer's store started at `finish` (see storeAtFinish). */
-  private early: EarlyStore | null = null;
+  private readonly log: TurnLog;
+  private seq = 0;
   private ended = false;
 
-  constructor(db: Database, source: ChunkSource, turn: PreparedTurn) {
+  constructor(db: Database, source: ChunkSource, turnLog: TurnLog, settings: TurnSettings, turn: PreparedTurn) {
     this.turn = turn;
-    this.finished = this.drive(db, source);
+    this.log = turnLog;
+    turnLog.open(turn.streamId);
+    this.finished = this.drive(db, source, settings);
   }
 
   get done(): boolean {
@@ -46,44 +61,16 @@ export class TurnRun {
     if (!this.controller.signal.aborted) this.controller.abort(new TurnStopped(reason));
   }
 
-  /**
-   * The events after `afterSeq`, then live ones until the terminal event, or
-   * until `signal` aborts.
-   */
-  async *subscribe(afterSeq: number, signal?: AbortSignal): AsyncGenerator<TurnEvent> {
-    let next = afterSeq + 1;
-    const onAbort = () => this.notify();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      while (!signal?.aborted) {
-        while (next < this.events.length) {
-          yield this.events[next++];
-          // A burst of chunks goes out in slices: each slice's writes leave at
-          // the next check phase (src/http/coalesce-writes.ts), and the work
-          // queued for that phase, the answer's store among it, runs between
-          // slices instead of after the whole burst.
-          if (next % EVENTS_PER_SLICE === 0) await nextCheckPhase();
-        }
-        if (this.ended) return;
-        await new Promise<void>((resolve) => this.wake.push(resolve));
-      }
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
+  /** The events after `afterSeq`, then live ones until the terminal event, or until `signal` aborts. */
+  subscribe(afterSeq: number, signal?: AbortSignal): AsyncGenerator<TurnEvent> {
+    return this.log.read(this.turn.streamId, afterSeq, { signal, running: true });
   }
 
-  private emit(draft: WithoutSeq<TurnEvent>): void {
-    this.events.push({ ...draft, seq: this.events.length } as TurnEvent);
-    this.notify();
+  private emit(draft: WithoutSeq<TurnEvent>, chunk?: UIMessageChunk): void {
+    this.log.append(this.turn.streamId, { ...draft, seq: this.seq++ } as TurnEvent, chunk);
   }
 
-  private notify(): void {
-    const waiting = this.wake;
-    this.wake = [];
-    for (const resolve of waiting) resolve();
-  }
-
-  private async drive(db: Database, source: ChunkSource): Promise<void> {
+  private async drive(db: Database, source: ChunkSource, settings: TurnSettings): Promise<void> {
     const { turn } = this;
     const chunks = source.open(turn, this.controller.signal)[Symbol.asyncIterator]();
     // The streamer call goes out first; StreamStarted's trip through Yoga then
@@ -91,6 +78,7 @@ export class TurnRun {
     // writes a request on a reused keep-alive socket in the next check phase
     // (its idle-socket validation), hence two turns of that phase.
     const first = chunks.next();
+    // read() awaits it below; a stop in these two phases must not make it an unhandled rejection.
     first.catch(() => {});
     await nextCheckPhase();
     await nextCheckPhase();
@@ -101,30 +89,44 @@ export class TurnRun {
       userMessageId: turn.userMessage.id,
       assistantMessageId: turn.assistantMessageId,
     });
+    const received = new ReceivedChunks();
+    const mapper = createChunkMapper();
+    const checkpoints = startCheckpoints(db, turn.assistantMessageId, received, settings.checkpointMs);
     try {
-      await this.store(db, await this.read(db, chunks, first));
+      const ending = await this.read(chunks, first, received, mapper, settings);
+      await checkpoints.stop();
+      await this.store(db, received, mapper, ending);
+    } catch (error) {
+      // read() and store() end every turn with a terminal event themselves; this is a bug's last resort.
+      log.error("turn ended unexpectedly", { streamId: turn.streamId, error });
+      this.emit({ __typename: "StreamFailed", code: "offline:chat", reason: "The turn failed unexpectedly.", partialMessage: null });
     } finally {
-      this.end();
+      await checkpoints.stop();
+      this.ended = true;
+      this.log.end(turn.streamId);
     }
   }
 
-  /** Maps chunks to events until the stream ends, fails or is stopped, and judges how it ended. */
+  /** Maps chunks to events until the stream ends, fails, is stopped or outgrows its bounds, and judges how it ended. */
   private async read(
-    db: Database,
     chunks: AsyncIterator<UIMessageChunk>,
     first: Promise<IteratorResult<UIMessageChunk>>,
-  ) {
+    received: ReceivedChunks,
+    mapper: ChunkMapper,
+    settings: TurnSettings,
+  ): Promise<Ending> {
     const signal = this.controller.signal;
-    const mapper = createChunkMapper();
-    const received: UIMessageChunk[] = [];
-    let failure: { code: string; reason: string } | null = null;
-    let stopped: string | null = null;
+    let shown = false;
     try {
-      let shown = false;
       for (let next = await first; !next.done; next = await chunks.next()) {
         received.push(next.value);
         const drafts = mapper.map(next.value);
-        for (const draft of drafts) this.emit(draft);
+        if (drafts.length === 0) this.log.note(this.turn.streamId, next.value);
+        drafts.forEach((draft, i) => this.emit(draft, i === 0 ? next.value : undefined));
+        if (this.seq > settings.maxEvents || received.bytes > settings.maxBytes) {
+          this.controller.abort(new TurnStopped("The answer outgrew the gateway's bound."));
+          return { failure: { code: "offline:chat", reason: TOO_LONG }, stopped: null };
+        }
         // The socket's writes leave at the next check phase (src/http/coalesce-writes.ts),
         // and a read of many chunks is parsed in one run of microtasks: without
         // this pause, a burst's first delta waited for the whole burst (0.7–0.9 ms
@@ -133,93 +135,45 @@ export class TurnRun {
           shown = true;
           await nextCheckPhase();
         }
-        if (next.value.type === "finish" && !this.early && mapper.report.errorText === null) {
-          this.early = this.storeAtFinish(db, [...received], mapper.usage(this.turn.selectedChatModel));
-        }
       }
     } catch (error) {
-      if (signal.aborted) stopped = stopReason(signal.reason);
-      else failure = upstreamFailure(error, this.turn);
+      if (signal.aborted) return { failure: null, stopped: stopReason(signal.reason) };
+      return { failure: upstreamFailure(error, this.turn), stopped: null };
     }
-    if (!failure && !stopped) {
-      const { report } = mapper;
-      if (report.errorText !== null) failure = { code: "offline:chat", reason: report.errorText };
-      else if (report.ended === "abort") stopped = report.abortReason ?? "The streamer aborted the turn.";
-      else if (report.ended !== "finish") {
-        failure = { code: "offline:chat", reason: "The streamer's stream ended before the turn finished." };
-      }
+    const { report } = mapper;
+    if (report.errorText !== null) return { failure: { code: "offline:chat", reason: report.errorText }, stopped: null };
+    if (report.ended === "abort") return { failure: null, stopped: report.abortReason ?? "The streamer aborted the turn." };
+    if (report.ended !== "finish") {
+      return { failure: { code: "offline:chat", reason: "The streamer's stream ended before the turn finished." }, stopped: null };
     }
-    return { mapper, received, failure, stopped };
+    return { failure: null, stopped: null };
   }
 
-  /**
-   * Stores the answer as soon as `finish` arrives, while the streamer's body
-   * runs to its end: StreamFinished then waits for nothing more when no chunk
-   * follows `finish` (a Chat SDK streamer may still send `data-usage`).
-   */
-  private storeAtFinish(db: Database, chunks: UIMessageChunk[], usage: Usage | null): EarlyStore {
-    const stored = (async () => {
-      // The events before `finish` are written first and leave at the next
-      // check phase; folding the answer before that would hold a short
-      // answer's first deltas back (about 0.3 ms, traced).
-      await nextCheckPhase();
-      const message = await assembleMessage(chunks, { messageId: this.turn.assistantMessageId });
-      return persistTurn(db, this.turn, { status: "complete", message, usage });
-    })();
-    // Awaited in store(); a failure there only means storing again.
-    stored.catch(() => {});
-    return { count: chunks.length, stored };
-  }
-
-  /** Stores the outcome and emits the terminal event. */
-  private async store(db: Database, { mapper, received, failure, stopped }: Awaited<ReturnType<TurnRun["read"]>>) {
+  /** Stores the outcome in place of the STREAMING row and logs the terminal event. */
+  private async store(db: Database, received: ReceivedChunks, mapper: ChunkMapper, { failure, stopped }: Ending) {
     const status: TurnOutcome["status"] = failure ? "failed" : stopped ? "aborted" : "complete";
     const usage = mapper.usage(this.turn.selectedChatModel);
+    let stored: Message | null;
     try {
-      const message = await this.persistOutcome(db, received, status, usage);
-      if (failure) this.emit({ __typename: "StreamFailed", ...failure, partialMessage: message });
-      else if (stopped) this.emit({ __typename: "StreamAborted", reason: stopped, partialMessage: message });
-      else {
-        const finishReason = mapper.report.finishReason ?? "stop";
-        this.emit({ __typename: "StreamFinished", message: message as Message, usage, finishReason });
-      }
+      const message = await assembleMessage(received.all, { messageId: this.turn.assistantMessageId });
+      stored = await persistTurn(db, this.turn, { status, message, usage });
     } catch (error) {
+      // The Stream row stays active: once its lease lapses, a sweep stores
+      // what the log or the checkpoint holds as FAILED (see lease.ts).
       log.error("turn could not be stored", { streamId: this.turn.streamId, error });
-      await markStreamFailed(db, this.turn.streamId);
-      this.emit({
-        __typename: "StreamFailed",
-        code: "bad_request:database",
-        reason: "The answer could not be stored.",
-        partialMessage: null,
-      });
+      this.emit({ __typename: "StreamFailed", code: "bad_request:database", reason: "The answer could not be stored.", partialMessage: null });
+      return;
     }
-  }
-
-  /** The answer stored at `finish` if the turn ended there; otherwise the outcome, stored now (over it). */
-  private async persistOutcome(
-    db: Database,
-    received: UIMessageChunk[],
-    status: TurnOutcome["status"],
-    usage: Usage | null,
-  ): Promise<Message | null> {
-    const early = this.early;
-    const earlyMessage = early ? await early.stored.then((message) => message, () => undefined) : undefined;
-    if (early && earlyMessage !== undefined && status === "complete" && received.length === early.count) {
-      return earlyMessage;
+    if (failure) this.emit({ __typename: "StreamFailed", ...failure, partialMessage: stored });
+    else if (stopped) this.emit({ __typename: "StreamAborted", reason: stopped, partialMessage: stored });
+    else {
+      const finishReason = mapper.report.finishReason ?? "stop";
+      this.emit({ __typename: "StreamFinished", message: stored as Message, usage, finishReason });
     }
-    const message = await assembleMessage(received, { messageId: this.turn.assistantMessageId });
-    return persistTurn(db, this.turn, { status, message, usage }, { replacing: earlyMessage !== undefined });
-  }
-
-  private end(): void {
-    this.ended = true;
-    this.notify();
   }
 }
 
-type EarlyStore = { count: number; stored: Promise<Message | null> };
-
-const EVENTS_PER_SLICE = 32;
+const TOO_LONG = "The answer grew past the gateway's bound for one turn; what arrived is kept.";
 
 /** The events that show the user the answer itself. */
 function isDelta(draft: { __typename: string }): boolean {

@@ -55,6 +55,33 @@ export const SEND_MESSAGE = /* GraphQL */ `
   ${USAGE_FIELDS}
 `;
 
+const EVENT_FIELDS = /* GraphQL */ `
+  __typename
+  ... on StreamEvent { seq }
+  ... on StreamStarted { streamId chatId userMessageId assistantMessageId }
+  ... on TextDelta { partId delta }
+  ... on ReasoningDelta { partId delta }
+  ... on ToolInputStarted { toolCallId toolName }
+  ... on ToolInputDelta { toolCallId delta }
+  ... on ToolInputAvailable { toolCallId toolName input }
+  ... on ToolOutputAvailable { toolCallId output }
+  ... on ToolOutputError { toolCallId errorText }
+  ... on SourceUrl { sourceId url title }
+  ... on DataDelta { name id data }
+  ... on StreamFinished { finishReason usage { ...UsageFields } message { ...MessageFields } }
+  ... on StreamAborted { reason partialMessage { ...MessageFields } }
+  ... on StreamFailed { code reason partialMessage { ...MessageFields } }
+`;
+
+/** resumeStream with the same selection as SEND_MESSAGE, so the two streams compare equal. */
+export const RESUME_STREAM = /* GraphQL */ `
+  subscription Resume($chatId: ID!, $afterSeq: Int) {
+    resumeStream(chatId: $chatId, afterSeq: $afterSeq) { ${EVENT_FIELDS} }
+  }
+  ${MESSAGE_FIELDS}
+  ${USAGE_FIELDS}
+`;
+
 export const CHAT_WITH_MESSAGES = /* GraphQL */ `
   query ChatWithMessages($id: ID!) {
     chat(id: $id) {
@@ -186,7 +213,7 @@ export async function subscribeWithFetch(
         } else if (frame.event === "next") {
           const payload = JSON.parse(frame.data) as GraphQLResult;
           result.results.push(payload);
-          const event = payload.data?.sendMessage as StreamEvent | undefined;
+          const event = (payload.data?.sendMessage ?? payload.data?.resumeStream) as StreamEvent | undefined;
           if (event) {
             result.events.push(event);
             options.onEvent?.(event, result.events);
@@ -226,7 +253,7 @@ export async function subscribeWithClient(
     for await (const payload of client.iterate({ query: options.query ?? SEND_MESSAGE, variables })) {
       const result = payload as GraphQLResult;
       outcome.results.push(result);
-      const event = result.data?.sendMessage as StreamEvent | undefined;
+      const event = (result.data?.sendMessage ?? result.data?.resumeStream) as StreamEvent | undefined;
       if (event) {
         outcome.events.push(event);
         options.onEvent?.(event);

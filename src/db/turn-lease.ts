@@ -1,0 +1,52 @@
+import type { Sql } from "./client.ts";
+
+// The owner lease on a running turn's Stream row, timed by the database's clock
+// so instances with skewed clocks agree on who has lapsed.
+const NOW = `(clock_timestamp() AT TIME ZONE 'UTC')`;
+
+/** Renews the lease of the turns this instance runs, in one statement. */
+export async function renewLeases(sql: Sql, streamIds: string[]): Promise<void> {
+  if (streamIds.length === 0) return;
+  await sql.query(`UPDATE "Stream" SET "heartbeatAt" = ${NOW} WHERE id = ANY($1::uuid[]) AND status = 'active'`, [
+    streamIds,
+  ]);
+}
+
+/** An active turn whose owner stopped renewing its lease, now held by the claimer. */
+export interface LapsedTurn {
+  id: string;
+  chatId: string;
+  assistantMessageId: string | null;
+  /** The chat's owner, who the assistant message belongs to. */
+  userId: string | null;
+  /** The STREAMING row's parts: the last checkpoint of the partial answer. */
+  checkpoint: unknown;
+}
+
+/**
+ * Takes over active turns whose lease is older than `lapsedSeconds`, except
+ * `running` (this instance's own). Atomic per row (locked, skipped when another
+ * instance holds it), so each lapsed turn goes to exactly one claimer.
+ */
+export async function claimLapsedTurns(
+  sql: Sql,
+  { ownerId, lapsedSeconds, running }: { ownerId: string; lapsedSeconds: number; running: string[] },
+): Promise<LapsedTurn[]> {
+  return sql.query<LapsedTurn>(
+    `WITH lapsed AS (
+       SELECT id FROM "Stream"
+        WHERE status = 'active'
+          AND ("heartbeatAt" IS NULL OR "heartbeatAt" <= ${NOW} - $2::float8 * interval '1 second')
+          AND NOT (id = ANY($3::uuid[]))
+        ORDER BY "heartbeatAt" NULLS FIRST
+        LIMIT 50
+        FOR UPDATE SKIP LOCKED
+     )
+     UPDATE "Stream" s SET "ownerId" = $1, "heartbeatAt" = ${NOW}
+       FROM lapsed WHERE s.id = lapsed.id
+     RETURNING s.id, s."chatId", s."assistantMessageId",
+       (SELECT c."userId" FROM "Chat" c WHERE c.id = s."chatId") AS "userId",
+       (SELECT m.parts FROM "Message" m WHERE m.id = s."assistantMessageId" AND m.status = 'streaming') AS checkpoint`,
+    [ownerId, lapsedSeconds, running],
+  );
+}

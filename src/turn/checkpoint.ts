@@ -1,0 +1,42 @@
+import type { Database } from "../db/client.ts";
+import { checkpointParts } from "../db/turn-queries.ts";
+import { log } from "../log.ts";
+import { assembleMessage } from "./assemble.ts";
+import type { ReceivedChunks } from "./received-chunks.ts";
+
+/**
+ * Writes the partial answer into the turn's STREAMING row every `everyMs`
+ * when chunks arrived since the last write: readers of the chat see the turn
+ * grow, and the embedded mode recovers a crashed turn from it. A timer, so
+ * never on the first-delta path; one write at a time, from compacted chunks,
+ * so its cost stays bounded however fast the deltas come.
+ */
+export function startCheckpoints(db: Database, messageId: string, received: ReceivedChunks, everyMs: number) {
+  let written = 0;
+  let writing: Promise<void> | null = null;
+  const write = async () => {
+    if (received.count === written) return;
+    written = received.count;
+    try {
+      const { parts } = await assembleMessage(received.all, { messageId });
+      await checkpointParts(db.sql, messageId, parts);
+    } catch (error) {
+      // The final store writes the answer anyway; a missed checkpoint only makes a crash lose more.
+      log.warn("turn checkpoint failed", { messageId, error });
+    }
+  };
+  const timer =
+    everyMs > 0
+      ? setInterval(() => {
+          writing ??= write().finally(() => (writing = null));
+        }, everyMs)
+      : null;
+  timer?.unref();
+  return {
+    /** Stops the timer and waits for a write under way, so the final store lands after it. */
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      await writing;
+    },
+  };
+}

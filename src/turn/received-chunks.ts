@@ -1,0 +1,35 @@
+import type { UIMessageChunk } from "ai";
+
+type DeltaChunk = Extract<UIMessageChunk, { type: "text-delta" | "reasoning-delta" }>;
+
+/**
+ * The streamer chunks a turn received, compacted as they arrive: a run of
+ * text or reasoning deltas of one part is one chunk (as assemble.ts's
+ * mergeDeltas would fold it), so a turn of 10,000 deltas holds a few chunks,
+ * not 10,000. `bytes` measures what arrived, for the turn's size bound.
+ */
+export class ReceivedChunks {
+  readonly all: UIMessageChunk[] = [];
+  /** Grows with every chunk: a checkpoint compares it with the one it last wrote. */
+  count = 0;
+  bytes = 0;
+  private run: DeltaChunk | null = null;
+
+  push(chunk: UIMessageChunk): void {
+    this.count++;
+    const isDelta = (chunk.type === "text-delta" || chunk.type === "reasoning-delta") && !chunk.providerMetadata;
+    if (isDelta) {
+      this.bytes += chunk.delta.length;
+      if (this.run && this.run.type === chunk.type && this.run.id === chunk.id) {
+        this.run.delta += chunk.delta;
+        return;
+      }
+      this.run = { ...chunk };
+      this.all.push(this.run);
+      return;
+    }
+    this.bytes += JSON.stringify(chunk).length;
+    this.run = null;
+    this.all.push(chunk);
+  }
+}

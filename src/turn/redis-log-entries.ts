@@ -1,0 +1,49 @@
+import type { TurnEvent } from "./turn-log.ts";
+
+// The Redis Stream of a turn (redis-turn-log.ts): event seq N is entry `N-1`;
+// chunks that made no event follow it as `N-2`, `N-3`... So ids increase with
+// the turn, a reader's cursor is an entry id, and "after seq N" is after `N-1`.
+
+/** The stream of one turn; the braces make it a hash tag (Redis Cluster keeps a key's slot). */
+export const turnKey = (streamId: string) => `chat-gateway:turn:{${streamId}}`;
+
+export const eventEntryId = (seq: number) => `${seq}-1`;
+
+/** The cursor for "events with seq > afterSeq" (-1: from the start). */
+export const cursorAfter = (afterSeq: number) => (afterSeq < 0 ? "0-0" : eventEntryId(afterSeq));
+
+export interface LogEntry {
+  id: string;
+  /** The event as JSON, when the entry has one. */
+  e?: string;
+  /** The streamer chunk as JSON, when the entry has one. */
+  c?: string;
+}
+
+/** XRANGE/XREAD's `[id, [field, value, ...]]` pairs. */
+export function parseEntries(raw: unknown): LogEntry[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.map(([id, fields]: [string, string[]]) => {
+    const entry: LogEntry = { id };
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i] === "e") entry.e = fields[i + 1];
+      else if (fields[i] === "c") entry.c = fields[i + 1];
+    }
+    return entry;
+  });
+}
+
+export function compareIds(a: string, b: string): number {
+  const [am, as] = a.split("-").map(Number);
+  const [bm, bs] = b.split("-").map(Number);
+  return am - bm || as - bs;
+}
+
+/** An event read back from JSON: its messages' createdAt are Dates again, as the sender's were. */
+export function parseEvent(text: string): TurnEvent {
+  const event = JSON.parse(text) as TurnEvent & { message?: { createdAt: unknown }; partialMessage?: { createdAt: unknown } | null };
+  for (const message of [event.message, event.partialMessage]) {
+    if (message && typeof message.createdAt === "string") message.createdAt = new Date(message.createdAt);
+  }
+  return event;
+}

@@ -1,0 +1,172 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Redis } from "ioredis";
+import { log } from "../log.ts";
+import { compareIds, cursorAfter, parseEntries, parseEvent, type LogEntry } from "./redis-log-entries.ts";
+import { isTerminal, type TurnEvent } from "./turn-log.ts";
+
+const PAGE = 512;
+const BLOCK_MS = 5_000;
+// Entries a live reader may have waiting; past it the reader stops being fed
+// and pulls from Redis at its own pace, so one that does not read pins no more.
+const MAX_QUEUED = 1_024;
+// How long a reader of an ended turn waits for its terminal event to be logged.
+const ENDED_GRACE_MS = 2_000;
+
+class Follower {
+  /** The id of the last entry received. */
+  cursor: string;
+  queue: LogEntry[] = [];
+  /** Fed by the shared reader; otherwise it pulls with XRANGE. */
+  live = false;
+  wake: (() => void) | null = null;
+  constructor(cursor: string) {
+    this.cursor = cursor;
+  }
+}
+
+/**
+ * Every reader of turns logged in Redis, on one blocking connection per
+ * instance: each reader first pulls what it missed (XRANGE from its cursor),
+ * then the shared XREAD BLOCK, over every key being followed from the
+ * lowest cursor of its readers, feeds it. Cursors are entry ids, which only
+ * increase, so the handover from pulling to being fed has no gap and no duplicate.
+ */
+export class RedisLogFollowers {
+  private readonly byKey = new Map<string, Set<Follower>>();
+  private readonly blocking: Redis;
+  private readonly commands: Redis;
+  private blockingId = 0;
+  private blocked = false;
+  private unblocking = false;
+  private idle: (() => void) | null = null;
+  private closed = false;
+  private loop: Promise<void> = Promise.resolve();
+
+  constructor(blocking: Redis, commands: Redis) {
+    this.blocking = blocking;
+    this.commands = commands;
+  }
+
+  async start(): Promise<void> {
+    this.blockingId = Number(await this.blocking.client("ID"));
+    this.loop = this.run();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.kick();
+    await this.loop;
+  }
+
+  /** The events of `key` after `afterSeq`, then live ones until the terminal event. */
+  async *read(key: string, afterSeq: number, { signal, running }: { signal?: AbortSignal; running: boolean }) {
+    const follower = new Follower(cursorAfter(afterSeq));
+    const followers = this.byKey.get(key) ?? new Set<Follower>();
+    this.byKey.set(key, followers);
+    followers.add(follower);
+    const onAbort = () => follower.wake?.();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      while (!signal?.aborted) {
+        const entries = await this.nextEntries(key, follower, running, signal);
+        if (entries === null) return;
+        for (const entry of entries) {
+          if (entry.e === undefined) continue;
+          const event: TurnEvent = parseEvent(entry.e);
+          yield event;
+          if (isTerminal(event)) return;
+        }
+      }
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+      followers.delete(follower);
+      if (followers.size === 0 && this.byKey.get(key) === followers) this.byKey.delete(key);
+    }
+  }
+
+  /** The follower's next entries; null when the read should end (an ended turn with nothing more logged). */
+  private async nextEntries(key: string, follower: Follower, running: boolean, signal?: AbortSignal) {
+    for (;;) {
+      if (signal?.aborted) return null;
+      if (follower.queue.length > 0) return follower.queue.splice(0);
+      if (!follower.live) {
+        const page = parseEntries(await this.commands.xrange(key, `(${follower.cursor}`, "+", "COUNT", PAGE));
+        if (page.length > 0) {
+          follower.cursor = page.at(-1)!.id;
+          return page;
+        }
+        if (!running && (await this.commands.exists(key)) === 0) return null;
+        follower.live = true;
+        this.kick();
+        continue;
+      }
+      const woke = await new Promise<boolean>((resolve) => {
+        const timer = running ? null : setTimeout(() => resolve(false), ENDED_GRACE_MS);
+        follower.wake = () => {
+          if (timer) clearTimeout(timer);
+          resolve(true);
+        };
+      });
+      follower.wake = null;
+      if (!woke) return null;
+    }
+  }
+
+  /** Makes the shared reader take the followers' current keys and cursors. */
+  private kick(): void {
+    if (this.idle) this.idle();
+    else if (this.blocked && !this.unblocking) {
+      this.unblocking = true;
+      this.commands.client("UNBLOCK", this.blockingId).catch(() => {});
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      const keys: string[] = [];
+      const ids: string[] = [];
+      for (const [key, followers] of this.byKey) {
+        let lowest: string | null = null;
+        for (const follower of followers) {
+          if (follower.live && (lowest === null || compareIds(follower.cursor, lowest) < 0)) lowest = follower.cursor;
+        }
+        if (lowest !== null) {
+          keys.push(key);
+          ids.push(lowest);
+        }
+      }
+      if (keys.length === 0) {
+        await new Promise<void>((resolve) => (this.idle = resolve));
+        this.idle = null;
+        continue;
+      }
+      let result: unknown;
+      try {
+        this.blocked = true;
+        result = await this.blocking.call("XREAD", "COUNT", PAGE, "BLOCK", BLOCK_MS, "STREAMS", ...keys, ...ids);
+      } catch (error) {
+        if (this.closed) return;
+        log.warn("reading turn logs from redis failed", { error });
+        await sleep(500);
+        continue;
+      } finally {
+        this.blocked = false;
+        this.unblocking = false;
+      }
+      if (Array.isArray(result)) for (const [key, raw] of result as [string, unknown][]) this.feed(key, parseEntries(raw));
+    }
+  }
+
+  private feed(key: string, entries: LogEntry[]): void {
+    for (const follower of this.byKey.get(key) ?? []) {
+      if (!follower.live) continue;
+      for (const entry of entries) {
+        if (compareIds(entry.id, follower.cursor) <= 0) continue;
+        follower.queue.push(entry);
+        follower.cursor = entry.id;
+      }
+      if (follower.queue.length > MAX_QUEUED) follower.live = false;
+      follower.wake?.();
+    }
+  }
+}

@@ -1,0 +1,201 @@
+import type { UIMessageChunk } from "ai";
+import { Redis } from "ioredis";
+import { log } from "../log.ts";
+import { EventWindow } from "./event-window.ts";
+import { eventEntryId, parseEntries, parseEvent, turnKey } from "./redis-log-entries.ts";
+import { RedisLogFollowers } from "./redis-log-followers.ts";
+import { isTerminal, ReaderFellBehind, type LoggedTurn, type ReadOptions, type TurnEvent, type TurnLog } from "./turn-log.ts";
+
+// A running turn's log lives this long at most (its owner lease ends it far sooner).
+const RUNNING_TTL_SECONDS = 60 * 60;
+// Events Redis holds that a turn run here keeps for local readers besides the unwritten ones.
+const WINDOW_KEEP = 256;
+const RECOVER_PAGE = 1_000;
+
+interface LocalTurn {
+  window: EventWindow;
+  lastSeq: number;
+  /** The sub-id of the last chunk-only entry after lastSeq's event. */
+  sub: number;
+  expiring: boolean;
+  /** A write failed: Redis misses events from here on, so it gets only the terminal one. */
+  degraded: boolean;
+  ended: boolean;
+}
+
+interface Pending {
+  streamId: string;
+  id: string;
+  fields: string[];
+  seq: number | null;
+  terminal: boolean;
+}
+
+/**
+ * The turn log in Redis: a Stream per turn, written in one pipeline per turn
+ * of the event loop after the events have gone to local readers (so Redis adds
+ * nothing to the first delta), capped with MAXLEN ~ and expired after the
+ * retention. Turns run here are read from memory while their readers keep up,
+ * and from Redis otherwise; turns of other instances from Redis, through one
+ * shared blocking reader (redis-log-followers.ts).
+ */
+export class RedisTurnLog implements TurnLog {
+  static async connect(url: string, options: { retentionMs: number; maxEvents: number }): Promise<RedisTurnLog> {
+    const commands = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 5_000 });
+    const blocking = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
+    for (const client of [commands, blocking]) {
+      client.on("error", (error) => log.warn("redis connection failed (turn log)", { error }));
+    }
+    await Promise.all([commands.connect(), blocking.connect()]);
+    const followers = new RedisLogFollowers(blocking, commands);
+    await followers.start();
+    return new RedisTurnLog(commands, blocking, followers, options);
+  }
+
+  private readonly local = new Map<string, LocalTurn>();
+  private pending: Pending[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private readonly retentionSeconds: number;
+  private readonly maxLength: number;
+
+  private readonly commands: Redis;
+  private readonly blocking: Redis;
+  private readonly followers: RedisLogFollowers;
+
+  private constructor(
+    commands: Redis,
+    blocking: Redis,
+    followers: RedisLogFollowers,
+    { retentionMs, maxEvents }: { retentionMs: number; maxEvents: number },
+  ) {
+    this.commands = commands;
+    this.blocking = blocking;
+    this.followers = followers;
+    this.retentionSeconds = Math.max(1, Math.ceil(retentionMs / 1000));
+    // Room for every event of the longest turn and its chunk-only entries: the cap only guards Redis.
+    this.maxLength = maxEvents * 3 + 100;
+  }
+
+  open(streamId: string): void {
+    this.local.set(streamId, { window: new EventWindow(), lastSeq: -1, sub: 1, expiring: false, degraded: false, ended: false });
+  }
+
+  append(streamId: string, event: TurnEvent, chunk?: UIMessageChunk): void {
+    const turn = this.local.get(streamId);
+    if (!turn) return;
+    turn.window.push(event);
+    turn.lastSeq = event.seq;
+    turn.sub = 1;
+    const fields = ["e", JSON.stringify(event)];
+    if (chunk) fields.push("c", JSON.stringify(chunk));
+    this.queue({ streamId, id: eventEntryId(event.seq), fields, seq: event.seq, terminal: isTerminal(event) });
+  }
+
+  note(streamId: string, chunk: UIMessageChunk): void {
+    const turn = this.local.get(streamId);
+    if (!turn) return;
+    this.queue({ streamId, id: `${turn.lastSeq}-${++turn.sub}`, fields: ["c", JSON.stringify(chunk)], seq: null, terminal: false });
+  }
+
+  end(streamId: string): void {
+    const turn = this.local.get(streamId);
+    if (turn) turn.ended = true;
+    if (this.pending.length === 0) this.local.delete(streamId);
+  }
+
+  async *read(streamId: string, afterSeq: number, { signal, running }: ReadOptions): AsyncGenerator<TurnEvent> {
+    let cursor = afterSeq;
+    const turn = this.local.get(streamId);
+    if (turn) {
+      try {
+        for await (const event of turn.window.read(cursor, signal)) {
+          cursor = event.seq;
+          yield event;
+        }
+        return;
+      } catch (error) {
+        // Behind the window: the rest is in Redis.
+        if (!(error instanceof ReaderFellBehind)) throw error;
+      }
+    }
+    yield* this.followers.read(turnKey(streamId), cursor, { signal, running });
+  }
+
+  async recover(streamId: string): Promise<LoggedTurn | null> {
+    const key = turnKey(streamId);
+    const logged: LoggedTurn = { chunks: [], lastSeq: -1, ended: false };
+    for (let start = "-"; ; ) {
+      const page = parseEntries(await this.commands.xrange(key, start, "+", "COUNT", RECOVER_PAGE));
+      for (const entry of page) {
+        if (entry.c !== undefined) logged.chunks.push(JSON.parse(entry.c) as UIMessageChunk);
+        if (entry.e !== undefined) {
+          const event = parseEvent(entry.e);
+          logged.lastSeq = event.seq;
+          logged.ended = isTerminal(event);
+        }
+      }
+      if (page.length < RECOVER_PAGE) break;
+      start = `(${page.at(-1)!.id}`;
+    }
+    return logged.lastSeq < 0 ? null : logged;
+  }
+
+  async appendTerminal(streamId: string, event: TurnEvent): Promise<void> {
+    const key = turnKey(streamId);
+    await this.commands
+      .pipeline()
+      .xadd(key, "MAXLEN", "~", this.maxLength, eventEntryId(event.seq), "e", JSON.stringify(event))
+      .expire(key, this.retentionSeconds)
+      .exec();
+  }
+
+  async shutdown(): Promise<void> {
+    await this.flushing;
+    await this.followers.close();
+    await Promise.allSettled([this.commands.quit(), this.blocking.quit()]);
+  }
+
+  private queue(entry: Pending): void {
+    if (this.pending.length === 0) {
+      // Two check phases: the first is when the events' socket writes leave
+      // (src/http/coalesce-writes.ts); Redis is written after them.
+      setImmediate(() => setImmediate(() => (this.flushing = this.flushing.then(() => this.flush()))));
+    }
+    this.pending.push(entry);
+  }
+
+  /** Writes the queued entries in one pipeline; a turn whose write fails is marked degraded. */
+  private async flush(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    const pipeline = this.commands.pipeline();
+    const written: Pending[] = [];
+    const expiries = new Map<string, number>();
+    for (const entry of batch) {
+      const turn = this.local.get(entry.streamId);
+      if (turn?.degraded && !entry.terminal) continue;
+      const key = turnKey(entry.streamId);
+      pipeline.xadd(key, "MAXLEN", "~", this.maxLength, entry.id, ...entry.fields);
+      written.push(entry);
+      if (entry.terminal) expiries.set(key, this.retentionSeconds);
+      else if (turn && !turn.expiring) {
+        turn.expiring = true;
+        expiries.set(key, RUNNING_TTL_SECONDS);
+      }
+    }
+    for (const [key, seconds] of expiries) pipeline.expire(key, seconds);
+    const results = await pipeline.exec().catch((error: unknown) => written.map(() => [error, null] as const));
+    written.forEach((entry, i) => {
+      const turn = this.local.get(entry.streamId);
+      const failure = results?.[i]?.[0];
+      if (!turn) return;
+      if (failure) {
+        if (!turn.degraded) log.warn("turn log write failed; resumes from other instances miss the rest of the turn", { streamId: entry.streamId, error: failure });
+        turn.degraded = true;
+      } else if (entry.seq !== null && !turn.degraded && turn.window.size > 2 * WINDOW_KEEP) {
+        turn.window.trimTo(entry.seq - WINDOW_KEEP + 1);
+      }
+    });
+    for (const [streamId, turn] of this.local) if (turn.ended && this.pending.length === 0) this.local.delete(streamId);
+  }
+}
