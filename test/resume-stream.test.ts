@@ -1,0 +1,181 @@
+// resumeStream: a turn read again after a disconnect, late, from another
+// instance, and who may read it. Runs on the memory log, and on Redis when
+// REDIS_URL is set (the cross-instance tests only then).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeGateway, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
+import { respond, startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
+import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import {
+  RESUME_STREAM,
+  sendInput,
+  STOP_STREAM,
+  subscribeWithFetch,
+  TERMINAL_TYPES,
+  type StreamEvent,
+} from "./support/sse.ts";
+
+failOnUnhandledRejections();
+
+const redisUrl = process.env.REDIS_URL;
+const TEXT = "A resumable answer, one piece at a time. ".repeat(4);
+// About 0.7 s of answer, a delta every 20 ms.
+const answer = respond([...turnHead(), ...textDeltas("t1", TEXT, 5).flatMap((c) => [c, { delayMs: 20 }]), ...turnTail()]);
+// Goes on until stopped.
+const endless = respond([...turnHead(), ...textDeltas("t1", TEXT.repeat(50), 5).flatMap((c) => [c, { delayMs: 20 }]), ...turnTail()]);
+
+let fake: FakeStreamer;
+let gateway: TestGateway;
+beforeAll(async () => {
+  fake = await startFakeStreamer(answer);
+  gateway = await startTestGateway({ STREAMER_URL: fake.url, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) });
+});
+afterAll(async () => {
+  await closeGateway(gateway);
+  await fake?.close();
+});
+
+const deltas = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta");
+const textOf = (events: StreamEvent[]) => deltas(events).map((e) => e.delta).join("");
+
+function resume(url: string, chatId: string, afterSeq: number | null, token: string | null, signal?: AbortSignal) {
+  return subscribeWithFetch(url, { chatId, afterSeq }, { token, query: RESUME_STREAM, signal });
+}
+
+/** Sends a turn and leaves after `leaveAfter` text deltas; the events it saw. */
+async function sendAndLeave(url: string, token: string, leaveAfter = 3, options: { visibility?: "PUBLIC" } = {}) {
+  const variables = sendInput("Tell me something.", options);
+  const controller = new AbortController();
+  const seen = await subscribeWithFetch(url, variables, {
+    token,
+    signal: controller.signal,
+    onEvent: (_event, all) => {
+      if (deltas(all).length === leaveAfter) controller.abort();
+    },
+  });
+  expect(seen.aborted).toBe(true);
+  return { chatId: variables.input.chatId, seen: seen.events };
+}
+
+describe("resumeStream", () => {
+  it("after a disconnect, from the last seq: the rest of the turn, no gap and no duplicate, then complete", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const { chatId, seen } = await sendAndLeave(gateway.url, token);
+    const rest = await resume(gateway.url, chatId, seen.at(-1)!.seq, token);
+    expect(rest.completed).toBe(true);
+    const all = [...seen, ...rest.events];
+    expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i));
+    expect(all.filter((e) => TERMINAL_TYPES.includes(e.__typename))).toHaveLength(1);
+    expect(all.at(-1)).toMatchObject({ __typename: "StreamFinished", message: { status: "COMPLETE" } });
+    expect(textOf(all)).toBe(TEXT);
+  });
+
+  it("from null, mid-turn: exactly the sender's stream, event for event", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const variables = sendInput("Tell me something.");
+    let resumed: ReturnType<typeof resume> | null = null;
+    const sent = await subscribeWithFetch(gateway.url, variables, {
+      token,
+      onEvent: (_event, all) => {
+        if (deltas(all).length === 2) resumed = resume(gateway.url, variables.input.chatId, null, token);
+      },
+    });
+    const replayed = await resumed!;
+    expect(replayed.completed).toBe(true);
+    expect(replayed.events).toEqual(sent.events);
+  });
+
+  it("after the end, within the retention: the whole turn to its terminal event", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const variables = sendInput("Tell me something.");
+    const sent = await subscribeWithFetch(gateway.url, variables, { token });
+    const late = await resume(gateway.url, variables.input.chatId, null, token);
+    expect(late.events).toEqual(sent.events);
+    const tail = await resume(gateway.url, variables.input.chatId, sent.events.at(-2)!.seq, token);
+    expect(tail.events).toEqual([sent.events.at(-1)]);
+  });
+
+  it("a chat with no turn: complete with no event", async () => {
+    const user = newUser();
+    const token = await gateway.tokenFor(user);
+    const created = expectOk(await gateway.gql(`mutation { createChat(input: {}) { id } }`, {}, token));
+    const result = await resume(gateway.url, created.createChat.id, null, token);
+    expect(result.completed).toBe(true);
+    expect(result.events).toEqual([]);
+    expect(result.results).toEqual([]);
+  });
+
+  it("who may resume: the owner; anyone signed in for a public chat; forbidden, not found, unauthorized, bad afterSeq", async () => {
+    const owner = await gateway.tokenFor(newUser());
+    const other = await gateway.tokenFor(newUser());
+    const privateTurn = await subscribeWithFetch(gateway.url, sendInput("hello"), { token: owner });
+    const privateChat = privateTurn.events[0].chatId;
+    const publicVariables = sendInput("hello", { visibility: "PUBLIC" });
+    const publicTurn = await subscribeWithFetch(gateway.url, publicVariables, { token: owner });
+
+    expect((await resume(gateway.url, privateChat, null, owner)).events).toEqual(privateTurn.events);
+    expect((await resume(gateway.url, publicVariables.input.chatId, null, other)).events).toEqual(publicTurn.events);
+    const refusal = async (chatId: string, token: string | null, afterSeq: number | null = null) => {
+      const result = await resume(gateway.url, chatId, afterSeq, token);
+      expect(result.completed).toBe(true);
+      expect(result.events).toEqual([]);
+      return result.results[0]?.errors?.[0]?.extensions?.code;
+    };
+    expect(await refusal(privateChat, other)).toBe("forbidden:chat");
+    expect(await refusal(crypto.randomUUID(), owner)).toBe("not_found:chat");
+    expect(await refusal(privateChat, null)).toBe("unauthorized:chat");
+    expect(await refusal(privateChat, owner, -2)).toBe("bad_request:api");
+    expect(await refusal("not-a-uuid", owner)).toBe("bad_request:api");
+  });
+});
+
+describe.skipIf(!redisUrl)("resumeStream across instances (REDIS_URL)", () => {
+  let other: TestGateway;
+  beforeAll(async () => {
+    other = await startTestGateway({ STREAMER_URL: fake.url, REDIS_URL: redisUrl! }, { database: gateway.database });
+  });
+  afterAll(() => other?.close());
+
+  it("on another instance, from null: exactly the sender's stream, event for event", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const variables = sendInput("Tell me something.");
+    let resumed: ReturnType<typeof resume> | null = null;
+    const sent = await subscribeWithFetch(gateway.url, variables, {
+      token,
+      onEvent: (_event, all) => {
+        if (deltas(all).length === 2) resumed = resume(other.url, variables.input.chatId, null, token);
+      },
+    });
+    const replayed = await resumed!;
+    expect(replayed.completed).toBe(true);
+    expect(replayed.events).toEqual(sent.events);
+    // And after a disconnect, from the last seq, on the other instance.
+    const late = await resume(other.url, variables.input.chatId, sent.events[4].seq, token);
+    expect(late.events).toEqual(sent.events.slice(5));
+  });
+
+  it("a stop on instance B of a turn running on A reaches every reader, on both instances", async () => {
+    fake.handle(endless);
+    try {
+      const token = await gateway.tokenFor(newUser());
+      const variables = sendInput("Tell me everything.");
+      const chatId = variables.input.chatId;
+      let readers: Promise<Awaited<ReturnType<typeof resume>>>[] = [];
+      let stopped: Promise<unknown> | null = null;
+      const sent = await subscribeWithFetch(gateway.url, variables, {
+        token,
+        onEvent: (_event, all) => {
+          if (deltas(all).length === 2) readers = [resume(other.url, chatId, null, token), resume(gateway.url, chatId, 1, token)];
+          if (deltas(all).length === 10) stopped = other.gql(STOP_STREAM, { chatId }, token);
+        },
+      });
+      expect(expectOk((await stopped) as any).stopStream).toBe(true);
+      expect(sent.events.at(-1)).toMatchObject({ __typename: "StreamAborted", partialMessage: { status: "ABORTED" } });
+      const [onB, onA] = await Promise.all(readers);
+      expect(onB.events).toEqual(sent.events);
+      expect(onA.events).toEqual(sent.events.slice(2));
+      expect(fake.requests.at(-1)!.closedEarly).toBe(true);
+    } finally {
+      fake.handle(answer);
+    }
+  });
+});
