@@ -121,7 +121,7 @@ function follow(client: GatewayClient, initial: TurnState, input: SendMessageInp
           // A resume after a drop before StreamStarted found another turn: ours never started.
           return update(failTurn(state, notStarted()));
         }
-        failures = 0;
+        if (event.seq > state.seq) failures = 0;
         update(applyStreamEvent(state, event));
         if (event.__typename === "StreamStarted" && pendingStop) void requestStop().then(pendingStop);
       },

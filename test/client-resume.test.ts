@@ -151,6 +151,19 @@ describe("a dropped connection is resumed from the last seq", () => {
     expect(textOf(await again.done)).toBe("pq");
   });
 
+  test("connections that only repeat what was seen count as failed attempts", async () => {
+    const events = turnEvents(["p", "q"]);
+    const { client, connections, connection } = scriptedClient();
+    const turn = sendMessage(client, input, fast);
+    for (let n = 0; n <= fast.reconnect.attempts; n++) {
+      const next = await connection(n);
+      next.send(events.slice(0, 3));
+      next.sink.error?.(dropped());
+    }
+    expect((await turn.done).status).toBe("failed");
+    expect(connections).toHaveLength(fast.reconnect.attempts + 1);
+  });
+
   test("a refusal is not retried", async () => {
     const { client, connections, connection } = scriptedClient();
     const turn = sendMessage(client, input, fast);
