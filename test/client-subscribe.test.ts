@@ -12,7 +12,9 @@ import {
   MeDocument,
   newId,
   resumeStream,
+  ResumeStreamDocument,
   SendMessageDocument,
+  StopStreamDocument,
   sendMessage,
   sendMessageInput,
   type ChatMessage,
@@ -136,23 +138,30 @@ describe("sendMessage", () => {
     expect(updates.map((s) => s.status)).toEqual(["failed"]);
   });
 
-  test("iterate yields typed events; breaking out closes the stream, and the turn goes on to be stored", async () => {
+  test("iterate yields typed events; breaking out closes the stream, the turn runs on and ResumeStream picks it up", async () => {
     const chatId = newId();
     const seen: StreamEvent["__typename"][] = [];
-    const events = client.iterate(SendMessageDocument, { input: sendMessageInput(chatId, "[long:60] Go") });
+    let lastSeq = -1;
+    const events = client.iterate(SendMessageDocument, { input: sendMessageInput(chatId, "[slow] Go") });
     for await (const { sendMessage: event } of events) {
       seen.push(event.__typename);
+      lastSeq = event.seq;
       if (event.__typename === "TextDelta") {
         expectTypeOf(event.delta).toEqualTypeOf<string>();
         break;
       }
     }
     expect(seen[0]).toBe("StreamStarted");
-    await expect
-      .poll(async () => (await storedMessages(chatId)).map((m) => m.status), { timeout: 10_000 })
-      .toEqual(["COMPLETE", "COMPLETE"]);
-    const [, answer] = await storedMessages(chatId);
-    expect(JSON.stringify(answer.parts).match(/token\d+/g)).toHaveLength(60);
+    expect((await storedMessages(chatId)).map((m) => m.status)).toEqual(["COMPLETE", "STREAMING"]);
+
+    const resumed: { __typename: string; seq: number }[] = [];
+    for await (const { resumeStream: event } of client.iterate(ResumeStreamDocument, { chatId, afterSeq: lastSeq })) {
+      resumed.push(event);
+      if (resumed.length === 1) await client.request(StopStreamDocument, { chatId });
+    }
+    expect(resumed.map((e) => e.seq)).toEqual(resumed.map((_, i) => lastSeq + 1 + i));
+    expect(resumed.at(-1)!.__typename).toBe("StreamAborted");
+    expect((await storedMessages(chatId)).map((m) => m.status)).toEqual(["COMPLETE", "ABORTED"]);
   });
 });
 

@@ -6,7 +6,6 @@ import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
-  eventually,
   sendInput,
   STOP_STREAM,
   subscribeWithClient,
@@ -110,7 +109,7 @@ describe("direct mode", () => {
     expect(chat.messages.edges.at(-1).node).toEqual(aborted.partialMessage);
   });
 
-  it("a client that goes away stops an in-process turn", async () => {
+  it("a client that goes away does not stop an in-process turn; stopStream does", async () => {
     const token = await direct.tokenFor(newUser());
     const variables = sendInput("[plain] [slow] keep going");
     const controller = new AbortController();
@@ -123,7 +122,10 @@ describe("direct mode", () => {
     });
     expect(seen.aborted).toBe(true);
     const prisma = direct.database.db.prisma;
-    const stored = await eventually(() => prisma.message.findUnique({ where: { id: seen.events[0].assistantMessageId } }));
+    const running = await prisma.message.findUniqueOrThrow({ where: { id: seen.events[0].assistantMessageId } });
+    expect(running.status).toBe("streaming");
+    expect(await direct.app.services.turns.stop(variables.input.chatId, "Stopped by the test.")).toBe(true);
+    const stored = await prisma.message.findUniqueOrThrow({ where: { id: seen.events[0].assistantMessageId } });
     expect(stored.status).toBe("aborted");
     expect(await direct.app.services.turns.stop(variables.input.chatId, "again")).toBe(false);
   });

@@ -24,13 +24,14 @@ export interface LapsedTurn {
 }
 
 /**
- * Takes over active turns whose lease is older than `lapsedSeconds`, except
- * `running` (this instance's own). Atomic per row (locked, skipped when another
- * instance holds it), so each lapsed turn goes to exactly one claimer.
+ * Takes over active turns whose lease is older than `lapsedSeconds` (among
+ * `only` when given), except `running` (this instance's own). Atomic per row
+ * (locked, skipped when another instance holds it), so each lapsed turn goes
+ * to exactly one claimer.
  */
 export async function claimLapsedTurns(
   sql: Sql,
-  { ownerId, lapsedSeconds, running }: { ownerId: string; lapsedSeconds: number; running: string[] },
+  { ownerId, lapsedSeconds, running, only = null }: { ownerId: string; lapsedSeconds: number; running: string[]; only?: string[] | null },
 ): Promise<LapsedTurn[]> {
   return sql.query<LapsedTurn>(
     `WITH lapsed AS (
@@ -38,6 +39,7 @@ export async function claimLapsedTurns(
         WHERE status = 'active'
           AND ("heartbeatAt" IS NULL OR "heartbeatAt" <= ${NOW} - $2::float8 * interval '1 second')
           AND NOT (id = ANY($3::uuid[]))
+          AND ($4::uuid[] IS NULL OR id = ANY($4::uuid[]))
         ORDER BY "heartbeatAt" NULLS FIRST
         LIMIT 50
         FOR UPDATE SKIP LOCKED
@@ -47,6 +49,6 @@ export async function claimLapsedTurns(
      RETURNING s.id, s."chatId", s."assistantMessageId",
        (SELECT c."userId" FROM "Chat" c WHERE c.id = s."chatId") AS "userId",
        (SELECT m.parts FROM "Message" m WHERE m.id = s."assistantMessageId" AND m.status = 'streaming') AS checkpoint`,
-    [ownerId, lapsedSeconds, running],
+    [ownerId, lapsedSeconds, running, only],
   );
 }

@@ -108,6 +108,8 @@ export async function storeTurnOutcome(
     messageId: string;
     message: { userId: string; parts: unknown; status: MessageStatus } | null;
     context: { value: unknown } | null;
+    /** Recovery's store: a message no longer STREAMING (stored by its owner after all) is left as it is. */
+    onlyStreaming?: boolean;
   },
 ): Promise<Message | null> {
   const { message, context } = outcome;
@@ -119,6 +121,7 @@ export async function storeTurnOutcome(
                                          FROM "Message" m WHERE m."chatId" = chat.id))
          FROM "Chat" chat WHERE chat.id = $2::uuid AND $7::boolean
        ON CONFLICT (id) DO UPDATE SET parts = EXCLUDED.parts, status = EXCLUDED.status
+         WHERE NOT $12::boolean OR "Message".status = 'streaming'
        RETURNING ${MESSAGE}
      ), dropped AS (
        DELETE FROM "Message" WHERE id = $1::uuid AND NOT $7::boolean AND status = 'streaming'
@@ -140,6 +143,7 @@ export async function storeTurnOutcome(
       context !== null,
       outcome.streamStatus,
       outcome.streamId,
+      outcome.onlyStreaming === true,
     ],
   );
   return row ?? null;

@@ -60,9 +60,14 @@ export class TurnLeases {
     await this.sweep(this.leaseSeconds);
   }
 
-  private async sweep(lapsedSeconds: number): Promise<void> {
+  /** Ends now the turns `streamIds` still active here: a stop that no instance answered for. */
+  async recoverNow(streamIds: string[]): Promise<void> {
+    await this.sweep(0, streamIds);
+  }
+
+  private async sweep(lapsedSeconds: number, only: string[] | null = null): Promise<void> {
     try {
-      const lapsed = await claimLapsedTurns(this.db.sql, { ownerId: this.ownerId, lapsedSeconds, running: this.running() });
+      const lapsed = await claimLapsedTurns(this.db.sql, { ownerId: this.ownerId, lapsedSeconds, running: this.running(), only });
       for (const turn of lapsed) {
         await recoverTurn(this.db, this.turnLog, turn).catch((error: unknown) =>
           log.error("a lapsed turn could not be recovered; the next sweep tries again", { streamId: turn.id, error }),

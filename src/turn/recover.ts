@@ -35,6 +35,7 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
     messageId: turn.assistantMessageId,
     message: parts.length > 0 ? { userId: turn.userId, parts, status: "failed" } : null,
     context: null,
+    onlyStreaming: true,
   });
   if (logged && !logged.ended) {
     await turnLog.appendTerminal(turn.id, {

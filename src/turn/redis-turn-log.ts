@@ -150,6 +150,8 @@ export class RedisTurnLog implements TurnLog {
   }
 
   async shutdown(): Promise<void> {
+    // The last terminal events may wait for their check phase still.
+    this.flushing = this.flushing.then(() => this.flush());
     await this.flushing;
     await this.followers.close();
     await Promise.allSettled([this.commands.quit(), this.blocking.quit()]);
@@ -167,6 +169,7 @@ export class RedisTurnLog implements TurnLog {
   /** Writes the queued entries in one pipeline; a turn whose write fails is marked degraded. */
   private async flush(): Promise<void> {
     const batch = this.pending;
+    if (batch.length === 0) return;
     this.pending = [];
     const pipeline = this.commands.pipeline();
     const written: Pending[] = [];

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Database } from "../db/client.ts";
-import { getActiveStreamIdsByChatId, markStreamsFailedIfActive } from "../db/streams.ts";
+import { getActiveStreamIdsByChatId } from "../db/streams.ts";
 import { log } from "../log.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import { TurnLeases } from "./lease.ts";
@@ -110,9 +110,10 @@ export class TurnRegistry {
    * Publishes the stop when another instance runs a turn of the chat, then
    * waits for those turns to be stored; true when one was. A stream still
    * active when the wait ends is taken for one left by an instance that is
-   * gone (a crash mid-turn) and marked failed, so it does not hold every later
-   * stop of the chat for the whole wait, nor make it answer true. (Should its
-   * instance be alive after all, its own store of the turn overwrites that.)
+   * gone (a crash mid-turn) and ended as the lease sweep would, at once, so it
+   * does not hold every later stop of the chat for the whole wait, nor make it
+   * answer true. (Should its instance be alive after all, its own store of
+   * the turn overwrites that.)
    */
   private async stopElsewhere(chatId: string, reason: string, local: Set<string>): Promise<boolean> {
     const remote = async () =>
@@ -129,8 +130,8 @@ export class TurnRegistry {
       left = left.filter((id) => active.has(id));
     }
     if (left.length > 0) {
-      const marked = await markStreamsFailedIfActive(this.db.prisma, left);
-      log.warn("streams no instance answered for were marked failed", { chatId, streamIds: left, marked });
+      log.warn("no instance answered the stop for these turns; ending them as their instance's crash", { chatId, streamIds: left });
+      await this.leases.recoverNow(left);
     }
     return left.length < running.length;
   }

@@ -1,0 +1,92 @@
+// What one turn may hold: past TURN_MAX_EVENTS it ends as StreamFailed with its
+// partial answer stored; with Redis, a reader that stops reading while the
+// turn runs on is not fed from memory but goes on from Redis, missing nothing.
+import type { UIMessageChunk } from "ai";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { parseEnv } from "../src/config/env.ts";
+import type { ChunkSource } from "../src/turn/chunk-source.ts";
+import { MemoryTurnLog } from "../src/turn/memory-turn-log.ts";
+import { prepareTurn } from "../src/turn/prepare.ts";
+import { RedisTurnLog } from "../src/turn/redis-turn-log.ts";
+import type { TurnLog } from "../src/turn/turn-log.ts";
+import { TurnRun, type TurnEvent } from "../src/turn/turn-run.ts";
+import { createTestDatabase, type TestDatabase } from "./support/database.ts";
+import { turnHead, turnTail } from "./support/fake-streamer.ts";
+import { dropDatabase, insertUser, newId } from "./support/fixtures.ts";
+
+const redisUrl = process.env.REDIS_URL;
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => dropDatabase(database));
+
+const words = (n: number) => Array.from({ length: n }, (_, i) => ` w${i}`);
+
+/** A streamer answering `deltas` deltas at once; `aborted` tells whether the gateway stopped it. */
+function burstSource(deltas: number): ChunkSource & { aborted: boolean } {
+  const chunks = [
+    ...turnHead(),
+    ...words(deltas).map((delta) => ({ type: "text-delta", id: "t1", delta })),
+    ...turnTail(null),
+  ] as UIMessageChunk[];
+  const source = {
+    aborted: false,
+    warm() {},
+    async *open(_turn: unknown, signal: AbortSignal) {
+      signal.addEventListener("abort", () => (source.aborted = true));
+      for (const chunk of chunks) {
+        signal.throwIfAborted();
+        yield chunk;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    },
+  };
+  return source;
+}
+
+async function startTurn(source: ChunkSource, turnLog: TurnLog, maxEvents = 100_000): Promise<TurnRun> {
+  const user = await insertUser(database.db.prisma);
+  const turn = await prepareTurn(database.db, parseEnv({}), user, {
+    chatId: newId(),
+    message: { id: newId(), role: "user", parts: [{ type: "text", text: "Say many words." }] },
+    model: null,
+    visibility: null,
+    ownerId: "turn-bounds-test",
+  });
+  return new TurnRun(database.db, source, turnLog, { maxEvents, maxBytes: 1_000_000, checkpointMs: 0 }, turn);
+}
+
+test("a turn past its bound of events ends as StreamFailed, the upstream stopped and the partial answer stored", async () => {
+  const source = burstSource(500);
+  const run = await startTurn(source, new MemoryTurnLog({ retentionMs: 1000 }), 50);
+  const events: TurnEvent[] = [];
+  for await (const event of run.subscribe(-1)) events.push(event);
+
+  expect(events.length).toBeLessThanOrEqual(52);
+  const last = events.at(-1)!;
+  expect(last).toMatchObject({ __typename: "StreamFailed", code: "offline:chat", partialMessage: { status: "failed" } });
+  const text = events.flatMap((e) => (e.__typename === "TextDelta" ? [e.delta] : [])).join("");
+  expect(text.length).toBeGreaterThan(0);
+  const stored = await database.db.prisma.message.findUniqueOrThrow({ where: { id: run.turn.assistantMessageId } });
+  expect(stored.status).toBe("failed");
+  expect(stored.parts).toEqual([{ type: "step-start" }, { type: "text", text, state: "done" }]);
+  expect(source.aborted).toBe(true);
+});
+
+test.skipIf(!redisUrl)("with Redis, a reader that stops reading mid-turn gets every event later, from Redis", async () => {
+  const turnLog = await RedisTurnLog.connect(redisUrl!, { retentionMs: 10_000, maxEvents: 20_000 });
+  try {
+    const run = await startTurn(burstSource(3_000), turnLog);
+    const reader = run.subscribe(-1);
+    const events: TurnEvent[] = [(await reader.next()).value as TurnEvent];
+    // The turn runs to its end while this reader reads nothing.
+    await run.finished;
+    for await (const event of reader) events.push(event);
+    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+    expect(events.at(-1)!.__typename).toBe("StreamFinished");
+    expect(events.flatMap((e) => (e.__typename === "TextDelta" ? [e.delta] : [])).join("")).toBe(words(3_000).join(""));
+  } finally {
+    await turnLog.shutdown();
+  }
+});
