@@ -246,7 +246,7 @@ describe("stop and close", () => {
     expect(await turn.done).toMatchObject({ status: "streaming", seq: 2 });
   });
 
-  test("a state resumed from a seq starts as resuming", () => {
+  test("a resumed turn starts as resuming, with no event folded yet", () => {
     expect(resumeState(chatId)).toMatchObject({ status: "resuming", seq: -1, message: null });
   });
 });
