@@ -28,7 +28,7 @@ export type MessageRole =
   | 'SYSTEM'
   | 'USER';
 
-/** COMPLETE: finished normally. STREAMING: still being generated. ABORTED: stopped by stopStream or by the client going away. FAILED: upstream or database failure. */
+/** COMPLETE: finished normally. STREAMING: still being generated. ABORTED: stopped by stopStream, deleteChat or a shutdown. FAILED: upstream or database failure. */
 export type MessageStatus =
   | 'ABORTED'
   | 'COMPLETE'

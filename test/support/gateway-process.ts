@@ -28,7 +28,8 @@ export async function startGatewayProcess(env: Record<string, string>): Promise<
     await eventually(async () => {
       if (child.exitCode !== null) throw new Error(`the gateway exited (${child.exitCode}):\n${output}`);
       return (await fetch(`${url}/health`).catch(() => null))?.ok;
-    }, 60_000);
+      // A loaded CI machine takes this long to start Node and open PGlite.
+    }, 120_000);
   } catch (error) {
     child.kill("SIGKILL");
     throw error;
