@@ -45,13 +45,19 @@ export class GatewayError extends Error {
   readonly code: string;
   readonly errors: readonly GraphQLFormattedError[];
   readonly status: number | undefined;
+  /**
+   * The connection failed or dropped before the gateway answered (no GraphQL
+   * error, no 4xx): a stream that was cut this way can be resumed.
+   */
+  readonly network: boolean;
 
-  constructor(errors: readonly GraphQLFormattedError[], status?: number) {
+  constructor(errors: readonly GraphQLFormattedError[], status?: number, network = false) {
     const first = errors[0];
     super(first?.message ?? "Request failed.");
     this.name = "GatewayError";
     this.errors = errors;
     this.status = status;
+    this.network = network;
     const code = first?.extensions?.["code"];
     this.code = typeof code === "string" ? code : "offline:chat";
   }
@@ -59,12 +65,11 @@ export class GatewayError extends Error {
   static from(error: unknown): GatewayError {
     if (error instanceof GatewayError) return error;
     if (Array.isArray(error)) return new GatewayError(error as GraphQLFormattedError[]);
-    if (error instanceof NetworkError) {
-      const status = error.response?.status;
-      return new GatewayError([{ message: error.message, extensions: { code: "offline:chat" } }], status);
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    return new GatewayError([{ message, extensions: { code: "offline:chat" } }]);
+    const offline = (message: string, status?: number) =>
+      new GatewayError([{ message, extensions: { code: "offline:chat" } }], status, !(status && status >= 400 && status < 500 && status !== 408 && status !== 429));
+    if (error instanceof NetworkError) return offline(error.message, error.response?.status);
+    // A stream cut mid-way surfaces as a plain Error from graphql-sse's reader.
+    return offline(error instanceof Error ? error.message : String(error));
   }
 }
 

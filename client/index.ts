@@ -1,6 +1,8 @@
-// The framework-free client: typed requests and subscriptions, the sendMessage
-// turn folded into a live message, and every generated document and type.
-// React apps import the hooks from client/react.tsx.
+// The framework-free client: typed requests and subscriptions, a turn's stream
+// folded into a live message (sent, or resumed after a reload or a dropped
+// connection), and every generated document and type. React apps import the
+// hooks from client/react.tsx.
 export * from "./core.ts";
 export * from "./stream.ts";
+export * from "./turn.ts";
 export * from "./generated/graphql.ts";

@@ -1,19 +1,13 @@
-// One turn of sendMessage, folded into the live assistant message as events
-// arrive. The live message has the stored message's shape (MessageFields), so a
-// UI renders a streaming answer and a stored one with the same code. Every type
-// here is derived from the generated documents.
-import { GatewayError, type GatewayClient } from "./core.ts";
-import {
-  SendMessageDocument,
-  StopStreamDocument,
-  type MessageFieldsFragment,
-  type SendMessageInput,
-  type SendMessageSubscription,
-  type UserPartInput,
-} from "./generated/graphql.ts";
+// One turn's stream folded into the live assistant message as events arrive,
+// whether they come from sendMessage or from resumeStream (the same fields,
+// the same seq). The live message has the stored message's shape
+// (MessageFields), so a UI renders a streaming answer and a stored one with the
+// same code. Every type here is derived from the generated documents.
+import type { GatewayError } from "./core.ts";
+import type { MessageFieldsFragment, SendMessageInput, StreamEventFieldsFragment, UserPartInput } from "./generated/graphql.ts";
 
 /** One event of the stream: a discriminated union on `__typename`. */
-export type StreamEvent = SendMessageSubscription["sendMessage"];
+export type StreamEvent = StreamEventFieldsFragment;
 export type StreamEventOf<T extends StreamEvent["__typename"]> = Extract<StreamEvent, { __typename: T }>;
 /** A stored (or live) message, as the Chat query and the terminal events return it. */
 export type ChatMessage = MessageFieldsFragment;
@@ -22,23 +16,28 @@ export type MessagePartOf<T extends MessagePart["__typename"]> = Extract<Message
 export type Usage = StreamEventOf<"StreamFinished">["usage"];
 
 /**
- * submitted: sent, no event yet. streaming: events arriving. finished: the
- * answer is stored (StreamFinished). stopped: StreamAborted (stopStream). failed:
- * StreamFailed, or a refusal (quota, auth, bad input) before any event.
+ * submitted: sent, no event yet. resuming: (re)connecting to a running turn
+ * with resumeStream, after a reload or a dropped connection. streaming: events
+ * arriving. finished: the answer is stored (StreamFinished). stopped:
+ * StreamAborted (stopStream). failed: StreamFailed, a refusal (quota, auth, bad
+ * input) before any event, or the connection lost for good. ended: there was
+ * no turn left to resume (it ended longer ago than the gateway keeps turns):
+ * the chat's stored messages hold its outcome.
  */
-export type TurnStatus = "submitted" | "streaming" | "finished" | "stopped" | "failed";
+export type TurnStatus = "submitted" | "resuming" | "streaming" | "finished" | "stopped" | "failed" | "ended";
 
 export interface TurnState {
   status: TurnStatus;
   chatId: string;
-  /** The user's message as sent (it is stored once StreamStarted arrives). */
-  userMessage: ChatMessage;
+  /** The user's message as sent (stored once StreamStarted arrives); null for a resumed turn (it is in the chat). */
+  userMessage: ChatMessage | null;
   /** The assistant's message: null until StreamStarted, then live, then as stored. */
   message: ChatMessage | null;
-  error: { code: string; message: string } | null;
+  /** Why it failed; `network`: the connection was lost for good (resumeTurn, or the hook's resume(), can try again). */
+  error: { code: string; message: string; network?: boolean } | null;
   usage: Usage | null;
   finishReason: string | null;
-  /** The last event's seq (-1 before any). */
+  /** The last event's seq (-1 before any): where a resume continues from. */
   seq: number;
   /** Transient data parts (`DataDelta` with transient: true): shown live, never stored. */
   transientData: StreamEventOf<"DataDelta">[];
@@ -62,8 +61,7 @@ export function newId(): string {
 /** The state right after sending, before any event. */
 export function startTurn(input: SendMessageInput): TurnState {
   return {
-    status: "submitted",
-    chatId: input.chatId,
+    ...emptyTurn(input.chatId),
     userMessage: {
       id: input.message.id,
       chatId: input.chatId,
@@ -76,6 +74,14 @@ export function startTurn(input: SendMessageInput): TurnState {
           : { __typename: "TextPart", text: part.text ?? "" },
       ),
     },
+  };
+}
+
+function emptyTurn(chatId: string): TurnState {
+  return {
+    status: "submitted",
+    chatId,
+    userMessage: null,
     message: null,
     error: null,
     usage: null,
@@ -85,6 +91,15 @@ export function startTurn(input: SendMessageInput): TurnState {
     partIndex: {},
     stepStart: -1,
   };
+}
+
+/**
+ * The state of a turn followed with resumeStream from its start: after a
+ * reload, `message` is the chat's stored STREAMING message, shown until the
+ * replay rebuilds it from StreamStarted.
+ */
+export function resumeState(chatId: string, message: ChatMessage | null = null): TurnState {
+  return { ...emptyTurn(chatId), status: "resuming", userMessage: null, message };
 }
 
 /** The SendMessageInput for a text (or parts), with fresh ids where none are given. */
@@ -122,12 +137,19 @@ function asTool(part: MessagePart, toolCallId: string): MessagePartOf<"ToolPart"
   return part.__typename === "ToolPart" ? part : toolPart(toolCallId, "unknown");
 }
 
-/** Folds one event into the turn. Pure: returns a new state (fit for React state). */
+/**
+ * Folds one event into the turn. Pure: returns a new state (fit for React
+ * state). An event at or before `state.seq` was folded already (a resume
+ * overlapping what was seen) and leaves the state as it is.
+ */
 export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnState {
-  const next = { ...state, seq: event.seq, status: state.status === "submitted" ? ("streaming" as const) : state.status };
+  if (event.seq <= state.seq) return state;
+  const waiting = state.status === "submitted" || state.status === "resuming";
+  const next = { ...state, seq: event.seq, status: waiting ? ("streaming" as const) : state.status };
   switch (event.__typename) {
     case "StreamStarted":
-      return { ...next, message: liveMessage(next, event.assistantMessageId) };
+      // A replay from the start rebuilds the message (a stored snapshot of it is replaced).
+      return { ...next, partIndex: {}, stepStart: -1, transientData: [], message: liveMessage(next, event.assistantMessageId) };
     case "StepStarted": {
       const parts = [...(next.message?.parts ?? []), { __typename: "StepStartPart" as const, stepStart: true }];
       return withParts(next, parts, next.partIndex, parts.length - 1);
@@ -221,9 +243,14 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
   }
 }
 
-/** A refusal (GraphQL error before any event) or a lost connection, folded into the turn. */
+/**
+ * A refusal (GraphQL error before any event) or a connection lost for good,
+ * folded into the turn. A lost connection leaves the message as it was: the
+ * turn goes on at the gateway, and a resume shows the rest.
+ */
 export function failTurn(state: TurnState, error: GatewayError): TurnState {
-  if (state.status === "finished" || state.status === "stopped" || state.status === "failed") return state;
+  if (isDone(state)) return state;
+  if (error.network) return { ...state, status: "failed", error: { code: error.code, message: error.message, network: true } };
   return {
     ...state,
     status: "failed",
@@ -233,66 +260,18 @@ export function failTurn(state: TurnState, error: GatewayError): TurnState {
 }
 
 export function isDone(state: TurnState | null): boolean {
-  return state !== null && (state.status === "finished" || state.status === "stopped" || state.status === "failed");
-}
-
-export interface SendMessageOptions {
-  /** Called with the new state after every event. */
-  onUpdate?: (turn: TurnState) => void;
-  /** Aborting closes the stream, which stops the turn (until resumable streams land). */
-  signal?: AbortSignal;
-}
-
-export interface RunningTurn {
-  /** Resolves with the final state (finished, stopped or failed); never rejects. */
-  done: Promise<TurnState>;
-  /** The current state. */
-  readonly state: TurnState;
-  /** Asks the gateway to stop the generation (stopStream); the stream then ends with StreamAborted. */
-  stop(): Promise<boolean>;
+  return state !== null && ["finished", "stopped", "failed", "ended"].includes(state.status);
 }
 
 /**
- * Sends a message and follows its stream, for clients without React:
- *
- *   const turn = sendMessage(client, { chatId, message: { id, parts: [{ text: "Hi" }] } }, { onUpdate: render });
- *   const final = await turn.done; // final.message is the stored answer
+ * The chat's stored messages with the turn's live ones: the live assistant
+ * message takes the place of its stored snapshot (a STREAMING message loaded
+ * before a resume), and the turn's messages not stored yet come last.
  */
-export function sendMessage(client: GatewayClient, input: SendMessageInput, options: SendMessageOptions = {}): RunningTurn {
-  let state = startTurn(input);
-  const update = (next: TurnState) => {
-    state = next;
-    options.onUpdate?.(state);
-  };
-  let resolve!: (turn: TurnState) => void;
-  const done = new Promise<TurnState>((r) => (resolve = r));
-  const unsubscribe = client.subscribe(SendMessageDocument, { input }, {
-    next: (data) => update(applyStreamEvent(state, data.sendMessage)),
-    error: (error) => {
-      update(failTurn(state, error));
-      resolve(state);
-    },
-    complete: () => {
-      if (!isDone(state)) update(failTurn(state, streamEndedEarly()));
-      resolve(state);
-    },
-  });
-  const onAbort = () => {
-    unsubscribe();
-    if (!isDone(state)) update({ ...state, status: "stopped", message: state.message && { ...state.message, status: "ABORTED" } });
-    resolve(state);
-  };
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  void done.then(() => options.signal?.removeEventListener("abort", onAbort));
-  return {
-    done,
-    get state() {
-      return state;
-    },
-    stop: async () => (isDone(state) ? false : (await client.request(StopStreamDocument, { chatId: input.chatId })).stopStream),
-  };
-}
-
-function streamEndedEarly(): GatewayError {
-  return new GatewayError([{ message: "The stream ended before a terminal event.", extensions: { code: "offline:chat" } }]);
+export function withLiveMessages(stored: readonly ChatMessage[], turn: TurnState | null): ChatMessage[] {
+  const live = turn?.message ?? null;
+  const merged = stored.map((m) => (live && m.id === live.id ? live : m));
+  const storedIds = new Set(stored.map((m) => m.id));
+  const unstored = [turn?.userMessage ?? null, live].filter((m): m is ChatMessage => m !== null && !storedIds.has(m.id));
+  return [...merged, ...unstored];
 }

@@ -1,7 +1,8 @@
 // The demo page (client/demo, built with Vite from the typed hooks) in a real
 // headless Chromium, against an in-process gateway and the built-in mock
 // streamer: sign in as a guest, watch an answer stream in, reload and find it
-// stored, stop a slow answer and find the partial answer kept.
+// stored, stop a slow answer and find the partial answer kept, reload in the
+// middle of an answer and watch it go on streaming to its end.
 //
 // Needs Debian's chromium (/usr/bin/chromium; .ci/run installs it). Skipped
 // only outside CI when it is missing.
@@ -232,6 +233,55 @@ describe.skipIf(!runBrowser)("the demo chat in headless Chromium", () => {
 
       mkdirSync(OUTPUT_DIR, { recursive: true });
       await page.screenshot({ path: SCREENSHOT, fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
+});
+
+describe.skipIf(!runBrowser)("an answer outlives a reload", () => {
+  test("reloading mid-answer shows the same answer still streaming, then finished, every token once", async () => {
+    const { page, errors, close } = await openBrowser();
+    try {
+      await page.goto(`${gateway.url}/`);
+      await page.getByTestId("sign-in").click();
+      await page.getByTestId("messages-left").waitFor();
+      // 150 deltas, 40 ms apart: about 6 s.
+      await send(page, "[long:150] Keep going after a reload");
+      await page.locator("[data-testid=message][data-role=ASSISTANT][data-status=STREAMING]").waitFor();
+      const answerId = (await lastAssistant(page).getAttribute("data-message-id"))!;
+      await expect.poll(() => answerText(page, answerId)).toContain("token000010");
+      const beforeReload = await answerText(page, answerId);
+      expect(beforeReload).not.toContain("token000150");
+
+      await page.reload();
+      const answer = page.locator(`[data-message-id="${answerId}"]`);
+      await answer.waitFor();
+      await recordAnswer(page);
+      await page.locator(`[data-message-id="${answerId}"][data-status=COMPLETE]`).waitFor({ timeout: 20_000 });
+
+      const tokens = (text: string) => text.match(/token\d+/g) ?? [];
+      const expected = Array.from({ length: 150 }, (_, i) => `token${String(i + 1).padStart(6, "0")}`);
+      const finalText = await answerText(page, answerId);
+      expect(tokens(finalText)).toEqual(expected);
+      expect(finalText.startsWith(beforeReload)).toBe(true);
+      // After the reload the page kept streaming it: several growing STREAMING
+      // states, each a prefix of the final answer, none repeating a token.
+      const streaming = (await recorded(page)).filter((s) => s.status === "STREAMING");
+      expect(new Set(streaming.map((s) => s.text)).size).toBeGreaterThanOrEqual(3);
+      for (const s of streaming) {
+        expect(finalText.startsWith(s.text)).toBe(true);
+        expect(tokens(s.text)).toEqual(expected.slice(0, tokens(s.text).length));
+      }
+      await expect.poll(() => page.getByTestId("send").isVisible()).toBe(true);
+
+      // Stored as shown, and counted once.
+      await page.reload();
+      await page.locator(`[data-message-id="${answerId}"][data-status=COMPLETE]`).waitFor();
+      expect(await answerText(page, answerId)).toBe(finalText);
+      expect(await page.locator("[data-testid=message][data-role=ASSISTANT]").count()).toBe(1);
+      await expect.poll(() => page.getByTestId("messages-left").textContent()).toBe("19 messages left today");
       expect(errors).toEqual([]);
     } finally {
       await close();

@@ -1,7 +1,8 @@
 // The framework-free client (client/index.ts) against an in-process gateway:
 // typed requests, the typed sendMessage stream, the live message it folds the
-// events into (which must end up equal to the stored message), stop, and
-// refusals. Result types come from the generated documents only.
+// events into (which must end up equal to the stored message), stop, refusals,
+// and resuming (a cut connection, a reload). Result types come from the
+// generated documents only.
 import { afterAll, beforeAll, describe, expect, expectTypeOf, test } from "vitest";
 import {
   ChatDocument,
@@ -10,6 +11,7 @@ import {
   GatewayError,
   MeDocument,
   newId,
+  resumeStream,
   ResumeStreamDocument,
   SendMessageDocument,
   StopStreamDocument,
@@ -73,7 +75,7 @@ describe("sendMessage", () => {
     const updates: TurnState[] = [];
     const turn = sendMessage(client, sendMessageInput(chatId, "What is the weather?"), { onUpdate: (s) => updates.push(s) });
     expect(turn.state.status).toBe("submitted");
-    expect(turn.state.userMessage.parts).toEqual([{ __typename: "TextPart", text: "What is the weather?" }]);
+    expect(turn.state.userMessage!.parts).toEqual([{ __typename: "TextPart", text: "What is the weather?" }]);
     const final = await turn.done;
 
     expect(final.status).toBe("finished");
@@ -102,7 +104,7 @@ describe("sendMessage", () => {
 
     const stored = await storedMessages(chatId);
     expect(stored.map((m) => m.role)).toEqual(["USER", "ASSISTANT"]);
-    expect(stored[0].id).toBe(turn.state.userMessage.id);
+    expect(stored[0].id).toBe(turn.state.userMessage!.id);
     expect(stored[1]).toEqual(final.message);
   });
 
@@ -160,5 +162,83 @@ describe("sendMessage", () => {
     expect(resumed.map((e) => e.seq)).toEqual(resumed.map((_, i) => lastSeq + 1 + i));
     expect(resumed.at(-1)!.__typename).toBe("StreamAborted");
     expect((await storedMessages(chatId)).map((m) => m.status)).toEqual(["COMPLETE", "ABORTED"]);
+  });
+});
+
+/**
+ * A fetch whose first SendMessage stream is cut after `events` SSE events, as
+ * a network drop would (the body errors); the operations sent are recorded.
+ */
+function cuttingFetch(events: number) {
+  const operations: string[] = [];
+  let cut = false;
+  const fetchFn: typeof fetch = async (input, init) => {
+    const body = typeof init?.body === "string" ? (JSON.parse(init.body) as { operationName?: string }) : {};
+    if (body.operationName) operations.push(body.operationName);
+    const response = await fetch(input, init);
+    if (cut || body.operationName !== "SendMessage" || !response.body) return response;
+    cut = true;
+    let seen = 0;
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const severed = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await reader.read();
+        if (done) return controller.close();
+        controller.enqueue(value);
+        seen += (decoder.decode(value, { stream: true }).match(/^event: next$/gm) ?? []).length;
+        if (seen >= events) {
+          void reader.cancel();
+          controller.error(new TypeError("network error"));
+        }
+      },
+    });
+    return new Response(severed, { status: response.status, headers: response.headers });
+  };
+  return { fetchFn, operations };
+}
+
+/** The [long:N] answer's tokens, in the order shown. */
+const tokensOf = (state: TurnState) =>
+  (state.message?.parts ?? []).flatMap((p) => (p.__typename === "TextPart" ? (p.text.match(/token\d+/g) ?? []) : []));
+
+describe("resuming", () => {
+  test("a connection cut mid-answer is resumed from the last seq: every delta shown once, and the answer ends as stored", async () => {
+    const { fetchFn, operations } = cuttingFetch(8);
+    const cutClient = createGatewayClient({ url: `${gateway.url}/graphql`, token: () => token, fetch: fetchFn });
+    const chatId = newId();
+    const updates: TurnState[] = [];
+    const final = await sendMessage(cutClient, sendMessageInput(chatId, "[long:40] Keep going"), {
+      onUpdate: (s) => updates.push(s),
+    }).done;
+
+    expect(operations).toEqual(["SendMessage", "ResumeStream"]);
+    expect(updates.map((s) => s.status)).toContain("resuming");
+    expect(final.status).toBe("finished");
+    const expected = Array.from({ length: 40 }, (_, i) => `token${String(i + 1).padStart(6, "0")}`);
+    expect(tokensOf(final)).toEqual(expected);
+    // What was shown grew delta by delta, never repeating one.
+    for (const state of updates) expect(expected.slice(0, tokensOf(state).length)).toEqual(tokensOf(state));
+    const seqs = updates.filter((s) => s.status === "streaming").map((s) => s.seq);
+    expect(seqs).toEqual(seqs.map((_, i) => i));
+    expect((await storedMessages(chatId))[1]).toEqual(final.message);
+    cutClient.dispose();
+  });
+
+  test("resumeStream after a reload follows the running answer from its start, over its STREAMING snapshot", async () => {
+    const chatId = newId();
+    const sender = sendMessage(client, sendMessageInput(chatId, "[slow] A long one"));
+    await expect.poll(() => sender.state.seq, { timeout: 10_000 }).toBeGreaterThan(10);
+    const snapshot = (await storedMessages(chatId))[1];
+    expect(snapshot.status).toBe("STREAMING");
+    sender.close();
+
+    const resumed = resumeStream(client, chatId, { message: snapshot });
+    expect(resumed.state).toMatchObject({ status: "resuming", message: snapshot });
+    await expect.poll(() => resumed.state.seq, { timeout: 10_000 }).toBeGreaterThan(sender.state.seq);
+    expect(await resumed.stop()).toBe(true);
+    const final = await resumed.done;
+    expect(final.status).toBe("stopped");
+    expect((await storedMessages(chatId))[1]).toEqual(final.message);
   });
 });

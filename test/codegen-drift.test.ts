@@ -27,6 +27,7 @@ test("persisted documents cover every operation in client/documents", () => {
       "DeleteChat",
       "DeleteTrailingMessages",
       "Me",
+      "ResumeStream",
       "SaveMessages",
       "SendMessage",
       "StopStream",

@@ -6,6 +6,7 @@ import { closeGateway, expectOk, failOnUnhandledRejections, newUser } from "./su
 import { respond, startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
+  eventually,
   RESUME_STREAM,
   sendInput,
   STOP_STREAM,
@@ -173,7 +174,9 @@ describe.skipIf(!redisUrl)("resumeStream across instances (REDIS_URL)", () => {
       const [onB, onA] = await Promise.all(readers);
       expect(onB.events).toEqual(sent.events);
       expect(onA.events).toEqual(sent.events.slice(2));
-      expect(fake.requests.at(-1)!.closedEarly).toBe(true);
+      const request = fake.requests.at(-1)!;
+      await eventually(async () => request.closedAt !== null);
+      expect(request.closedEarly).toBe(true);
     } finally {
       fake.handle(answer);
     }

@@ -42,7 +42,8 @@ beforeAll(async () => {
   fake = await startFakeStreamer();
   const timeouts = { UPSTREAM_IDLE_TIMEOUT_MS: "300", UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500" };
   [gateway, unreachableGateway] = await Promise.all([
-    startTestGateway({ STREAMER_URL: fake.url, NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET, ...timeouts }),
+    // A short owner lease: the database-failure test waits for the sweep.
+    startTestGateway({ STREAMER_URL: fake.url, NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET, TURN_LEASE_SECONDS: "2", ...timeouts }),
     startTestGateway({ STREAMER_URL: `http://127.0.0.1:${await closedPort()}`, ...timeouts }),
   ]);
 });
@@ -627,7 +628,7 @@ describe("usage", () => {
 });
 
 describe("a database failure while storing the answer", () => {
-  it("StreamFailed bad_request:database, and nothing half-written", async () => {
+  it("StreamFailed bad_request:database after the retries; once the database is back, the sweep ends the turn FAILED", async () => {
     const prisma = gateway.database.db.prisma;
     const token = await gateway.tokenFor(newUser());
     const chatId = randomUUID();
@@ -647,6 +648,7 @@ describe("a database failure while storing the answer", () => {
       call.done();
     });
     let broken = false;
+    let started!: StreamEvent;
     let altered: Promise<unknown> = Promise.resolve();
     try {
       const result = await subscribeWithFetch(gateway.url, sendInput("second", { chatId }), {
@@ -667,15 +669,25 @@ describe("a database failure while storing the answer", () => {
       const terminal = result.events.at(-1)!;
       expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "bad_request:database", partialMessage: null });
       expectNoInternals(terminal);
-      const started = result.events[0];
-      expect(await prisma.message.findUnique({ where: { id: started.assistantMessageId } })).toBeNull();
-      const stream = await prisma.stream.findUnique({ where: { id: started.streamId } });
-      expect(stream?.status).toBe("failed");
+      started = result.events[0];
+      // Nothing half-written: the answer is still the STREAMING row begin_turn stored, its turn active.
+      const row = await prisma.message.findUniqueOrThrow({ where: { id: started.assistantMessageId } });
+      expect(row.status).toBe("streaming");
+      const stream = await prisma.stream.findUniqueOrThrow({ where: { id: started.streamId } });
+      expect(stream.status).toBe("active");
     } finally {
       await prisma.$executeRawUnsafe(`ALTER TABLE "Message" DROP CONSTRAINT IF EXISTS no_assistant`);
     }
+    // The database is back: its lease lapsed, the sweep ends the turn, keeping
+    // what its last checkpoint held (nothing here: the turn was too short for one).
+    await eventually(async () => {
+      const stream = await prisma.stream.findUniqueOrThrow({ where: { id: started.streamId } });
+      return stream.status === "failed";
+    }, 15_000);
+    const answer = await prisma.message.findUnique({ where: { id: started.assistantMessageId } });
+    if (answer) expect(answer.status).toBe("failed");
     const after = await storedMessages(gateway, chatId, token);
-    expect(after.messages.map((m) => m.role)).toEqual(["USER", "ASSISTANT", "USER"]);
+    expect(after.messages.map((m) => m.role)).toEqual(["USER", "ASSISTANT", "USER", ...(answer ? ["ASSISTANT"] : [])]);
     expect(after.chat.lastContext).toEqual(before.chat.lastContext);
   });
 });

@@ -113,7 +113,7 @@ describe.skipIf(!redisUrl || !onPostgres)("SIGKILL of the instance running a tur
     } finally {
       fake.handle(endless);
     }
-  }, 90_000);
+  }, 180_000);
 });
 
 describe.skipIf(onPostgres)("SIGKILL of the embedded gateway mid-turn, then a restart on the same data directory", () => {
@@ -162,5 +162,5 @@ describe.skipIf(onPostgres)("SIGKILL of the embedded gateway mid-turn, then a re
     const resumed = await subscribeWithFetch(gateway.url, { chatId: sent.chatId, afterSeq: null }, { token: bearer, query: RESUME_STREAM });
     expect(resumed.completed).toBe(true);
     expect(resumed.events).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });

@@ -2,7 +2,7 @@
 // streaming answer, all through the typed hooks in client/react.tsx.
 import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { useChat, useChats, useSendMessage, useSession } from "../react.tsx";
-import { newId, type ChatMessage, type MessagePart } from "../stream.ts";
+import { newId, withLiveMessages, type ChatMessage, type MessagePart } from "../stream.ts";
 
 export function App() {
   const session = useSession();
@@ -89,15 +89,13 @@ function Chats() {
 
 function ChatView({ chatId }: { chatId: string }) {
   const chat = useChat(chatId);
-  const { send, stop, message, userMessage, status, error, isStreaming } = useSendMessage(chatId);
+  // A reload mid-answer finds it STREAMING in the history: the hook resumes it.
+  const { send, stop, resume, message, turn, status, error, isStreaming } = useSendMessage(chatId);
   const [text, setText] = useState("");
   const bottom = useRef<HTMLDivElement>(null);
 
-  const stored = chat.data?.messages ?? [];
-  const storedIds = new Set(stored.map((m) => m.id));
-  // This turn's messages until the refetched history has them.
-  const live = [userMessage, message].filter((m): m is ChatMessage => m !== null && !storedIds.has(m.id));
-  const messages = [...stored, ...live];
+  // The stored history, the live answer in place of its stored snapshot.
+  const messages = withLiveMessages(chat.data?.messages ?? [], turn);
 
   useEffect(() => {
     // (A block body: scrollIntoView returns a promise in recent browsers, and an
@@ -133,9 +131,19 @@ function ChatView({ chatId }: { chatId: string }) {
         ))}
         <div ref={bottom} />
       </div>
+      {status === "resuming" && (
+        <p className="muted" data-testid="resuming">
+          Reconnecting to the answer…
+        </p>
+      )}
       {error && (
         <p className="error" data-testid="turn-error">
           {error.message} <code>{error.code}</code>
+          {error.network && (
+            <button type="button" className="link" data-testid="resume" onClick={resume}>
+              Reconnect
+            </button>
+          )}
         </p>
       )}
       <form className="composer" onSubmit={submit}>

@@ -15,7 +15,7 @@ export const MessageRoleEnum = builder.enumType("MessageRole", {
 
 export const MessageStatusEnum = builder.enumType("MessageStatus", {
   description:
-    "COMPLETE: finished normally. STREAMING: still being generated. ABORTED: stopped by stopStream or by the client going away. FAILED: upstream or database failure.",
+    "COMPLETE: finished normally. STREAMING: still being generated. ABORTED: stopped by stopStream, deleteChat or a shutdown. FAILED: upstream or database failure.",
   values: {
     COMPLETE: { value: "complete" },
     STREAMING: { value: "streaming" },

@@ -96,7 +96,7 @@ const StreamFinished = eventType(
 );
 const StreamAborted = eventType(
   "StreamAborted",
-  "Terminal: stopped (stopStream, the client going away, or the streamer's abort); the partial turn is stored as ABORTED.",
+  "Terminal: stopped (stopStream, deleteChat, a shutdown, or the streamer's abort); the partial turn is stored as ABORTED.",
   (t) => ({
     reason: t.exposeString("reason"),
     partialMessage: t.field({

@@ -26,8 +26,9 @@ interface LocalTurn {
 interface Pending {
   streamId: string;
   id: string;
-  fields: string[];
-  seq: number | null;
+  /** Serialised at the flush, off the path of the event to its local readers. */
+  event: TurnEvent | null;
+  chunk: UIMessageChunk | null;
   terminal: boolean;
 }
 
@@ -86,15 +87,13 @@ export class RedisTurnLog implements TurnLog {
     turn.window.push(event);
     turn.lastSeq = event.seq;
     turn.sub = 1;
-    const fields = ["e", JSON.stringify(event)];
-    if (chunk) fields.push("c", JSON.stringify(chunk));
-    this.queue({ streamId, id: eventEntryId(event.seq), fields, seq: event.seq, terminal: isTerminal(event) });
+    this.queue({ streamId, id: eventEntryId(event.seq), event, chunk: chunk ?? null, terminal: isTerminal(event) });
   }
 
   note(streamId: string, chunk: UIMessageChunk): void {
     const turn = this.local.get(streamId);
     if (!turn) return;
-    this.queue({ streamId, id: `${turn.lastSeq}-${++turn.sub}`, fields: ["c", JSON.stringify(chunk)], seq: null, terminal: false });
+    this.queue({ streamId, id: `${turn.lastSeq}-${++turn.sub}`, event: null, chunk, terminal: false });
   }
 
   end(streamId: string): void {
@@ -178,7 +177,10 @@ export class RedisTurnLog implements TurnLog {
       const turn = this.local.get(entry.streamId);
       if (turn?.degraded && !entry.terminal) continue;
       const key = turnKey(entry.streamId);
-      pipeline.xadd(key, "MAXLEN", "~", this.maxLength, entry.id, ...entry.fields);
+      const fields: string[] = [];
+      if (entry.event) fields.push("e", JSON.stringify(entry.event));
+      if (entry.chunk) fields.push("c", JSON.stringify(entry.chunk));
+      pipeline.xadd(key, "MAXLEN", "~", this.maxLength, entry.id, ...fields);
       written.push(entry);
       if (entry.terminal) expiries.set(key, this.retentionSeconds);
       else if (turn && !turn.expiring) {
@@ -195,8 +197,8 @@ export class RedisTurnLog implements TurnLog {
       if (failure) {
         if (!turn.degraded) log.warn("turn log write failed; resumes from other instances miss the rest of the turn", { streamId: entry.streamId, error: failure });
         turn.degraded = true;
-      } else if (entry.seq !== null && !turn.degraded && turn.window.size > 2 * WINDOW_KEEP) {
-        turn.window.trimTo(entry.seq - WINDOW_KEEP + 1);
+      } else if (entry.event && !turn.degraded && turn.window.size > 2 * WINDOW_KEEP) {
+        turn.window.trimTo(entry.event.seq - WINDOW_KEEP + 1);
       }
     });
     for (const [streamId, turn] of this.local) if (turn.ended && this.pending.length === 0) this.local.delete(streamId);
