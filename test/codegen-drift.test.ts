@@ -28,6 +28,7 @@ test("persisted documents cover every operation in client/documents", () => {
       "DeleteTrailingMessages",
       "Me",
       "SaveMessages",
+      "ResumeStream",
       "SendMessage",
       "StopStream",
       "UpdateChatVisibility",
