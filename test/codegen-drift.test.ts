@@ -29,6 +29,7 @@ test("persisted documents cover every operation in client/documents", () => {
       "Me",
       "ResumeStream",
       "SaveMessages",
+      "ResumeStream",
       "SendMessage",
       "StopStream",
       "UpdateChatVisibility",

@@ -43,7 +43,7 @@ beforeAll(async () => {
   const timeouts = { UPSTREAM_IDLE_TIMEOUT_MS: "300", UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500" };
   [gateway, unreachableGateway] = await Promise.all([
     // A short owner lease: the database-failure test waits for the sweep.
-    startTestGateway({ STREAMER_URL: fake.url, NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET, TURN_LEASE_SECONDS: "2", ...timeouts }),
+    startTestGateway({ STREAMER_URL: fake.url, NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET, TURN_LEASE_SECONDS: "3", ...timeouts }),
     startTestGateway({ STREAMER_URL: `http://127.0.0.1:${await closedPort()}`, ...timeouts }),
   ]);
 });
