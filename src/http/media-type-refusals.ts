@@ -1,4 +1,5 @@
-import type { Plugin } from "graphql-yoga";
+import { createGraphQLError, type Plugin } from "graphql-yoga";
+import { acceptsApolloMultipart } from "./apollo-multipart.ts";
 
 // What Yoga's parsers and result processors (with ours) take and give.
 const REQUEST_TYPES = [
@@ -10,22 +11,30 @@ const REQUEST_TYPES = [
 ];
 const RESPONSE_TYPES = ["application/graphql-response+json", "application/json"];
 const SUBSCRIPTION_TYPES = ["text/event-stream", 'multipart/mixed;subscriptionSpec="1.0"'];
+const STREAM_RANGES = new Set(["*/*", "text/*", "text/event-stream"]);
 
 /**
- * Gives Yoga's empty 406 (nothing in Accept it can answer with) and 415 (a
- * body it cannot read) a JSON body that says what it expected, in the same
- * error form as every other refusal.
+ * Explains Yoga's empty 406 (nothing in Accept it can answer with) and 415 (a
+ * body it cannot read) in a JSON body, in the same error form as every other
+ * refusal. A subscription whose client cannot read a stream is refused before
+ * it runs: Yoga picks the response format only after executing, which would
+ * start a turn (stored, upstream called, quota spent) and answer 406 with it.
  */
 export function useMediaTypeRefusals(): Plugin {
   return {
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const request = (args.contextValue as { request?: Request }).request;
+      if (!request || readsStreams(request)) return;
+      setResultAndStopExecution({
+        errors: [createGraphQLError(notAcceptable(request), { extensions: { code: "bad_request:api", http: { status: 406 } } })],
+      });
+    },
     onResponse({ request, response, setResponse, fetchAPI }) {
       if ((response.status !== 406 && response.status !== 415) || response.body !== null) return;
       const error =
         response.status === 406
           ? {
-              message:
-                `Cannot answer in any media type this request accepts (accept: ${quoted(request.headers.get("accept"))}). ` +
-                `Results come as ${RESPONSE_TYPES.join(" or ")}; subscriptions also as ${SUBSCRIPTION_TYPES.join(" or ")}.`,
+              message: notAcceptable(request),
               extensions: { code: "bad_request:api", accept: [...RESPONSE_TYPES, ...SUBSCRIPTION_TYPES] },
             }
           : {
@@ -39,6 +48,20 @@ export function useMediaTypeRefusals(): Plugin {
       setResponse(new fetchAPI.Response(JSON.stringify({ errors: [error] }), { status: response.status, headers }));
     },
   };
+}
+
+function readsStreams(request: Request): boolean {
+  const accept = request.headers.get("accept");
+  if (!accept) return true;
+  const ranges = accept.split(",").map((range) => range.split(";")[0].trim().toLowerCase());
+  return ranges.some((range) => STREAM_RANGES.has(range)) || acceptsApolloMultipart(request);
+}
+
+function notAcceptable(request: Request): string {
+  return (
+    `Cannot answer in any media type this request accepts (accept: ${quoted(request.headers.get("accept"))}). ` +
+    `Results come as ${RESPONSE_TYPES.join(" or ")}; subscriptions only as ${SUBSCRIPTION_TYPES.join(" or ")}.`
+  );
 }
 
 function quoted(header: string | null): string {
