@@ -1,9 +1,11 @@
 // Apollo Client 4 against the gateway with nothing but its own HttpLink:
 // queries, mutations, and sendMessage over Apollo's multipart subscription
 // protocol (a whole turn, a refusal, a stop, a client that goes away); and
-// graphql-sse's Apollo recipe, which sends Apollo 4's `operationType` key.
+// graphql-sse's Apollo recipe, which sends Apollo 4's `operationType` key;
+// and @graphql-yoga/apollo-link (SSE), which must keep working.
 // Runs on PGlite and PostgreSQL.
 import { gql } from "@apollo/client";
+import { YogaLink } from "@graphql-yoga/apollo-link";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CREATE_CHAT, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
@@ -164,5 +166,22 @@ describe("graphql-sse's Apollo recipe (sends operationType)", () => {
     } finally {
       link.dispose();
     }
+  });
+});
+
+describe("@graphql-yoga/apollo-link (SSE)", () => {
+  it("runs a query and a whole sendMessage turn", async () => {
+    fake.handle(quickAnswer);
+    const user = newUser();
+    const token = await gateway.tokenFor(user);
+    const link = new YogaLink({ endpoint: `${gateway.url}/graphql`, headers: { authorization: `Bearer ${token}` } });
+    const client = apolloClient(gateway.url, token, link);
+    const me = await client.query({ query: gql`{ me { id } }` });
+    expect((me.data as any).me.id).toBe(user.id);
+
+    const turn = await subscribeWithApollo(client, sendInput("Hello?"));
+    expect(turn.error).toBeUndefined();
+    expect(turn.events.at(-1)!.__typename).toBe("StreamFinished");
+    expect(streamedText(turn.events)).toBe("Hello from the fake model.");
   });
 });
