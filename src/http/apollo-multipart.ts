@@ -99,7 +99,7 @@ function eventsOf(result: ResultProcessorInput): AsyncIterator<ExecutionResult> 
 }
 
 /** The result as Yoga's own processors send it: no `http` or `unexpected` extensions. */
-function forTheWire(result: ExecutionResult): ExecutionResult<unknown, unknown> | object {
+function forTheWire(result: ExecutionResult): object {
   if (!result.errors?.length && !result.extensions) return result;
   const { http: _http, ...extensions } = (result.extensions ?? {}) as Record<string, unknown>;
   return {
