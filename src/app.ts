@@ -9,6 +9,7 @@ import { createGuestSessionLimiter } from "./auth/guest-limit.ts";
 import { createUserTokenVerifier } from "./auth/user-token.ts";
 import { streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
+import { useApolloMultipartSubscriptions } from "./http/apollo-multipart.ts";
 import { demoPage } from "./http/demo-page.ts";
 import { graphiqlOptions } from "./graphiql.ts";
 import { corsPolicy } from "./http/cors.ts";
@@ -18,6 +19,8 @@ import { useNoErrorInternals } from "./http/error-internals.ts";
 import { readiness } from "./http/readiness.ts";
 import { useNoSuggestions } from "./http/suggestions.ts";
 import { jitStreamEvents } from "./http/jit-stream-events.ts";
+import { useKnownClientParams } from "./http/known-client-params.ts";
+import { useMediaTypeRefusals } from "./http/media-type-refusals.ts";
 import { requestSizeLimit } from "./http/request-size.ts";
 import { persistedOperationsOnly } from "./http/persisted-operations.ts";
 import type { Context } from "./schema/context.ts";
@@ -94,7 +97,11 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     plugins: [
       requestSizeLimit(env.MAX_REQUEST_BYTES),
       useCsrfPrevention(),
+
+      useKnownClientParams(),
+      useMediaTypeRefusals(),
       jitStreamEvents(),
+      useApolloMultipartSubscriptions(),
       chatSDKErrorCodes(),
       useNoErrorInternals(),
       readiness(db, () => services.turns.draining),

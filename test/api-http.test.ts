@@ -2,6 +2,7 @@ import { request as httpRequest } from "node:http";
 import { describe, expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
 import { useTestGateway } from "./support/gateway.ts";
+import { sendInput } from "./support/sse.ts";
 import { keepAliveResponseHeaders } from "./support/http.ts";
 import { expectError, expectNoInternals, expectOk, insertChat, insertMessage, insertUser } from "./support/fixtures.ts";
 
@@ -265,5 +266,67 @@ describe("errors", () => {
     expectError(result, "bad_request:api");
     expectNoInternals(result);
     expect(JSON.stringify(result)).not.toMatch(/stacktrace|originalError/i);
+  });
+});
+
+describe("body keys and media types clients send", () => {
+  const send = (body: object | string, headers: Record<string, string> = {}) =>
+    fetch(`${gateway.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...headers },
+      body: typeof body === "string" ? body : JSON.stringify(body),
+    });
+
+  test("Apollo Client 4's operationType key is accepted; other unknown keys and values are still refused", async () => {
+    const me = await signedIn();
+    const auth = { authorization: `Bearer ${me.token}` };
+    for (const operationType of ["query", "mutation", "subscription"]) {
+      const response = await send({ query: "{ me { id } }", operationType }, auth);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ data: { me: { id: me.id } } });
+    }
+    const batchless = await send({ query: "{ me { id } }", operationType: "query", variables: {}, extensions: {} }, auth);
+    expect(batchless.status).toBe(200);
+
+    for (const bogus of [{ operationType: "banana" }, { operationType: 3 }, { nonsense: true }]) {
+      const response = await send({ query: "{ me { id } }", ...bogus }, auth);
+      expect(response.status).toBe(400);
+      const json = await response.json();
+      expect(json.errors[0].message).toMatch(/Unexpected parameter/);
+      expect(json.errors[0].extensions.code).toBe("bad_request:api");
+      expect(json.data ?? null).toBeNull();
+    }
+  });
+
+  test("406 says in JSON which media types the gateway answers with; a subscription is refused before it runs", async () => {
+    const me = await signedIn();
+    const query = await send({ query: "{ me { id } }" }, { authorization: `Bearer ${me.token}`, accept: "text/html" });
+    // A turn asked for by a client that reads single JSON results only.
+    const { input } = sendInput("Hello?");
+    const subscription = await send(
+      { query: `subscription($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }`, variables: { input } },
+      { authorization: `Bearer ${me.token}`, accept: "application/json" },
+    );
+    expect(await prisma().message.findUnique({ where: { id: input.message.id } })).toBeNull();
+    expect(await prisma().chat.findUnique({ where: { id: input.chatId } })).toBeNull();
+    for (const response of [query, subscription]) {
+      expect(response.status).toBe(406);
+      expect(response.headers.get("content-type")).toContain("application/json");
+      const json = await response.json();
+      expect(json.errors[0].extensions.code).toBe("bad_request:api");
+      expect(json.errors[0].message).toMatch(/application\/json/);
+      expect(json.errors[0].message).toMatch(/text\/event-stream/);
+      expect(json.errors[0].message).toMatch(/multipart\/mixed;subscriptionSpec/);
+    }
+  });
+
+  test("415 says in JSON which content types the gateway reads", async () => {
+    const response = await send("{ me { id } }", { "content-type": "text/plain" });
+    expect(response.status).toBe(415);
+    expect(response.headers.get("content-type")).toContain("application/json");
+    const json = await response.json();
+    expect(json.errors[0].extensions.code).toBe("bad_request:api");
+    expect(json.errors[0].message).toMatch(/"text\/plain"/);
+    expect(json.errors[0].message).toMatch(/application\/json/);
   });
 });
