@@ -1,10 +1,10 @@
 // GET /metrics: Prometheus' text format with the turn series after a turn;
 // off in production unless METRICS is set; METRICS_TOKEN guards it.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeStreamer, type FakeStreamer } from "./support/fake-streamer.ts";
+import { startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
 import { closeGateway, insertUser } from "./support/fixtures.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { sendInput, subscribeWithFetch } from "./support/sse.ts";
+import { eventually, RESUME_STREAM, sendInput, subscribeWithFetch } from "./support/sse.ts";
 
 let fake: FakeStreamer;
 let gateway: TestGateway;
@@ -53,6 +53,37 @@ describe("/metrics", () => {
     for (const name of ["upstream_errors_total", "database_errors_total", "redis_errors_total", "refused_for_overload_total"]) {
       expect(scraped.text).toContain(`# TYPE chat_gateway_${name} counter`);
     }
+  });
+
+  it("counts the running turns and their resumers while they read", async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    fake.handle(async (call) => {
+      call.startStream();
+      for (const chunk of [...turnHead(), ...textDeltas("t1", "Part of it")]) call.send(chunk);
+      await Promise.race([released, call.closed]);
+      for (const chunk of [...textDeltas("t1", ", and the rest."), ...turnTail()]) call.send(chunk);
+      call.done();
+    });
+    const token = await gateway.tokenFor(await insertUser(gateway.database.db.prisma));
+    const input = sendInput("Hello?");
+    const sending = subscribeWithFetch(gateway.url, input, { token });
+    const gauges = async () => {
+      const series = samples((await scrape(gateway.url)).text);
+      return { running: series.get("chat_gateway_running_turns"), resumers: series.get("chat_gateway_resumers") };
+    };
+    await eventually(async () => (await gauges()).running === 1, 10_000);
+    const resuming = subscribeWithFetch(gateway.url, { chatId: input.input.chatId, afterSeq: null }, { token, query: RESUME_STREAM });
+    await eventually(async () => (await gauges()).resumers === 1, 10_000);
+
+    release();
+    for (const stream of await Promise.all([sending, resuming])) {
+      expect(stream.events.at(-1)).toMatchObject({ __typename: "StreamFinished" });
+    }
+    await eventually(async () => {
+      const { running, resumers } = await gauges();
+      return running === 0 && resumers === 0;
+    }, 10_000);
   });
 
   it("counts an upstream failure by kind", async () => {
