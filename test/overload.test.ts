@@ -61,6 +61,8 @@ describe("overload", () => {
     expect(await prisma.chat.findUnique({ where: { id: refused.input.chatId } })).toBeNull();
     expect(await prisma.message.findUnique({ where: { id: refused.input.message.id } })).toBeNull();
     expect(await left()).toBe(quotaBefore);
+    const scraped = await (await fetch(`${gateway.url}/metrics`)).text();
+    expect(scraped).toContain('chat_gateway_refused_for_overload_total{reason="running_turns"} 1\n');
 
     release();
     for (const turn of await Promise.all(running)) {
