@@ -16,6 +16,7 @@ import { corsPolicy } from "./http/cors.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
 import { chatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
+import { useMetrics } from "./http/metrics-endpoint.ts";
 import { readiness } from "./http/readiness.ts";
 import { useNoSuggestions } from "./http/suggestions.ts";
 import { jitStreamEvents } from "./http/jit-stream-events.ts";
@@ -67,6 +68,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       turnLog: await turnLogFor(env),
       settings: { maxEvents: env.TURN_MAX_EVENTS, maxBytes: env.TURN_MAX_BYTES, checkpointMs: env.TURN_CHECKPOINT_MS },
       leaseSeconds: env.TURN_LEASE_SECONDS,
+      overload: { maxRunningTurns: env.MAX_RUNNING_TURNS, eventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS },
     }),
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),
   };
@@ -104,7 +106,8 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       useApolloMultipartSubscriptions(),
       chatSDKErrorCodes(),
       useNoErrorInternals(),
-      readiness(db, () => services.turns.draining),
+      readiness(db, services.turns),
+      useMetrics({ enabled: env.METRICS, token: env.METRICS_TOKEN }),
       demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
       ...(env.PERSISTED_OPERATIONS_ONLY ? [persistedOperationsOnly()] : []),
       ...(env.INTROSPECTION ? [] : [useDisableIntrospection()]),

@@ -122,6 +122,16 @@ const envSchema = z.object({
       ctx.addIssue({ code: "custom", message: `not an origin (scheme://host[:port], or *): ${bad.join(", ")}` });
       return z.NEVER;
     }),
+  // Metrics and overload (README, "Metrics and alerts"). METRICS unset: on in
+  // development, off with NODE_ENV=production.
+  METRICS: optionalBool,
+  METRICS_TOKEN: optionalString,
+  // Turns running or being prepared at once on one instance; 0: no limit.
+  MAX_RUNNING_TURNS: int(1_000),
+  // p99 event-loop delay (over 1 s) past which new turns are refused; 0: not
+  // measured. Unset: 200 in production, 0 in development (a loaded laptop or
+  // test machine stalls its loop without being a server under load).
+  OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce.number().int().nonnegative().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
@@ -130,16 +140,25 @@ const checkedEnvSchema = envSchema.transform(withProductionDefaults).refine((env
   message: "must be at most MAX_TOKEN_LIFETIME_SECONDS, or guest tokens would be refused",
 });
 
-/** What a client can learn of the schema, and GraphiQL: on in development, off in production unless set. */
-function withProductionDefaults<T extends { NODE_ENV: string; GRAPHIQL?: boolean; INTROSPECTION?: boolean; FIELD_SUGGESTIONS?: boolean }>(
-  env: T,
-) {
+/** What a client can learn of the schema, GraphiQL and /metrics: on in development, off in production unless set. */
+function withProductionDefaults<
+  T extends {
+    NODE_ENV: string;
+    GRAPHIQL?: boolean;
+    INTROSPECTION?: boolean;
+    FIELD_SUGGESTIONS?: boolean;
+    METRICS?: boolean;
+    OVERLOAD_EVENT_LOOP_DELAY_MS?: number;
+  },
+>(env: T) {
   const development = env.NODE_ENV !== "production";
   return {
     ...env,
     GRAPHIQL: env.GRAPHIQL ?? development,
     INTROSPECTION: env.INTROSPECTION ?? development,
     FIELD_SUGGESTIONS: env.FIELD_SUGGESTIONS ?? development,
+    METRICS: env.METRICS ?? development,
+    OVERLOAD_EVENT_LOOP_DELAY_MS: env.OVERLOAD_EVENT_LOOP_DELAY_MS ?? (development ? 0 : 200),
   };
 }
 

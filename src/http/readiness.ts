@@ -11,9 +11,10 @@ const READY_CHECK_TIMEOUT_MS = 2_000;
 /**
  * `GET /ready`: 200 when the database answers and every migration is applied,
  * 503 otherwise, and 503 at once when the gateway is draining for shutdown
- * (`{ ready: false, draining: true }`), so a load balancer sends it no more turns.
+ * (`{ ready: false, draining: true }`), so a load balancer sends it no more turns;
+ * likewise while it refuses new turns for overload (`{ ready: false, overloaded: true }`).
  */
-export function readiness(db: Database, draining: () => boolean): Plugin {
+export function readiness(db: Database, turns: { readonly draining: boolean; readonly overloaded: boolean }): Plugin {
   // Probes arriving while a check runs share it, so a stalled database does
   // not collect one waiting query per probe.
   let running: Promise<boolean> | null = null;
@@ -29,8 +30,12 @@ export function readiness(db: Database, draining: () => boolean): Plugin {
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (url.pathname !== "/ready" || request.method !== "GET") return;
-      if (draining()) {
+      if (turns.draining) {
         endResponse(fetchAPI.Response.json({ ready: false, draining: true }, { status: 503 }));
+        return;
+      }
+      if (turns.overloaded) {
+        endResponse(fetchAPI.Response.json({ ready: false, overloaded: true }, { status: 503 }));
         return;
       }
       const gaveUp = new AbortController();

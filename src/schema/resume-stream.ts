@@ -2,6 +2,7 @@ import { z } from "zod";
 import { getChatById } from "../db/chats.ts";
 import { getLatestStreamByChatId } from "../db/streams.ts";
 import { ChatSDKError } from "../errors.ts";
+import { metrics } from "../metrics.ts";
 import { builder } from "./builder.ts";
 import { canReadChat } from "./chat-access.ts";
 import { currentUser, type Context } from "./context.ts";
@@ -27,7 +28,17 @@ async function resume(args: unknown, ctx: Context): Promise<AsyncGenerator<Strea
   if (!canReadChat(ctx, chat)) throw new ChatSDKError("forbidden:chat");
   const stream = await getLatestStreamByChatId(ctx.db.prisma, chatId);
   if (!stream) return (async function* () {})();
-  return ctx.services.turns.resume(stream.id, afterSeq ?? -1, stream.status === "active", ctx.request.signal);
+  return counted(ctx.services.turns.resume(stream.id, afterSeq ?? -1, stream.status === "active", ctx.request.signal));
+}
+
+/** The events, counted as a resumer (/metrics) while they are read. */
+async function* counted<T>(events: AsyncGenerator<T>): AsyncGenerator<T> {
+  metrics.resumerStarted();
+  try {
+    yield* events;
+  } finally {
+    metrics.resumerEnded();
+  }
 }
 
 builder.subscriptionField("resumeStream", (t) =>

@@ -101,18 +101,19 @@ function userMessageOf(input: SendMessageArgs): UIMessage {
 
 async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerator<StreamEventShape> {
   const user = currentUser(ctx);
-  ctx.services.turns.refuseIfDraining();
-  const preparing = prepareTurn(ctx.db, ctx.env, user, {
-    chatId: input.chatId,
-    message: userMessageOf(input),
-    model: input.model ?? null,
-    visibility: input.visibility ?? null,
-    ownerId: ctx.services.turns.instanceId,
+  // Refused (draining, overloaded) before anything is stored or charged.
+  const run = await ctx.services.turns.admit(() => {
+    const preparing = prepareTurn(ctx.db, ctx.env, user, {
+      chatId: input.chatId,
+      message: userMessageOf(input),
+      model: input.model ?? null,
+      visibility: input.visibility ?? null,
+      ownerId: ctx.services.turns.instanceId,
+    });
+    // Signing the streamer's token now overlaps the database round trip.
+    ctx.services.turns.warm(user.id, input.chatId);
+    return preparing;
   });
-  // Signing the streamer's token now overlaps the database round trip.
-  ctx.services.turns.warm(user.id, input.chatId);
-  const turn = await preparing;
-  const run = ctx.services.turns.start(turn);
   // A client that goes away ends only its reading: the turn runs on, is
   // stored, and can be resumed (resumeStream) from the last seq it saw.
   yield* run.subscribe(-1, ctx.request.signal);

@@ -3,6 +3,7 @@
 // log with the stream id, and StreamFailed.reason is a fixed sentence per kind
 // of failure, the same in proxy and direct mode.
 import { log } from "../log.ts";
+import { metrics } from "../metrics.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { UpstreamError, type UpstreamErrorCode, type UpstreamErrorKind } from "./upstream.ts";
 
@@ -32,6 +33,7 @@ const UNEXPECTED_REASON = "Something went wrong while answering. Try again.";
 
 /** The StreamFailed for an error thrown while reading the model's chunks. */
 export function upstreamFailure(error: unknown, turn: Pick<PreparedTurn, "streamId">): TurnFailure {
+  metrics.upstreamError(error instanceof UpstreamError ? error.kind : "unexpected");
   if (error instanceof UpstreamError) {
     log.warn("streamer failed", {
       streamId: turn.streamId,
@@ -50,6 +52,7 @@ export function upstreamFailure(error: unknown, turn: Pick<PreparedTurn, "stream
 
 /** The StreamFailed for a stream that carried an `error` chunk (the text of the last one). */
 export function streamerErrorFailure(errorText: string, turn: Pick<PreparedTurn, "streamId">): TurnFailure {
+  metrics.upstreamError("error-chunk");
   log.warn("streamer reported an error", { streamId: turn.streamId, errorText });
   return { code: "offline:chat", reason: STREAMER_ERROR_REASON };
 }

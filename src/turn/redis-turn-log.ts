@@ -1,6 +1,7 @@
 import type { UIMessageChunk } from "ai";
 import { Redis } from "ioredis";
 import { log } from "../log.ts";
+import { metrics } from "../metrics.ts";
 import { EventWindow } from "./event-window.ts";
 import { eventEntryId, parseEntries, parseEvent, turnKey } from "./redis-log-entries.ts";
 import { RedisLogFollowers } from "./redis-log-followers.ts";
@@ -45,7 +46,10 @@ export class RedisTurnLog implements TurnLog {
     const commands = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 5_000 });
     const blocking = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
     for (const client of [commands, blocking]) {
-      client.on("error", (error) => log.warn("redis connection failed (turn log)", { error }));
+      client.on("error", (error) => {
+        metrics.redisError();
+        log.warn("redis connection failed (turn log)", { error });
+      });
     }
     await Promise.all([commands.connect(), blocking.connect()]);
     const followers = new RedisLogFollowers(blocking, commands);

@@ -6,6 +6,8 @@ import { log } from "../log.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import { drainingRefusal, drainRuns, type DrainOptions, type DrainReport } from "./drain.ts";
 import { TurnLeases } from "./lease.ts";
+import { metrics } from "../metrics.ts";
+import { OverloadGuard, type OverloadLimits } from "./overload.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
@@ -19,6 +21,8 @@ export interface TurnRegistryOptions {
   settings: TurnSettings;
   /** See TurnLeases. */
   leaseSeconds: number;
+  /** See OverloadGuard; no limits when absent. */
+  overload?: OverloadLimits;
 }
 
 /**
@@ -37,8 +41,12 @@ export class TurnRegistry {
   private readonly leases: TurnLeases;
   private readonly running = new Map<string, Set<TurnRun>>();
   private bus: StopBus | null = null;
+  private readonly overload: OverloadGuard;
+  /** Turns admitted and still being prepared (stored, charged): they count toward the limit. */
+  private preparing = 0;
 
-  constructor(db: Database, source: ChunkSource, { turnLog, settings, leaseSeconds }: TurnRegistryOptions) {
+  constructor(db: Database, source: ChunkSource, { turnLog, settings, leaseSeconds, overload }: TurnRegistryOptions) {
+    this.overload = new OverloadGuard(overload ?? { maxRunningTurns: 0, eventLoopDelayMs: 0 });
     this.db = db;
     this.source = source;
     this.turnLog = turnLog;
@@ -66,7 +74,9 @@ export class TurnRegistry {
     const runs = this.running.get(chatId) ?? new Set<TurnRun>();
     runs.add(run);
     this.running.set(chatId, runs);
+    metrics.turnStarted();
     void run.finished.finally(() => {
+      metrics.turnStopped();
       runs.delete(run);
       if (runs.size === 0 && this.running.get(chatId) === runs) this.running.delete(chatId);
     });
@@ -153,6 +163,34 @@ export class TurnRegistry {
     if (this.drainStarted) throw drainingRefusal();
   }
 
+  /** True while new turns would be refused for overload (see OverloadGuard); /ready says so. */
+  get overloaded(): boolean {
+    return this.overload.reason(this.runningCount() + this.preparing) !== null;
+  }
+
+  /**
+   * Admits a new turn, refusing it first when draining or overloaded (before
+   * `prepare` stores or charges anything), then starts what `prepare` made.
+   */
+  async admit(prepare: () => Promise<PreparedTurn>): Promise<TurnRun> {
+    this.refuseIfDraining();
+    this.overload.refuseIfOverloaded(this.runningCount() + this.preparing);
+    this.preparing++;
+    let turn: PreparedTurn;
+    try {
+      turn = await prepare();
+    } finally {
+      this.preparing--;
+    }
+    return this.start(turn);
+  }
+
+  private runningCount(): number {
+    let count = 0;
+    for (const runs of this.running.values()) count += runs.size;
+    return count;
+  }
+
   /** The stream ids of the turns running here (what a shutdown cut off, when it logs that). */
   runningStreamIds(): string[] {
     return this.runs().map((run) => run.turn.streamId);
@@ -165,6 +203,7 @@ export class TurnRegistry {
    */
   async drain(reason: string, options: DrainOptions = {}): Promise<DrainReport> {
     this.drainStarted = true;
+    this.overload.close();
     const report = await drainRuns(() => this.runs(), reason, options);
     this.drained = reason;
     await this.leases.stop();

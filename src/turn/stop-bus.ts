@@ -1,5 +1,6 @@
 import { Redis } from "ioredis";
 import { log } from "../log.ts";
+import { metrics } from "../metrics.ts";
 
 /**
  * Carries stopStream to every gateway instance, since the connection that asks
@@ -20,7 +21,10 @@ export async function createRedisStopBus(
   const publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
   const subscriber = new Redis(url, { lazyConnect: true });
   for (const client of [publisher, subscriber]) {
-    client.on("error", (error) => log.warn("redis connection failed", { error }));
+    client.on("error", (error) => {
+      metrics.redisError();
+      log.warn("redis connection failed", { error });
+    });
   }
   await Promise.all([publisher.connect(), subscriber.connect()]);
   subscriber.on("message", (_channel: string, text: string) => {

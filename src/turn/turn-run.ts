@@ -3,6 +3,7 @@ import type { UIMessageChunk } from "ai";
 import type { Database } from "../db/client.ts";
 import type { Message } from "../generated/prisma/client.ts";
 import { log } from "../log.ts";
+import { metrics } from "../metrics.ts";
 import { assembleMessage } from "./assemble.ts";
 import { startCheckpoints } from "./checkpoint.ts";
 import { createChunkMapper, type ChunkMapper } from "./chunk-events.ts";
@@ -44,6 +45,7 @@ export class TurnRun {
   private readonly log: TurnLog;
   private seq = 0;
   private ended = false;
+  private readonly startedAt = performance.now();
 
   constructor(db: Database, source: ChunkSource, turnLog: TurnLog, settings: TurnSettings, turn: PreparedTurn) {
     this.turn = turn;
@@ -100,6 +102,7 @@ export class TurnRun {
       // read() and store() end every turn with a terminal event themselves; this is a bug's last resort.
       log.error("turn ended unexpectedly", { streamId: turn.streamId, error });
       this.emit({ __typename: "StreamFailed", code: "offline:chat", reason: "The turn failed unexpectedly.", partialMessage: null });
+      metrics.turnEnded("failed", "offline:chat");
     } finally {
       await checkpoints.stop();
       this.ended = true;
@@ -119,10 +122,12 @@ export class TurnRun {
     let shown = false;
     try {
       for (let next = await first; !next.done; next = await chunks.next()) {
+        const arrivedAt = performance.now();
         received.push(next.value);
         const drafts = mapper.map(next.value);
         if (drafts.length === 0) this.log.note(this.turn.streamId, next.value);
         drafts.forEach((draft, i) => this.emit(draft, i === 0 ? next.value : undefined));
+        metrics.delta(arrivedAt);
         if (this.seq > settings.maxEvents || received.bytes > settings.maxBytes) {
           this.controller.abort(new TurnStopped("The answer outgrew the gateway's bound."));
           return { failure: { code: "offline:chat", reason: TOO_LONG }, stopped: null };
@@ -133,6 +138,7 @@ export class TurnRun {
         // for 200 deltas, measured).
         if (!shown && drafts.some(isDelta)) {
           shown = true;
+          metrics.firstDelta(this.startedAt);
           await nextCheckPhase();
         }
       }
@@ -162,6 +168,7 @@ export class TurnRun {
       // what the log or the checkpoint holds as FAILED (see lease.ts).
       log.error("turn could not be stored", { streamId: this.turn.streamId, error });
       this.emit({ __typename: "StreamFailed", code: "bad_request:database", reason: "The answer could not be stored.", partialMessage: null });
+      metrics.turnEnded("failed", "bad_request:database");
       return;
     }
     if (failure) this.emit({ __typename: "StreamFailed", ...failure, partialMessage: stored });
@@ -170,6 +177,7 @@ export class TurnRun {
       const finishReason = mapper.report.finishReason ?? "stop";
       this.emit({ __typename: "StreamFinished", message: stored as Message, usage, finishReason });
     }
+    metrics.turnEnded(failure ? "failed" : stopped ? "aborted" : "finished", failure?.code);
   }
 }
 

@@ -1,0 +1,68 @@
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { ChatSDKError } from "../errors.ts";
+import { metrics } from "../metrics.ts";
+
+// How soon a client refused for overload may send again: about the time a
+// load balancer takes to move new turns elsewhere once /ready fails, and
+// running turns take to make room.
+const RETRY_AFTER_SECONDS = 5;
+// The event-loop delay is judged over windows this long: short enough to
+// refuse within a second or two of a stall, long enough to hold ~100 samples.
+const WINDOW_MS = 1_000;
+const RESOLUTION_MS = 10;
+
+export interface OverloadLimits {
+  /** Turns running or being prepared at once; 0: no limit. */
+  maxRunningTurns: number;
+  /** p99 event-loop delay over the last window past which new turns are refused; 0: not measured. */
+  eventLoopDelayMs: number;
+}
+
+/**
+ * Whether this instance takes a new turn: not past MAX_RUNNING_TURNS, and the
+ * event loop's p99 delay over the last window not past
+ * OVERLOAD_EVENT_LOOP_DELAY_MS. Running turns are never touched: refusing
+ * new ones is what keeps their latency.
+ */
+export class OverloadGuard {
+  private readonly limits: OverloadLimits;
+  private readonly delay: ReturnType<typeof monitorEventLoopDelay> | null = null;
+  private readonly timer: NodeJS.Timeout | null = null;
+  private loopDelayed = false;
+
+  constructor(limits: OverloadLimits) {
+    this.limits = limits;
+    if (limits.eventLoopDelayMs > 0) {
+      const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+      delay.enable();
+      this.delay = delay;
+      this.timer = setInterval(() => {
+        this.loopDelayed = delay.count > 0 && delay.percentile(99) / 1e6 > limits.eventLoopDelayMs;
+        delay.reset();
+      }, WINDOW_MS).unref();
+    }
+  }
+
+  /** Why a new turn would be refused with `turns` running or being prepared, or null. */
+  reason(turns: number): "running_turns" | "event_loop_delay" | null {
+    if (this.limits.maxRunningTurns > 0 && turns >= this.limits.maxRunningTurns) return "running_turns";
+    return this.loopDelayed ? "event_loop_delay" : null;
+  }
+
+  /** Throws `offline:chat` with a retry hint when overloaded; called before a turn stores or charges anything. */
+  refuseIfOverloaded(turns: number): void {
+    const reason = this.reason(turns);
+    if (reason === null) return;
+    metrics.refusedForOverload(reason);
+    throw new ChatSDKError(
+      "offline:chat",
+      `The server is busy and takes no new messages for now. Please send yours again in ${RETRY_AFTER_SECONDS} seconds.`,
+      { retryable: true, retryAfterSeconds: RETRY_AFTER_SECONDS },
+    );
+  }
+
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.delay?.disable();
+  }
+}
