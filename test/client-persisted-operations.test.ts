@@ -119,7 +119,7 @@ describe("the wire format", () => {
   });
 
   test("no single-connection endpoint bypasses the mode (/graphql/stream is not served)", async () => {
-    // notes/graphql-stack.md: graphql-sse's /graphql/stream answers before
+    // graphql-sse's /graphql/stream answers before
     // Yoga's request plugins, so it would skip this check if it were served.
     const response = await fetch(`${gateway.url}/graphql/stream`, {
       method: "POST",

@@ -15,7 +15,7 @@ import type { Plugin } from "graphql-yoga";
 //
 // Only /graphql: if graphql-sse's single-connection endpoint (/graphql/stream,
 // @graphql-yoga/plugin-graphql-sse) is ever served, it answers before Yoga's
-// request-level plugins run and must enforce this itself (notes/graphql-stack.md).
+// request-level plugins run and must enforce this itself.
 export const PERSISTED_DOCUMENTS_FILE = fileURLToPath(new URL("../../client/generated/persisted-documents.json", import.meta.url));
 
 const HASH_PREFIX = "sha256:";

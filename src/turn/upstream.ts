@@ -1,5 +1,5 @@
 // The POST to the streamer. undici's `request` on a shared keep-alive Agent with
-// a Node stream body measured faster than global fetch (notes/first-delta-latency.md).
+// a Node stream body measured faster than global fetch.
 import type { Readable } from "node:stream";
 import { Agent, request } from "undici";
 import { codeOf } from "../errors.ts";
