@@ -29,7 +29,6 @@ test("persisted documents cover every operation in client/documents", () => {
       "Me",
       "ResumeStream",
       "SaveMessages",
-      "ResumeStream",
       "SendMessage",
       "StopStream",
       "UpdateChatVisibility",
