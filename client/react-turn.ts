@@ -56,6 +56,7 @@ export function useSendMessage(chatId: string, options: UseSendMessageOptions = 
   latest.current = options;
 
   // Leaving the chat stops following it; the turn goes on at the gateway.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a cleanup on unmount only; `current` is a ref.
   useEffect(
     () => () => {
       current.current.running?.close();

@@ -53,7 +53,9 @@ function scriptedClient() {
         variables: variables as Record<string, unknown>,
         sink: sink as Sink<unknown>,
         closed: false,
-        send: (events) => events.forEach((event) => !connection.closed && sink.next({ [field]: event } as R)),
+        send: (events) => {
+          for (const event of events) if (!connection.closed) sink.next({ [field]: event } as R);
+        },
       };
       connections.push(connection);
       return () => void (connection.closed = true);

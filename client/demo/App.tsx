@@ -15,7 +15,7 @@ export function App() {
             ? "Your session is no longer valid. Sign in again."
             : "A streaming chat on the gateway's GraphQL API. Sign in as a guest to start."}
         </p>
-        <button data-testid="sign-in" disabled={session.signingIn} onClick={() => void session.signInAsGuest()}>
+        <button type="button" data-testid="sign-in" disabled={session.signingIn} onClick={() => void session.signInAsGuest()}>
           Continue as guest
         </button>
         {session.signInError && <p className="error">{session.signInError.message}</p>}
@@ -32,6 +32,7 @@ export function App() {
 function useChatIdFromHash(): [string, (id: string) => void] {
   const read = () => /^#\/chat\/([0-9a-f-]{36})$/i.exec(window.location.hash)?.[1] ?? null;
   const [chatId, setChatId] = useState<string>(() => read() ?? newId());
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `read` only reads the URL; the effect follows chatId.
   useEffect(() => {
     if (read() !== chatId) window.history.replaceState(null, "", `#/chat/${chatId}`);
     const onHashChange = () => setChatId(read() ?? newId());
@@ -60,12 +61,12 @@ function Chats() {
           </>
         )}
         <a href="/graphql">GraphiQL</a>
-        <button className="link" onClick={session.signOut}>
+        <button type="button" className="link" onClick={session.signOut}>
           Sign out
         </button>
       </header>
       <nav>
-        <button data-testid="new-chat" onClick={() => openChat(newId())}>
+        <button type="button" data-testid="new-chat" onClick={() => openChat(newId())}>
           New chat
         </button>
         {chats.isPending && <p className="muted">Loading…</p>}
@@ -97,6 +98,7 @@ function ChatView({ chatId }: { chatId: string }) {
   // The stored history, the live answer in place of its stored snapshot.
   const messages = withLiveMessages(chat.data?.messages ?? [], turn);
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: it scrolls when the messages grow or the live answer changes.
   useEffect(() => {
     // (A block body: scrollIntoView returns a promise in recent browsers, and an
     // effect must return nothing or a cleanup function.)
@@ -191,6 +193,7 @@ function Message({ message }: { message: ChatMessage }) {
         {label && <span className={`badge ${message.status.toLowerCase()}`}>{label}</span>}
       </header>
       {message.parts.map((part, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: parts have no ids, and a message's parts only grow at the end.
         <Part key={i} part={part} />
       ))}
     </article>

@@ -126,7 +126,7 @@ export class TurnRun {
         received.push(next.value);
         const drafts = mapper.map(next.value);
         if (drafts.length === 0) this.log.note(this.turn.streamId, next.value);
-        drafts.forEach((draft, i) => this.emit(draft, i === 0 ? next.value : undefined));
+        for (let i = 0; i < drafts.length; i++) this.emit(drafts[i], i === 0 ? next.value : undefined);
         metrics.delta(arrivedAt);
         if (this.seq > settings.maxEvents || received.bytes > settings.maxBytes) {
           this.controller.abort(new TurnStopped("The answer outgrew the gateway's bound."));

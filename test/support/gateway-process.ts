@@ -210,7 +210,7 @@ function track(child: ChildProcess, ownDataDir: string | undefined): GatewayProc
           };
           listeners.add(check);
           check();
-          timer.promise.then(() => reject(new Error(`no such log line within ${timeoutMs} ms; last output:\n${tail()}`)));
+          void timer.promise.then(() => reject(new Error(`no such log line within ${timeoutMs} ms; last output:\n${tail()}`)));
         });
       } finally {
         listeners.delete(check);
