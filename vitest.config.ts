@@ -6,7 +6,9 @@ export default defineConfig({
     // graphql 16 ships CommonJS and .mjs copies. Node (and so Yoga) loads the
     // CommonJS one; without this, Vite would hand the sources the .mjs one, and
     // `instanceof GraphQLError` would fail across the two, masking every error.
-    alias: [{ find: /^graphql$/, replacement: fileURLToPath(new URL("./node_modules/graphql/index.js", import.meta.url)) }],
+    alias: [
+      { find: /^graphql$/, replacement: fileURLToPath(new URL("./node_modules/graphql/index.js", import.meta.url)) },
+    ],
   },
   test: {
     include: ["test/**/*.test.ts"],

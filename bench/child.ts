@@ -25,7 +25,10 @@ export async function heapAfterGc(): Promise<NodeJS.MemoryUsage> {
  * Announces `url` to the parent and serves its commands until `shutdown`
  * (or until the parent goes away), then runs `close` and exits.
  */
-export function serveParent(url: string, options: { tracer?: Tracer; handlers?: Handlers; close: () => Promise<void> }) {
+export function serveParent(
+  url: string,
+  options: { tracer?: Tracer; handlers?: Handlers; close: () => Promise<void> },
+) {
   if (!process.send) throw new Error("bench children run with an IPC channel (spawned by bench/turn.ts)");
   const send = (message: Reply | Ready) => process.send?.(message);
   let closing = false;

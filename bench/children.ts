@@ -57,7 +57,10 @@ export async function spawnChild(name: string, options: SpawnOptions): Promise<B
   });
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} not ready within ${options.readyTimeoutMs} ms`)), options.readyTimeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${name} not ready within ${options.readyTimeoutMs} ms`)),
+      options.readyTimeoutMs,
+    );
     child.on("message", (message: Reply | Ready) => {
       if ("ready" in message) {
         clearTimeout(timer);

@@ -67,7 +67,11 @@ export function openStream(spec: StreamSpec): StreamHandle {
     path: url.pathname,
     method: "POST",
     agent,
-    headers: { ...spec.headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(spec.body)) },
+    headers: {
+      ...spec.headers,
+      "content-type": "application/json",
+      "content-length": String(Buffer.byteLength(spec.body)),
+    },
   });
 
   const done = new Promise<StreamResult>((resolve) => {
@@ -233,7 +237,13 @@ export function streamerPayload(chatId: string, text: string) {
 }
 
 /** One turn straight to a streamer (or through the pipe), with an internal token for `chatId`. */
-export function uiSpec(baseUrl: string, internalToken: string, chatId: string, text: string, timeoutMs: number): StreamSpec {
+export function uiSpec(
+  baseUrl: string,
+  internalToken: string,
+  chatId: string,
+  text: string,
+  timeoutMs: number,
+): StreamSpec {
   return {
     url: `${baseUrl}/api/chat/stream`,
     kind: "ui",

@@ -9,7 +9,8 @@ import { serveParent } from "./child.ts";
 import { createTracer } from "./trace.ts";
 
 const env = parseEnv();
-if (!env.STREAMER_URL?.startsWith("http://127.0.0.1:")) throw new Error("the bench gateway needs a 127.0.0.1 STREAMER_URL");
+if (!env.STREAMER_URL?.startsWith("http://127.0.0.1:"))
+  throw new Error("the bench gateway needs a 127.0.0.1 STREAMER_URL");
 setLogLevel(env.LOG_LEVEL);
 const gateway = await startGateway(env);
 

@@ -21,7 +21,8 @@ const hopByHop = new Set(["connection", "keep-alive", "proxy-connection", "upgra
 
 function forwardable(headers: http.IncomingHttpHeaders): http.OutgoingHttpHeaders {
   const result: http.OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) if (!hopByHop.has(name) && value !== undefined) result[name] = value;
+  for (const [name, value] of Object.entries(headers))
+    if (!hopByHop.has(name) && value !== undefined) result[name] = value;
   return result;
 }
 

@@ -37,7 +37,15 @@ import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { spawnChild, killAllChildren, type BenchChild } from "./children.ts";
 import { ownCpuMs, postgresCpu, postgresCpuBetween, type PostgresCpu } from "./cpu.ts";
-import { agent, gatewaySpec, openStream, uiSpec, type StreamHandle, type StreamResult, type StreamSpec } from "./client.ts";
+import {
+  agent,
+  gatewaySpec,
+  openStream,
+  uiSpec,
+  type StreamHandle,
+  type StreamResult,
+  type StreamSpec,
+} from "./client.ts";
 import { fixed, kb, mb, median, percentile, signed, table } from "./stats.ts";
 import { clock, type TraceEvent } from "./trace.ts";
 
@@ -58,7 +66,8 @@ const settings = {
   traceTurns: intSetting("BENCH_TRACE_TURNS", 60),
   concurrency: (process.env.BENCH_CONCURRENCY ?? "1,50,500").split(",").map((c) => {
     const n = Number(c.trim());
-    if (!Number.isInteger(n) || n < 1) throw new Error("BENCH_CONCURRENCY is a comma-separated list of positive integers");
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error("BENCH_CONCURRENCY is a comma-separated list of positive integers");
     return n;
   }),
   seconds: intSetting("BENCH_SECONDS", 3),
@@ -155,7 +164,9 @@ async function createDatabase(): Promise<BenchDatabase> {
       drop: async () => void (await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
     };
   }
-  const pglite = JSON.parse(readFileSync(new URL("../node_modules/@electric-sql/pglite/package.json", import.meta.url), "utf8"));
+  const pglite = JSON.parse(
+    readFileSync(new URL("../node_modules/@electric-sql/pglite/package.json", import.meta.url), "utf8"),
+  );
   if (process.env.BENCH_PGLITE === "memory") {
     return {
       label: `PGlite ${pglite.version} (in the gateway process, in memory: BENCH_PGLITE=memory)`,
@@ -252,7 +263,13 @@ async function specFor(paths: Paths, path: PathName, u: number, text: string, ti
   return uiSpec(base, token, chatId, text, timeoutMs);
 }
 
-async function runTurn(paths: Paths, path: PathName, u: number, text: string, timeoutMs: number): Promise<StreamResult> {
+async function runTurn(
+  paths: Paths,
+  path: PathName,
+  u: number,
+  text: string,
+  timeoutMs: number,
+): Promise<StreamResult> {
   return openStream(await specFor(paths, path, u, text, timeoutMs)).done;
 }
 
@@ -405,7 +422,13 @@ async function measureThroughput(paths: Paths, concurrency: number, path: PathNa
     Array.from({ length: concurrency }, async (_, worker) => {
       // Each worker runs turns back to back until the deadline, as users of its own.
       do {
-        const result = await runTurn(paths, path, rotate(paths, worker, concurrency), LONG_PROMPT, LOAD_TURN_TIMEOUT_MS);
+        const result = await runTurn(
+          paths,
+          path,
+          rotate(paths, worker, concurrency),
+          LONG_PROMPT,
+          LOAD_TURN_TIMEOUT_MS,
+        );
         turns++;
         deltas += result.deltas;
         durations.push(result.end - result.t0);
@@ -629,7 +652,13 @@ function traceTable(trace: { stages: TraceStage[]; turns: number }): string {
     table(
       `1b. Where the first-delta time goes, ms (traced pass, ${trace.turns} turns per path; stage medians do not add up to the total median)`,
       ["stage", "gateway p50", "p90", "direct p50", "p90"],
-      trace.stages.map((s) => [s.label, cell(s.gateway, 50), cell(s.gateway, 90), cell(s.streamer, 50), cell(s.streamer, 90)]),
+      trace.stages.map((s) => [
+        s.label,
+        cell(s.gateway, 50),
+        cell(s.gateway, 90),
+        cell(s.streamer, 50),
+        cell(s.streamer, 90),
+      ]),
     ),
     "   stamps: http.server.request.start, undici diagnostics channels, ServerResponse#write and the gateway's db.statement tracing channel",
     "   wrappers in the children (bench/trace.ts), on the system-wide monotonic clock; tracing itself adds a little time.",
@@ -780,7 +809,9 @@ async function main(): Promise<number> {
     for (const concurrency of settings.concurrency) {
       for (const path of ["pipe", "gateway"] as const) {
         progress(`throughput: ${concurrency} concurrent ${path} streams`);
-        const row = await phase(`throughput ${path} x${concurrency}`, () => measureThroughput(paths, concurrency, path));
+        const row = await phase(`throughput ${path} x${concurrency}`, () =>
+          measureThroughput(paths, concurrency, path),
+        );
         if (row) rows.push(row);
         await sleep(300);
       }

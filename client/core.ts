@@ -9,7 +9,11 @@ import { createClient, NetworkError, type RequestParams } from "graphql-sse";
 export type { ResultOf, TypedDocumentNode, VariablesOf };
 
 /** A token, or a function that returns the current one (null when signed out). */
-export type TokenSource = string | null | undefined | (() => string | null | undefined | Promise<string | null | undefined>);
+export type TokenSource =
+  | string
+  | null
+  | undefined
+  | (() => string | null | undefined | Promise<string | null | undefined>);
 
 export interface GatewayClientOptions {
   /** The GraphQL endpoint, e.g. "http://localhost:4000/graphql" or "/graphql" in a browser. */
@@ -32,7 +36,9 @@ export interface RequestOptions {
 }
 
 /** Variables may be left out when the operation has none or none is required. */
-export type OperationArgs<V> = {} extends V ? [variables?: V, options?: RequestOptions] : [variables: V, options?: RequestOptions];
+export type OperationArgs<V> = {} extends V
+  ? [variables?: V, options?: RequestOptions]
+  : [variables: V, options?: RequestOptions];
 
 export interface Sink<R> {
   next(data: R): void;
@@ -66,7 +72,11 @@ export class GatewayError extends Error {
     if (error instanceof GatewayError) return error;
     if (Array.isArray(error)) return new GatewayError(error as GraphQLFormattedError[]);
     const offline = (message: string, status?: number) =>
-      new GatewayError([{ message, extensions: { code: "offline:chat" } }], status, !(status && status >= 400 && status < 500 && status !== 408 && status !== 429));
+      new GatewayError(
+        [{ message, extensions: { code: "offline:chat" } }],
+        status,
+        !(status && status >= 400 && status < 500 && status !== 408 && status !== 429),
+      );
     if (error instanceof NetworkError) return offline(error.message, error.response?.status);
     // A stream cut mid-way surfaces as a plain Error from graphql-sse's reader.
     return offline(error instanceof Error ? error.message : String(error));
@@ -83,7 +93,11 @@ export interface GatewayClient {
   /** Subscribes over SSE; returns a function that unsubscribes (closing the connection). */
   subscribe<R, V>(document: TypedDocumentNode<R, V>, variables: V, sink: Sink<R>): () => void;
   /** The same as an async iterator; `break` (or the signal) closes the connection. */
-  iterate<R, V>(document: TypedDocumentNode<R, V>, variables: V, options?: RequestOptions): AsyncGenerator<R, void, undefined>;
+  iterate<R, V>(
+    document: TypedDocumentNode<R, V>,
+    variables: V,
+    options?: RequestOptions,
+  ): AsyncGenerator<R, void, undefined>;
   /** Closes every open subscription. */
   dispose(): void;
 }
@@ -147,12 +161,20 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     retryAttempts: 0,
   });
 
-  async function execute<R, V>(document: TypedDocumentNode<R, V>, variables: V | undefined, init?: RequestOptions): Promise<R> {
+  async function execute<R, V>(
+    document: TypedDocumentNode<R, V>,
+    variables: V | undefined,
+    init?: RequestOptions,
+  ): Promise<R> {
     let response: Response;
     try {
       response = await fetchFn(url, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "application/graphql-response+json, application/json", ...(await headers()) },
+        headers: {
+          "content-type": "application/json",
+          accept: "application/graphql-response+json, application/json",
+          ...(await headers()),
+        },
         body: JSON.stringify(paramsOf(document, variables)),
         signal: init?.signal,
       });
@@ -164,7 +186,10 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     try {
       body = (await response.json()) as typeof body;
     } catch {
-      throw new GatewayError([{ message: `The gateway answered ${response.status} ${response.statusText}.` }], response.status);
+      throw new GatewayError(
+        [{ message: `The gateway answered ${response.status} ${response.statusText}.` }],
+        response.status,
+      );
     }
     if (body.errors?.length) throw new GatewayError(body.errors, response.status);
     if (body.data == null) throw new GatewayError([{ message: "The gateway answered without data." }], response.status);
@@ -208,7 +233,11 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
     };
   }
 
-  async function* iterate<R, V>(document: TypedDocumentNode<R, V>, variables: V, init?: RequestOptions): AsyncGenerator<R, void, undefined> {
+  async function* iterate<R, V>(
+    document: TypedDocumentNode<R, V>,
+    variables: V,
+    init?: RequestOptions,
+  ): AsyncGenerator<R, void, undefined> {
     // A queue between graphql-sse's sink and the consumer.
     const queue: IteratorResult<R, undefined>[] = [];
     let failure: GatewayError | null = null;

@@ -10,7 +10,13 @@ import {
   type UseQueryOptions,
 } from "@tanstack/react-query";
 import { createContext, useCallback, useContext, useMemo, useRef, useState, type ReactNode } from "react";
-import { createGatewayClient, operationNameOf, type GatewayClient, type GatewayError, type TypedDocumentNode } from "./core.ts";
+import {
+  createGatewayClient,
+  operationNameOf,
+  type GatewayClient,
+  type GatewayError,
+  type TypedDocumentNode,
+} from "./core.ts";
 import { ChatDocument, ChatsDocument, CreateGuestSessionDocument, MeDocument } from "./generated/graphql.ts";
 
 interface GatewayContextValue {
@@ -54,9 +60,14 @@ export function GatewayProvider({
   tokenRef.current = token;
   // (Not disposed in an effect cleanup: StrictMode runs cleanups on mount too.
   // In distinct-connections mode every subscription closes on its own.)
-  const client = useMemo(() => createGatewayClient({ url, persisted, token: () => tokenRef.current }), [url, persisted]);
+  const client = useMemo(
+    () => createGatewayClient({ url, persisted, token: () => tokenRef.current }),
+    [url, persisted],
+  );
   const [queries] = useState(
-    () => queryClient ?? new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false, staleTime: 5_000 } } }),
+    () =>
+      queryClient ??
+      new QueryClient({ defaultOptions: { queries: { retry: 1, refetchOnWindowFocus: false, staleTime: 5_000 } } }),
   );
   const setToken = useCallback(
     (next: string | null) => {
@@ -97,7 +108,11 @@ export function queryKeyOf<V>(document: TypedDocumentNode<unknown, V>, variables
 type QueryOptions<R, TData> = Omit<UseQueryOptions<R, GatewayError, TData>, "queryKey" | "queryFn">;
 
 /** Any generated query document as a react-query query; runs only when signed in. */
-export function useGatewayQuery<R, V, TData = R>(document: TypedDocumentNode<R, V>, variables: V, options?: QueryOptions<R, TData>) {
+export function useGatewayQuery<R, V, TData = R>(
+  document: TypedDocumentNode<R, V>,
+  variables: V,
+  options?: QueryOptions<R, TData>,
+) {
   const { client, token } = useGateway();
   return useQuery<R, GatewayError, TData>({
     queryKey: queryKeyOf(document, variables),
@@ -133,10 +148,11 @@ export function useSession() {
     /** The token was refused (expired, or signed with another secret): sign in again. */
     isExpired: me.error?.code.startsWith("unauthorized") ?? false,
     /** Resolves true once signed in; on failure, false (and `signInError` says why). */
-    signInAsGuest: () => guest.mutateAsync({}).then(
-      () => true,
-      () => false,
-    ),
+    signInAsGuest: () =>
+      guest.mutateAsync({}).then(
+        () => true,
+        () => false,
+      ),
     signingIn: guest.isPending,
     signInError: guest.error,
     setToken,
@@ -151,16 +167,24 @@ export function useMe() {
 
 /** The caller's chats, newest first. */
 export function useChats({ first = 50 }: { first?: number } = {}) {
-  return useGatewayQuery(ChatsDocument, { first }, {
-    select: (data) => data.chats.edges.flatMap((edge) => (edge ? [edge.node] : [])),
-  });
+  return useGatewayQuery(
+    ChatsDocument,
+    { first },
+    {
+      select: (data) => data.chats.edges.flatMap((edge) => (edge ? [edge.node] : [])),
+    },
+  );
 }
 
 /** One chat with its stored messages (oldest first); `data` is null for a chat that does not exist yet. */
 export function useChat(id: string | null | undefined, { first = 100 }: { first?: number } = {}) {
-  return useGatewayQuery(ChatDocument, { id: id ?? "", first }, {
-    enabled: Boolean(id),
-    select: (data) =>
-      data.chat && { ...data.chat, messages: data.chat.messages.edges.flatMap((edge) => (edge ? [edge.node] : [])) },
-  });
+  return useGatewayQuery(
+    ChatDocument,
+    { id: id ?? "", first },
+    {
+      enabled: Boolean(id),
+      select: (data) =>
+        data.chat && { ...data.chat, messages: data.chat.messages.edges.flatMap((edge) => (edge ? [edge.node] : [])) },
+    },
+  );
 }

@@ -8,7 +8,14 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { ChatDocument, ChatsDocument, MeDocument, type SendMessageInput } from "./generated/graphql.ts";
 import { queryKeyOf, useChat, useGatewayClient } from "./react-queries.tsx";
 import { isDone, sendMessageInput, type ChatMessage, type MessageContent, type TurnState } from "./stream.ts";
-import { resumeStream, resumeTurn, sendMessage, type FollowOptions, type ReconnectOptions, type RunningTurn } from "./turn.ts";
+import {
+  resumeStream,
+  resumeTurn,
+  sendMessage,
+  type FollowOptions,
+  type ReconnectOptions,
+  type RunningTurn,
+} from "./turn.ts";
 
 export type SendMessageStatus = "idle" | TurnState["status"];
 
@@ -101,7 +108,8 @@ export function useSendMessage(chatId: string, options: UseSendMessageOptions = 
 
   const send = useCallback(
     (content: MessageContent, extra: Partial<Omit<SendMessageInput, "chatId" | "message">> = {}) => {
-      if (current.current.state && !isDone(current.current.state)) throw new Error("A turn is already streaming in this chat.");
+      if (current.current.state && !isDone(current.current.state))
+        throw new Error("A turn is already streaming in this chat.");
       const input = sendMessageInput(chatId, content, extra);
       follow((followOptions) => sendMessage(client, input, followOptions));
       return input;

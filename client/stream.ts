@@ -4,7 +4,12 @@
 // (MessageFields), so a UI renders a streaming answer and a stored one with the
 // same code. Every type here is derived from the generated documents.
 import type { GatewayError } from "./core.ts";
-import type { MessageFieldsFragment, SendMessageInput, StreamEventFieldsFragment, UserPartInput } from "./generated/graphql.ts";
+import type {
+  MessageFieldsFragment,
+  SendMessageInput,
+  StreamEventFieldsFragment,
+  UserPartInput,
+} from "./generated/graphql.ts";
 
 /** One event of the stream: a discriminated union on `__typename`. */
 export type StreamEvent = StreamEventFieldsFragment;
@@ -68,10 +73,16 @@ export function startTurn(input: SendMessageInput): TurnState {
       role: "USER",
       status: "COMPLETE",
       createdAt: new Date().toISOString(),
-      parts: input.message.parts.map((part): MessagePart =>
-        part.file
-          ? { __typename: "FilePart", mediaType: part.file.mediaType, url: part.file.url, filename: part.file.filename ?? null }
-          : { __typename: "TextPart", text: part.text ?? "" },
+      parts: input.message.parts.map(
+        (part): MessagePart =>
+          part.file
+            ? {
+                __typename: "FilePart",
+                mediaType: part.file.mediaType,
+                url: part.file.url,
+                filename: part.file.filename ?? null,
+              }
+            : { __typename: "TextPart", text: part.text ?? "" },
       ),
     },
   };
@@ -103,22 +114,43 @@ export function resumeState(chatId: string, message: ChatMessage | null = null):
 }
 
 /** The SendMessageInput for a text (or parts), with fresh ids where none are given. */
-export function sendMessageInput(chatId: string, content: MessageContent, extra: Partial<SendMessageInput> & { messageId?: string } = {}): SendMessageInput {
+export function sendMessageInput(
+  chatId: string,
+  content: MessageContent,
+  extra: Partial<SendMessageInput> & { messageId?: string } = {},
+): SendMessageInput {
   const { messageId, ...rest } = extra;
   return { ...rest, chatId, message: { id: messageId ?? newId(), parts: partsOf(content) } };
 }
 
-function withParts(state: TurnState, parts: MessagePart[], partIndex = state.partIndex, stepStart = state.stepStart): TurnState {
+function withParts(
+  state: TurnState,
+  parts: MessagePart[],
+  partIndex = state.partIndex,
+  stepStart = state.stepStart,
+): TurnState {
   const message = state.message ?? liveMessage(state, newId());
   return { ...state, message: { ...message, parts }, partIndex, stepStart };
 }
 
 function liveMessage(state: TurnState, id: string): ChatMessage {
-  return { id, chatId: state.chatId, role: "ASSISTANT", status: "STREAMING", createdAt: new Date().toISOString(), parts: [] };
+  return {
+    id,
+    chatId: state.chatId,
+    role: "ASSISTANT",
+    status: "STREAMING",
+    createdAt: new Date().toISOString(),
+    parts: [],
+  };
 }
 
 /** Appends to (or creates) the part keyed `key`, through `update`. */
-function upsertPart(state: TurnState, key: string, create: () => MessagePart, update: (part: MessagePart) => MessagePart): TurnState {
+function upsertPart(
+  state: TurnState,
+  key: string,
+  create: () => MessagePart,
+  update: (part: MessagePart) => MessagePart,
+): TurnState {
   const parts = [...(state.message?.parts ?? [])];
   const at = state.partIndex[key];
   if (at === undefined) {
@@ -130,7 +162,15 @@ function upsertPart(state: TurnState, key: string, create: () => MessagePart, up
 }
 
 function toolPart(toolCallId: string, toolName: string): MessagePartOf<"ToolPart"> {
-  return { __typename: "ToolPart", toolCallId, toolName, state: "input-streaming", input: null, output: null, errorText: null };
+  return {
+    __typename: "ToolPart",
+    toolCallId,
+    toolName,
+    state: "input-streaming",
+    input: null,
+    output: null,
+    errorText: null,
+  };
 }
 
 function asTool(part: MessagePart, toolCallId: string): MessagePartOf<"ToolPart"> {
@@ -149,7 +189,13 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
   switch (event.__typename) {
     case "StreamStarted":
       // A replay from the start rebuilds the message (a stored snapshot of it is replaced).
-      return { ...next, partIndex: {}, stepStart: -1, transientData: [], message: liveMessage(next, event.assistantMessageId) };
+      return {
+        ...next,
+        partIndex: {},
+        stepStart: -1,
+        transientData: [],
+        message: liveMessage(next, event.assistantMessageId),
+      };
     case "StepStarted": {
       const parts = [...(next.message?.parts ?? []), { __typename: "StepStartPart" as const, stepStart: true }];
       return withParts(next, parts, next.partIndex, parts.length - 1);
@@ -178,7 +224,12 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
         (part) => (part.__typename === "ReasoningPart" ? { ...part, text: part.text + event.delta } : part),
       );
     case "ToolInputStarted":
-      return upsertPart(next, `tool:${event.toolCallId}`, () => toolPart(event.toolCallId, event.toolName), (part) => part);
+      return upsertPart(
+        next,
+        `tool:${event.toolCallId}`,
+        () => toolPart(event.toolCallId, event.toolName),
+        (part) => part,
+      );
     case "ToolInputDelta":
       // While it streams, `input` holds the raw JSON text received so far.
       return upsertPart(
@@ -195,7 +246,12 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
         next,
         `tool:${event.toolCallId}`,
         () => toolPart(event.toolCallId, event.toolName),
-        (part) => ({ ...asTool(part, event.toolCallId), toolName: event.toolName, state: "input-available", input: event.input }),
+        (part) => ({
+          ...asTool(part, event.toolCallId),
+          toolName: event.toolName,
+          state: "input-available",
+          input: event.input,
+        }),
       );
     case "ToolOutputAvailable":
       return upsertPart(
@@ -223,10 +279,21 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
       const part: MessagePart = { __typename: "DataPart", name: event.name, id: event.id, data: event.data };
       // A data part with an id replaces the earlier one with the same name and id.
       if (event.id === null) return withParts(next, [...(next.message?.parts ?? []), part]);
-      return upsertPart(next, `data:${event.name}:${event.id}`, () => part, () => part);
+      return upsertPart(
+        next,
+        `data:${event.name}:${event.id}`,
+        () => part,
+        () => part,
+      );
     }
     case "StreamFinished":
-      return { ...next, status: "finished", message: event.message, usage: event.usage, finishReason: event.finishReason };
+      return {
+        ...next,
+        status: "finished",
+        message: event.message,
+        usage: event.usage,
+        finishReason: event.finishReason,
+      };
     case "StreamAborted":
       return {
         ...next,
@@ -238,7 +305,9 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
         ...next,
         status: "failed",
         error: { code: event.code, message: event.reason },
-        message: event.partialMessage ?? (next.message && next.message.parts.length > 0 ? { ...next.message, status: "FAILED" } : null),
+        message:
+          event.partialMessage ??
+          (next.message && next.message.parts.length > 0 ? { ...next.message, status: "FAILED" } : null),
       };
   }
 }
@@ -250,7 +319,8 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
  */
 export function failTurn(state: TurnState, error: GatewayError): TurnState {
   if (isDone(state)) return state;
-  if (error.network) return { ...state, status: "failed", error: { code: error.code, message: error.message, network: true } };
+  if (error.network)
+    return { ...state, status: "failed", error: { code: error.code, message: error.message, network: true } };
   return {
     ...state,
     status: "failed",
@@ -272,6 +342,8 @@ export function withLiveMessages(stored: readonly ChatMessage[], turn: TurnState
   const live = turn?.message ?? null;
   const merged = stored.map((m) => (live && m.id === live.id ? live : m));
   const storedIds = new Set(stored.map((m) => m.id));
-  const unstored = [turn?.userMessage ?? null, live].filter((m): m is ChatMessage => m !== null && !storedIds.has(m.id));
+  const unstored = [turn?.userMessage ?? null, live].filter(
+    (m): m is ChatMessage => m !== null && !storedIds.has(m.id),
+  );
   return [...merged, ...unstored];
 }

@@ -4,8 +4,22 @@
 // gateway keeps generating): the follower resumes from the last seq it holds,
 // with a bounded backoff, and the fold drops what it has already seen.
 import { GatewayError, type GatewayClient } from "./core.ts";
-import { ResumeStreamDocument, SendMessageDocument, StopStreamDocument, type SendMessageInput } from "./generated/graphql.ts";
-import { applyStreamEvent, failTurn, isDone, resumeState, startTurn, type ChatMessage, type StreamEvent, type TurnState } from "./stream.ts";
+import {
+  ResumeStreamDocument,
+  SendMessageDocument,
+  StopStreamDocument,
+  type SendMessageInput,
+} from "./generated/graphql.ts";
+import {
+  applyStreamEvent,
+  failTurn,
+  isDone,
+  resumeState,
+  startTurn,
+  type ChatMessage,
+  type StreamEvent,
+  type TurnState,
+} from "./stream.ts";
 
 export interface ReconnectOptions {
   /** Connection attempts in a row without an event before the turn is given up as failed (offline:chat). Default 10. */
@@ -57,7 +71,11 @@ export function sendMessage(client: GatewayClient, input: SendMessageInput, opti
  * chat's stored STREAMING message, shown until the replay rebuilds it). With
  * no turn to resume, `done` resolves with status "ended".
  */
-export function resumeStream(client: GatewayClient, chatId: string, options: FollowOptions & { message?: ChatMessage | null } = {}): RunningTurn {
+export function resumeStream(
+  client: GatewayClient,
+  chatId: string,
+  options: FollowOptions & { message?: ChatMessage | null } = {},
+): RunningTurn {
   return follow(client, resumeState(chatId, options.message ?? null), null, options);
 }
 
@@ -66,7 +84,12 @@ export function resumeTurn(client: GatewayClient, state: TurnState, options: Fol
   return follow(client, { ...state, status: "resuming", error: null }, null, options);
 }
 
-function follow(client: GatewayClient, initial: TurnState, input: SendMessageInput | null, options: FollowOptions): RunningTurn {
+function follow(
+  client: GatewayClient,
+  initial: TurnState,
+  input: SendMessageInput | null,
+  options: FollowOptions,
+): RunningTurn {
   const reconnect = options.reconnect === false ? null : { ...RECONNECT_DEFAULTS, ...options.reconnect };
   let state = initial;
   let unsubscribe: (() => void) | null = null;
@@ -135,15 +158,23 @@ function follow(client: GatewayClient, initial: TurnState, input: SendMessageInp
         live = false;
         if (send || received > 0) return lost(offline("The stream ended before its terminal event."));
         // resumeStream with nothing after our seq: no turn left to follow.
-        update(state.userMessage && state.seq < 0 ? failTurn(state, notStarted()) : { ...state, status: "ended", message: null });
+        update(
+          state.userMessage && state.seq < 0
+            ? failTurn(state, notStarted())
+            : { ...state, status: "ended", message: null },
+        );
       },
     };
     unsubscribe = send
       ? client.subscribe(SendMessageDocument, { input: send }, { ...sink, next: (data) => sink.next(data.sendMessage) })
-      : client.subscribe(ResumeStreamDocument, { chatId: state.chatId, afterSeq: state.seq < 0 ? null : state.seq }, {
-          ...sink,
-          next: (data) => sink.next(data.resumeStream),
-        });
+      : client.subscribe(
+          ResumeStreamDocument,
+          { chatId: state.chatId, afterSeq: state.seq < 0 ? null : state.seq },
+          {
+            ...sink,
+            next: (data) => sink.next(data.resumeStream),
+          },
+        );
   }
 
   function lost(error: GatewayError) {
@@ -189,6 +220,9 @@ function offline(message: string): GatewayError {
 
 function notStarted(): GatewayError {
   return new GatewayError([
-    { message: "The connection dropped before the answer started; reload the chat to see whether it did.", extensions: { code: "offline:chat" } },
+    {
+      message: "The connection dropped before the answer started; reload the chat to see whether it did.",
+      extensions: { code: "offline:chat" },
+    },
   ]);
 }

@@ -18,8 +18,22 @@ writeFileSync(committed, execFileSync("git", ["show", "HEAD:prisma/schema.prisma
 // Run with this Node (24): the CLI's `env node` shebang could find an older one on PATH.
 const sql = execFileSync(
   process.execPath,
-  [join(root, "node_modules/prisma/build/index.js"), "migrate", "diff", "--from-schema-datamodel", committed, "--to-schema-datamodel", "prisma/schema.prisma", "--script"],
-  { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, MIGRATE_DIFF_ONLY: "1" } },
+  [
+    join(root, "node_modules/prisma/build/index.js"),
+    "migrate",
+    "diff",
+    "--from-schema-datamodel",
+    committed,
+    "--to-schema-datamodel",
+    "prisma/schema.prisma",
+    "--script",
+  ],
+  {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, MIGRATE_DIFF_ONLY: "1" },
+  },
 );
 if (sql.includes("This is an empty migration")) {
   console.error("prisma/schema.prisma has no changes against HEAD: nothing to write.");

@@ -52,7 +52,11 @@ const refusedForOverload = new Counter({
   registers,
 });
 
-const resumers = new Gauge({ name: `${PREFIX}resumers`, help: "resumeStream subscriptions reading on this instance.", registers });
+const resumers = new Gauge({
+  name: `${PREFIX}resumers`,
+  help: "resumeStream subscriptions reading on this instance.",
+  registers,
+});
 
 let defaultsCollected = false;
 /** Node's own series (event-loop delay, heap, CPU, handles), once per process. */

@@ -34,5 +34,10 @@ export function userMessagesFit(
   user: { id: string; type: UserType },
   count: number,
 ): Promise<boolean> {
-  return reserveQuota(tx, { userId: user.id, since: quotaWindowStart(), limit: dailyMessageLimit(env, user.type), count });
+  return reserveQuota(tx, {
+    userId: user.id,
+    since: quotaWindowStart(),
+    limit: dailyMessageLimit(env, user.type),
+    count,
+  });
 }

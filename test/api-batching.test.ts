@@ -5,7 +5,15 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { PrismaClient } from "../src/db/client.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
-import { closeGateway, dropDatabase, expectOk, HOUR, insertChat, insertMessage, insertUser } from "./support/fixtures.ts";
+import {
+  closeGateway,
+  dropDatabase,
+  expectOk,
+  HOUR,
+  insertChat,
+  insertMessage,
+  insertUser,
+} from "./support/fixtures.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 
 let database: TestDatabase;
@@ -49,12 +57,18 @@ async function userWithChats(n: number) {
   const user = await insertUser(prisma);
   const start = Date.now() - HOUR;
   for (let i = n - 1; i >= 0; i--) {
-    const chat = await insertChat(prisma, { userId: user.id, title: `chat ${i}`, createdAt: new Date(start + (n - i) * 1000) });
+    const chat = await insertChat(prisma, {
+      userId: user.id,
+      title: `chat ${i}`,
+      createdAt: new Date(start + (n - i) * 1000),
+    });
     const messages = [];
     for (let j = 0; j < 3; j++) {
       const role = j === 1 ? "assistant" : "user";
       const at = new Date(start + (n - i) * 1000 + j);
-      messages.push(await insertMessage(prisma, { chatId: chat.id, userId: user.id, role, text: `${i}.${j}`, createdAt: at }));
+      messages.push(
+        await insertMessage(prisma, { chatId: chat.id, userId: user.id, role, text: `${i}.${j}`, createdAt: at }),
+      );
     }
     await prisma.vote.create({ data: { chatId: chat.id, messageId: messages[1].id, isUpvoted: i % 2 === 0 } });
   }
@@ -79,7 +93,10 @@ describe("chats { messages votes }", () => {
     large.chats.forEach((chat: any, i: number) => {
       expect(chat).toEqual({
         title: `chat ${i}`,
-        messages: { edges: [{ node: { parts: [{ text: `${i}.0` }] } }, { node: { parts: [{ text: `${i}.1` }] } }], pageInfo: { hasNextPage: true } },
+        messages: {
+          edges: [{ node: { parts: [{ text: `${i}.0` }] } }, { node: { parts: [{ text: `${i}.1` }] } }],
+          pageInfo: { hasNextPage: true },
+        },
         votes: [{ isUpvoted: i % 2 === 0 }],
       });
     });

@@ -72,12 +72,14 @@ describe("me", () => {
         regular.token,
       ),
     );
-    expect(expectOk(await gateway.gql(`{ me { messagesLeftToday } }`, {}, regular.token)).me.messagesLeftToday).toBe(48);
+    expect(expectOk(await gateway.gql(`{ me { messagesLeftToday } }`, {}, regular.token)).me.messagesLeftToday).toBe(
+      48,
+    );
   });
 });
 
 describe("createChat", () => {
-  test("with an empty input: a generated UUID, title \"New chat\", PRIVATE, owned by the caller", async () => {
+  test('with an empty input: a generated UUID, title "New chat", PRIVATE, owned by the caller', async () => {
     const me = await signedIn();
     const before = Date.now();
     const chat = expectOk(await gateway.gql(CREATE_CHAT, { input: {} }, me.token)).createChat;
@@ -170,7 +172,12 @@ describe("chat(id)", () => {
     const chat = await insertChat(prisma(), { userId: me.id });
     const t0 = Date.parse("2026-01-01T00:00:00.000Z");
     for (const i of [3, 0, 4, 1, 2]) {
-      await insertMessage(prisma(), { chatId: chat.id, userId: me.id, text: `m${i}`, createdAt: new Date(t0 + i * 1000) });
+      await insertMessage(prisma(), {
+        chatId: chat.id,
+        userId: me.id,
+        text: `m${i}`,
+        createdAt: new Date(t0 + i * 1000),
+      });
     }
     const all = expectOk(await gateway.gql(MESSAGES, { id: chat.id }, me.token)).chat.messages;
     expect(all.edges.map((e: any) => e.node.parts[0].text)).toEqual(["m0", "m1", "m2", "m3", "m4"]);
@@ -179,7 +186,8 @@ describe("chat(id)", () => {
     const texts: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 5; page++) {
-      const connection: any = expectOk(await gateway.gql(MESSAGES, { id: chat.id, first: 2, after }, me.token)).chat.messages;
+      const connection: any = expectOk(await gateway.gql(MESSAGES, { id: chat.id, first: 2, after }, me.token)).chat
+        .messages;
       texts.push(...connection.edges.map((e: any) => e.node.parts[0].text));
       if (!connection.pageInfo.hasNextPage) break;
       after = connection.pageInfo.endCursor;
@@ -200,7 +208,11 @@ describe("chats", () => {
     const me = await signedIn();
     const other = await signedIn();
     const t0 = Date.parse("2026-01-01T00:00:00.000Z");
-    for (const [title, offset] of [["b", 2], ["a", 1], ["c", 3]] as const) {
+    for (const [title, offset] of [
+      ["b", 2],
+      ["a", 1],
+      ["c", 3],
+    ] as const) {
       await insertChat(prisma(), { userId: me.id, title, createdAt: new Date(t0 + offset * 1000) });
     }
     await insertChat(prisma(), { userId: other.id, title: "theirs", createdAt: new Date(t0 + 10_000) });
@@ -215,7 +227,9 @@ describe("chats", () => {
     const rows = [await insertChat(prisma(), { userId: me.id, createdAt: new Date(tie.getTime() + 5) })];
     for (let i = 0; i < 5; i++) rows.push(await insertChat(prisma(), { userId: me.id, createdAt: tie }));
     rows.push(await insertChat(prisma(), { userId: me.id, createdAt: new Date(tie.getTime() - 5) }));
-    const expected = expectOk(await gateway.gql(CHATS, { first: 100 }, me.token)).chats.edges.map((e: any) => e.node.id);
+    const expected = expectOk(await gateway.gql(CHATS, { first: 100 }, me.token)).chats.edges.map(
+      (e: any) => e.node.id,
+    );
     expect(new Set(expected)).toEqual(new Set(rows.map((r) => r.id)));
     expect(expected[0]).toBe(rows[0].id);
     expect(expected.at(-1)).toBe(rows.at(-1)!.id);
@@ -256,7 +270,13 @@ describe("chats", () => {
     const me = await signedIn();
     await insertChat(prisma(), { userId: me.id });
     const b64 = (text: string) => Buffer.from(text).toString("base64url");
-    for (const after of ["garbage", b64("2026-01-01T00:00:00.000Z"), b64("yesterday|abc"), b64("a|b|c"), "x".repeat(500)]) {
+    for (const after of [
+      "garbage",
+      b64("2026-01-01T00:00:00.000Z"),
+      b64("yesterday|abc"),
+      b64("a|b|c"),
+      "x".repeat(500),
+    ]) {
       expectError(await gateway.gql(CHATS, { after }, me.token), "bad_request:api");
     }
     // A well-formed cursor is fine even when it points past everything.

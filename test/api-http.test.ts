@@ -40,7 +40,11 @@ function postChunked(chunks: string[], token: string): Promise<{ status: number;
         port: url.port,
         path: url.pathname,
         method: "POST",
-        headers: { "content-type": "application/json", "transfer-encoding": "chunked", authorization: `Bearer ${token}` },
+        headers: {
+          "content-type": "application/json",
+          "transfer-encoding": "chunked",
+          authorization: `Bearer ${token}`,
+        },
       },
       (res) => {
         let text = "";
@@ -91,7 +95,9 @@ describe("health and readiness", () => {
       expect(response.status).toBe(503);
       expect(await response.json()).toEqual({ ready: false });
     } finally {
-      await prisma().$executeRawUnsafe(`UPDATE "_prisma_migrations" SET finished_at = now() WHERE id = '${rows[0].id}'`);
+      await prisma().$executeRawUnsafe(
+        `UPDATE "_prisma_migrations" SET finished_at = now() WHERE id = '${rows[0].id}'`,
+      );
     }
   });
 });
@@ -232,7 +238,7 @@ describe("errors", () => {
 
   test("malformed bodies are bad_request:api with no parser internals, and nothing runs", async () => {
     const me = await signedIn();
-    for (const body of ["{bad", "", "[1,", '{"query": "{ me { id } }"', "{\"query\": \"\u0000", "\u00ff\u00fe"]) {
+    for (const body of ["{bad", "", "[1,", '{"query": "{ me { id } }"', '{"query": "\u0000', "\u00ff\u00fe"]) {
       const { status, json, text } = await post(body, me.token);
       expect(status, text).toBe(400);
       expect(json?.errors?.[0]?.extensions?.code, text).toBe("bad_request:api");
@@ -285,7 +291,10 @@ describe("body keys and media types clients send", () => {
       expect(response.status).toBe(200);
       expect(await response.json()).toEqual({ data: { me: { id: me.id } } });
     }
-    const batchless = await send({ query: "{ me { id } }", operationType: "query", variables: {}, extensions: {} }, auth);
+    const batchless = await send(
+      { query: "{ me { id } }", operationType: "query", variables: {}, extensions: {} },
+      auth,
+    );
     expect(batchless.status).toBe(200);
 
     for (const bogus of [{ operationType: "banana" }, { operationType: 3 }, { nonsense: true }]) {
@@ -304,7 +313,10 @@ describe("body keys and media types clients send", () => {
     // A turn asked for by a client that reads single JSON results only.
     const { input } = sendInput("Hello?");
     const subscription = await send(
-      { query: `subscription($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }`, variables: { input } },
+      {
+        query: `subscription($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }`,
+        variables: { input },
+      },
       { authorization: `Bearer ${me.token}`, accept: "application/json" },
     );
     expect(await prisma().message.findUnique({ where: { id: input.message.id } })).toBeNull();

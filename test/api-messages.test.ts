@@ -147,7 +147,11 @@ describe("saveMessages", () => {
     ];
     expect(expectOk(result).saveMessages[0].parts).toEqual(expected);
     // Read back through chat.messages the same way.
-    const read = await gateway.gql(`query($id: ID!) { chat(id: $id) { messages { edges { node { ${PARTS} } } } } }`, { id: chat.id }, token);
+    const read = await gateway.gql(
+      `query($id: ID!) { chat(id: $id) { messages { edges { node { ${PARTS} } } } } }`,
+      { id: chat.id },
+      token,
+    );
     expect(expectOk(read).chat.messages.edges[0].node.parts).toEqual(expected);
   });
 
@@ -167,7 +171,9 @@ describe("saveMessages", () => {
           {
             id: newId(),
             role: "ASSISTANT",
-            parts: [{ type: "tool-search", toolCallId: "c1", state: "input-available", input: { q: ["ok", "\u0000"] } }],
+            parts: [
+              { type: "tool-search", toolCallId: "c1", state: "input-available", input: { q: ["ok", "\u0000"] } },
+            ],
           },
         ],
       }),
@@ -200,9 +206,15 @@ describe("saveMessages", () => {
 
   test("NUL and unpaired surrogates are refused with the path of the string; paired surrogates (emoji) are fine", async () => {
     const { chat, token } = await ownerWithChat();
-    const nul = await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [textMessage("ok"), textMessage("a\u0000")] }, token);
+    const nul = await gateway.gql(
+      SAVE_MESSAGES,
+      { chatId: chat.id, messages: [textMessage("ok"), textMessage("a\u0000")] },
+      token,
+    );
     expectError(nul, "bad_request:api");
-    expect(nul.errors![0].message).toContain("messages.1: parts.0.text: must not contain U+0000 or an unpaired surrogate");
+    expect(nul.errors![0].message).toContain(
+      "messages.1: parts.0.text: must not contain U+0000 or an unpaired surrogate",
+    );
     expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [textMessage("smile \u{1F600}")] }, token));
     const [row] = await prisma().message.findMany();
     expect(row.parts).toEqual([{ type: "text", text: "smile \u{1F600}" }]);
@@ -210,9 +222,23 @@ describe("saveMessages", () => {
 
   test("white space between an assistant's steps is stored; a user message needs something else", async () => {
     const { chat, token } = await ownerWithChat();
-    const assistant = { id: newId(), role: "ASSISTANT", parts: [{ type: "text", text: "\n\n" }, { type: "text", text: "Hi" }] };
+    const assistant = {
+      id: newId(),
+      role: "ASSISTANT",
+      parts: [
+        { type: "text", text: "\n\n" },
+        { type: "text", text: "Hi" },
+      ],
+    };
     expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [assistant] }, token));
-    const user = { id: newId(), role: "USER", parts: [{ type: "text", text: "look" }, { type: "text", text: " " }] };
+    const user = {
+      id: newId(),
+      role: "USER",
+      parts: [
+        { type: "text", text: "look" },
+        { type: "text", text: " " },
+      ],
+    };
     const refused = await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [user] }, token);
     expectError(refused, "bad_request:api");
     expect(refused.errors![0].message).toContain("messages.0: parts.1.text: must not be blank");
@@ -228,7 +254,9 @@ describe("saveMessages", () => {
   test("100 messages in one call is fine", async () => {
     const { chat, token } = await ownerWithChat();
     const messages = Array.from({ length: 100 }, () => textMessage("ok", "ASSISTANT"));
-    expect(expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages }, token)).saveMessages).toHaveLength(100);
+    expect(expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages }, token)).saveMessages).toHaveLength(
+      100,
+    );
   });
 
   test("an id already stored is bad_request:api and the batch is not stored", async () => {
@@ -249,13 +277,18 @@ describe("saveMessages", () => {
       Array.from({ length: 6 }, () => gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [message] }, token)),
     );
     expect(results.filter((r) => !r.errors)).toHaveLength(1);
-    expect(results.filter((r) => r.errors).map((r) => r.errors![0].extensions?.code)).toEqual(Array(5).fill("bad_request:api"));
+    expect(results.filter((r) => r.errors).map((r) => r.errors![0].extensions?.code)).toEqual(
+      Array(5).fill("bad_request:api"),
+    );
     expect(await prisma().message.count()).toBe(1);
   });
 
   test("a chat that does not exist is not_found:chat", async () => {
     const { token } = await ownerWithChat();
-    expectError(await gateway.gql(SAVE_MESSAGES, { chatId: newId(), messages: [textMessage("hi")] }, token), "not_found:chat");
+    expectError(
+      await gateway.gql(SAVE_MESSAGES, { chatId: newId(), messages: [textMessage("hi")] }, token),
+      "not_found:chat",
+    );
     expect(await prisma().message.count()).toBe(0);
   });
 });
@@ -269,7 +302,9 @@ describe("deleteTrailingMessages", () => {
     const t0 = Date.parse("2026-01-01T00:00:00.000Z");
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      ids.push((await insertMessage(prisma(), { chatId: chat.id, userId: user.id, createdAt: new Date(t0 + i * 1000) })).id);
+      ids.push(
+        (await insertMessage(prisma(), { chatId: chat.id, userId: user.id, createdAt: new Date(t0 + i * 1000) })).id,
+      );
       await insertMessage(prisma(), { chatId: other.id, userId: user.id, createdAt: new Date(t0 + i * 1000) });
     }
     expect(expectOk(await gateway.gql(DELETE, { id: ids[2] }, token)).deleteTrailingMessages).toBe(3);

@@ -1,7 +1,15 @@
 import { describe, expect, test } from "vitest";
 import type { Chat, Message } from "../src/generated/prisma/client.ts";
 import { useTestGateway, type GraphQLResult } from "./support/gateway.ts";
-import { expectError, expectOk, insertChat, insertMessage, insertUser, SAVE_MESSAGES, textMessage } from "./support/fixtures.ts";
+import {
+  expectError,
+  expectOk,
+  insertChat,
+  insertMessage,
+  insertUser,
+  SAVE_MESSAGES,
+  textMessage,
+} from "./support/fixtures.ts";
 
 // THE OWNERSHIP MATRIX: every chat operation, for the owner, another regular
 // user, a guest and a caller without a token, on a private and a public chat.
@@ -27,7 +35,12 @@ async function world(visibility: Visibility): Promise<World> {
   const guest = await insertUser(prisma(), { type: "guest" });
   const chat = await insertChat(prisma(), { userId: owner.id, visibility, title: SECRET_TITLE });
   const t0 = Date.now() - 60_000;
-  const userMessage = await insertMessage(prisma(), { chatId: chat.id, userId: owner.id, text: "secret question", createdAt: new Date(t0) });
+  const userMessage = await insertMessage(prisma(), {
+    chatId: chat.id,
+    userId: owner.id,
+    text: "secret question",
+    createdAt: new Date(t0),
+  });
   const assistantMessage = await insertMessage(prisma(), {
     chatId: chat.id,
     userId: owner.id,
@@ -77,7 +90,10 @@ const operations: Operation[] = [
         token,
       ),
     async allowed(w, result) {
-      expect(expectOk(result).chat.messages.edges.map((e: any) => e.node.id)).toEqual([w.userMessage.id, w.assistantMessage.id]);
+      expect(expectOk(result).chat.messages.edges.map((e: any) => e.node.id)).toEqual([
+        w.userMessage.id,
+        w.assistantMessage.id,
+      ]);
     },
   },
   {
@@ -108,7 +124,11 @@ const operations: Operation[] = [
     name: "deleteTrailingMessages",
     read: false,
     run: (w, token) =>
-      gateway.gql(`mutation($id: ID!) { deleteTrailingMessages(messageId: $id) }`, { id: w.assistantMessage.id }, token),
+      gateway.gql(
+        `mutation($id: ID!) { deleteTrailingMessages(messageId: $id) }`,
+        { id: w.assistantMessage.id },
+        token,
+      ),
     async allowed(w, result) {
       expect(expectOk(result).deleteTrailingMessages).toBe(1);
       expect(await messageCount(w)).toBe(1);
@@ -184,7 +204,9 @@ for (const visibility of ["private", "public"] as const) {
 test("chats lists only the caller's own chats, never public chats of others", async () => {
   const w = await world("public");
   for (const actor of ["other regular user", "guest"] as const) {
-    expect(expectOk(await gateway.gql(`{ chats { edges { node { id } } } }`, {}, w.tokens[actor])).chats.edges).toEqual([]);
+    expect(expectOk(await gateway.gql(`{ chats { edges { node { id } } } }`, {}, w.tokens[actor])).chats.edges).toEqual(
+      [],
+    );
   }
   expect(expectOk(await gateway.gql(`{ chats { edges { node { id } } } }`, {}, w.tokens.owner)).chats.edges).toEqual([
     { node: { id: w.chat.id } },

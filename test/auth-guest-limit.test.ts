@@ -75,7 +75,8 @@ describe.skipIf(!redisUrl)("guest sessions across instances (REDIS_URL)", () => 
     const client = freshAddress();
     const results = await Promise.all([a, b, a, b, a, b].map((gateway) => signIn(gateway, client)));
     expect(results.filter((result) => result.data?.createGuestSession).length).toBe(3);
-    for (const refused of results.filter((result) => !result.data?.createGuestSession)) expectError(refused, "rate_limit:chat");
+    for (const refused of results.filter((result) => !result.data?.createGuestSession))
+      expectError(refused, "rate_limit:chat");
     expectError(await signIn(a, client), "rate_limit:chat");
     expectError(await signIn(b, client), "rate_limit:chat");
   });
@@ -110,7 +111,11 @@ describe("a Redis that fails", () => {
       });
       try {
         // Each take answers (no hang): vitest's own timeout would fail the test otherwise.
-        expect([await limiter.take("a"), await limiter.take("a"), await limiter.take("a")]).toEqual([true, true, false]);
+        expect([await limiter.take("a"), await limiter.take("a"), await limiter.take("a")]).toEqual([
+          true,
+          true,
+          false,
+        ]);
       } finally {
         await limiter.close();
       }

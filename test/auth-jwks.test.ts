@@ -63,7 +63,10 @@ test("an RS256 token signed with another key is unauthorized:chat", async () => 
   // Same kid, wrong key: the signature check fails.
   expectError(await gateway.gql(ME, {}, await rs256({ sub: "intruder" }, privateKey)), "unauthorized:chat");
   // Unknown kid: no key matches.
-  expectError(await gateway.gql(ME, {}, await rs256({ sub: "intruder" }, privateKey, "other-kid")), "unauthorized:chat");
+  expectError(
+    await gateway.gql(ME, {}, await rs256({ sub: "intruder" }, privateKey, "other-kid")),
+    "unauthorized:chat",
+  );
   expect(await gateway.database.db.prisma.user.count()).toBe(0);
 });
 

@@ -52,7 +52,9 @@ describe("valid tokens", () => {
       type: "REGULAR",
       email: null,
     });
-    expect(expectOk(await gateway.gql(ME, {}, await hs256({ sub: guest, type: "guest", exp: now() + 600 }))).me).toMatchObject({
+    expect(
+      expectOk(await gateway.gql(ME, {}, await hs256({ sub: guest, type: "guest", exp: now() + 600 }))).me,
+    ).toMatchObject({
       id: guest,
       type: "GUEST",
     });
@@ -61,7 +63,9 @@ describe("valid tokens", () => {
   test("a later token refreshes the stored email and type", async () => {
     const id = `user-${newId()}`;
     await gateway.gql(ME, {}, await hs256({ sub: id, type: "guest", exp: now() + 600 }));
-    const data = expectOk(await gateway.gql(ME, {}, await hs256({ sub: id, email: "new@example.com", exp: now() + 601 })));
+    const data = expectOk(
+      await gateway.gql(ME, {}, await hs256({ sub: id, email: "new@example.com", exp: now() + 601 })),
+    );
     expect(data.me).toEqual({ id, type: "REGULAR", email: "new@example.com" });
     expect(await gateway.database.db.prisma.user.findUnique({ where: { id } })).toMatchObject({
       type: "regular",
@@ -72,7 +76,9 @@ describe("valid tokens", () => {
   test("iss and aud are not required, and not checked, when AUTH_ISSUER/AUTH_AUDIENCE are unset", async () => {
     const id = `user-${newId()}`;
     expectOk(await gateway.gql(ME, {}, await hs256({ sub: id, exp: now() + 600 })));
-    const data = expectOk(await gateway.gql(ME, {}, await hs256({ sub: id, iss: "anyone", aud: "anything", exp: now() + 600 })));
+    const data = expectOk(
+      await gateway.gql(ME, {}, await hs256({ sub: id, iss: "anyone", aud: "anything", exp: now() + 600 })),
+    );
     expect(data.me.id).toBe(id);
   });
 
@@ -87,7 +93,10 @@ describe("refused tokens", () => {
   const cases: [string, () => Promise<string>][] = [
     ["expired", () => hs256({ sub: "u-expired", exp: now() - 120 })],
     ["not yet valid (nbf in the future)", () => hs256({ sub: "u-nbf", nbf: now() + 3600, exp: now() + 7200 })],
-    ["signed with another secret", () => hs256({ sub: "u-wrong-secret", exp: now() + 600 }, "another-secret-another-secret-0123456789")],
+    [
+      "signed with another secret",
+      () => hs256({ sub: "u-wrong-secret", exp: now() + 600 }, "another-secret-another-secret-0123456789"),
+    ],
     [
       "unsigned (alg: none)",
       async () => `${b64({ alg: "none", typ: "JWT" })}.${b64({ sub: "u-none", exp: now() + 600 })}.`,
@@ -96,7 +105,10 @@ describe("refused tokens", () => {
       "RS256 when only HS256 is allowed",
       async () => {
         const { privateKey } = await generateKeyPair("RS256");
-        return new SignJWT({ sub: "u-rs256" }).setProtectedHeader({ alg: "RS256" }).setExpirationTime("10m").sign(privateKey);
+        return new SignJWT({ sub: "u-rs256" })
+          .setProtectedHeader({ alg: "RS256" })
+          .setExpirationTime("10m")
+          .sign(privateKey);
       },
     ],
     [
@@ -167,15 +179,21 @@ describe("token lifetime", () => {
     expect(gateway.env.MAX_TOKEN_LIFETIME_SECONDS).toBe(30 * DAY);
     expect(await refusal({ sub: `user-${newId()}`, iat: now(), exp: now() + 31 * DAY })).toMatch(/longer than/);
     // Issued long ago with a ten-year life: still refused, though it expires later than now + 30 days only.
-    expect(await refusal({ sub: `user-${newId()}`, iat: now() - 365 * DAY, exp: now() + 9 * 365 * DAY })).toMatch(/longer than/);
+    expect(await refusal({ sub: `user-${newId()}`, iat: now() - 365 * DAY, exp: now() + 9 * 365 * DAY })).toMatch(
+      /longer than/,
+    );
     // Exactly 30 days, as a guest token lives: accepted.
     const id = `user-${newId()}`;
-    expect(expectOk(await gateway.gql(ME, {}, await hs256({ sub: id, iat: now(), exp: now() + 30 * DAY }))).me.id).toBe(id);
+    expect(expectOk(await gateway.gql(ME, {}, await hs256({ sub: id, iat: now(), exp: now() + 30 * DAY }))).me.id).toBe(
+      id,
+    );
   });
 
   test("without iat, or with one in the future, the lifetime counts from now", async () => {
     expect(await refusal({ sub: `user-${newId()}`, exp: now() + 31 * DAY })).toMatch(/longer than/);
-    expect(await refusal({ sub: `user-${newId()}`, iat: now() + 365 * DAY, exp: now() + 366 * DAY })).toMatch(/longer than/);
+    expect(await refusal({ sub: `user-${newId()}`, iat: now() + 365 * DAY, exp: now() + 366 * DAY })).toMatch(
+      /longer than/,
+    );
     const id = `user-${newId()}`;
     expect(expectOk(await gateway.gql(ME, {}, await hs256({ sub: id, exp: now() + 600 }))).me.id).toBe(id);
   });
@@ -200,7 +218,9 @@ describe("createGuestSession", () => {
     expect(decodeJwt(token)).toMatchObject({ sub: user.id, type: "guest" });
     expect(decodeJwt(token).exp).toBeGreaterThan(now());
     expect(expectOk(await gateway.gql(ME, {}, token)).me).toEqual({ id: user.id, type: "GUEST", email: null });
-    expect(await gateway.database.db.prisma.user.findUnique({ where: { id: user.id } })).toMatchObject({ type: "guest" });
+    expect(await gateway.database.db.prisma.user.findUnique({ where: { id: user.id } })).toMatchObject({
+      type: "guest",
+    });
   });
 
   test("carries no iss/aud when none is configured", async () => {

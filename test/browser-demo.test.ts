@@ -19,7 +19,9 @@ const OUTPUT_DIR = new URL("../test-output/", import.meta.url).pathname;
 const SCREENSHOT = join(OUTPUT_DIR, "browser-demo.png");
 const runBrowser = existsSync(CHROMIUM) || Boolean(process.env.CI);
 if (!runBrowser) {
-  console.warn(`browser-demo: ${CHROMIUM} is missing, so the browser test is skipped (apt-get install chromium; in CI it runs).`);
+  console.warn(
+    `browser-demo: ${CHROMIUM} is missing, so the browser test is skipped (apt-get install chromium; in CI it runs).`,
+  );
 }
 
 // Delay between mock deltas: slow enough to see the answer grow.
@@ -66,7 +68,12 @@ describe("the demo page is served by the gateway", () => {
 });
 
 /** A fresh headless Chromium (empty profile), with page errors collected. */
-async function openBrowser(): Promise<{ context: BrowserContext; page: Page; errors: string[]; close(): Promise<void> }> {
+async function openBrowser(): Promise<{
+  context: BrowserContext;
+  page: Page;
+  errors: string[];
+  close(): Promise<void>;
+}> {
   const profile = mkdtempSync(join(tmpdir(), "chat-demo-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -97,7 +104,7 @@ async function openBrowser(): Promise<{ context: BrowserContext; page: Page; err
   return { context, page, errors, close };
 }
 
-const lastAssistant = (page: Page) => page.locator('[data-testid=message][data-role=ASSISTANT]').last();
+const lastAssistant = (page: Page) => page.locator("[data-testid=message][data-role=ASSISTANT]").last();
 
 /** The text of an assistant message's text parts, joined. */
 async function answerText(page: Page, messageId: string): Promise<string> {
@@ -133,7 +140,9 @@ async function recordAnswer(page: Page): Promise<void> {
 
 async function recorded(page: Page) {
   return page.evaluate(
-    () => (window as unknown as { __answer: { status: string; text: string; reasoning: boolean; tool: boolean }[] }).__answer,
+    () =>
+      (window as unknown as { __answer: { status: string; text: string; reasoning: boolean; tool: boolean }[] })
+        .__answer,
   );
 }
 
@@ -156,9 +165,9 @@ describe.skipIf(!runBrowser)("the demo chat in headless Chromium", () => {
       await recordAnswer(page);
       await send(page, "Hello from the browser");
       // The user's message shows at once, before any answer.
-      await page.locator('[data-testid=message][data-role=USER]', { hasText: "Hello from the browser" }).waitFor();
+      await page.locator("[data-testid=message][data-role=USER]", { hasText: "Hello from the browser" }).waitFor();
       const answer = lastAssistant(page);
-      await page.locator('[data-testid=message][data-role=ASSISTANT][data-status=COMPLETE]').waitFor();
+      await page.locator("[data-testid=message][data-role=ASSISTANT][data-status=COMPLETE]").waitFor();
       const messageId = (await answer.getAttribute("data-message-id"))!;
       const finalText = await answerText(page, messageId);
       expect(finalText).toContain('You said: "Hello from the browser"');
@@ -179,7 +188,9 @@ describe.skipIf(!runBrowser)("the demo chat in headless Chromium", () => {
       expect(snapshots.some((s) => s.status === "STREAMING" && s.tool)).toBe(true);
 
       // Reasoning and the tool call are shown distinctly from the text.
-      await expect.poll(() => answer.locator("[data-part=reasoning]").textContent()).toContain("The user wants an answer.");
+      await expect
+        .poll(() => answer.locator("[data-part=reasoning]").textContent())
+        .toContain("The user wants an answer.");
       const tool = answer.locator("[data-part=tool]");
       await expect.poll(() => tool.getAttribute("data-state")).toBe("output-available");
       expect(await tool.textContent()).toContain("getWeather");
@@ -207,7 +218,7 @@ describe.skipIf(!runBrowser)("the demo chat in headless Chromium", () => {
 
       // A slow answer, stopped mid-way: the partial answer stays, marked stopped.
       await send(page, "[slow] Tell me a long story");
-      await page.locator('[data-testid=message][data-role=ASSISTANT][data-status=STREAMING]').waitFor();
+      await page.locator("[data-testid=message][data-role=ASSISTANT][data-status=STREAMING]").waitFor();
       const slow = lastAssistant(page);
       const slowId = (await slow.getAttribute("data-message-id"))!;
       expect(slowId).not.toBe(messageId);
@@ -316,7 +327,9 @@ describe.skipIf(!runBrowser)("GraphiQL in headless Chromium", () => {
       await page.getByText("Welcome to the chat gateway.").first().waitFor();
       await page.locator(".graphiql-execute-button").click();
       await page.getByRole("menuitem", { name: "SendMessage" }).click();
-      await expect.poll(() => page.locator(".graphiql-response").textContent(), { timeout: 15_000 }).toContain("StreamFinished");
+      await expect
+        .poll(() => page.locator(".graphiql-response").textContent(), { timeout: 15_000 })
+        .toContain("StreamFinished");
       expect(await page.locator(".graphiql-response").textContent()).toMatch(/"status":\s*"COMPLETE"/);
       expect(sse).toBe(true);
       expect(offOrigin).toEqual([]);
@@ -347,12 +360,15 @@ describe.skipIf(!runBrowser)("the demo chat against a persisted-operations-only 
       await page.getByTestId("sign-in").click();
       await page.getByTestId("messages-left").waitFor();
       await send(page, "[plain] Persisted hello");
-      await page.locator('[data-testid=message][data-role=ASSISTANT][data-status=COMPLETE]').waitFor();
+      await page.locator("[data-testid=message][data-role=ASSISTANT][data-status=COMPLETE]").waitFor();
       const id = (await lastAssistant(page).getAttribute("data-message-id"))!;
       expect(await answerText(page, id)).toContain('You said: "[plain] Persisted hello"');
       expect(bodies.length).toBeGreaterThanOrEqual(3);
       for (const body of bodies) {
-        const params = JSON.parse(body) as { query?: string; extensions?: { persistedQuery?: { sha256Hash?: string } } };
+        const params = JSON.parse(body) as {
+          query?: string;
+          extensions?: { persistedQuery?: { sha256Hash?: string } };
+        };
         expect(params.query).toBeUndefined();
         expect(params.extensions?.persistedQuery?.sha256Hash).toMatch(/^sha256:[0-9a-f]{64}$/);
       }

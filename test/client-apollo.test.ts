@@ -9,7 +9,14 @@ import { YogaLink } from "@graphql-yoga/apollo-link";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CREATE_CHAT, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import { respond, startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
+import {
+  respond,
+  startFakeStreamer,
+  textDeltas,
+  turnHead,
+  turnTail,
+  type FakeStreamer,
+} from "./support/fake-streamer.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { apolloClient, SSELink, subscribeWithApollo } from "./support/apollo.ts";
 import {
@@ -48,7 +55,10 @@ const quickAnswer = respond([...turnHead(), ...textDeltas("t1", "Hello from the 
 
 const textDeltaCount = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta").length;
 const streamedText = (events: StreamEvent[]) =>
-  events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");
+  events
+    .filter((e) => e.__typename === "TextDelta")
+    .map((e) => e.delta)
+    .join("");
 
 async function storedMessages(chatId: string, token: string) {
   const { data } = await apolloClient(gateway.url, token).query({
@@ -134,7 +144,11 @@ describe("Apollo Client 4 with its HttpLink", () => {
     const token = await gateway.tokenFor(newUser());
     const variables = sendInput("Tell me a long story.");
     const requestsBefore = fake.requests.length;
-    const left = await subscribeWithApollo(apolloClient(gateway.url, token), variables, (_e, all) => textDeltaCount(all) === 3);
+    const left = await subscribeWithApollo(
+      apolloClient(gateway.url, token),
+      variables,
+      (_e, all) => textDeltaCount(all) === 3,
+    );
     expect(left.completed).toBe(false);
 
     const upstream = fake.requests[requestsBefore];
@@ -153,7 +167,11 @@ describe("graphql-sse's Apollo recipe (sends operationType)", () => {
     const user = newUser();
     const token = await gateway.tokenFor(user);
     // No retries: a refused request fails the test at once instead of being retried silently.
-    const link = new SSELink({ url: `${gateway.url}/graphql`, headers: { authorization: `Bearer ${token}` }, retryAttempts: 0 });
+    const link = new SSELink({
+      url: `${gateway.url}/graphql`,
+      headers: { authorization: `Bearer ${token}` },
+      retryAttempts: 0,
+    });
     try {
       const client = apolloClient(gateway.url, token, link);
       const me = await client.query({ query: gql`{ me { id } }` });

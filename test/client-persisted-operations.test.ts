@@ -41,7 +41,10 @@ function post(body: unknown, headers: Record<string, string> = {}) {
     method: "POST",
     headers: { "content-type": "application/json", authorization: `Bearer ${token}`, ...headers },
     body: JSON.stringify(body),
-  }).then(async (r) => ({ status: r.status, body: (await r.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] } }));
+  }).then(async (r) => ({
+    status: r.status,
+    body: (await r.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] },
+  }));
 }
 
 test("PERSISTED_OPERATIONS_ONLY parses as a boolean, off by default", () => {
@@ -97,7 +100,10 @@ describe("the wire format", () => {
   test("query text, an unknown hash, or neither is refused; nothing runs", async () => {
     const refusals = [
       await post({ query: "{ me { id } }" }),
-      await post({ query: persistedDocuments[meHash()], extensions: { persistedQuery: { version: 1, sha256Hash: meHash() } } }),
+      await post({
+        query: persistedDocuments[meHash()],
+        extensions: { persistedQuery: { version: 1, sha256Hash: meHash() } },
+      }),
       await post({ extensions: { persistedQuery: { version: 1, sha256Hash: `sha256:${"0".repeat(64)}` } } }),
       await post({ operationName: "Me" }),
     ];

@@ -5,7 +5,14 @@
 import { describe, expect, test } from "vitest";
 import type { GatewayClient, Sink } from "../client/core.ts";
 import { GatewayError, operationNameOf, type TypedDocumentNode } from "../client/core.ts";
-import { applyStreamEvent, resumeState, startTurn, type ChatMessage, type StreamEvent, type TurnState } from "../client/stream.ts";
+import {
+  applyStreamEvent,
+  resumeState,
+  startTurn,
+  type ChatMessage,
+  type StreamEvent,
+  type TurnState,
+} from "../client/stream.ts";
 import { resumeStream, resumeTurn, sendMessage } from "../client/turn.ts";
 
 const chatId = "7a1e5c1e-3c1a-4f5e-9a53-0b0c7f6f2a11";
@@ -29,7 +36,8 @@ function turnEvents(deltas: string[], userMessageId = "u1"): StreamEvent[] {
   return [...events, { __typename: "StreamFinished", seq: events.length, finishReason: "stop", usage: null, message }];
 }
 
-const textOf = (state: TurnState) => state.message?.parts.flatMap((p) => (p.__typename === "TextPart" ? [p.text] : [])).join("") ?? "";
+const textOf = (state: TurnState) =>
+  state.message?.parts.flatMap((p) => (p.__typename === "TextPart" ? [p.text] : [])).join("") ?? "";
 
 interface Connection {
   operation: string;
@@ -72,7 +80,8 @@ function scriptedClient() {
   return { client, connections, stops, connection };
 }
 
-const dropped = () => new GatewayError([{ message: "network error", extensions: { code: "offline:chat" } }], undefined, true);
+const dropped = () =>
+  new GatewayError([{ message: "network error", extensions: { code: "offline:chat" } }], undefined, true);
 
 describe("a dropped connection is resumed from the last seq", () => {
   test("sendMessage cut mid-answer resumes with afterSeq, and the overlap is not shown twice", async () => {
@@ -117,7 +126,7 @@ describe("a dropped connection is resumed from the last seq", () => {
     const second = await connection(1);
     expect(second.variables).toEqual({ chatId, afterSeq: 2 });
     second.send(events.slice(3));
-    expect(textOf((await turn.done))).toBe("abcd");
+    expect(textOf(await turn.done)).toBe("abcd");
   });
 
   test("the stream ending without a terminal event is a drop too", async () => {
@@ -143,7 +152,10 @@ describe("a dropped connection is resumed from the last seq", () => {
     expect(connections).toHaveLength(fast.reconnect.attempts + 1);
     expect(final.status).toBe("failed");
     expect(final.error).toMatchObject({ code: "offline:chat", network: true });
-    expect(final.message).toMatchObject({ status: "STREAMING", parts: [{ __typename: "StepStartPart" }, { __typename: "TextPart", text: "p" }] });
+    expect(final.message).toMatchObject({
+      status: "STREAMING",
+      parts: [{ __typename: "StepStartPart" }, { __typename: "TextPart", text: "p" }],
+    });
 
     // Later (back online), the held turn resumes from its seq.
     const again = resumeTurn(client, final, fast);
@@ -169,7 +181,9 @@ describe("a dropped connection is resumed from the last seq", () => {
   test("a refusal is not retried", async () => {
     const { client, connections, connection } = scriptedClient();
     const turn = sendMessage(client, input, fast);
-    (await connection(0)).sink.error?.(new GatewayError([{ message: "No more today.", extensions: { code: "rate_limit:chat" } }]));
+    (await connection(0)).sink.error?.(
+      new GatewayError([{ message: "No more today.", extensions: { code: "rate_limit:chat" } }]),
+    );
     const final = await turn.done;
     expect(final.status).toBe("failed");
     expect(final.error).toEqual({ code: "rate_limit:chat", message: "No more today." });
@@ -199,7 +213,10 @@ describe("resumeStream after a reload", () => {
       role: "ASSISTANT",
       status: "STREAMING",
       createdAt: "2026-01-01T00:00:00.000Z",
-      parts: [{ __typename: "StepStartPart", stepStart: true }, { __typename: "TextPart", text: "Once " }],
+      parts: [
+        { __typename: "StepStartPart", stepStart: true },
+        { __typename: "TextPart", text: "Once " },
+      ],
     };
     const { client, connection } = scriptedClient();
     const updates: TurnState[] = [];

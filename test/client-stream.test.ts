@@ -55,7 +55,15 @@ describe("applyStreamEvent", () => {
       { __typename: "ToolInputDelta", toolCallId: "c1", delta: '"x"}' },
     ]);
     expect(streaming.message?.parts).toEqual([
-      { __typename: "ToolPart", toolCallId: "c1", toolName: "search", state: "input-streaming", input: '{"q":"x"}', output: null, errorText: null },
+      {
+        __typename: "ToolPart",
+        toolCallId: "c1",
+        toolName: "search",
+        state: "input-streaming",
+        input: '{"q":"x"}',
+        output: null,
+        errorText: null,
+      },
     ]);
     const failed = run([
       started,
@@ -63,7 +71,15 @@ describe("applyStreamEvent", () => {
       { __typename: "ToolOutputError", toolCallId: "c1", errorText: "no network" },
     ]);
     expect(failed.message?.parts).toEqual([
-      { __typename: "ToolPart", toolCallId: "c1", toolName: "search", state: "output-error", input: { q: "x" }, output: null, errorText: "no network" },
+      {
+        __typename: "ToolPart",
+        toolCallId: "c1",
+        toolName: "search",
+        state: "output-error",
+        input: { q: "x" },
+        output: null,
+        errorText: "no network",
+      },
     ]);
   });
 
@@ -90,8 +106,15 @@ describe("applyStreamEvent", () => {
     ]);
     expect(state.status).toBe("failed");
     expect(state.error).toEqual({ code: "offline:chat", message: "The model went away." });
-    expect(state.message).toMatchObject({ id: assistantMessageId, status: "FAILED", parts: [{ __typename: "TextPart", text: "Half" }] });
-    const empty = run([started, { __typename: "StreamFailed", code: "offline:chat", reason: "down", partialMessage: null }]);
+    expect(state.message).toMatchObject({
+      id: assistantMessageId,
+      status: "FAILED",
+      parts: [{ __typename: "TextPart", text: "Half" }],
+    });
+    const empty = run([
+      started,
+      { __typename: "StreamFailed", code: "offline:chat", reason: "down", partialMessage: null },
+    ]);
     expect(empty.message).toBeNull();
   });
 

@@ -73,7 +73,9 @@ describe("sendMessage", () => {
   test("the live message grows event by event and ends equal to the stored one", async () => {
     const chatId = newId();
     const updates: TurnState[] = [];
-    const turn = sendMessage(client, sendMessageInput(chatId, "What is the weather?"), { onUpdate: (s) => updates.push(s) });
+    const turn = sendMessage(client, sendMessageInput(chatId, "What is the weather?"), {
+      onUpdate: (s) => updates.push(s),
+    });
     expect(turn.state.status).toBe("submitted");
     expect(turn.state.userMessage!.parts).toEqual([{ __typename: "TextPart", text: "What is the weather?" }]);
     const final = await turn.done;
@@ -99,7 +101,9 @@ describe("sendMessage", () => {
       "TextPart",
     ]);
     // The tool part went through its states while streaming.
-    const toolStates = streaming.flatMap((s) => s.message?.parts.filter((p) => p.__typename === "ToolPart").map((p) => p.state) ?? []);
+    const toolStates = streaming.flatMap(
+      (s) => s.message?.parts.filter((p) => p.__typename === "ToolPart").map((p) => p.state) ?? [],
+    );
     expect(new Set(toolStates)).toEqual(new Set(["input-streaming", "input-available", "output-available"]));
 
     const stored = await storedMessages(chatId);
@@ -114,7 +118,11 @@ describe("sendMessage", () => {
     let stopping: Promise<boolean> | null = null;
     turn = sendMessage(client, sendMessageInput(chatId, "[slow] A long one"), {
       onUpdate: (state) => {
-        const text = state.message?.parts.filter((p) => p.__typename === "TextPart").map((p) => p.text).join("") ?? "";
+        const text =
+          state.message?.parts
+            .filter((p) => p.__typename === "TextPart")
+            .map((p) => p.text)
+            .join("") ?? "";
         if (!stopping && text.includes("Part 2 of")) stopping = turn.stop();
       },
     });
@@ -130,8 +138,9 @@ describe("sendMessage", () => {
 
   test("a refusal fails the turn with its code, before any event", async () => {
     const updates: TurnState[] = [];
-    const final = await sendMessage(client, sendMessageInput(newId(), "x".repeat(2001)), { onUpdate: (s) => updates.push(s) })
-      .done;
+    const final = await sendMessage(client, sendMessageInput(newId(), "x".repeat(2001)), {
+      onUpdate: (s) => updates.push(s),
+    }).done;
     expect(final.status).toBe("failed");
     expect(final.error?.code).toBe("bad_request:api");
     expect(final.message).toBeNull();

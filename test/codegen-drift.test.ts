@@ -17,7 +17,9 @@ test("the committed client/generated files match what codegen produces from sche
 
 test("persisted documents cover every operation in client/documents", () => {
   const persisted = JSON.parse(readFileSync(new URL("client/generated/persisted-documents.json", root), "utf8"));
-  const operations = Object.values<string>(persisted).map((doc) => /\b(query|mutation|subscription) (\w+)/.exec(doc)?.[2]);
+  const operations = Object.values<string>(persisted).map(
+    (doc) => /\b(query|mutation|subscription) (\w+)/.exec(doc)?.[2],
+  );
   expect(operations.sort()).toEqual(
     [
       "Chat",

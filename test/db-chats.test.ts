@@ -60,7 +60,11 @@ describe("getChatsByUserId", () => {
     const user = await insertUser(prisma());
     const other = await insertUser(prisma());
     const t0 = Date.parse("2026-01-01T00:00:00.000Z");
-    for (const [title, offset] of [["middle", 2000], ["oldest", 1000], ["newest", 3000]] as const) {
+    for (const [title, offset] of [
+      ["middle", 2000],
+      ["oldest", 1000],
+      ["newest", 3000],
+    ] as const) {
       await insertChat(prisma(), { userId: user.id, title, createdAt: new Date(t0 + offset) });
     }
     await insertChat(prisma(), { userId: other.id, title: "not mine", createdAt: new Date(t0 + 5000) });
@@ -183,7 +187,11 @@ describe("streams", () => {
 describe("ensureUser", () => {
   test("creates the user on first sight and refreshes type and email later", async () => {
     const id = `user-${newId()}`;
-    expect(await ensureUser(prisma(), { id, type: "guest", email: null })).toMatchObject({ id, type: "guest", email: null });
+    expect(await ensureUser(prisma(), { id, type: "guest", email: null })).toMatchObject({
+      id,
+      type: "guest",
+      email: null,
+    });
     expect(await ensureUser(prisma(), { id, type: "regular", email: "a@example.com" })).toMatchObject({
       id,
       type: "regular",

@@ -39,7 +39,11 @@ describe("getMessagesByChatId", () => {
     const { user, chat } = await userWithChat();
     const other = await insertChat(prisma(), { userId: user.id });
     const t0 = Date.parse("2026-01-01T00:00:00.000Z");
-    for (const [text, offset] of [["third", 3000], ["first", 1000], ["second", 2000]] as const) {
+    for (const [text, offset] of [
+      ["third", 3000],
+      ["first", 1000],
+      ["second", 2000],
+    ] as const) {
       await insertMessage(prisma(), { chatId: chat.id, userId: user.id, text, createdAt: new Date(t0 + offset) });
     }
     await insertMessage(prisma(), { chatId: other.id, userId: user.id, text: "elsewhere" });
@@ -53,7 +57,12 @@ describe("getMessagesByChatId", () => {
     const at = new Date("2026-01-01T00:00:00.000Z");
     const ids = Array.from({ length: 7 }, () => newId());
     for (const id of ids) await insertMessage(prisma(), { id, chatId: chat.id, userId: user.id, createdAt: at });
-    await insertMessage(prisma(), { chatId: chat.id, userId: user.id, text: "later", createdAt: new Date(at.getTime() + 1) });
+    await insertMessage(prisma(), {
+      chatId: chat.id,
+      userId: user.id,
+      text: "later",
+      createdAt: new Date(at.getTime() + 1),
+    });
 
     const all = await getMessagesByChatId(prisma(), { chatId: chat.id });
     expect(all.slice(0, 7).map((m) => m.id)).toEqual([...ids].sort());
@@ -89,7 +98,9 @@ describe("saveMessages", () => {
   test("keeps the order of a batch when read back, even when ids sort the other way", async () => {
     const { user, chat } = await userWithChat();
     // Ids in descending order: a tie on createdAt would put them backwards.
-    const ids = Array.from({ length: 10 }, () => newId()).sort().reverse();
+    const ids = Array.from({ length: 10 }, () => newId())
+      .sort()
+      .reverse();
     const batch = ids.map((id, i) => newMessage(chat.id, user.id, `m${i}`, { id }));
     const saved = await saveMessages(prisma(), batch);
     expect(saved.map((m) => m.id)).toEqual(ids);
@@ -114,7 +125,9 @@ describe("saveMessages", () => {
     vi.useFakeTimers({ toFake: ["Date"] });
     try {
       vi.setSystemTime(new Date("2026-03-01T12:00:00.000Z"));
-      const batch = Array.from({ length: 10 }, (_, i) => newMessage(chat.id, user.id, `batch ${i}`, { role: "assistant" }));
+      const batch = Array.from({ length: 10 }, (_, i) =>
+        newMessage(chat.id, user.id, `batch ${i}`, { role: "assistant" }),
+      );
       await saveMessages(prisma(), batch);
       vi.setSystemTime(new Date("2026-03-01T12:00:00.003Z"));
       const [later] = await saveMessages(prisma(), [newMessage(chat.id, user.id, "later")]);
@@ -157,8 +170,18 @@ describe("deleteMessagesByChatIdAfterTimestamp", () => {
     const other = await insertChat(prisma(), { userId: user.id });
     const t0 = Date.parse("2026-01-01T00:00:00.000Z");
     for (let i = 0; i < 5; i++) {
-      await insertMessage(prisma(), { chatId: chat.id, userId: user.id, text: `m${i}`, createdAt: new Date(t0 + i * 1000) });
-      await insertMessage(prisma(), { chatId: other.id, userId: user.id, text: `o${i}`, createdAt: new Date(t0 + i * 1000) });
+      await insertMessage(prisma(), {
+        chatId: chat.id,
+        userId: user.id,
+        text: `m${i}`,
+        createdAt: new Date(t0 + i * 1000),
+      });
+      await insertMessage(prisma(), {
+        chatId: other.id,
+        userId: user.id,
+        text: `o${i}`,
+        createdAt: new Date(t0 + i * 1000),
+      });
     }
     const removed = await deleteMessagesByChatIdAfterTimestamp(prisma(), chat.id, new Date(t0 + 2000));
     expect(removed).toBe(3);
@@ -177,10 +200,20 @@ describe("getMessageCountByUserId", () => {
     const otherChat = await insertChat(prisma(), { userId: other.id });
     const now = Date.now();
     await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "user" });
-    await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "user", createdAt: new Date(now - 23 * HOUR) });
+    await insertMessage(prisma(), {
+      chatId: chat.id,
+      userId: user.id,
+      role: "user",
+      createdAt: new Date(now - 23 * HOUR),
+    });
     await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "assistant" });
     await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "system" });
-    await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "user", createdAt: new Date(now - 25 * HOUR) });
+    await insertMessage(prisma(), {
+      chatId: chat.id,
+      userId: user.id,
+      role: "user",
+      createdAt: new Date(now - 25 * HOUR),
+    });
     await insertMessage(prisma(), { chatId: otherChat.id, userId: other.id, role: "user" });
 
     expect(await getMessageCountByUserId(prisma(), user.id, hoursAgo(24))).toBe(2);
@@ -215,9 +248,11 @@ describe("voteMessage", () => {
 
   test("a vote on a message that does not exist is bad_request:database", async () => {
     const { chat } = await userWithChat();
-    await expect(voteMessage(prisma(), { chatId: chat.id, messageId: newId(), isUpvoted: true })).rejects.toMatchObject({
-      code: "bad_request:database",
-    });
+    await expect(voteMessage(prisma(), { chatId: chat.id, messageId: newId(), isUpvoted: true })).rejects.toMatchObject(
+      {
+        code: "bad_request:database",
+      },
+    );
     expect(await getVotesByChatId(prisma(), chat.id)).toEqual([]);
   });
 });

@@ -36,4 +36,3 @@ test.skipIf(!onPostgres)(
     expect(await database.db.prisma.user.count()).toBe(5);
   },
 );
-

@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 
 test("a database that refuses connections gives offline:chat with a retry hint, through Prisma and through SQL", async () => {
-  const queries: (() => Promise<unknown>)[] = [() => refusing.prisma.user.count(), () => refusing.sql.query("SELECT 1")];
+  const queries: (() => Promise<unknown>)[] = [
+    () => refusing.prisma.user.count(),
+    () => refusing.sql.query("SELECT 1"),
+  ];
   for (const run of queries) {
     const refused = await dbCall("probe", run).then(
       () => expect.unreachable("the query should have been refused"),

@@ -38,7 +38,11 @@ function expectWellFormed(events: StreamEvent[]) {
 function comparable(event: StreamEvent): unknown {
   const { streamId, chatId, userMessageId, assistantMessageId, message, partialMessage, ...rest } = event;
   const strip = (m: any) => (m ? { role: m.role, status: m.status, parts: m.parts } : m);
-  return { ...rest, ...(message ? { message: strip(message) } : {}), ...(partialMessage ? { partialMessage: strip(partialMessage) } : {}) };
+  return {
+    ...rest,
+    ...(message ? { message: strip(message) } : {}),
+    ...(partialMessage ? { partialMessage: strip(partialMessage) } : {}),
+  };
 }
 
 async function runTurn(target: TestGateway, text: string, transport: "fetch" | "client") {
@@ -59,10 +63,7 @@ describe("direct mode", () => {
     ["a model [error]", "[plain] [error] fail please"],
   ] as const) {
     it(`${name}: the same events and stored turn as proxy mode`, async () => {
-      const [inProcess, overHttp] = await Promise.all([
-        runTurn(direct, text, "client"),
-        runTurn(proxy, text, "fetch"),
-      ]);
+      const [inProcess, overHttp] = await Promise.all([runTurn(direct, text, "client"), runTurn(proxy, text, "fetch")]);
       expectWellFormed(inProcess.events);
       expect(typenames(inProcess.events)).toEqual(typenames(overHttp.events));
       expect(inProcess.events.map(comparable)).toEqual(overHttp.events.map(comparable));

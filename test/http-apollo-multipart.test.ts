@@ -11,7 +11,8 @@ import { useApolloMultipartSubscriptions } from "../src/http/apollo-multipart.ts
 import { setLogLevel } from "../src/log.ts";
 import { eventually } from "./support/sse.ts";
 
-const APOLLO_ACCEPT = "multipart/mixed;boundary=graphql;subscriptionSpec=1.0,application/graphql-response+json,application/json;q=0.9";
+const APOLLO_ACCEPT =
+  "multipart/mixed;boundary=graphql;subscriptionSpec=1.0,application/graphql-response+json,application/json;q=0.9";
 
 const HEARTBEAT_PART = "\r\ncontent-type: application/json\r\n\r\n{}\r\n---";
 

@@ -16,7 +16,11 @@ async function corsHeaders(url: string, origin: string, method: "POST" | "OPTION
     method,
     headers:
       method === "OPTIONS"
-        ? { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type, authorization" }
+        ? {
+            origin,
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type, authorization",
+          }
         : { origin, "content-type": "application/json" },
     body: method === "POST" ? JSON.stringify({ query: "{ __typename }" }) : undefined,
   });
@@ -30,13 +34,19 @@ async function corsHeaders(url: string, origin: string, method: "POST" | "OPTION
 describe("CORS in development (CORS_ORIGINS unset)", () => {
   test("another site's origin gets no CORS headers, on the request or its preflight", async () => {
     for (const method of ["POST", "OPTIONS"] as const) {
-      expect(await corsHeaders(gateway.url, "https://evil.example", method)).toEqual({ allowOrigin: null, allowCredentials: null });
+      expect(await corsHeaders(gateway.url, "https://evil.example", method)).toEqual({
+        allowOrigin: null,
+        allowCredentials: null,
+      });
     }
   });
 
   test("a localhost origin (a dev server) is allowed, without credentials", async () => {
     for (const origin of ["http://localhost:5173", "http://127.0.0.1:3000"]) {
-      expect(await corsHeaders(gateway.url, origin, "OPTIONS")).toEqual({ allowOrigin: origin, allowCredentials: null });
+      expect(await corsHeaders(gateway.url, origin, "OPTIONS")).toEqual({
+        allowOrigin: origin,
+        allowCredentials: null,
+      });
       expect(await corsHeaders(gateway.url, origin)).toEqual({ allowOrigin: origin, allowCredentials: null });
     }
   });
@@ -56,7 +66,10 @@ describe("CORS in production with CORS_ORIGINS", () => {
 
   test("only the listed origins are allowed; localhost is not", async () => {
     for (const origin of ["https://app.example.com", "https://admin.example.com"]) {
-      expect(await corsHeaders(production.url, origin, "OPTIONS")).toEqual({ allowOrigin: origin, allowCredentials: null });
+      expect(await corsHeaders(production.url, origin, "OPTIONS")).toEqual({
+        allowOrigin: origin,
+        allowCredentials: null,
+      });
     }
     for (const origin of ["https://evil.example", "http://localhost:5173", "https://app.example.com.evil.example"]) {
       expect((await corsHeaders(production.url, origin, "OPTIONS")).allowOrigin).toBeNull();
@@ -96,7 +109,8 @@ describe("requests a browser sends from any site without a preflight", () => {
       { body: form },
       { headers: { "content-type": "text/plain" }, body: JSON.stringify({ query: GUEST }) },
     ];
-    for (const init of posts) await refusedAndNothingRan(await fetch(`${gateway.url}/graphql`, { method: "POST", ...init }));
+    for (const init of posts)
+      await refusedAndNothingRan(await fetch(`${gateway.url}/graphql`, { method: "POST", ...init }));
   });
 
   test("a GET with neither a token nor x-graphql-yoga-csrf runs nothing", async () => {

@@ -50,7 +50,12 @@ describe("/metrics", () => {
     expect(series.get("chat_gateway_delta_latency_seconds_count")).toBeGreaterThan(0);
     expect(series.get("chat_gateway_resumers")).toBe(0);
     expect(series.has("chat_gateway_nodejs_eventloop_lag_p99_seconds")).toBe(true);
-    for (const name of ["upstream_errors_total", "database_errors_total", "redis_errors_total", "refused_for_overload_total"]) {
+    for (const name of [
+      "upstream_errors_total",
+      "database_errors_total",
+      "redis_errors_total",
+      "refused_for_overload_total",
+    ]) {
       expect(scraped.text).toContain(`# TYPE chat_gateway_${name} counter`);
     }
   });
@@ -73,7 +78,11 @@ describe("/metrics", () => {
       return { running: series.get("chat_gateway_running_turns"), resumers: series.get("chat_gateway_resumers") };
     };
     await eventually(async () => (await gauges()).running === 1, 10_000);
-    const resuming = subscribeWithFetch(gateway.url, { chatId: input.input.chatId, afterSeq: null }, { token, query: RESUME_STREAM });
+    const resuming = subscribeWithFetch(
+      gateway.url,
+      { chatId: input.input.chatId, afterSeq: null },
+      { token, query: RESUME_STREAM },
+    );
     await eventually(async () => (await gauges()).resumers === 1, 10_000);
 
     release();
@@ -110,7 +119,12 @@ describe("/metrics settings", () => {
   });
 
   it("wants the bearer token when METRICS_TOKEN is set", async () => {
-    const guarded = await startTestGateway({ NODE_ENV: "production", METRICS: "true", METRICS_TOKEN: "scrape-secret", STREAMER_URL: fake.url });
+    const guarded = await startTestGateway({
+      NODE_ENV: "production",
+      METRICS: "true",
+      METRICS_TOKEN: "scrape-secret",
+      STREAMER_URL: fake.url,
+    });
     try {
       expect((await scrape(guarded.url)).status).toBe(401);
       expect((await scrape(guarded.url, { authorization: "Bearer wrong" })).status).toBe(401);

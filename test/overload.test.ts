@@ -45,7 +45,8 @@ describe("overload", () => {
   it("refuses a third concurrent turn with offline:chat and a retry hint, storing and charging nothing; the running ones finish", async () => {
     const release = holdAnswers();
     const token = await gateway.tokenFor(await insertUser(gateway.database.db.prisma));
-    const left = async () => expectOk(await gateway.gql(`{ me { messagesLeftToday } }`, {}, token)).me.messagesLeftToday;
+    const left = async () =>
+      expectOk(await gateway.gql(`{ me { messagesLeftToday } }`, {}, token)).me.messagesLeftToday;
     const running = ["first", "second"].map((text) => subscribeWithFetch(gateway.url, sendInput(text), { token }));
     await eventually(async () => fake.requests.length >= 2, 10_000);
     expect(await readiness()).toEqual({ status: 503, body: { ready: false, overloaded: true } });
@@ -67,7 +68,10 @@ describe("overload", () => {
     release();
     for (const turn of await Promise.all(running)) {
       expect(turn.events.at(-1)).toMatchObject({ __typename: "StreamFinished" });
-      expect(turn.events.at(-1)!.message.parts).toContainEqual({ __typename: "TextPart", text: "Part of it, and the rest." });
+      expect(turn.events.at(-1)!.message.parts).toContainEqual({
+        __typename: "TextPart",
+        text: "Part of it, and the rest.",
+      });
     }
     await eventually(async () => (await readiness()).status === 200, 10_000);
     expect(await readiness()).toEqual({ status: 200, body: { ready: true } });

@@ -20,7 +20,9 @@ const browse = (url: string) => fetch(`${url}/graphql`, { headers: { accept: "te
 describe("secrets with NODE_ENV=production", () => {
   test("the gateway refuses to start on the development AUTH_SECRET and NEXTJS_INTERNAL_TOKEN (or none), naming each", async () => {
     const start = (settings: Record<string, string>) =>
-      startGateway(parseEnv({ NODE_ENV: "production", LOG_LEVEL: "silent", PORT: "0", DATA_DIR: "memory://", ...settings }));
+      startGateway(
+        parseEnv({ NODE_ENV: "production", LOG_LEVEL: "silent", PORT: "0", DATA_DIR: "memory://", ...settings }),
+      );
     const both = start({});
     await expect(both).rejects.toThrow(/AUTH_SECRET/);
     await expect(both).rejects.toThrow(/NEXTJS_INTERNAL_TOKEN/);
@@ -28,14 +30,19 @@ describe("secrets with NODE_ENV=production", () => {
     await expect(internal).rejects.toThrow(/NEXTJS_INTERNAL_TOKEN/);
     await expect(internal).rejects.not.toThrow(/AUTH_SECRET/);
     // The committed development value, spelled out, is refused like an unset one.
-    await expect(start({ AUTH_SECRET: "dev-only-secret-change-me-dev-only-secret", NEXTJS_INTERNAL_TOKEN: secret() })).rejects.toThrow(
-      /AUTH_SECRET/,
-    );
+    await expect(
+      start({ AUTH_SECRET: "dev-only-secret-change-me-dev-only-secret", NEXTJS_INTERNAL_TOKEN: secret() }),
+    ).rejects.toThrow(/AUTH_SECRET/);
   });
 
   test("with AUTH_JWKS_URL, AUTH_SECRET may stay unset (guest sessions are off then); in direct mode no internal token is needed", () => {
     const production = (settings: Record<string, string>) => parseEnv({ NODE_ENV: "production", ...settings });
-    expect(developmentSecrets(production({ AUTH_JWKS_URL: "https://auth.example.com/jwks", NEXTJS_INTERNAL_TOKEN: secret() }), "gateway")).toEqual([]);
+    expect(
+      developmentSecrets(
+        production({ AUTH_JWKS_URL: "https://auth.example.com/jwks", NEXTJS_INTERNAL_TOKEN: secret() }),
+        "gateway",
+      ),
+    ).toEqual([]);
     expect(developmentSecrets(production({ STREAM_MODE: "direct", AUTH_SECRET: secret() }), "gateway")).toEqual([]);
     expect(developmentSecrets(production(realSecrets()), "gateway")).toEqual([]);
     // The streamer on its own needs only its token.
@@ -77,13 +84,18 @@ describe("a production gateway by default", () => {
     });
   });
 
-  test("names nothing a client did not ask for (no \"Did you mean\"), in the document or its variables", async () => {
+  test('names nothing a client did not ask for (no "Did you mean"), in the document or its variables', async () => {
     const token = await gateway.tokenFor({ id: "prod-user" });
     const VISIBILITY = `mutation($v: Visibility!) { updateChatVisibility(id: "${randomUUID()}", visibility: $v) { id } }`;
     const CREATE = `mutation($input: CreateChatInput!) { createChat(input: $input) { id } }`;
     const cases: [string, Record<string, unknown>, RegExp, RegExp][] = [
       [TYPO, {}, /Cannot query field "emial" on type "User"\.$/, /"email"/],
-      [`mutation { updateChatVisibility(id: "x", visibility: PUBLICK) { id } }`, {}, /"PUBLICK" does not exist/, /"PUBLIC"/],
+      [
+        `mutation { updateChatVisibility(id: "x", visibility: PUBLICK) { id } }`,
+        {},
+        /"PUBLICK" does not exist/,
+        /"PUBLIC"/,
+      ],
       [VISIBILITY, { v: "PUBLICK" }, /"PUBLICK" does not exist/, /"PUBLIC"/],
       [CREATE, { input: { titel: "x" } }, /Field "titel" is not defined/, /"title"/],
     ];
@@ -127,6 +139,10 @@ describe("a production gateway with GRAPHIQL, INTROSPECTION and FIELD_SUGGESTION
 
 test("development keeps all three on unless set off", () => {
   expect(parseEnv({})).toMatchObject({ GRAPHIQL: true, INTROSPECTION: true, FIELD_SUGGESTIONS: true });
-  expect(parseEnv({ NODE_ENV: "production" })).toMatchObject({ GRAPHIQL: false, INTROSPECTION: false, FIELD_SUGGESTIONS: false });
+  expect(parseEnv({ NODE_ENV: "production" })).toMatchObject({
+    GRAPHIQL: false,
+    INTROSPECTION: false,
+    FIELD_SUGGESTIONS: false,
+  });
   expect(parseEnv({ INTROSPECTION: "false" }).INTROSPECTION).toBe(false);
 });

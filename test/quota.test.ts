@@ -42,7 +42,11 @@ const userMessageCount = (userId: string) => prisma().message.count({ where: { u
 /** `n` user messages already sent in the last hours (inserted directly). */
 async function alreadySent(user: { id: string; chat: { id: string } }, n: number, agoMs = HOUR) {
   for (let i = 0; i < n; i++) {
-    await insertMessage(prisma(), { chatId: user.chat.id, userId: user.id, createdAt: new Date(Date.now() - agoMs - i) });
+    await insertMessage(prisma(), {
+      chatId: user.chat.id,
+      userId: user.id,
+      createdAt: new Date(Date.now() - agoMs - i),
+    });
   }
 }
 
@@ -82,7 +86,10 @@ describe("saveMessages against the quota", () => {
     const me = await signedIn();
     await alreadySent(me, 3);
     const tooMany = [textMessage("a"), textMessage("b", "ASSISTANT"), textMessage("c"), textMessage("d")];
-    expectError(await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: tooMany }, me.token), "rate_limit:chat");
+    expectError(
+      await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: tooMany }, me.token),
+      "rate_limit:chat",
+    );
     expect(await prisma().message.count()).toBe(3);
     const fits = [textMessage("a"), textMessage("b", "ASSISTANT"), textMessage("c")];
     expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: fits }, me.token));
@@ -97,7 +104,9 @@ describe("saveMessages against the quota", () => {
     expect(await left(me.token)).toBe(REGULAR_QUOTA);
     await alreadySent(me, REGULAR_QUOTA);
     expect(await left(me.token)).toBe(0);
-    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [textMessage("more", "ASSISTANT")] }, me.token));
+    expectOk(
+      await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [textMessage("more", "ASSISTANT")] }, me.token),
+    );
   });
 
   test("messages older than 24 hours do not count", async () => {
@@ -120,7 +129,10 @@ describe("saveMessages against the quota", () => {
     const a = await signedIn();
     const b = await signedIn();
     await alreadySent(a, REGULAR_QUOTA);
-    expectError(await gateway.gql(SAVE_MESSAGES, { chatId: a.chat.id, messages: [textMessage("x")] }, a.token), "rate_limit:chat");
+    expectError(
+      await gateway.gql(SAVE_MESSAGES, { chatId: a.chat.id, messages: [textMessage("x")] }, a.token),
+      "rate_limit:chat",
+    );
     expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: b.chat.id, messages: [textMessage("x")] }, b.token));
     expect(await left(b.token)).toBe(REGULAR_QUOTA - 1);
   });
@@ -180,10 +192,16 @@ describe("THE RACE across both writers", () => {
     const outcomes = await Promise.all(
       Array.from({ length: 40 }, async (_, i) => {
         if (i % 2 === 0) {
-          const { events, results } = await subscribeWithFetch(gateway.url, sendInput(`turn ${i}`), { token: me.token });
+          const { events, results } = await subscribeWithFetch(gateway.url, sendInput(`turn ${i}`), {
+            token: me.token,
+          });
           return events.at(-1)?.__typename === "StreamFinished" ? "ok" : results[0]?.errors?.[0]?.extensions?.code;
         }
-        const result = await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [textMessage(`save ${i}`)] }, me.token);
+        const result = await gateway.gql(
+          SAVE_MESSAGES,
+          { chatId: me.chat.id, messages: [textMessage(`save ${i}`)] },
+          me.token,
+        );
         return result.errors ? result.errors[0].extensions?.code : "ok";
       }),
     );
@@ -256,7 +274,9 @@ describe("deleting does not give messages back", () => {
     await prisma().message.deleteMany({ where: { userId: me.id } });
     // Uses recorded three windows ago, long expired.
     const expired = new Date(Date.now() - 3 * windowMs);
-    await prisma().quotaUse.createMany({ data: [0, 1, 2].map((i) => ({ userId: me.id, createdAt: new Date(expired.getTime() + i) })) });
+    await prisma().quotaUse.createMany({
+      data: [0, 1, 2].map((i) => ({ userId: me.id, createdAt: new Date(expired.getTime() + i) })),
+    });
     expect(await prisma().quotaUse.count({ where: { userId: me.id } })).toBe(4);
 
     expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: me.chat.id, messages: [textMessage("now")] }, me.token));

@@ -3,7 +3,14 @@
 // REDIS_URL is set (the cross-instance tests only then).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeGateway, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import { respond, startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
+import {
+  respond,
+  startFakeStreamer,
+  textDeltas,
+  turnHead,
+  turnTail,
+  type FakeStreamer,
+} from "./support/fake-streamer.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
   eventually,
@@ -20,9 +27,17 @@ failOnUnhandledRejections();
 const redisUrl = process.env.REDIS_URL;
 const TEXT = "A resumable answer, one piece at a time. ".repeat(4);
 // About 0.7 s of answer, a delta every 20 ms.
-const answer = respond([...turnHead(), ...textDeltas("t1", TEXT, 5).flatMap((c) => [c, { delayMs: 20 }]), ...turnTail()]);
+const answer = respond([
+  ...turnHead(),
+  ...textDeltas("t1", TEXT, 5).flatMap((c) => [c, { delayMs: 20 }]),
+  ...turnTail(),
+]);
 // Goes on until stopped.
-const endless = respond([...turnHead(), ...textDeltas("t1", TEXT.repeat(50), 5).flatMap((c) => [c, { delayMs: 20 }]), ...turnTail()]);
+const endless = respond([
+  ...turnHead(),
+  ...textDeltas("t1", TEXT.repeat(50), 5).flatMap((c) => [c, { delayMs: 20 }]),
+  ...turnTail(),
+]);
 
 let fake: FakeStreamer;
 let gateway: TestGateway;
@@ -36,7 +51,10 @@ afterAll(async () => {
 });
 
 const deltas = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta");
-const textOf = (events: StreamEvent[]) => deltas(events).map((e) => e.delta).join("");
+const textOf = (events: StreamEvent[]) =>
+  deltas(events)
+    .map((e) => e.delta)
+    .join("");
 
 function resume(url: string, chatId: string, afterSeq: number | null, token: string | null, signal?: AbortSignal) {
   return subscribeWithFetch(url, { chatId, afterSeq }, { token, query: RESUME_STREAM, signal });
@@ -165,7 +183,8 @@ describe.skipIf(!redisUrl)("resumeStream across instances (REDIS_URL)", () => {
       const sent = await subscribeWithFetch(gateway.url, variables, {
         token,
         onEvent: (_event, all) => {
-          if (deltas(all).length === 2) readers = [resume(other.url, chatId, null, token), resume(gateway.url, chatId, 1, token)];
+          if (deltas(all).length === 2)
+            readers = [resume(other.url, chatId, null, token), resume(gateway.url, chatId, 1, token)];
           if (deltas(all).length === 10) stopped = other.gql(STOP_STREAM, { chatId }, token);
         },
       });

@@ -90,7 +90,8 @@ function typeString(parent: string, field: string, type: { toString(): string })
   return text;
 }
 
-const isRequired = (arg: GraphQLArgument | GraphQLInputField) => isNonNullType(arg.type) && arg.defaultValue === undefined;
+const isRequired = (arg: GraphQLArgument | GraphQLInputField) =>
+  isNonNullType(arg.type) && arg.defaultValue === undefined;
 
 /** Every way `served` falls short of `contract`, as readable lines (empty when it honours it). */
 function compareSchemas(contract: GraphQLSchema, served: GraphQLSchema): string[] {
@@ -146,7 +147,9 @@ function compareSchemas(contract: GraphQLSchema, served: GraphQLSchema): string[
         const servedField = mineFields[field.name];
         if (!servedField) problems.push(`input field ${type.name}.${field.name} is missing`);
         else if (String(servedField.type) !== String(field.type)) {
-          problems.push(`input field ${type.name}.${field.name} is ${servedField.type}, the contract says ${field.type}`);
+          problems.push(
+            `input field ${type.name}.${field.name} is ${servedField.type}, the contract says ${field.type}`,
+          );
         }
       }
       for (const extra of Object.values(mineFields)) {

@@ -83,7 +83,10 @@ async function turn(handler: FakeHandler) {
 }
 
 const joined = (events: StreamEvent[], type: string) =>
-  events.filter((e) => e.__typename === type).map((e) => e.delta).join("");
+  events
+    .filter((e) => e.__typename === type)
+    .map((e) => e.delta)
+    .join("");
 
 /** No U+0000 or lone surrogate anywhere (JSON.stringify escapes exactly those, as \u0000 and \udXXX). */
 function expectStorable(value: unknown) {
@@ -257,7 +260,8 @@ describe("an error body that does not end", () => {
       call.res.writeHead(502, { "content-type": "text/plain" });
       while (!call.res.destroyed && written < 50_000_000) {
         written += 1024;
-        if (!call.res.write("x".repeat(1024))) await Promise.race([new Promise((r) => call.res.once("drain", r)), call.closed]);
+        if (!call.res.write("x".repeat(1024)))
+          await Promise.race([new Promise((r) => call.res.once("drain", r)), call.closed]);
       }
     });
     expect(terminal).toMatchObject({ code: "offline:chat", reason: UNAVAILABLE });

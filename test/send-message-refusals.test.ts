@@ -134,14 +134,18 @@ describe("refusals never reach the streamer", () => {
     });
     const cases: [string, () => Record<string, unknown>][] = [
       ["a chatId that is not a UUID", () => withParts([{ text: "hi" }], { chatId: "not-a-uuid" })],
-      ["a message id that is not a UUID", () => ({ input: { chatId: randomUUID(), message: { id: "m1", parts: [{ text: "hi" }] } } })],
+      [
+        "a message id that is not a UUID",
+        () => ({ input: { chatId: randomUUID(), message: { id: "m1", parts: [{ text: "hi" }] } } }),
+      ],
       ["empty text", () => withParts([{ text: "" }])],
       ["text of white space only", () => withParts([{ text: " \n\t\u3000 " }])],
       ["a NUL (U+0000) in the text", () => withParts([{ text: "hi\u0000" }])],
       ["an unpaired surrogate in the text", () => withParts([{ text: "hi \ud83d" }])],
       [
         "a NUL in a file name",
-        () => withParts([{ file: { mediaType: "image/png", url: "https://example.com/a.png", filename: "a\u0000.png" } }]),
+        () =>
+          withParts([{ file: { mediaType: "image/png", url: "https://example.com/a.png", filename: "a\u0000.png" } }]),
       ],
       ["text over 2000 characters", () => withParts([{ text: "x".repeat(2001) }])],
       [

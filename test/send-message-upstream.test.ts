@@ -43,7 +43,12 @@ beforeAll(async () => {
   const timeouts = { UPSTREAM_IDLE_TIMEOUT_MS: "300", UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500" };
   [gateway, unreachableGateway] = await Promise.all([
     // A short owner lease: the database-failure test waits for the sweep.
-    startTestGateway({ STREAMER_URL: fake.url, NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET, TURN_LEASE_SECONDS: "3", ...timeouts }),
+    startTestGateway({
+      STREAMER_URL: fake.url,
+      NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET,
+      TURN_LEASE_SECONDS: "3",
+      ...timeouts,
+    }),
     startTestGateway({ STREAMER_URL: `http://127.0.0.1:${await closedPort()}`, ...timeouts }),
   ]);
 });
@@ -61,7 +66,10 @@ function expectWellFormed(events: StreamEvent[]) {
 }
 
 const streamedText = (events: StreamEvent[]) =>
-  events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");
+  events
+    .filter((e) => e.__typename === "TextDelta")
+    .map((e) => e.delta)
+    .join("");
 
 async function storedMessages(target: TestGateway, chatId: string, token: string) {
   const { chat } = expectOk(await target.gql(CHAT_WITH_MESSAGES, { id: chatId }, token));
@@ -325,7 +333,11 @@ describe("every event type", () => {
       ["c1", "search"],
       ["c2", "fetchPage"],
     ]);
-    expect(by("ToolInputDelta").map((e) => e.delta).join("")).toBe('{"q":"cats"}');
+    expect(
+      by("ToolInputDelta")
+        .map((e) => e.delta)
+        .join(""),
+    ).toBe('{"q":"cats"}');
     expect(by("ToolInputAvailable")[0]).toMatchObject({ toolCallId: "c1", toolName: "search", input: { q: "cats" } });
     expect(by("ToolOutputAvailable")[0]).toMatchObject({ toolCallId: "c1", output: { hits: 2 } });
     expect(by("ToolOutputError")[0]).toMatchObject({ toolCallId: "c2", errorText: "HTTP 404" });
@@ -540,7 +552,10 @@ describe("usage", () => {
   });
 
   it("a data-usage chunk after finish (as the Chat SDK writes it) is what StreamFinished and the chat hold", async () => {
-    const late = { type: "data-usage", data: { inputTokens: 30, outputTokens: 9, totalTokens: 39, modelId: "late-model" } };
+    const late = {
+      type: "data-usage",
+      data: { inputTokens: 30, outputTokens: 9, totalTokens: 39, modelId: "late-model" },
+    };
     // The pause lets the answer be stored at finish first; the late chunk must replace it.
     const { terminal, chat, messages } = await turn(respond([...textTurn("Counted late."), { delayMs: 100 }, late]));
     expect(terminal.__typename).toBe("StreamFinished");
@@ -667,7 +682,11 @@ describe("a database failure while storing the answer", () => {
       await altered;
       expectWellFormed(result.events);
       const terminal = result.events.at(-1)!;
-      expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "bad_request:database", partialMessage: null });
+      expect(terminal).toMatchObject({
+        __typename: "StreamFailed",
+        code: "bad_request:database",
+        partialMessage: null,
+      });
       expectNoInternals(terminal);
       started = result.events[0];
       // Nothing half-written: the answer is still the STREAMING row begin_turn stored, its turn active.
@@ -698,7 +717,13 @@ describe("a database failure while storing the user turn", () => {
     const token = await gateway.tokenFor(newUser());
     const variables = sendInput("never stored");
     const before = fake.requests.length;
-    fake.handle(respond([...turnHead(), ...textDeltas("t1", "Never shown", 1).flatMap((c) => [c, { delayMs: 50 }]), ...turnTail()]));
+    fake.handle(
+      respond([
+        ...turnHead(),
+        ...textDeltas("t1", "Never shown", 1).flatMap((c) => [c, { delayMs: 50 }]),
+        ...turnTail(),
+      ]),
+    );
     // The Stream row is the last write of the turn's first statement; its
     // failure must undo the chat and the user message too.
     await prisma.$executeRawUnsafe(`ALTER TABLE "Stream" ADD CONSTRAINT no_streams CHECK (false) NOT VALID`);
@@ -717,4 +742,3 @@ describe("a database failure while storing the user turn", () => {
     expect(fake.requests.length).toBe(before);
   });
 });
-

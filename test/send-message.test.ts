@@ -84,7 +84,10 @@ describe("sendMessage with the mock model", () => {
     expect(started.assistantMessageId).toMatch(/^[0-9a-f-]{36}$/);
 
     // The deltas spell what the stored message holds.
-    const reasoning = events.filter((e) => e.__typename === "ReasoningDelta").map((e) => e.delta).join("");
+    const reasoning = events
+      .filter((e) => e.__typename === "ReasoningDelta")
+      .map((e) => e.delta)
+      .join("");
     expect(reasoning).toBe("The user wants an answer. A weather lookup shows a tool call.");
     const tool = events.find((e) => e.__typename === "ToolInputAvailable")!;
     expect(tool).toMatchObject({ toolName: "getWeather", input: { city: "Paris" } });
@@ -113,7 +116,10 @@ describe("sendMessage with the mock model", () => {
       status: "COMPLETE",
     });
     const texts = message.parts.filter((p: any) => p.__typename === "TextPart").map((p: any) => p.text);
-    const streamedText = events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");
+    const streamedText = events
+      .filter((e) => e.__typename === "TextDelta")
+      .map((e) => e.delta)
+      .join("");
     expect(texts.join("")).toBe(streamedText);
     expect(streamedText).toContain('You said: "What is the weather in Paris?"');
     expect(message.parts.map((p: any) => p.__typename)).toEqual([
@@ -171,7 +177,10 @@ describe("sendMessage with the mock model", () => {
     // Distinct tool call ids across the chat, and the answer to the second question.
     const finished = viaFetch.events.at(-1)!;
     expect(finished.__typename).toBe("StreamFinished");
-    const streamedText = viaFetch.events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");
+    const streamedText = viaFetch.events
+      .filter((e) => e.__typename === "TextDelta")
+      .map((e) => e.delta)
+      .join("");
     expect(streamedText).toContain("Oslo");
 
     const chat = await chatOf(first.input.chatId, token);
@@ -208,9 +217,12 @@ describe("sendMessage with the mock model", () => {
     }
 
     const chatId = randomUUID();
-    const viaInline = await subscribeWithFetch(gateway.url, {}, {
-      token,
-      query: /* GraphQL */ `
+    const viaInline = await subscribeWithFetch(
+      gateway.url,
+      {},
+      {
+        token,
+        query: /* GraphQL */ `
         subscription {
           sendMessage(input: { chatId: "${chatId}", message: { id: "${randomUUID()}", parts: [{ text: "[plain] Inline" }] }, visibility: PUBLIC }) {
             __typename
@@ -218,10 +230,16 @@ describe("sendMessage with the mock model", () => {
           }
         }
       `,
-    });
+      },
+    );
     expect(viaInline.results.every((r) => r.errors === undefined)).toBe(true);
     expect(viaInline.events.at(-1)!.__typename).toBe("StreamFinished");
-    expect(viaInline.events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("")).toContain("Inline");
+    expect(
+      viaInline.events
+        .filter((e) => e.__typename === "TextDelta")
+        .map((e) => e.delta)
+        .join(""),
+    ).toContain("Inline");
     expect(await chatOf(chatId, token)).toMatchObject({ visibility: "PUBLIC" });
   });
 
@@ -238,7 +256,8 @@ describe("sendMessage with the mock model", () => {
         operationName,
       });
       expect(events.length).toBeGreaterThan(2);
-      for (const event of events) expect(Object.keys(event)).toEqual(operationName === "Names" ? ["__typename"] : ["seq"]);
+      for (const event of events)
+        expect(Object.keys(event)).toEqual(operationName === "Names" ? ["__typename"] : ["seq"]);
     }
   });
 
@@ -283,7 +302,8 @@ describe("sendMessage with the mock model", () => {
   it("each turn counts against the daily quota", async () => {
     const guest = expectOk(await gateway.gql(`mutation { createGuestSession { token user { messagesLeftToday } } }`));
     const { token } = guest.createGuestSession;
-    const left = async () => expectOk(await gateway.gql(`{ me { messagesLeftToday } }`, {}, token)).me.messagesLeftToday;
+    const left = async () =>
+      expectOk(await gateway.gql(`{ me { messagesLeftToday } }`, {}, token)).me.messagesLeftToday;
     expect(await left()).toBe(20);
     const chatId = randomUUID();
     await subscribeWithFetch(gateway.url, sendInput("[plain] one", { chatId }), { token });
@@ -308,12 +328,17 @@ describe("a client that goes away", () => {
     });
     expect(seen.aborted).toBe(true);
     const started = seen.events[0];
-    const received = seen.events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");
+    const received = seen.events
+      .filter((e) => e.__typename === "TextDelta")
+      .map((e) => e.delta)
+      .join("");
 
     // Every reader of the chat sees the turn running, and its answer growing (the checkpoint).
     const streaming = await eventually(async () => {
       const chat = await chatOf(variables.input.chatId, token);
-      const answer = chat.messages.edges.map((edge: any) => edge.node).find((m: any) => m.id === started.assistantMessageId);
+      const answer = chat.messages.edges
+        .map((edge: any) => edge.node)
+        .find((m: any) => m.id === started.assistantMessageId);
       const text = answer?.parts.find((p: any) => p.__typename === "TextPart")?.text ?? "";
       return answer?.status === "STREAMING" && text.length > received.length && { chat, text };
     }, 8_000);

@@ -11,7 +11,14 @@ import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { createTestDatabase, onPostgres, type TestDatabase } from "./support/database.ts";
-import { respond, startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
+import {
+  respond,
+  startFakeStreamer,
+  textDeltas,
+  turnHead,
+  turnTail,
+  type FakeStreamer,
+} from "./support/fake-streamer.ts";
 import { dropDatabase, expectError, newUser } from "./support/fixtures.ts";
 import { startGatewayProcess, type GatewayProcess, type Launcher } from "./support/gateway-process.ts";
 import { CHAT_WITH_MESSAGES, eventually, sendInput, subscribeWithFetch, type StreamEvent } from "./support/sse.ts";
@@ -77,7 +84,10 @@ async function start(launcher: Launcher, drainSeconds: number, databaseUrl = dat
 }
 
 const streamedText = (events: StreamEvent[]) =>
-  events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");
+  events
+    .filter((e) => e.__typename === "TextDelta")
+    .map((e) => e.delta)
+    .join("");
 
 /** Starts a turn and resolves once its first half has streamed. */
 async function startTurn(url: string, token: string) {
@@ -90,7 +100,10 @@ async function startTurn(url: string, token: string) {
       if (streamedText(all) === FIRST_PART) streamed();
     },
   });
-  await Promise.race([halfway, done.then((result) => Promise.reject(new Error(`ended early: ${JSON.stringify(result)}`)))]);
+  await Promise.race([
+    halfway,
+    done.then((result) => Promise.reject(new Error(`ended early: ${JSON.stringify(result)}`))),
+  ]);
   return { variables, done };
 }
 
@@ -100,7 +113,10 @@ async function gql(url: string, query: string, variables: Record<string, unknown
     headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
-  return (await response.json()) as { data?: any; errors?: { message: string; extensions?: Record<string, unknown> }[] };
+  return (await response.json()) as {
+    data?: any;
+    errors?: { message: string; extensions?: Record<string, unknown> }[];
+  };
 }
 
 const MESSAGES_LEFT = /* GraphQL */ `query { me { messagesLeftToday } }`;
@@ -119,7 +135,11 @@ async function stored(gw: GatewayProcess, messageId: string, streamId: string) {
   try {
     const message = await db.prisma.message.findUnique({ where: { id: messageId } });
     const stream = await db.prisma.stream.findUnique({ where: { id: streamId } });
-    return { message, stream, text: (message?.parts as { text?: string }[] | undefined)?.map((p) => p.text ?? "").join("") };
+    return {
+      message,
+      stream,
+      text: (message?.parts as { text?: string }[] | undefined)?.map((p) => p.text ?? "").join(""),
+    };
   } finally {
     if (!database) await db.close();
   }
@@ -203,7 +223,11 @@ describe("SIGTERM drains", () => {
 
       expect(await gw.waitForExit(30_000)).toEqual({ code: 0, signal: null });
       await eventually(async () => !isRunning(gw.gatewayPid), 5_000);
-      const { message, stream, text } = await stored(gw, result.events[0].assistantMessageId, result.events[0].streamId);
+      const { message, stream, text } = await stored(
+        gw,
+        result.events[0].assistantMessageId,
+        result.events[0].streamId,
+      );
       expect(message?.status).toBe("complete");
       expect(text).toBe(FIRST_PART + SECOND_PART);
       expect(stream?.status).toBe("finished");
@@ -234,7 +258,11 @@ describe("SIGTERM drains", () => {
       expect(upstream.closedEarly).toBe(true);
 
       expect(await gw.waitForExit(30_000)).toEqual({ code: 0, signal: null });
-      const { message, stream, text } = await stored(gw, result.events[0].assistantMessageId, result.events[0].streamId);
+      const { message, stream, text } = await stored(
+        gw,
+        result.events[0].assistantMessageId,
+        result.events[0].streamId,
+      );
       expect(message?.status).toBe("aborted");
       expect(text).toBe(FIRST_PART);
       expect(stream?.status).toBe("aborted");
@@ -255,7 +283,10 @@ describe("SIGTERM drains", () => {
       await drainingReadiness(gw.url);
       gw.signal("SIGTERM");
       const result = await turn.done;
-      expect(result.events.at(-1)).toMatchObject({ __typename: "StreamAborted", partialMessage: { status: "ABORTED" } });
+      expect(result.events.at(-1)).toMatchObject({
+        __typename: "StreamAborted",
+        partialMessage: { status: "ABORTED" },
+      });
       expect(await gw.waitForExit(30_000)).toEqual({ code: 0, signal: null });
       const { message } = await stored(gw, result.events[0].assistantMessageId, result.events[0].streamId);
       expect(message?.status).toBe("aborted");

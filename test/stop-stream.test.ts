@@ -50,9 +50,15 @@ afterAll(async () => {
 
 const textDeltaCount = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta").length;
 const streamedText = (events: StreamEvent[]) =>
-  events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");
+  events
+    .filter((e) => e.__typename === "TextDelta")
+    .map((e) => e.delta)
+    .join("");
 const storedText = (parts: unknown) =>
-  (parts as { type: string; text?: string }[]).filter((p) => p.type === "text").map((p) => p.text).join("");
+  (parts as { type: string; text?: string }[])
+    .filter((p) => p.type === "text")
+    .map((p) => p.text)
+    .join("");
 
 /** Starts a slow turn over fetch and resolves once `deltas` text deltas arrived. */
 function startSlowTurn(token: string, options: { signal?: AbortSignal; deltas?: number } = {}) {
@@ -155,7 +161,9 @@ describe("stopStream", () => {
       const variables = sendInput("Anyone there?");
       const requestsBefore = fake.requests.length;
       const done = subscribeWithFetch(gateway.url, variables, { token });
-      const request = await eventually(async () => fake.requests.length > requestsBefore && fake.requests[requestsBefore]);
+      const request = await eventually(
+        async () => fake.requests.length > requestsBefore && fake.requests[requestsBefore],
+      );
       const stop = await gateway.gql(STOP_STREAM, { chatId: variables.input.chatId }, token);
       expect(expectOk(stop).stopStream).toBe(true);
       const result = await done;
@@ -367,7 +375,9 @@ describe("a client that goes away", () => {
         return row !== null && row.status !== "active" && row;
       }, 10_000);
       expect(stream.status).toBe("finished");
-      const answer = await prisma.message.findFirstOrThrow({ where: { chatId: variables.input.chatId, role: "assistant" } });
+      const answer = await prisma.message.findFirstOrThrow({
+        where: { chatId: variables.input.chatId, role: "assistant" },
+      });
       expect(answer.status).toBe("complete");
       expect(storedText(answer.parts)).toBe(MEDIUM_TEXT);
     } finally {

@@ -35,7 +35,10 @@ describe("internal token", () => {
   });
 
   it("accepts a hand-made token with the same claims", async () => {
-    expect(await verifyInternalToken(SECRET, await handMade().sign(key))).toEqual({ userId: "user-1", chatId: "chat-1" });
+    expect(await verifyInternalToken(SECRET, await handMade().sign(key))).toEqual({
+      userId: "user-1",
+      chatId: "chat-1",
+    });
   });
 
   it("refuses an expired token", async () => {

@@ -85,12 +85,12 @@ async function assemble(chunks: UIMessageChunk[]): Promise<UIMessage> {
         controller.close();
       },
     }),
-  })) last = message;
+  }))
+    last = message;
   return last!;
 }
 
-const textOf = (message: UIMessage) =>
-  message.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
+const textOf = (message: UIMessage) => message.parts.flatMap((p) => (p.type === "text" ? [p.text] : [])).join("");
 
 describe("built-in streamer: POST /api/chat/stream", () => {
   it("streams a two-step turn with reasoning, a tool call and an answer echoing the user", async () => {
@@ -160,10 +160,7 @@ describe("built-in streamer: POST /api/chat/stream", () => {
   it("continues a chat from stored messages, including the previous turn's tool call", async () => {
     const first = userMessage("Hello in Rome");
     const previous = await assemble(await readChunks(await post(streamer.url, requestBody("", { message: first }))));
-    const response = await post(
-      streamer.url,
-      requestBody("And now?", { existingMessages: [first, previous] }),
-    );
+    const response = await post(streamer.url, requestBody("And now?", { existingMessages: [first, previous] }));
     const message = await assemble(await readChunks(response));
     expect(message.parts.find((p) => p.type === "tool-getWeather")).toMatchObject({ toolCallId: "call_mock_2" });
     expect(textOf(message)).toContain('You said: "And now?".');

@@ -91,7 +91,11 @@ describe("assembleMessage", () => {
       ],
       { messageId: "gateway-msg" },
     );
-    expect(message).toMatchObject({ id: "gateway-msg", role: "assistant", parts: [{ type: "text", text: "hi", state: "done" }] });
+    expect(message).toMatchObject({
+      id: "gateway-msg",
+      role: "assistant",
+      parts: [{ type: "text", text: "hi", state: "done" }],
+    });
   });
 
   it("gives an empty message for no chunks", async () => {
@@ -118,7 +122,13 @@ describe("assembleMessage", () => {
     expect(message.parts).toMatchObject([
       { type: "step-start" },
       { type: "reasoning", text: "Thinking", state: "done" },
-      { type: "tool-search", toolCallId: "a", state: "output-error", input: { q: "x" }, errorText: interruptedToolError },
+      {
+        type: "tool-search",
+        toolCallId: "a",
+        state: "output-error",
+        input: { q: "x" },
+        errorText: interruptedToolError,
+      },
       { type: "tool-search", toolCallId: "b", state: "input-streaming" },
       { type: "text", text: "Half a sen", state: "done" },
     ]);
@@ -197,4 +207,3 @@ describe("mergeDeltas", () => {
     expect(interleaved).toEqual(copy);
   });
 });
-

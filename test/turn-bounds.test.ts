@@ -65,7 +65,11 @@ test("a turn past its bound of events ends as StreamFailed, the upstream stopped
 
   expect(events.length).toBeLessThanOrEqual(52);
   const last = events.at(-1)!;
-  expect(last).toMatchObject({ __typename: "StreamFailed", code: "offline:chat", partialMessage: { status: "failed" } });
+  expect(last).toMatchObject({
+    __typename: "StreamFailed",
+    code: "offline:chat",
+    partialMessage: { status: "failed" },
+  });
   const text = events.flatMap((e) => (e.__typename === "TextDelta" ? [e.delta] : [])).join("");
   expect(text.length).toBeGreaterThan(0);
   const stored = await database.db.prisma.message.findUniqueOrThrow({ where: { id: run.turn.assistantMessageId } });
@@ -74,19 +78,24 @@ test("a turn past its bound of events ends as StreamFailed, the upstream stopped
   expect(source.aborted).toBe(true);
 });
 
-test.skipIf(!redisUrl)("with Redis, a reader that stops reading mid-turn gets every event later, from Redis", async () => {
-  const turnLog = await RedisTurnLog.connect(redisUrl!, { retentionMs: 10_000, maxEvents: 20_000 });
-  try {
-    const run = await startTurn(burstSource(3_000), turnLog);
-    const reader = run.subscribe(-1);
-    const events: TurnEvent[] = [(await reader.next()).value as TurnEvent];
-    // The turn runs to its end while this reader reads nothing.
-    await run.finished;
-    for await (const event of reader) events.push(event);
-    expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
-    expect(events.at(-1)!.__typename).toBe("StreamFinished");
-    expect(events.flatMap((e) => (e.__typename === "TextDelta" ? [e.delta] : [])).join("")).toBe(words(3_000).join(""));
-  } finally {
-    await turnLog.shutdown();
-  }
-});
+test.skipIf(!redisUrl)(
+  "with Redis, a reader that stops reading mid-turn gets every event later, from Redis",
+  async () => {
+    const turnLog = await RedisTurnLog.connect(redisUrl!, { retentionMs: 10_000, maxEvents: 20_000 });
+    try {
+      const run = await startTurn(burstSource(3_000), turnLog);
+      const reader = run.subscribe(-1);
+      const events: TurnEvent[] = [(await reader.next()).value as TurnEvent];
+      // The turn runs to its end while this reader reads nothing.
+      await run.finished;
+      for await (const event of reader) events.push(event);
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
+      expect(events.at(-1)!.__typename).toBe("StreamFinished");
+      expect(events.flatMap((e) => (e.__typename === "TextDelta" ? [e.delta] : [])).join("")).toBe(
+        words(3_000).join(""),
+      );
+    } finally {
+      await turnLog.shutdown();
+    }
+  },
+);

@@ -188,10 +188,20 @@ describe("usageFromMetadata", () => {
   it("reads the AI SDK 5 flat shape", () => {
     expect(
       usageFromMetadata(
-        { usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7, reasoningTokens: 1, cachedInputTokens: 2 }, modelId: "v5" },
+        {
+          usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7, reasoningTokens: 1, cachedInputTokens: 2 },
+          modelId: "v5",
+        },
         null,
       ),
-    ).toEqual({ inputTokens: 3, outputTokens: 4, totalTokens: 7, reasoningTokens: 1, cachedInputTokens: 2, model: "v5" });
+    ).toEqual({
+      inputTokens: 3,
+      outputTokens: 4,
+      totalTokens: 7,
+      reasoningTokens: 1,
+      cachedInputTokens: 2,
+      model: "v5",
+    });
   });
 
   it("refuses figures that are not token counts", () => {

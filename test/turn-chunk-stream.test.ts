@@ -103,7 +103,11 @@ describe("readChunks", () => {
       for await (const chunk of readChunks(upstreamBodyOf(body), { idleTimeoutMs: 50 })) seen.push(chunk);
     })();
     const error = await failure(reading);
-    expect(error).toMatchObject({ code: "offline:chat", kind: "idle-timeout", message: "streamer sent nothing for 50 ms" });
+    expect(error).toMatchObject({
+      code: "offline:chat",
+      kind: "idle-timeout",
+      message: "streamer sent nothing for 50 ms",
+    });
     expect(seen).toEqual([{ type: "start" }]);
     await vi.waitFor(() => expect(state.cancelled).toBe(true));
   });

@@ -10,16 +10,34 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { closeGateway, expectOk, newUser } from "./support/fixtures.ts";
-import { respond, startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
+import {
+  respond,
+  startFakeStreamer,
+  textDeltas,
+  turnHead,
+  turnTail,
+  type FakeStreamer,
+} from "./support/fake-streamer.ts";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { CHAT_WITH_MESSAGES, eventually, RESUME_STREAM, sendInput, subscribeWithFetch, type StreamEvent } from "./support/sse.ts";
+import {
+  CHAT_WITH_MESSAGES,
+  eventually,
+  RESUME_STREAM,
+  sendInput,
+  subscribeWithFetch,
+  type StreamEvent,
+} from "./support/sse.ts";
 
 const redisUrl = process.env.REDIS_URL;
 const onPostgres = Boolean(process.env.DATABASE_URL);
 const TEXT = "Every word streamed before the crash is kept. ".repeat(200);
 // Far longer than any test waits: a delta every 20 ms.
-const endless = respond([...turnHead(), ...textDeltas("t1", TEXT, 5).flatMap((c) => [c, { delayMs: 20 }]), ...turnTail()]);
+const endless = respond([
+  ...turnHead(),
+  ...textDeltas("t1", TEXT, 5).flatMap((c) => [c, { delayMs: 20 }]),
+  ...turnTail(),
+]);
 
 let fake: FakeStreamer;
 beforeAll(async () => {
@@ -27,11 +45,18 @@ beforeAll(async () => {
 });
 afterAll(() => fake?.close());
 
-const token = (user: { id: string }) => signUserToken(parseEnv({}), { id: user.id, type: "regular", email: null }, 3600);
+const token = (user: { id: string }) =>
+  signUserToken(parseEnv({}), { id: user.id, type: "regular", email: null }, 3600);
 const textOf = (events: StreamEvent[]) =>
-  events.filter((e) => e.__typename === "TextDelta").map((e) => e.delta).join("");
+  events
+    .filter((e) => e.__typename === "TextDelta")
+    .map((e) => e.delta)
+    .join("");
 const partsText = (parts: { __typename?: string; type?: string; text?: string }[]) =>
-  parts.filter((p) => p.__typename === "TextPart" || p.type === "text").map((p) => p.text).join("");
+  parts
+    .filter((p) => p.__typename === "TextPart" || p.type === "text")
+    .map((p) => p.text)
+    .join("");
 
 async function chatQuery(url: string, chatId: string, bearer: string) {
   const response = await fetch(`${url}/graphql`, {
@@ -73,12 +98,21 @@ describe.skipIf(!redisUrl || !onPostgres)("SIGKILL of the instance running a tur
 
   it("another instance stores the turn FAILED with every part streamed, resumers get StreamFailed, the chat goes on", async () => {
     doomed = await startGatewayProcess({
-      env: { DATABASE_URL: survivor.database.url!, REDIS_URL: redisUrl!, STREAMER_URL: fake.url, TURN_LEASE_SECONDS: "3" },
+      env: {
+        DATABASE_URL: survivor.database.url!,
+        REDIS_URL: redisUrl!,
+        STREAMER_URL: fake.url,
+        TURN_LEASE_SECONDS: "3",
+      },
     });
     const user = newUser();
     const bearer = await token(user);
     const sent = await sendUntil(doomed.url, bearer, 20);
-    const resumer = subscribeWithFetch(survivor.url, { chatId: sent.chatId, afterSeq: null }, { token: bearer, query: RESUME_STREAM });
+    const resumer = subscribeWithFetch(
+      survivor.url,
+      { chatId: sent.chatId, afterSeq: null },
+      { token: bearer, query: RESUME_STREAM },
+    );
     // The resumer is reading live (it has caught up with what the sender saw) before the crash.
     await eventually(async () => (await chatQuery(survivor.url, sent.chatId, bearer)).messages.edges.length === 2);
     await doomed.kill("SIGKILL");
@@ -89,7 +123,11 @@ describe.skipIf(!redisUrl || !onPostgres)("SIGKILL of the instance running a tur
     expect(Date.now() - killedAt).toBeLessThan(30_000);
     expect(resumed.completed).toBe(true);
     const failed = resumed.events.at(-1)!;
-    expect(failed).toMatchObject({ __typename: "StreamFailed", code: "offline:chat", partialMessage: { status: "FAILED" } });
+    expect(failed).toMatchObject({
+      __typename: "StreamFailed",
+      code: "offline:chat",
+      partialMessage: { status: "FAILED" },
+    });
     expect(resumed.events.map((e) => e.seq)).toEqual(resumed.events.map((_, i) => i));
     expect(resumed.events.slice(0, sent.seen.length)).toEqual(sent.seen);
     // Every part streamed: what the resumer saw, all of it stored.
@@ -108,7 +146,9 @@ describe.skipIf(!redisUrl || !onPostgres)("SIGKILL of the instance running a tur
     // The chat takes a new turn.
     fake.handle(respond([...turnHead(), ...textDeltas("t1", "Back again."), ...turnTail()]));
     try {
-      const next = await subscribeWithFetch(survivor.url, sendInput("Again?", { chatId: sent.chatId }), { token: bearer });
+      const next = await subscribeWithFetch(survivor.url, sendInput("Again?", { chatId: sent.chatId }), {
+        token: bearer,
+      });
       expect(next.events.at(-1)).toMatchObject({ __typename: "StreamFinished" });
     } finally {
       fake.handle(endless);
@@ -116,51 +156,60 @@ describe.skipIf(!redisUrl || !onPostgres)("SIGKILL of the instance running a tur
   }, 180_000);
 });
 
-describe.skipIf(onPostgres)("SIGKILL of the embedded gateway mid-turn, then a restart on the same data directory", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "gw-crash-"));
-  const env = { DATA_DIR: dataDir, TURN_CHECKPOINT_MS: "300" };
-  let gateway: GatewayProcess | undefined;
-  afterAll(async () => {
-    await gateway?.kill("SIGKILL");
-    rmSync(dataDir, { recursive: true, force: true });
-  });
+describe.skipIf(onPostgres)(
+  "SIGKILL of the embedded gateway mid-turn, then a restart on the same data directory",
+  () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "gw-crash-"));
+    const env = { DATA_DIR: dataDir, TURN_CHECKPOINT_MS: "300" };
+    let gateway: GatewayProcess | undefined;
+    afterAll(async () => {
+      await gateway?.kill("SIGKILL");
+      rmSync(dataDir, { recursive: true, force: true });
+    });
 
-  it("keeps the earlier chats and stores the turn FAILED with its checkpointed prefix", async () => {
-    gateway = await startGatewayProcess({ env: { ...env, STREAMER_URL: fake.url } });
-    const bearer = await token(newUser());
+    it("keeps the earlier chats and stores the turn FAILED with its checkpointed prefix", async () => {
+      gateway = await startGatewayProcess({ env: { ...env, STREAMER_URL: fake.url } });
+      const bearer = await token(newUser());
 
-    fake.handle(respond([...turnHead(), ...textDeltas("t1", "An earlier answer."), ...turnTail()]));
-    const earlier = sendInput("An earlier question.");
-    try {
-      await subscribeWithFetch(gateway.url, earlier, { token: bearer });
-    } finally {
-      fake.handle(endless);
-    }
+      fake.handle(respond([...turnHead(), ...textDeltas("t1", "An earlier answer."), ...turnTail()]));
+      const earlier = sendInput("An earlier question.");
+      try {
+        await subscribeWithFetch(gateway.url, earlier, { token: bearer });
+      } finally {
+        fake.handle(endless);
+      }
 
-    const sent = await sendUntil(gateway.url, bearer, 5);
-    const checkpointed = await eventually(async () => {
-      const chat = await chatQuery(gateway!.url, sent.chatId, bearer);
-      const answer = chat.messages.edges[1]?.node;
-      const text = answer ? partsText(answer.parts) : "";
-      return answer?.status === "STREAMING" && text.length >= textOf(sent.seen).length && text;
-    }, 10_000);
-    await gateway.kill("SIGKILL");
-    sent.leave();
+      const sent = await sendUntil(gateway.url, bearer, 5);
+      const checkpointed = await eventually(async () => {
+        const chat = await chatQuery(gateway!.url, sent.chatId, bearer);
+        const answer = chat.messages.edges[1]?.node;
+        const text = answer ? partsText(answer.parts) : "";
+        return answer?.status === "STREAMING" && text.length >= textOf(sent.seen).length && text;
+      }, 10_000);
+      await gateway.kill("SIGKILL");
+      sent.leave();
 
-    gateway = await startGatewayProcess({ env: { ...env, STREAMER_URL: fake.url } });
-    const before = await chatQuery(gateway.url, earlier.input.chatId, bearer);
-    expect(before.messages.edges.map((edge: any) => [edge.node.role, edge.node.status, partsText(edge.node.parts)])).toEqual([
-      ["USER", "COMPLETE", "An earlier question."],
-      ["ASSISTANT", "COMPLETE", "An earlier answer."],
-    ]);
-    const chat = await chatQuery(gateway.url, sent.chatId, bearer);
-    const answer = chat.messages.edges[1].node;
-    expect(answer.status).toBe("FAILED");
-    // The last checkpoint: at least the one the test read, a prefix of the answer.
-    expect(partsText(answer.parts).startsWith(checkpointed)).toBe(true);
-    expect(TEXT.startsWith(partsText(answer.parts))).toBe(true);
-    const resumed = await subscribeWithFetch(gateway.url, { chatId: sent.chatId, afterSeq: null }, { token: bearer, query: RESUME_STREAM });
-    expect(resumed.completed).toBe(true);
-    expect(resumed.events).toEqual([]);
-  }, 300_000);
-});
+      gateway = await startGatewayProcess({ env: { ...env, STREAMER_URL: fake.url } });
+      const before = await chatQuery(gateway.url, earlier.input.chatId, bearer);
+      expect(
+        before.messages.edges.map((edge: any) => [edge.node.role, edge.node.status, partsText(edge.node.parts)]),
+      ).toEqual([
+        ["USER", "COMPLETE", "An earlier question."],
+        ["ASSISTANT", "COMPLETE", "An earlier answer."],
+      ]);
+      const chat = await chatQuery(gateway.url, sent.chatId, bearer);
+      const answer = chat.messages.edges[1].node;
+      expect(answer.status).toBe("FAILED");
+      // The last checkpoint: at least the one the test read, a prefix of the answer.
+      expect(partsText(answer.parts).startsWith(checkpointed)).toBe(true);
+      expect(TEXT.startsWith(partsText(answer.parts))).toBe(true);
+      const resumed = await subscribeWithFetch(
+        gateway.url,
+        { chatId: sent.chatId, afterSeq: null },
+        { token: bearer, query: RESUME_STREAM },
+      );
+      expect(resumed.completed).toBe(true);
+      expect(resumed.events).toEqual([]);
+    }, 300_000);
+  },
+);

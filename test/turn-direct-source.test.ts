@@ -27,7 +27,8 @@ const env = parseEnv({
 async function read(text: string): Promise<{ types: string[]; error: unknown }> {
   const types: string[] = [];
   try {
-    for await (const chunk of directSource(env).open(turnSaying(text), new AbortController().signal)) types.push(chunk.type);
+    for await (const chunk of directSource(env).open(turnSaying(text), new AbortController().signal))
+      types.push(chunk.type);
     return { types, error: null };
   } catch (error) {
     return { types, error };

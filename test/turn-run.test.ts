@@ -75,6 +75,9 @@ test("a burst's first delta is out by the next check phase, before the rest of t
   expect(text).toBe(Array.from({ length: 200 }, (_, i) => ` w${i}`).join(""));
   const last = events.at(-1)!;
   expect(last.__typename).toBe("StreamFinished");
-  expect(last.__typename === "StreamFinished" && last.message.parts).toEqual([{ type: "step-start" }, { type: "text", text, state: "done" }]);
+  expect(last.__typename === "StreamFinished" && last.message.parts).toEqual([
+    { type: "step-start" },
+    { type: "text", text, state: "done" },
+  ]);
   expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i));
 });

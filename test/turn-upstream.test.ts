@@ -2,12 +2,7 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
-import {
-  createUIMessageStream,
-  JsonToSseTransformStream,
-  UI_MESSAGE_STREAM_HEADERS,
-  type UIMessageChunk,
-} from "ai";
+import { createUIMessageStream, JsonToSseTransformStream, UI_MESSAGE_STREAM_HEADERS, type UIMessageChunk } from "ai";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { assembleMessage } from "../src/turn/assemble.ts";
 import { createChunkMapper } from "../src/turn/chunk-events.ts";
@@ -156,9 +151,13 @@ describe("openUpstream", () => {
     const { port } = probe.address() as AddressInfo;
     probe.close();
     await once(probe, "close");
-    const error = await failure(openUpstream({ url: `http://127.0.0.1:${port}/api/chat/stream`, body: {}, token: "t" }));
+    const error = await failure(
+      openUpstream({ url: `http://127.0.0.1:${port}/api/chat/stream`, body: {}, token: "t" }),
+    );
     expect(error).toMatchObject({ code: "offline:chat", kind: "unreachable", status: null });
-    expect(error.message).toBe(`streamer at http://127.0.0.1:${port} unreachable: connect ECONNREFUSED 127.0.0.1:${port}`);
+    expect(error.message).toBe(
+      `streamer at http://127.0.0.1:${port} unreachable: connect ECONNREFUSED 127.0.0.1:${port}`,
+    );
   });
 
   it.each([
@@ -194,7 +193,9 @@ describe("openUpstream", () => {
       res.writeHead(500, { "content-type": "text/plain" });
       res.write("a stack trace, then nothing more");
     };
-    const error = await failure(openUpstream({ url: `${baseUrl}/endless-error`, body: {}, token: "t", idleTimeoutMs: 100 }));
+    const error = await failure(
+      openUpstream({ url: `${baseUrl}/endless-error`, body: {}, token: "t", idleTimeoutMs: 100 }),
+    );
     expect(error).toMatchObject({ code: "offline:chat", kind: "status", status: 500 });
     expect(error.message).toBe("streamer answered HTTP 500: a stack trace, then nothing more");
     await vi.waitFor(() => expect(closedEarly).toEqual(["/endless-error"]));
@@ -211,7 +212,9 @@ describe("openUpstream", () => {
 
   it("times out when the streamer does not answer", async () => {
     handler = () => {};
-    const error = await failure(openUpstream({ url: `${baseUrl}/slow`, body: {}, token: "t", firstByteTimeoutMs: 100 }));
+    const error = await failure(
+      openUpstream({ url: `${baseUrl}/slow`, body: {}, token: "t", firstByteTimeoutMs: 100 }),
+    );
     expect(error).toMatchObject({ code: "offline:chat", kind: "first-byte-timeout" });
     expect(error.message).toMatch(/did not answer within 100 ms/);
     await vi.waitFor(() => expect(closedEarly).toEqual(["/slow"]));
@@ -263,9 +266,11 @@ describe("openUpstream", () => {
       res.write(sseLine({ type: "start" }));
     };
     const body = await openUpstream({ url: `${baseUrl}/quiet`, body: {}, token: "t" });
-    const error = await failure((async () => {
-      for await (const _ of readChunks(body, { idleTimeoutMs: 50 }));
-    })());
+    const error = await failure(
+      (async () => {
+        for await (const _ of readChunks(body, { idleTimeoutMs: 50 }));
+      })(),
+    );
     expect(error.kind).toBe("idle-timeout");
     await vi.waitFor(() => expect(closedEarly).toEqual(["/quiet"]));
   });
@@ -331,9 +336,11 @@ describe("openUpstream", () => {
       setTimeout(() => res.socket?.destroy(), 20);
     };
     const body = await openUpstream({ url: `${baseUrl}/cut`, body: {}, token: "t" });
-    const error = await failure((async () => {
-      for await (const _ of readChunks(body, { idleTimeoutMs: 1000 }));
-    })());
+    const error = await failure(
+      (async () => {
+        for await (const _ of readChunks(body, { idleTimeoutMs: 1000 }));
+      })(),
+    );
     expect(error).toMatchObject({ code: "offline:chat", kind: "connection-lost" });
     expect(error.message).toMatch(/^connection to the streamer was lost: /);
   });

@@ -15,7 +15,12 @@ export function App() {
             ? "Your session is no longer valid. Sign in again."
             : "A streaming chat on the gateway's GraphQL API. Sign in as a guest to start."}
         </p>
-        <button type="button" data-testid="sign-in" disabled={session.signingIn} onClick={() => void session.signInAsGuest()}>
+        <button
+          type="button"
+          data-testid="sign-in"
+          disabled={session.signingIn}
+          onClick={() => void session.signInAsGuest()}
+        >
           Continue as guest
         </button>
         {session.signInError && <p className="error">{session.signInError.message}</p>}
@@ -74,7 +79,11 @@ function Chats() {
         <ul data-testid="chat-list">
           {chats.data?.map((chat) => (
             <li key={chat.id}>
-              <a data-testid="chat-link" href={`#/chat/${chat.id}`} className={chat.id === chatId ? "active" : undefined}>
+              <a
+                data-testid="chat-link"
+                href={`#/chat/${chat.id}`}
+                className={chat.id === chatId ? "active" : undefined}
+              >
                 {chat.title}
                 <small>{new Date(chat.createdAt).toLocaleString()}</small>
               </a>

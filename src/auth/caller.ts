@@ -1,6 +1,6 @@
 import type { Database } from "../db/client.ts";
 import { ensureUser } from "../db/users.ts";
-import { ChatSDKError, isChatSDKError } from "../errors.ts";
+import { type ChatSDKError, isChatSDKError } from "../errors.ts";
 import type { User } from "../generated/prisma/client.ts";
 import { bearerToken, type UserTokenVerifier } from "./user-token.ts";
 

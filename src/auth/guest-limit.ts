@@ -18,7 +18,8 @@ export interface GuestSessionLimiter {
 export function createGuestSessionLimiter(perHour: number, redisUrl?: string): GuestSessionLimiter {
   if (perHour === 0) return { take: async () => true, close: async () => {} };
   const memory = createMemoryGuestSessionLimiter(perHour);
-  if (redisUrl) return createRedisGuestSessionLimiter({ url: redisUrl, perHour, windowMs: WINDOW_MS, fallback: memory });
+  if (redisUrl)
+    return createRedisGuestSessionLimiter({ url: redisUrl, perHour, windowMs: WINDOW_MS, fallback: memory });
   return { take: async (address) => memory.take(address), close: async () => {} };
 }
 

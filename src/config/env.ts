@@ -115,7 +115,10 @@ const envSchema = z.object({
     .string()
     .optional()
     .transform((v, ctx) => {
-      const entries = (v ?? "").split(",").map((entry) => entry.trim()).filter((entry) => entry !== "");
+      const entries = (v ?? "")
+        .split(",")
+        .map((entry) => entry.trim())
+        .filter((entry) => entry !== "");
       const origins = entries.map(originOf);
       const bad = entries.filter((_, i) => origins[i] === null);
       if (bad.length === 0) return origins as string[];
@@ -135,10 +138,12 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
 });
 
-const checkedEnvSchema = envSchema.transform(withProductionDefaults).refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {
-  path: ["GUEST_TOKEN_TTL_SECONDS"],
-  message: "must be at most MAX_TOKEN_LIFETIME_SECONDS, or guest tokens would be refused",
-});
+const checkedEnvSchema = envSchema
+  .transform(withProductionDefaults)
+  .refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {
+    path: ["GUEST_TOKEN_TTL_SECONDS"],
+    message: "must be at most MAX_TOKEN_LIFETIME_SECONDS, or guest tokens would be refused",
+  });
 
 /** What a client can learn of the schema, GraphiQL and /metrics: on in development, off in production unless set. */
 function withProductionDefaults<

@@ -38,8 +38,10 @@ export async function getMessagePagesByChatIds(
 ): Promise<Map<string, Message[]>> {
   const at = args.after?.createdAt.toISOString() ?? null;
   const id = args.after?.id ?? null;
-  const rows = await dbCall("getMessagePagesByChatIds", () =>
-    db.$queryRaw<Message[]>`
+  const rows = await dbCall(
+    "getMessagePagesByChatIds",
+    () =>
+      db.$queryRaw<Message[]>`
       SELECT m.* FROM unnest(${args.chatIds}::uuid[]) AS chat(id)
       CROSS JOIN LATERAL (
         SELECT id, "chatId", "userId", role, parts, attachments, status, "createdAt" FROM "Message"
@@ -83,7 +85,10 @@ export async function saveMessages(db: Queryable, messages: NewMessage[]): Promi
   });
   await dbCall("saveMessages", () => db.message.createMany({ data: rows }));
   return dbCall("saveMessages", () =>
-    db.message.findMany({ where: { id: { in: rows.map((r) => r.id) } }, orderBy: [{ createdAt: "asc" }, { id: "asc" }] }),
+    db.message.findMany({
+      where: { id: { in: rows.map((r) => r.id) } },
+      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
+    }),
   );
 }
 

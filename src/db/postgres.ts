@@ -90,7 +90,8 @@ function boundedClient(connectMs: number, open: Set<pg.Client>, guard: StallGuar
       this.once("end", () => open.delete(this));
       const query = this.query.bind(this) as (...args: unknown[]) => unknown;
       const settled = (error: unknown) => {
-        if (!error || codeOf(error)?.length === 5) guard.answered(); // rows, or a SQLSTATE: the server answered
+        if (!error || codeOf(error)?.length === 5)
+          guard.answered(); // rows, or a SQLSTATE: the server answered
         else if ((error as Error).message === QUERY_TIMED_OUT) {
           guard.unanswered();
           this.connection.stream.destroy();

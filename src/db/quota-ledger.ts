@@ -15,8 +15,12 @@ export async function getMessageCountByUserId(
   since: Date,
   upTo: number | null = null,
 ): Promise<number> {
-  const [row] = await dbCall("getMessageCountByUserId", () =>
-    db.$queryRaw<{ count: number }[]>`SELECT user_message_count(${userId}, ${since.toISOString()}::timestamp, ${upTo}::integer) AS count`,
+  const [row] = await dbCall(
+    "getMessageCountByUserId",
+    () =>
+      db.$queryRaw<
+        { count: number }[]
+      >`SELECT user_message_count(${userId}, ${since.toISOString()}::timestamp, ${upTo}::integer) AS count`,
   );
   return row.count;
 }
@@ -31,8 +35,12 @@ export async function reserveQuota(
   tx: Queryable,
   args: { userId: string; since: Date; limit: number; count: number },
 ): Promise<boolean> {
-  const [row] = await dbCall("reserveQuota", () =>
-    tx.$queryRaw<{ fits: boolean }[]>`SELECT reserve_quota(${args.userId}, ${args.since.toISOString()}::timestamp, ${args.limit}::integer, ${args.count}::integer) AS fits`,
+  const [row] = await dbCall(
+    "reserveQuota",
+    () =>
+      tx.$queryRaw<
+        { fits: boolean }[]
+      >`SELECT reserve_quota(${args.userId}, ${args.since.toISOString()}::timestamp, ${args.limit}::integer, ${args.count}::integer) AS fits`,
   );
   return row.fits;
 }

@@ -31,7 +31,12 @@ export interface LapsedTurn {
  */
 export async function claimLapsedTurns(
   sql: Sql,
-  { ownerId, lapsedSeconds, running, only = null }: { ownerId: string; lapsedSeconds: number; running: string[]; only?: string[] | null },
+  {
+    ownerId,
+    lapsedSeconds,
+    running,
+    only = null,
+  }: { ownerId: string; lapsedSeconds: number; running: string[]; only?: string[] | null },
 ): Promise<LapsedTurn[]> {
   return sql.query<LapsedTurn>(
     `WITH lapsed AS (

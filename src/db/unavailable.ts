@@ -50,5 +50,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 
 /** The refusal a client gets while the database is unavailable: retry later. */
 export function databaseUnavailable(): ChatSDKError {
-  return new ChatSDKError("offline:chat", "The database is not answering right now. Please try again in a few seconds.");
+  return new ChatSDKError(
+    "offline:chat",
+    "The database is not answering right now. Please try again in a few seconds.",
+  );
 }

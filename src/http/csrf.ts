@@ -14,7 +14,9 @@ export const CSRF_HEADERS = ["x-graphql-yoga-csrf", "apollo-require-preflight", 
  * message saying what to send instead. JSON POSTs are preflighted and pass.
  */
 export function useCsrfPrevention(): Plugin {
-  const { onRequestParse } = useCSRFPrevention({ requestHeaders: CSRF_HEADERS }) as Required<Pick<Plugin, "onRequestParse">>;
+  const { onRequestParse } = useCSRFPrevention({ requestHeaders: CSRF_HEADERS }) as Required<
+    Pick<Plugin, "onRequestParse">
+  >;
   return {
     onRequestParse(payload) {
       try {

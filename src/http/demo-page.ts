@@ -51,7 +51,9 @@ export function demoPage({ dir = DEFAULT_DEMO_DIR, persistedOperationsOnly = fal
         try {
           html = await readFile(resolve(root, "index.html"), "utf8");
         } catch {
-          endResponse(new fetchAPI.Response(NOT_BUILT, { status: 404, headers: { "content-type": "text/html; charset=utf-8" } }));
+          endResponse(
+            new fetchAPI.Response(NOT_BUILT, { status: 404, headers: { "content-type": "text/html; charset=utf-8" } }),
+          );
           return;
         }
         html = html.replace(

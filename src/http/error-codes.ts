@@ -2,7 +2,12 @@ import { GraphQLError, type ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
 
 // Codes GraphQL tooling gives a refused document; Chat SDK clients know them as bad_request:api.
-const REFUSED_DOCUMENT = new Set(["GRAPHQL_PARSE_FAILED", "GRAPHQL_VALIDATION_FAILED", "BAD_USER_INPUT", "BAD_REQUEST"]);
+const REFUSED_DOCUMENT = new Set([
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_USER_INPUT",
+  "BAD_REQUEST",
+]);
 
 /**
  * Gives documents the server refuses (syntax, validation, graphql-armor's

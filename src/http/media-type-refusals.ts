@@ -26,7 +26,11 @@ export function useMediaTypeRefusals(): Plugin {
       const request = (args.contextValue as { request?: Request }).request;
       if (!request || readsStreams(request)) return;
       setResultAndStopExecution({
-        errors: [createGraphQLError(notAcceptable(request), { extensions: { code: "bad_request:api", http: { status: 406 } } })],
+        errors: [
+          createGraphQLError(notAcceptable(request), {
+            extensions: { code: "bad_request:api", http: { status: 406 } },
+          }),
+        ],
       });
     },
     onResponse({ request, response, setResponse, fetchAPI }) {

@@ -22,7 +22,9 @@ export function useMetrics({ enabled, token }: MetricsOptions): Plugin {
     async onRequest({ request, url, endResponse, fetchAPI }) {
       if (!enabled || url.pathname !== "/metrics" || request.method !== "GET") return;
       if (expected && !timingSafeEqual(digest(request.headers.get("authorization") ?? ""), expected)) {
-        endResponse(new fetchAPI.Response("unauthorized\n", { status: 401, headers: { "www-authenticate": "Bearer" } }));
+        endResponse(
+          new fetchAPI.Response("unauthorized\n", { status: 401, headers: { "www-authenticate": "Bearer" } }),
+        );
         return;
       }
       const body = await metricsRegistry.metrics();

@@ -16,7 +16,9 @@ import type { Plugin } from "graphql-yoga";
 // Only /graphql: if graphql-sse's single-connection endpoint (/graphql/stream,
 // @graphql-yoga/plugin-graphql-sse) is ever served, it answers before Yoga's
 // request-level plugins run and must enforce this itself.
-export const PERSISTED_DOCUMENTS_FILE = fileURLToPath(new URL("../../client/generated/persisted-documents.json", import.meta.url));
+export const PERSISTED_DOCUMENTS_FILE = fileURLToPath(
+  new URL("../../client/generated/persisted-documents.json", import.meta.url),
+);
 
 const HASH_PREFIX = "sha256:";
 
@@ -25,7 +27,9 @@ export function loadPersistedDocuments(file = PERSISTED_DOCUMENTS_FILE): Map<str
   return new Map(Object.entries(documents));
 }
 
-function persistedIdOf(params: { extensions?: Record<string, unknown> | null } & Record<string, unknown>): string | null {
+function persistedIdOf(
+  params: { extensions?: Record<string, unknown> | null } & Record<string, unknown>,
+): string | null {
   if (typeof params["documentId"] === "string") return params["documentId"];
   const persisted = params.extensions?.["persistedQuery"] as { version?: unknown; sha256Hash?: unknown } | undefined;
   return persisted?.version === 1 && typeof persisted.sha256Hash === "string" ? persisted.sha256Hash : null;

@@ -23,7 +23,9 @@ export function requestSizeLimit(maxBytes: number): Plugin {
       if (request.method !== "POST" || request.headers.has("content-length") || !requestParser) return;
       setRequestParser(async (original) => {
         const body = await readAtMost(original, maxBytes, tooLarge);
-        return requestParser(new Request(original.url, { method: "POST", headers: original.headers, body: new Uint8Array(body) }));
+        return requestParser(
+          new Request(original.url, { method: "POST", headers: original.headers, body: new Uint8Array(body) }),
+        );
       });
     },
   };

@@ -62,7 +62,10 @@ export const ChatRef = builder.objectRef<Chat>("Chat").implement({
   }),
 });
 
-const MessageConnection = builder.connectionObject({ type: MessageRef, name: "MessageConnection" }, { name: "MessageEdge" });
+const MessageConnection = builder.connectionObject(
+  { type: MessageRef, name: "MessageConnection" },
+  { name: "MessageEdge" },
+);
 
 // Declared after ChatRef's fields are thunked, so the ref is ready.
 const ChatConnection = builder.connectionObject({ type: ChatRef, name: "ChatConnection" }, { name: "ChatEdge" });
@@ -80,7 +83,10 @@ function resolvePage<T extends { createdAt: Date; id: string }>(
   const cursor = args.after ? decodeCursor(args.after) : null;
   if (args.after && !cursor) throw new ChatSDKError("bad_request:api", "after: not a valid cursor.");
   return resolveCursorConnection(
-    { args: { first: args.first ?? DEFAULT_PAGE_SIZE, after: args.after ?? undefined }, toCursor: (row: T) => encodeCursor(row) },
+    {
+      args: { first: args.first ?? DEFAULT_PAGE_SIZE, after: args.after ?? undefined },
+      toCursor: (row: T) => encodeCursor(row),
+    },
     ({ limit }: ResolveCursorConnectionArgs) => load({ limit, cursor }),
   );
 }
@@ -97,9 +103,9 @@ builder.queryFields((t) => ({
     type: ChatConnection,
     description: "The caller's own chats, newest first (ties broken by id).",
     args: {
-        first: t.arg.int({ description: FIRST_DESCRIPTION }),
-        after: t.arg.string({ description: AFTER_DESCRIPTION }),
-      },
+      first: t.arg.int({ description: FIRST_DESCRIPTION }),
+      after: t.arg.string({ description: AFTER_DESCRIPTION }),
+    },
     validate: pageArgs,
     resolve: (_root, args, ctx) =>
       resolvePage(args, (page) =>

@@ -60,7 +60,10 @@ builder.mutationField("saveMessages", (t) =>
         // Ownership is judged before the quota.
         assertOwner(ctx, chat);
         if (!fits) throw new ChatSDKError("rate_limit:chat");
-        const taken = await tx.message.findMany({ where: { id: { in: messages.map((m) => m.id) } }, select: { id: true } });
+        const taken = await tx.message.findMany({
+          where: { id: { in: messages.map((m) => m.id) } },
+          select: { id: true },
+        });
         if (taken.length > 0) throw new ChatSDKError("bad_request:api", `Message id ${taken[0].id} already exists.`);
         return saveMessages(
           tx,

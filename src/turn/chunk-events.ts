@@ -42,8 +42,7 @@ export function createChunkMapper(): ChunkMapper {
 
   function noteMetadata(metadata: unknown) {
     if (metadata === undefined) return;
-    report.metadata =
-      isRecord(report.metadata) && isRecord(metadata) ? { ...report.metadata, ...metadata } : metadata;
+    report.metadata = isRecord(report.metadata) && isRecord(metadata) ? { ...report.metadata, ...metadata } : metadata;
     if (isRecord(metadata) && isRecord(metadata.usage)) {
       report.usageReport = { report: metadata.usage, model: modelOf(metadata) };
     }
@@ -169,9 +168,7 @@ export function usageFromReport(report: unknown, fallbackModel: string | null): 
 const maxGraphQLInt = 2 ** 31 - 1;
 
 function tokenCount(value: unknown): number | null {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= maxGraphQLInt
-    ? value
-    : null;
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= maxGraphQLInt ? value : null;
 }
 
 function modelOf(record: Record<string, unknown>): string | null {

@@ -57,7 +57,9 @@ export async function drainRuns(
   const endGrace = () => graceOver.abort();
   cutShort?.addEventListener("abort", endGrace, { once: true });
   if (graceMs <= 0 || cutShort?.aborted) endGrace();
-  const over = new Promise<void>((resolve) => graceOver.signal.addEventListener("abort", () => resolve(), { once: true }));
+  const over = new Promise<void>((resolve) =>
+    graceOver.signal.addEventListener("abort", () => resolve(), { once: true }),
+  );
   try {
     for (;;) {
       const runs = running().filter((run) => !ended.has(run));

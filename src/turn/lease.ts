@@ -67,7 +67,12 @@ export class TurnLeases {
 
   private async sweep(lapsedSeconds: number, only: string[] | null = null): Promise<void> {
     try {
-      const lapsed = await claimLapsedTurns(this.db.sql, { ownerId: this.ownerId, lapsedSeconds, running: this.running(), only });
+      const lapsed = await claimLapsedTurns(this.db.sql, {
+        ownerId: this.ownerId,
+        lapsedSeconds,
+        running: this.running(),
+        only,
+      });
       for (const turn of lapsed) {
         await recoverTurn(this.db, this.turnLog, turn).catch((error: unknown) =>
           log.error("a lapsed turn could not be recovered; the next sweep tries again", { streamId: turn.id, error }),

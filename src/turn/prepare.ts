@@ -90,7 +90,10 @@ function messageIdTaken(id: string): ChatSDKError {
 }
 
 function titleFrom(message: UIMessage): string {
-  const text = message.parts.find((part) => part.type === "text")?.text.replace(/\s+/g, " ").trim();
+  const text = message.parts
+    .find((part) => part.type === "text")
+    ?.text.replace(/\s+/g, " ")
+    .trim();
   if (!text) return DEFAULT_CHAT_TITLE;
   return text.length > TITLE_LENGTH ? `${text.slice(0, TITLE_LENGTH - 1)}…` : text;
 }

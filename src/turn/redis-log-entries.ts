@@ -41,7 +41,10 @@ export function compareIds(a: string, b: string): number {
 
 /** An event read back from JSON: its messages' createdAt are Dates again, as the sender's were. */
 export function parseEvent(text: string): TurnEvent {
-  const event = JSON.parse(text) as TurnEvent & { message?: { createdAt: unknown }; partialMessage?: { createdAt: unknown } | null };
+  const event = JSON.parse(text) as TurnEvent & {
+    message?: { createdAt: unknown };
+    partialMessage?: { createdAt: unknown } | null;
+  };
   for (const message of [event.message, event.partialMessage]) {
     if (message && typeof message.createdAt === "string") message.createdAt = new Date(message.createdAt);
   }

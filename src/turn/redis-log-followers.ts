@@ -153,7 +153,8 @@ export class RedisLogFollowers {
         this.blocked = false;
         this.unblocking = false;
       }
-      if (Array.isArray(result)) for (const [key, raw] of result as [string, unknown][]) this.feed(key, parseEntries(raw));
+      if (Array.isArray(result))
+        for (const [key, raw] of result as [string, unknown][]) this.feed(key, parseEntries(raw));
     }
   }
 

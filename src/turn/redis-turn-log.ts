@@ -5,7 +5,14 @@ import { metrics } from "../metrics.ts";
 import { EventWindow } from "./event-window.ts";
 import { eventEntryId, parseEntries, parseEvent, turnKey } from "./redis-log-entries.ts";
 import { RedisLogFollowers } from "./redis-log-followers.ts";
-import { isTerminal, ReaderFellBehind, type LoggedTurn, type ReadOptions, type TurnEvent, type TurnLog } from "./turn-log.ts";
+import {
+  isTerminal,
+  ReaderFellBehind,
+  type LoggedTurn,
+  type ReadOptions,
+  type TurnEvent,
+  type TurnLog,
+} from "./turn-log.ts";
 
 // A running turn's log lives this long at most (its owner lease ends it far sooner).
 const RUNNING_TTL_SECONDS = 60 * 60;
@@ -82,7 +89,14 @@ export class RedisTurnLog implements TurnLog {
   }
 
   open(streamId: string): void {
-    this.local.set(streamId, { window: new EventWindow(), lastSeq: -1, sub: 1, expiring: false, degraded: false, ended: false });
+    this.local.set(streamId, {
+      window: new EventWindow(),
+      lastSeq: -1,
+      sub: 1,
+      expiring: false,
+      degraded: false,
+      ended: false,
+    });
   }
 
   append(streamId: string, event: TurnEvent, chunk?: UIMessageChunk): void {
@@ -199,7 +213,11 @@ export class RedisTurnLog implements TurnLog {
       const failure = results?.[i]?.[0];
       if (!turn) return;
       if (failure) {
-        if (!turn.degraded) log.warn("turn log write failed; resumes from other instances miss the rest of the turn", { streamId: entry.streamId, error: failure });
+        if (!turn.degraded)
+          log.warn("turn log write failed; resumes from other instances miss the rest of the turn", {
+            streamId: entry.streamId,
+            error: failure,
+          });
         turn.degraded = true;
       } else if (entry.event && !turn.degraded && turn.window.size > 2 * WINDOW_KEEP) {
         turn.window.trimTo(entry.event.seq - WINDOW_KEEP + 1);

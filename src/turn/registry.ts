@@ -143,7 +143,10 @@ export class TurnRegistry {
       left = left.filter((id) => active.has(id));
     }
     if (left.length > 0) {
-      log.warn("no instance answered the stop for these turns; ending them as their instance's crash", { chatId, streamIds: left });
+      log.warn("no instance answered the stop for these turns; ending them as their instance's crash", {
+        chatId,
+        streamIds: left,
+      });
       await this.leases.recoverNow(left);
     }
     return left.length < running.length;

@@ -101,7 +101,12 @@ export class TurnRun {
     } catch (error) {
       // read() and store() end every turn with a terminal event themselves; this is a bug's last resort.
       log.error("turn ended unexpectedly", { streamId: turn.streamId, error });
-      this.emit({ __typename: "StreamFailed", code: "offline:chat", reason: "The turn failed unexpectedly.", partialMessage: null });
+      this.emit({
+        __typename: "StreamFailed",
+        code: "offline:chat",
+        reason: "The turn failed unexpectedly.",
+        partialMessage: null,
+      });
       metrics.turnEnded("failed", "offline:chat");
     } finally {
       await checkpoints.stop();
@@ -148,9 +153,13 @@ export class TurnRun {
     }
     const { report } = mapper;
     if (report.errorText !== null) return { failure: streamerErrorFailure(report.errorText, this.turn), stopped: null };
-    if (report.ended === "abort") return { failure: null, stopped: report.abortReason ?? "The streamer aborted the turn." };
+    if (report.ended === "abort")
+      return { failure: null, stopped: report.abortReason ?? "The streamer aborted the turn." };
     if (report.ended !== "finish") {
-      return { failure: { code: "offline:chat", reason: "The streamer's stream ended before the turn finished." }, stopped: null };
+      return {
+        failure: { code: "offline:chat", reason: "The streamer's stream ended before the turn finished." },
+        stopped: null,
+      };
     }
     return { failure: null, stopped: null };
   }
@@ -167,7 +176,12 @@ export class TurnRun {
       // The Stream row stays active: once its lease lapses, a sweep stores
       // what the log or the checkpoint holds as FAILED (see lease.ts).
       log.error("turn could not be stored", { streamId: this.turn.streamId, error });
-      this.emit({ __typename: "StreamFailed", code: "bad_request:database", reason: "The answer could not be stored.", partialMessage: null });
+      this.emit({
+        __typename: "StreamFailed",
+        code: "bad_request:database",
+        reason: "The answer could not be stored.",
+        partialMessage: null,
+      });
       metrics.turnEnded("failed", "bad_request:database");
       return;
     }

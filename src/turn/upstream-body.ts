@@ -21,7 +21,13 @@ export class UpstreamBody extends ReadableStream<Uint8Array> {
   };
 
   constructor() {
-    const state: UpstreamBody["state"] = { body: null, settled: false, controller: null, onBytes: () => {}, onAttach: null };
+    const state: UpstreamBody["state"] = {
+      body: null,
+      settled: false,
+      controller: null,
+      onBytes: () => {},
+      onAttach: null,
+    };
     super({
       start(controller) {
         state.controller = controller;

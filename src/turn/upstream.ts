@@ -85,8 +85,15 @@ export async function closeUpstreamAgents(): Promise<void> {
  * reason when aborted. Idle time within the body is for readChunks to judge.
  */
 export async function openUpstream(options: OpenUpstreamOptions): Promise<UpstreamBody> {
-  const { url, body, token, signal, connectTimeoutMs = 10_000, firstByteTimeoutMs = 30_000, idleTimeoutMs = 60_000 } =
-    options;
+  const {
+    url,
+    body,
+    token,
+    signal,
+    connectTimeoutMs = 10_000,
+    firstByteTimeoutMs = 30_000,
+    idleTimeoutMs = 60_000,
+  } = options;
   signal?.throwIfAborted();
   let response: Awaited<ReturnType<typeof request>>;
   try {

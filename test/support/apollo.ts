@@ -64,27 +64,25 @@ export function subscribeWithApollo(
 ): Promise<ApolloSubscription> {
   const outcome: ApolloSubscription = { events: [], error: undefined, completed: false };
   return new Promise((resolve) => {
-    const subscription = client
-      .subscribe({ query: gql(SEND_MESSAGE), variables, fetchPolicy: "no-cache" })
-      .subscribe({
-        next(result) {
-          if (result.error) outcome.error = result.error;
-          const event = (result.data as { sendMessage?: StreamEvent } | undefined)?.sendMessage;
-          if (!event) return;
-          outcome.events.push(event);
-          if (onEvent?.(event, outcome.events)) {
-            subscription.unsubscribe();
-            resolve(outcome);
-          }
-        },
-        error(error) {
-          outcome.error = error;
+    const subscription = client.subscribe({ query: gql(SEND_MESSAGE), variables, fetchPolicy: "no-cache" }).subscribe({
+      next(result) {
+        if (result.error) outcome.error = result.error;
+        const event = (result.data as { sendMessage?: StreamEvent } | undefined)?.sendMessage;
+        if (!event) return;
+        outcome.events.push(event);
+        if (onEvent?.(event, outcome.events)) {
+          subscription.unsubscribe();
           resolve(outcome);
-        },
-        complete() {
-          outcome.completed = true;
-          resolve(outcome);
-        },
-      });
+        }
+      },
+      error(error) {
+        outcome.error = error;
+        resolve(outcome);
+      },
+      complete() {
+        outcome.completed = true;
+        resolve(outcome);
+      },
+    });
   });
 }

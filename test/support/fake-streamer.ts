@@ -58,7 +58,9 @@ export const STREAM_HEADERS = {
   "x-accel-buffering": "no",
 };
 
-export async function startFakeStreamer(initial: FakeHandler = respond(textTurn("Hello there."))): Promise<FakeStreamer> {
+export async function startFakeStreamer(
+  initial: FakeHandler = respond(textTurn("Hello there.")),
+): Promise<FakeStreamer> {
   let handler = initial;
   const requests: RecordedRequest[] = [];
   const server: Server = createServer(async (req, res) => {

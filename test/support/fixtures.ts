@@ -55,7 +55,9 @@ export async function insertUser(
   prisma: PrismaClient,
   user: { id?: string; type?: "guest" | "regular"; email?: string | null } = {},
 ) {
-  return prisma.user.create({ data: { id: user.id ?? newId(), type: user.type ?? "regular", email: user.email ?? null } });
+  return prisma.user.create({
+    data: { id: user.id ?? newId(), type: user.type ?? "regular", email: user.email ?? null },
+  });
 }
 
 export async function insertChat(
@@ -124,7 +126,9 @@ export async function endIdleConnections(url: string | undefined): Promise<void>
 }
 
 /** Closes a test gateway, first ending its idle PostgreSQL connections (see endIdleConnections). */
-export async function closeGateway(gateway: { database: { url: string | undefined }; close(): Promise<void> } | undefined) {
+export async function closeGateway(
+  gateway: { database: { url: string | undefined }; close(): Promise<void> } | undefined,
+) {
   if (!gateway) return;
   await endIdleConnections(gateway.database.url);
   await gateway.close();
@@ -153,4 +157,3 @@ export function failOnUnhandledRejections(): void {
     expect(unhandled).toEqual([]);
   });
 }
-

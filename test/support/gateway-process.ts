@@ -129,7 +129,10 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
         });
   const handle = track(child, ownDataDir);
   try {
-    const ready = await handle.waitForLog((entry) => entry.msg.startsWith("gateway ready"), options.readyTimeoutMs ?? 60_000);
+    const ready = await handle.waitForLog(
+      (entry) => entry.msg.startsWith("gateway ready"),
+      options.readyTimeoutMs ?? 60_000,
+    );
     handle.url = String(ready.url);
     handle.gatewayPid = Number(ready.pid);
     await waitUntilReady(handle, options.readyTimeoutMs ?? 60_000);
@@ -192,7 +195,12 @@ function track(child: ChildProcess, ownDataDir: string | undefined): GatewayProc
     async waitForExit(timeoutMs = 30_000) {
       const timer = timeout(timeoutMs);
       try {
-        return await Promise.race([exited, timer.promise.then(() => Promise.reject(new Error(`still running after ${timeoutMs} ms; last output:\n${tail()}`)))]);
+        return await Promise.race([
+          exited,
+          timer.promise.then(() =>
+            Promise.reject(new Error(`still running after ${timeoutMs} ms; last output:\n${tail()}`)),
+          ),
+        ]);
       } finally {
         timer.cancel();
       }
@@ -206,11 +214,16 @@ function track(child: ChildProcess, ownDataDir: string | undefined): GatewayProc
           check = () => {
             const found = entries().find(matches);
             if (found) resolve(found);
-            else if (handle.exitStatus) reject(new Error(`exited (${JSON.stringify(handle.exitStatus)}) before the log line; last output:\n${tail()}`));
+            else if (handle.exitStatus)
+              reject(
+                new Error(`exited (${JSON.stringify(handle.exitStatus)}) before the log line; last output:\n${tail()}`),
+              );
           };
           listeners.add(check);
           check();
-          void timer.promise.then(() => reject(new Error(`no such log line within ${timeoutMs} ms; last output:\n${tail()}`)));
+          void timer.promise.then(() =>
+            reject(new Error(`no such log line within ${timeoutMs} ms; last output:\n${tail()}`)),
+          );
         });
       } finally {
         listeners.delete(check);
@@ -249,7 +262,8 @@ async function waitUntilReady(gateway: GatewayProcess, timeoutMs: number): Promi
       () => 0,
     );
     if (status === 200) return;
-    if (gateway.exitStatus) throw new Error(`the gateway exited while starting:\n${gateway.lines.slice(-30).join("\n")}`);
+    if (gateway.exitStatus)
+      throw new Error(`the gateway exited while starting:\n${gateway.lines.slice(-30).join("\n")}`);
     if (Date.now() > deadline) throw new Error(`/ready did not answer 200 within ${timeoutMs} ms (last: ${status})`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
