@@ -41,6 +41,9 @@ async function storedTurn(client: pg.Client, chatId: string): Promise<Stored> {
 
 const deltasSeen = (turn: ClientTurn) => turn.events.filter((event) => event.__typename === "TextDelta").length;
 
+const answered = (turn: ClientTurn) =>
+  deltasSeen(turn) > 0 && !turn.events.some((event) => event.__typename === "StreamFinished" || event.__typename === "StreamAborted");
+
 /** What PostgreSQL can store of a text: NUL and lone surrogates become U+FFFD (as the gateway does). */
 const storable = (text: string) => text.toWellFormed().replaceAll("\u0000", "\uFFFD");
 
@@ -66,7 +69,9 @@ export async function measure(
     for (;;) {
       stored = [];
       for (const turn of turns) stored.push(await storedTurn(client, turn.chatId));
-      if (stored.every((s) => s.status !== "streaming") || Date.now() > deadline) break;
+      // Settled: nothing still streaming, and every unfinished answer stored (a recovery may store it late).
+      const settled = stored.every((s, i) => s.status !== "streaming" && (s.status !== null || !answered(turns[i]!)));
+      if (settled || Date.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     const row: Row = {

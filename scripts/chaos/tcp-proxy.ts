@@ -18,6 +18,7 @@ export async function startRefusingProxy(url: string): Promise<RefusingProxy> {
   let port = 0;
   let server: Server | undefined;
   const listen = async () => {
+    if (server) return;
     server = createServer((client) => {
       const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
       sockets.add(client).add(upstream);
@@ -32,7 +33,7 @@ export async function startRefusingProxy(url: string): Promise<RefusingProxy> {
       client.pipe(upstream);
       upstream.pipe(client);
     });
-    await new Promise<void>((resolve) => server!.listen(port, "127.0.0.1", resolve));
+    await new Promise<void>((resolve, reject) => server!.once("error", reject).listen(port, "127.0.0.1", resolve));
     port = (server.address() as { port: number }).port;
   };
   const stop = async () => {
