@@ -25,7 +25,6 @@ export async function signalled(scale: Scale, signal: "SIGTERM" | "SIGKILL", red
     REDIS_URL: redisUrl,
     SHUTDOWN_DRAIN_SECONDS: "3",
     TURN_LEASE_SECONDS: "3",
-    LOG_LEVEL: "warn",
   };
   const processes: GatewayProcess[] = [];
   try {
