@@ -1,7 +1,7 @@
-// Malformed or hostile chunks mixed into ordinary answers: NUL, lone
-// surrogates, huge deltas, unknown chunk types, invalid JSON. Promise: one typed
-// terminal event per client, the user turn stored, the answer stored (with NUL
-// and lone surrogates as U+FFFD) or, when the turn fails, stored and marked.
+// Malformed or hostile chunks as answers: NUL, lone surrogates, huge deltas,
+// unknown chunk types, and (ending every fifth turn) invalid JSON. Promise: one
+// typed terminal event per client, the user turn stored, the answer stored
+// (NUL and lone surrogates as U+FFFD) or, when the turn fails, stored and marked.
 import { startFakeStreamer, turnHead, turnTail } from "../../../test/support/fake-streamer.ts";
 import { startGateway } from "../gateway.ts";
 import { measure, type Row } from "../measure.ts";
@@ -10,28 +10,32 @@ import { inBatches, type Scale } from "./scale.ts";
 
 const delta = (text: string) => ({ type: "text-delta", id: "t1", delta: text });
 
-const HOSTILE: (() => object | string)[] = [
+/** Chunks a turn must survive (stored with U+FFFD for what PostgreSQL refuses, or skipped). */
+const SURVIVABLE: (() => object | string)[] = [
   () => delta("nul\u0000byte "),
   () => delta("lone \uD800 high "),
   () => delta("lone \uDC00 low "),
   () => delta("x".repeat(16_384)),
   () => ({ type: "x-unknown-chunk", payload: { nested: [1, 2, 3] } }),
-  () => ({ type: "text-delta" }),
-  () => "{not json",
-  () => '{"type":"text-delta","id":"t1","delta":',
   () => delta("plain words "),
 ];
 
-export function hostileChunk(): object | string {
-  return HOSTILE[Math.floor(Math.random() * HOSTILE.length)]!();
-}
+/** Chunks that end a turn (StreamFailed, the partial stored): one ends every fifth turn. */
+const FATAL = ["{not json", '{"type":"text-delta","id":"t1","delta":', JSON.stringify({ type: "text-delta" })];
+
+const pick = <T>(items: T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
 export async function hostileChunks(scale: Scale): Promise<Row> {
+  let calls = 0;
+  let sent = 0;
   const fake = await startFakeStreamer(async (call) => {
+    const fatal = ++calls % 5 === 0;
     call.startStream();
     for (const chunk of turnHead()) call.send(chunk);
     for (let i = 0; i < scale.hostileChunksPerTurn; i++) {
-      if (!call.send(hostileChunk())) return;
+      const last = fatal && i === scale.hostileChunksPerTurn - 1;
+      if (!call.send(last ? pick(FATAL) : pick(SURVIVABLE)())) return;
+      sent++;
       if (i % 20 === 19) await call.pause(1);
     }
     for (const chunk of turnTail()) call.send(chunk);
@@ -45,8 +49,7 @@ export async function hostileChunks(scale: Scale): Promise<Row> {
       turns.push(turn);
       await turn.done;
     });
-    const chunks = scale.hostileTurns * scale.hostileChunksPerTurn;
-    return await measure(`${chunks} hostile chunks over ${scale.hostileTurns} turns`, gateway.database.url!, turns);
+    return await measure(`${sent} hostile chunks over ${scale.hostileTurns} turns (every 5th ends in invalid JSON)`, gateway.database.url!, turns);
   } finally {
     await gateway.close();
     await fake.close();
