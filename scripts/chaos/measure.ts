@@ -100,11 +100,14 @@ export async function measure(
         if (s.status === "failed" || s.status === "aborted") row.partialMarked++;
         else unmarked.push(`${terminals[0]?.__typename ?? "no terminal"}/${terminals[0]?.code ?? "-"} stored=${s.status ?? "none"} deltas=${deltasSeen(turn)}`);
       }
+      if (terminals[0]?.__typename === "StreamFinished" && s.status !== "complete") {
+        unmarked.push(`StreamFinished stored=${s.status ?? "none"} (a finished turn must be stored complete)`);
+      }
       const seen = turn.events.filter((event) => event.__typename === "TextDelta").map((event) => event.delta).join("");
       row.bytesLost += bytesLost(seen, s.text);
       if (turn.terminalMs !== undefined) row.terminalMs.push(turn.terminalMs);
     });
-    if (unmarked.length > 0) console.error(`chaos: ${scenario}: unfinished turns not stored as failed/aborted:\n  ${unmarked.join("\n  ")}`);
+    if (unmarked.length > 0) console.error(`chaos: ${scenario}: turns stored other than promised:\n  ${unmarked.join("\n  ")}`);
     return row;
   } finally {
     await client.end();
