@@ -117,6 +117,8 @@ export function openStream(spec: StreamSpec): StreamHandle {
         case "StreamFailed":
           terminal = { status: "failed", detail: `StreamFailed ${streamEvent.code}: ${streamEvent.reason}` };
           break;
+        default:
+          break;
       }
     }
     function uiEvent(_event: string, data: string) {
@@ -138,6 +140,8 @@ export function openStream(spec: StreamSpec): StreamHandle {
           break;
         case "error":
           terminal = { status: "failed", detail: `error chunk: ${chunk.errorText}` };
+          break;
+        default:
           break;
       }
     }

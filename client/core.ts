@@ -36,6 +36,7 @@ export interface RequestOptions {
 }
 
 /** Variables may be left out when the operation has none or none is required. */
+// biome-ignore lint/complexity/noBannedTypes: `{} extends V` asks whether V has no required key.
 export type OperationArgs<V> = {} extends V
   ? [variables?: V, options?: RequestOptions]
   : [variables: V, options?: RequestOptions];

@@ -143,7 +143,7 @@ const operations: Operation[] = [
         { c: w.chat.id, m: w.assistantMessage.id },
         token,
       ),
-    async allowed(w, result) {
+    async allowed(_w, result) {
       expect(expectOk(result).voteMessage).toBe(true);
       expect(await prisma().vote.count()).toBe(1);
     },

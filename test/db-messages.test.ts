@@ -1,14 +1,14 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
-import { encodeCursor } from "../src/db/cursor.ts";
+import { encodeCursor, type Cursor } from "../src/db/cursor.ts";
 import {
   deleteMessagesByChatIdAfterTimestamp,
   getMessageById,
-  getMessagesByChatId,
+  getMessagePagesByChatIds,
   saveMessages,
   type NewMessage,
 } from "../src/db/messages.ts";
 import { getMessageCountByUserId } from "../src/db/quota-ledger.ts";
-import { getVotesByChatId, voteMessage } from "../src/db/votes.ts";
+import { voteMessage } from "../src/db/votes.ts";
 import { ChatSDKError } from "../src/errors.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { dropDatabase, HOUR, insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
@@ -32,9 +32,21 @@ function newMessage(chatId: string, userId: string, text: string, extra: Partial
   return { id: newId(), chatId, userId, role: "user", parts: [{ type: "text", text }], ...extra };
 }
 
+/** The chat's messages as the API reads them: one page of `limit` after `after`. */
+async function messagesOf(args: { chatId: string; limit?: number; after?: Cursor | null }) {
+  const pages = await getMessagePagesByChatIds(prisma(), {
+    chatIds: [args.chatId],
+    limit: args.limit ?? 1000,
+    after: args.after,
+  });
+  return pages.get(args.chatId) ?? [];
+}
+
+const votesOf = (chatId: string) => prisma().vote.findMany({ where: { chatId } });
+
 const textOf = (m: { parts: unknown }) => (m.parts as { text: string }[])[0].text;
 
-describe("getMessagesByChatId", () => {
+describe("getMessagePagesByChatIds", () => {
   test("returns the chat's messages oldest first, whatever the insertion order", async () => {
     const { user, chat } = await userWithChat();
     const other = await insertChat(prisma(), { userId: user.id });
@@ -48,7 +60,7 @@ describe("getMessagesByChatId", () => {
     }
     await insertMessage(prisma(), { chatId: other.id, userId: user.id, text: "elsewhere" });
 
-    const messages = await getMessagesByChatId(prisma(), { chatId: chat.id });
+    const messages = await messagesOf({ chatId: chat.id });
     expect(messages.map(textOf)).toEqual(["first", "second", "third"]);
   });
 
@@ -64,15 +76,15 @@ describe("getMessagesByChatId", () => {
       createdAt: new Date(at.getTime() + 1),
     });
 
-    const all = await getMessagesByChatId(prisma(), { chatId: chat.id });
+    const all = await messagesOf({ chatId: chat.id });
     expect(all.slice(0, 7).map((m) => m.id)).toEqual([...ids].sort());
     expect(textOf(all[7])).toBe("later");
-    expect((await getMessagesByChatId(prisma(), { chatId: chat.id })).map((m) => m.id)).toEqual(all.map((m) => m.id));
+    expect((await messagesOf({ chatId: chat.id })).map((m) => m.id)).toEqual(all.map((m) => m.id));
 
     const seen: string[] = [];
     let after = null;
     for (let page = 0; page < 10; page++) {
-      const rows = await getMessagesByChatId(prisma(), { chatId: chat.id, limit: 3, after });
+      const rows = await messagesOf({ chatId: chat.id, limit: 3, after });
       if (rows.length === 0) break;
       seen.push(...rows.map((r) => r.id));
       const last = rows[rows.length - 1];
@@ -89,7 +101,7 @@ describe("getMessagesByChatId", () => {
     for (let i = 0; i < 5; i++) {
       await insertMessage(prisma(), { chatId: chat.id, userId: user.id, text: `m${i}`, createdAt: new Date(t0 + i) });
     }
-    const page = await getMessagesByChatId(prisma(), { chatId: chat.id, limit: 2 });
+    const page = await messagesOf({ chatId: chat.id, limit: 2 });
     expect(page.map(textOf)).toEqual(["m0", "m1"]);
   });
 });
@@ -104,7 +116,7 @@ describe("saveMessages", () => {
     const batch = ids.map((id, i) => newMessage(chat.id, user.id, `m${i}`, { id }));
     const saved = await saveMessages(prisma(), batch);
     expect(saved.map((m) => m.id)).toEqual(ids);
-    const read = await getMessagesByChatId(prisma(), { chatId: chat.id });
+    const read = await messagesOf({ chatId: chat.id });
     expect(read.map(textOf)).toEqual(batch.map((_, i) => `m${i}`));
   });
 
@@ -131,7 +143,7 @@ describe("saveMessages", () => {
       await saveMessages(prisma(), batch);
       vi.setSystemTime(new Date("2026-03-01T12:00:00.003Z"));
       const [later] = await saveMessages(prisma(), [newMessage(chat.id, user.id, "later")]);
-      const read = await getMessagesByChatId(prisma(), { chatId: chat.id });
+      const read = await messagesOf({ chatId: chat.id });
       expect(read.map((m) => m.id)).toEqual([...batch.map((m) => m.id), later.id]);
     } finally {
       vi.useRealTimers();
@@ -185,8 +197,8 @@ describe("deleteMessagesByChatIdAfterTimestamp", () => {
     }
     const removed = await deleteMessagesByChatIdAfterTimestamp(prisma(), chat.id, new Date(t0 + 2000));
     expect(removed).toBe(3);
-    expect((await getMessagesByChatId(prisma(), { chatId: chat.id })).map(textOf)).toEqual(["m0", "m1"]);
-    expect(await getMessagesByChatId(prisma(), { chatId: other.id })).toHaveLength(5);
+    expect((await messagesOf({ chatId: chat.id })).map(textOf)).toEqual(["m0", "m1"]);
+    expect(await messagesOf({ chatId: other.id })).toHaveLength(5);
     expect(await deleteMessagesByChatIdAfterTimestamp(prisma(), chat.id, new Date(t0 + 60_000))).toBe(0);
   });
 });
@@ -237,13 +249,9 @@ describe("voteMessage", () => {
     const { user, chat } = await userWithChat();
     const message = await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "assistant" });
     await voteMessage(prisma(), { chatId: chat.id, messageId: message.id, isUpvoted: true });
-    expect(await getVotesByChatId(prisma(), chat.id)).toEqual([
-      { chatId: chat.id, messageId: message.id, isUpvoted: true },
-    ]);
+    expect(await votesOf(chat.id)).toEqual([{ chatId: chat.id, messageId: message.id, isUpvoted: true }]);
     await voteMessage(prisma(), { chatId: chat.id, messageId: message.id, isUpvoted: false });
-    expect(await getVotesByChatId(prisma(), chat.id)).toEqual([
-      { chatId: chat.id, messageId: message.id, isUpvoted: false },
-    ]);
+    expect(await votesOf(chat.id)).toEqual([{ chatId: chat.id, messageId: message.id, isUpvoted: false }]);
   });
 
   test("a vote on a message that does not exist is bad_request:database", async () => {
@@ -253,6 +261,6 @@ describe("voteMessage", () => {
         code: "bad_request:database",
       },
     );
-    expect(await getVotesByChatId(prisma(), chat.id)).toEqual([]);
+    expect(await votesOf(chat.id)).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@ import type { Database } from "../db/client.ts";
 import { ensureUser } from "../db/users.ts";
 import { type ChatSDKError, isChatSDKError } from "../errors.ts";
 import type { User } from "../generated/prisma/client.ts";
-import { bearerToken, type UserTokenVerifier } from "./user-token.ts";
+import { bearerToken } from "./bearer.ts";
+import type { UserTokenVerifier } from "./user-token.ts";
 
 export interface Caller {
   user: User | null;

@@ -113,11 +113,3 @@ export function signUserToken(
   if (env.AUTH_AUDIENCE) jwt.setAudience(env.AUTH_AUDIENCE);
   return jwt.sign(new TextEncoder().encode(env.AUTH_SECRET));
 }
-
-/** The bearer token of an Authorization header, or null when there is none. */
-export function bearerToken(header: string | null): string | null {
-  if (!header) return null;
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-  if (!match) throw new ChatSDKError("unauthorized:chat", "The Authorization header must be `Bearer <token>`.");
-  return match[1];
-}

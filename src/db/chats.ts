@@ -1,4 +1,4 @@
-import { type Chat, Prisma, type Visibility } from "../generated/prisma/client.ts";
+import type { Chat, Visibility } from "../generated/prisma/client.ts";
 import { afterCursor, type Cursor } from "./cursor.ts";
 import { dbCall, type Queryable } from "./queryable.ts";
 
@@ -51,17 +51,4 @@ export async function deleteChatById(db: Queryable, id: string): Promise<boolean
 
 export function updateChatVisibilityById(db: Queryable, id: string, visibility: Visibility): Promise<Chat> {
   return dbCall("updateChatVisibilityById", () => db.chat.update({ where: { id }, data: { visibility } }));
-}
-
-export function updateChatLastContextById(
-  db: Queryable,
-  id: string,
-  context: Prisma.InputJsonValue | null,
-): Promise<Chat> {
-  return dbCall("updateChatLastContextById", () =>
-    db.chat.update({
-      where: { id },
-      data: { lastContext: context ?? Prisma.DbNull },
-    }),
-  );
 }

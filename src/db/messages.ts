@@ -1,6 +1,6 @@
 import type { Message, MessageRole, MessageStatus, Prisma } from "../generated/prisma/client.ts";
 import { lockChatById } from "./chats.ts";
-import { afterCursor, type Cursor } from "./cursor.ts";
+import type { Cursor } from "./cursor.ts";
 import { dbCall, type Queryable } from "./queryable.ts";
 
 export interface NewMessage {
@@ -12,20 +12,6 @@ export interface NewMessage {
   attachments?: Prisma.InputJsonValue;
   status?: MessageStatus;
   createdAt?: Date;
-}
-
-/** A chat's messages, oldest first; with `limit`, one page after `after`. */
-export function getMessagesByChatId(
-  db: Queryable,
-  args: { chatId: string; limit?: number; after?: Cursor | null },
-): Promise<Message[]> {
-  return dbCall("getMessagesByChatId", () =>
-    db.message.findMany({
-      where: { chatId: args.chatId, ...(args.after ? afterCursor(args.after, "asc") : {}) },
-      orderBy: [{ createdAt: "asc" }, { id: "asc" }],
-      take: args.limit,
-    }),
-  );
 }
 
 /**
@@ -73,10 +59,13 @@ export async function saveMessages(db: Queryable, messages: NewMessage[]): Promi
   const next = new Map<string, number>();
   for (const chatId of new Set(messages.map((m) => m.chatId))) {
     await lockChatById(db, chatId);
-    const latest = await dbCall("saveMessages", () =>
-      db.message.findFirst({ where: { chatId }, orderBy: { createdAt: "desc" }, select: { createdAt: true } }),
+    const [{ at }] = await dbCall(
+      "saveMessages",
+      () =>
+        db.$queryRaw<{ at: string }[]>`
+          SELECT next_message_time(${chatId}::uuid, ${new Date().toISOString()}::timestamp)::text AS at`,
     );
-    next.set(chatId, nextMessageTime(latest?.createdAt ?? null).getTime());
+    next.set(chatId, Date.parse(`${at.replace(" ", "T")}Z`));
   }
   const rows = messages.map((message) => {
     const at = next.get(message.chatId)!;
@@ -102,9 +91,4 @@ export async function deleteMessagesByChatIdAfterTimestamp(
     db.message.deleteMany({ where: { chatId, createdAt: { gte: timestamp } } }),
   );
   return count;
-}
-
-/** The next timestamp in a chat: now, or just after its latest message when that is later. */
-export function nextMessageTime(latest: Date | null): Date {
-  return new Date(Math.max(Date.now(), (latest?.getTime() ?? 0) + 1));
 }

@@ -28,7 +28,7 @@ export async function dbCall<T>(name: string, run: () => Promise<T>): Promise<T>
 }
 
 /** Published around the turn's statements on the driver, for diagnostics (the benchmark's stage trace). */
-export const statementChannel = tracingChannel<{ name: string }>("chat-gateway:db.statement");
+const statementChannel = tracingChannel<{ name: string }>("chat-gateway:db.statement");
 
 /** Runs one of the turn's statements on the driver, traced, failures as in dbCall. */
 export function tracedDbCall<T>(name: string, run: () => Promise<T>): Promise<T> {

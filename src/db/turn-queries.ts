@@ -117,8 +117,7 @@ export async function storeTurnOutcome(
     `WITH message AS (
        INSERT INTO "Message" (id, "chatId", "userId", role, parts, attachments, status, "createdAt")
        SELECT $1::uuid, chat.id, $3, 'assistant', $4::jsonb, '[]'::jsonb, $5::"MessageStatus",
-              GREATEST($6::timestamp, (SELECT max(m."createdAt") + interval '1 millisecond'
-                                         FROM "Message" m WHERE m."chatId" = chat.id))
+              next_message_time(chat.id, $6::timestamp)
          FROM "Chat" chat WHERE chat.id = $2::uuid AND $7::boolean
        ON CONFLICT (id) DO UPDATE SET parts = EXCLUDED.parts, status = EXCLUDED.status
          WHERE NOT $12::boolean OR "Message".status = 'streaming'

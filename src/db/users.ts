@@ -17,7 +17,3 @@ export function ensureUser(db: Queryable, identity: UserIdentity): Promise<User>
     }),
   );
 }
-
-export function getUserById(db: Queryable, id: string): Promise<User | null> {
-  return dbCall("getUserById", () => db.user.findUnique({ where: { id } }));
-}

@@ -15,10 +15,6 @@ export function voteMessage(
   );
 }
 
-export function getVotesByChatId(db: Queryable, chatId: string): Promise<Vote[]> {
-  return dbCall("getVotesByChatId", () => db.vote.findMany({ where: { chatId } }));
-}
-
 /** The votes on those of `chatIds` that `userId` owns, in one query (votes stay private to a chat's owner). */
 export function getVotesOfOwnChats(db: Queryable, args: { chatIds: string[]; userId: string }): Promise<Vote[]> {
   return dbCall("getVotesOfOwnChats", () =>

@@ -1,5 +1,6 @@
 import { createUIMessageStreamResponse, type UIMessage } from "ai";
 import { z } from "zod";
+import { bearerToken } from "../auth/bearer.ts";
 import { verifyInternalToken } from "../auth/internal-token.ts";
 import type { Env } from "../config/env.ts";
 import { streamChatTurn, validateTurnMessages, type ChatTurnInput } from "./turn.ts";
@@ -27,8 +28,8 @@ export type ChatStreamBody = z.infer<typeof chatStreamBody>;
 /** `POST /api/chat/stream`, answering as the Chat SDK's Next.js route would. */
 export function handleChatStream(env: ChatStreamEnv): (request: Request) => Promise<Response> {
   return async (request) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.get("authorization") ?? "")?.[1];
-    if (token === undefined) return errorResponse(401, "unauthorized:chat", "Missing bearer token.");
+    const token = bearerOrNull(request.headers.get("authorization"));
+    if (token === null) return errorResponse(401, "unauthorized:chat", "Missing bearer token.");
     let claims: Awaited<ReturnType<typeof verifyInternalToken>>;
     try {
       claims = await verifyInternalToken(env.NEXTJS_INTERNAL_TOKEN, token);
@@ -75,4 +76,12 @@ export function handleChatStream(env: ChatStreamEnv): (request: Request) => Prom
 
 function errorResponse(status: number, code: string, message: string, cause?: unknown): Response {
   return Response.json({ code, message, cause }, { status });
+}
+
+function bearerOrNull(header: string | null): string | null {
+  try {
+    return bearerToken(header);
+  } catch {
+    return null;
+  }
 }

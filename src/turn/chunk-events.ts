@@ -105,6 +105,9 @@ export function createChunkMapper(): ChunkMapper {
       case "error":
         report.errorText = chunk.errorText;
         return none;
+      default:
+        // data-* chunks (below) and chunks of future protocol versions.
+        break;
     }
     if (chunk.type.startsWith("data-") && "data" in chunk) {
       const name = chunk.type.slice("data-".length);

@@ -77,8 +77,9 @@ export class ChunkRepair {
       case "finish":
       case "abort":
         return this.endAll(chunk);
+      default:
+        return [storableValue(chunk)];
     }
-    return [storableValue(chunk)];
   }
 
   private delta(chunk: StreamedDelta): UIMessageChunk[] {

@@ -60,6 +60,7 @@ export interface ApolloSubscription {
 export function subscribeWithApollo(
   client: ApolloClient,
   variables: Record<string, unknown>,
+  // biome-ignore lint/suspicious/noConfusingVoidType: callers return nothing or true to stop.
   onEvent?: (event: StreamEvent, all: StreamEvent[]) => boolean | void,
 ): Promise<ApolloSubscription> {
   const outcome: ApolloSubscription = { events: [], error: undefined, completed: false };
