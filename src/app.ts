@@ -10,20 +10,20 @@ import { createUserTokenVerifier } from "./auth/user-token.ts";
 import { streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
 import { useApolloMultipartSubscriptions } from "./http/apollo-multipart.ts";
-import { demoPage } from "./http/demo-page.ts";
+import { useDemoPage } from "./http/demo-page.ts";
 import { graphiqlOptions } from "./graphiql.ts";
 import { corsPolicy } from "./http/cors.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
-import { chatSDKErrorCodes } from "./http/error-codes.ts";
+import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
 import { useMetrics } from "./http/metrics-endpoint.ts";
-import { readiness } from "./http/readiness.ts";
+import { useReadiness } from "./http/readiness.ts";
 import { useNoSuggestions } from "./http/suggestions.ts";
-import { jitStreamEvents } from "./http/jit-stream-events.ts";
+import { useJitStreamEvents } from "./http/jit-stream-events.ts";
 import { useKnownClientParams } from "./http/known-client-params.ts";
 import { useMediaTypeRefusals } from "./http/media-type-refusals.ts";
-import { requestSizeLimit } from "./http/request-size.ts";
-import { persistedOperationsOnly } from "./http/persisted-operations.ts";
+import { useRequestSizeLimit } from "./http/request-size.ts";
+import { usePersistedOperationsOnly } from "./http/persisted-operations.ts";
 import type { Context } from "./schema/context.ts";
 import { schema } from "./schema/index.ts";
 import type { Services } from "./services.ts";
@@ -82,7 +82,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     graphiql: env.GRAPHIQL ? graphiqlOptions : false,
     renderGraphiQL,
     logging: env.LOG_LEVEL === "silent" ? false : env.LOG_LEVEL === "debug" ? "debug" : "warn",
-    // requestSizeLimit (below) enforces MAX_REQUEST_BYTES, with or without
+    // useRequestSizeLimit (below) enforces MAX_REQUEST_BYTES, with or without
     // Content-Length. Yoga's own 25 MB limit would re-wrap every request body
     // in a TransformStream and a new Request: about 110 µs a request, measured.
     maxRequestBodySize: false,
@@ -97,19 +97,19 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       ...(await services.resolveCaller(request)),
     }),
     plugins: [
-      requestSizeLimit(env.MAX_REQUEST_BYTES),
+      useRequestSizeLimit(env.MAX_REQUEST_BYTES),
       useCsrfPrevention(),
 
       useKnownClientParams(),
       useMediaTypeRefusals(),
-      jitStreamEvents(),
+      useJitStreamEvents(),
       useApolloMultipartSubscriptions(),
-      chatSDKErrorCodes(),
+      useChatSDKErrorCodes(),
       useNoErrorInternals(),
-      readiness(db, services.turns),
+      useReadiness(db, services.turns),
       useMetrics({ enabled: env.METRICS, token: env.METRICS_TOKEN }),
-      demoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
-      ...(env.PERSISTED_OPERATIONS_ONLY ? [persistedOperationsOnly()] : []),
+      useDemoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
+      ...(env.PERSISTED_OPERATIONS_ONLY ? [usePersistedOperationsOnly()] : []),
       ...(env.INTROSPECTION ? [] : [useDisableIntrospection()]),
       ...(env.FIELD_SUGGESTIONS ? [] : [useNoSuggestions()]),
       EnvelopArmorPlugin({

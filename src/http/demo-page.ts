@@ -38,7 +38,7 @@ export interface DemoPageOptions {
   persistedOperationsOnly?: boolean;
 }
 
-export function demoPage({ dir = DEFAULT_DEMO_DIR, persistedOperationsOnly = false }: DemoPageOptions = {}): Plugin {
+export function useDemoPage({ dir = DEFAULT_DEMO_DIR, persistedOperationsOnly = false }: DemoPageOptions = {}): Plugin {
   const root = resolve(dir);
   const assets = resolve(root, "assets") + sep;
 

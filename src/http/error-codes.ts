@@ -14,7 +14,7 @@ const REFUSED_DOCUMENT = new Set([
  * limits, which carry no code at all) the `bad_request:api` code, like every
  * other refusal. Masked errors keep their INTERNAL_SERVER_ERROR.
  */
-export function chatSDKErrorCodes(): Plugin {
+export function useChatSDKErrorCodes(): Plugin {
   return {
     onResultProcess({ result, setResult }) {
       if (Array.isArray(result)) setResult(result.map(withCodes));

@@ -14,7 +14,7 @@ import { log } from "../log.ts";
  * variables already coerced, coercing them again (an enum's internal value
  * then fails); here each event is executed with the request's own variables.
  */
-export function jitStreamEvents(): Plugin {
+export function useJitStreamEvents(): Plugin {
   // Per parsed document (Yoga's parse cache hands the same object back for
   // the same text): "once" until its second use, since compiling takes about
   // 1 ms and a one-off document (literal arguments) would pay it for nothing;

@@ -35,7 +35,7 @@ function persistedIdOf(
   return persisted?.version === 1 && typeof persisted.sha256Hash === "string" ? persisted.sha256Hash : null;
 }
 
-export function persistedOperationsOnly(documents: Map<string, string> = loadPersistedDocuments()): Plugin {
+export function usePersistedOperationsOnly(documents: Map<string, string> = loadPersistedDocuments()): Plugin {
   return usePersistedOperations({
     allowArbitraryOperations: false,
     extractPersistedOperationId: (params) => persistedIdOf(params as Parameters<typeof persistedIdOf>[0]),

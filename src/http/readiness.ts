@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Plugin } from "graphql-yoga";
+import { type Plugin, useReadinessCheck } from "graphql-yoga";
 import type { Database } from "../db/client.ts";
 import { migrationsApplied } from "../db/migrate.ts";
 import { log } from "../log.ts";
@@ -9,16 +9,20 @@ import { log } from "../log.ts";
 const READY_CHECK_TIMEOUT_MS = 2_000;
 
 /**
- * `GET /ready`: 200 when the database answers and every migration is applied,
- * 503 otherwise, and 503 at once when the gateway is draining for shutdown
- * (`{ ready: false, draining: true }`), so a load balancer sends it no more turns;
- * likewise while it refuses new turns for overload (`{ ready: false, overloaded: true }`).
+ * `GET /ready` (Yoga's readiness check): 200 when the database answers and
+ * every migration is applied, 503 otherwise, and 503 at once when the gateway
+ * is draining for shutdown (`{ ready: false, draining: true }`), so a load
+ * balancer sends it no more turns; likewise while it refuses new turns for
+ * overload (`{ ready: false, overloaded: true }`).
  */
-export function readiness(db: Database, turns: { readonly draining: boolean; readonly overloaded: boolean }): Plugin {
+export function useReadiness(
+  db: Database,
+  turns: { readonly draining: boolean; readonly overloaded: boolean },
+): Plugin {
   // Probes arriving while a check runs share it, so a stalled database does
   // not collect one waiting query per probe.
   let running: Promise<boolean> | null = null;
-  const check = () => {
+  const databaseReady = () => {
     running ??= migrationsApplied(db)
       .catch((error) => {
         log.warn("readiness check failed", { error });
@@ -27,17 +31,11 @@ export function readiness(db: Database, turns: { readonly draining: boolean; rea
       .finally(() => (running = null));
     return running;
   };
-  return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
-      if (url.pathname !== "/ready" || request.method !== "GET") return;
-      if (turns.draining) {
-        endResponse(fetchAPI.Response.json({ ready: false, draining: true }, { status: 503 }));
-        return;
-      }
-      if (turns.overloaded) {
-        endResponse(fetchAPI.Response.json({ ready: false, overloaded: true }, { status: 503 }));
-        return;
-      }
+  return useReadinessCheck({
+    endpoint: "/ready",
+    async check({ fetchAPI }) {
+      if (turns.draining) return fetchAPI.Response.json({ ready: false, draining: true }, { status: 503 });
+      if (turns.overloaded) return fetchAPI.Response.json({ ready: false, overloaded: true }, { status: 503 });
       const gaveUp = new AbortController();
       const timeout = sleep(READY_CHECK_TIMEOUT_MS, undefined, { signal: gaveUp.signal }).then(
         () => {
@@ -46,9 +44,9 @@ export function readiness(db: Database, turns: { readonly draining: boolean; rea
         },
         () => false,
       );
-      const ready = await Promise.race([check(), timeout]);
+      const ready = await Promise.race([databaseReady(), timeout]);
       gaveUp.abort();
-      endResponse(fetchAPI.Response.json({ ready }, { status: ready ? 200 : 503 }));
+      return fetchAPI.Response.json({ ready }, { status: ready ? 200 : 503 });
     },
-  };
+  });
 }

@@ -4,7 +4,7 @@ import { createGraphQLError, type Plugin } from "graphql-yoga";
  * Refuses request bodies over `maxBytes` with 413: at once when Content-Length
  * says so, and while reading a body sent without one (chunked).
  */
-export function requestSizeLimit(maxBytes: number): Plugin {
+export function useRequestSizeLimit(maxBytes: number): Plugin {
   const tooLarge = () =>
     createGraphQLError(`Request body exceeds ${maxBytes} bytes.`, {
       extensions: { code: "bad_request:api", http: { status: 413 } },
