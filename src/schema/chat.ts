@@ -12,14 +12,13 @@ import { decodeCursor, encodeCursor } from "../db/cursor.ts";
 import { getMessagePagesByChatIds } from "../db/messages.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { Chat, Message } from "../generated/prisma/client.ts";
-import { limits } from "../config/limits.ts";
 import { builder } from "./builder.ts";
 import { canReadChat, requireOwnedChat } from "./chat-access.ts";
 import { currentUser } from "./context.ts";
 import { VisibilityEnum } from "./enums.ts";
 import { MessageRef } from "./message.ts";
 import { UsageRef, usageFromJson } from "./usage.ts";
-import { pageArgs, title, uuid } from "./validation.ts";
+import { invalidInput, pageArgs, title, uuid } from "./validation.ts";
 
 export const ChatRef = builder.objectRef<Chat>("Chat").implement({
   // Every path to a chat passes here: private chats of others are `forbidden:chat`.
@@ -50,7 +49,7 @@ export const ChatRef = builder.objectRef<Chat>("Chat").implement({
         let pages: Promise<Map<string, Message[]>> | undefined;
         return Promise.all(
           chatIds.map((chatId) =>
-            resolvePage(args, async (page) => {
+            resolvePage(args, ctx.env.MAX_PAGE_SIZE, async (page) => {
               pages ??= getMessagePagesByChatIds(ctx.db.prisma, { chatIds, limit: page.limit, after: page.cursor });
               return (await pages).get(chatId) ?? [];
             }),
@@ -72,14 +71,18 @@ const ChatConnection = builder.connectionObject({ type: ChatRef, name: "ChatConn
 
 const DEFAULT_PAGE_SIZE = 20;
 
-const FIRST_DESCRIPTION = `Page size, default ${DEFAULT_PAGE_SIZE}, at most ${limits.maxPageSize}.`;
+const FIRST_DESCRIPTION = `Page size, default ${DEFAULT_PAGE_SIZE}, at most MAX_PAGE_SIZE (100 unless configured).`;
 const AFTER_DESCRIPTION = "The endCursor of the previous page.";
 
 /** Forward pagination over a (createdAt, id) order. */
 function resolvePage<T extends { createdAt: Date; id: string }>(
   args: { first?: number | null; after?: string | null },
+  maxPageSize: number,
   load: (page: { limit: number; cursor: ReturnType<typeof decodeCursor> }) => Promise<T[]>,
 ) {
+  if (args.first != null && args.first > maxPageSize) {
+    throw invalidInput([{ message: `must be at most ${maxPageSize}`, path: ["first"] }]);
+  }
   const cursor = args.after ? decodeCursor(args.after) : null;
   if (args.after && !cursor) throw new ChatSDKError("bad_request:api", "after: not a valid cursor.");
   return resolveCursorConnection(
@@ -108,7 +111,7 @@ builder.queryFields((t) => ({
     },
     validate: pageArgs,
     resolve: (_root, args, ctx) =>
-      resolvePage(args, (page) =>
+      resolvePage(args, ctx.env.MAX_PAGE_SIZE, (page) =>
         getChatsByUserId(ctx.db.prisma, { userId: currentUser(ctx).id, limit: page.limit, after: page.cursor }),
       ),
   }),

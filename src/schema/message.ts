@@ -1,6 +1,5 @@
 import type { UIMessage } from "ai";
 import { z } from "zod";
-import { limits } from "../config/limits.ts";
 import { inTransaction } from "../db/queryable.ts";
 import { deleteMessagesByChatIdAfterTimestamp, getMessageById, saveMessages } from "../db/messages.ts";
 import { ChatSDKError } from "../errors.ts";
@@ -12,7 +11,7 @@ import { currentUser } from "./context.ts";
 import { MessageRoleEnum, MessageStatusEnum } from "./enums.ts";
 import { knownParts, MessagePartUnion } from "./message-part.ts";
 import { validateUIMessages } from "./ui-messages.ts";
-import { uuid } from "./validation.ts";
+import { invalidInput, uuid } from "./validation.ts";
 import { lockChatById } from "../db/chats.ts";
 
 export const MessageRef = builder.objectRef<Message>("Message").implement({
@@ -43,12 +42,18 @@ builder.mutationField("saveMessages", (t) =>
       messages: t.arg({
         type: [MessageInput],
         required: true,
-        validate: z.array(z.any()).min(1).max(limits.maxMessagesPerCall),
+        // At most MAX_MESSAGES_PER_CALL: checked below, against the app's Env.
+        validate: z.array(z.any()).min(1),
       }),
     },
     resolve: async (_root, args, ctx) => {
       const user = currentUser(ctx);
-      const messages = await validateUIMessages(args.messages as UIMessage[]);
+      if (args.messages.length > ctx.env.MAX_MESSAGES_PER_CALL) {
+        throw invalidInput([
+          { message: `must be at most ${ctx.env.MAX_MESSAGES_PER_CALL} messages`, path: ["messages"] },
+        ]);
+      }
+      const messages = await validateUIMessages(args.messages as UIMessage[], ctx.env);
       if (new Set(messages.map((m) => m.id)).size !== messages.length) {
         throw new ChatSDKError("bad_request:api", "Message ids must be distinct.");
       }

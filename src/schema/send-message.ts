@@ -1,6 +1,6 @@
 import type { UIMessage } from "ai";
 import { z } from "zod";
-import { limits } from "../config/limits.ts";
+import type { MessageLimits } from "../config/limits.ts";
 import { prepareTurn } from "../turn/prepare.ts";
 import { builder } from "./builder.ts";
 import { requireOwnedChat } from "./chat-access.ts";
@@ -8,7 +8,7 @@ import { currentUser, type Context } from "./context.ts";
 import { VisibilityEnum } from "./enums.ts";
 import { ChatStreamEventUnion, type StreamEventShape } from "./stream-events.ts";
 import { checkMessageBounds } from "./ui-messages.ts";
-import { invalidInput, storable, text, url, uuid } from "./validation.ts";
+import { invalidInput, storable, textUpTo, url, uuid } from "./validation.ts";
 
 // The input is checked once, in subscribe, with the schema below rather than
 // with Pothos' `validate`, which would run again for every event of the stream.
@@ -44,36 +44,43 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
   }),
 });
 
-const sendMessageInput = z.object({
-  chatId: uuid,
-  message: z.object({
-    id: uuid,
-    parts: z
-      .array(
-        z
-          .object({
-            text: text.nullish(),
-            file: z
-              .object({
-                mediaType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "must be a media type such as image/png"),
-                url,
-                filename: storable.max(255).nullish(),
-              })
-              .nullish(),
-          })
-          .refine((part) => (part.text != null) !== (part.file != null), "set exactly one of text and file"),
-      )
-      .min(1)
-      .max(limits.maxPartsPerMessage),
-  }),
-  model: z.string().min(1).max(100).nullish(),
-  visibility: z.enum(["public", "private"]).nullish(),
-});
+function sendMessageInputOf(limits: MessageLimits) {
+  return z.object({
+    chatId: uuid,
+    message: z.object({
+      id: uuid,
+      parts: z
+        .array(
+          z
+            .object({
+              text: textUpTo(limits.MAX_TEXT_LENGTH).nullish(),
+              file: z
+                .object({
+                  mediaType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "must be a media type such as image/png"),
+                  url,
+                  filename: storable.max(255).nullish(),
+                })
+                .nullish(),
+            })
+            .refine((part) => (part.text != null) !== (part.file != null), "set exactly one of text and file"),
+        )
+        .min(1)
+        .max(limits.MAX_PARTS_PER_MESSAGE),
+    }),
+    model: z.string().min(1).max(100).nullish(),
+    visibility: z.enum(["public", "private"]).nullish(),
+  });
+}
 
-type SendMessageArgs = z.infer<typeof sendMessageInput>;
+// One schema per Env (the app's configuration), built on first use.
+const inputSchemas = new WeakMap<MessageLimits, ReturnType<typeof sendMessageInputOf>>();
 
-function checkedInput(input: typeof SendMessageInput.$inferInput): SendMessageArgs {
-  const result = sendMessageInput.safeParse(input);
+type SendMessageArgs = z.infer<ReturnType<typeof sendMessageInputOf>>;
+
+function checkedInput(input: typeof SendMessageInput.$inferInput, limits: MessageLimits): SendMessageArgs {
+  let schema = inputSchemas.get(limits);
+  if (!schema) inputSchemas.set(limits, (schema = sendMessageInputOf(limits)));
+  const result = schema.safeParse(input);
   if (!result.success) throw invalidInput(result.error.issues, ["input"]);
   return result.data;
 }
@@ -84,7 +91,7 @@ function checkedInput(input: typeof SendMessageInput.$inferInput): SendMessageAr
  * size bounds of stored messages remain to check: the AI SDK's validator
  * would run its zod schemas on the first-delta path for nothing.
  */
-function userMessageOf(input: SendMessageArgs): UIMessage {
+function userMessageOf(input: SendMessageArgs, limits: MessageLimits): UIMessage {
   const parts = input.message.parts.map((part) =>
     part.text != null
       ? { type: "text" as const, text: part.text }
@@ -95,7 +102,7 @@ function userMessageOf(input: SendMessageArgs): UIMessage {
           ...(part.file!.filename ? { filename: part.file!.filename } : {}),
         },
   );
-  const [message] = checkMessageBounds([{ id: input.message.id, role: "user", parts }]);
+  const [message] = checkMessageBounds([{ id: input.message.id, role: "user", parts }], limits);
   return message;
 }
 
@@ -105,7 +112,7 @@ async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerato
   const run = await ctx.services.turns.admit(() => {
     const preparing = prepareTurn(ctx.db, ctx.env, user, {
       chatId: input.chatId,
-      message: userMessageOf(input),
+      message: userMessageOf(input, ctx.env),
       model: input.model ?? null,
       visibility: input.visibility ?? null,
       ownerId: ctx.services.turns.instanceId,
@@ -128,7 +135,7 @@ builder.subscriptionField("sendMessage", (t) =>
     subscribe: async (_root, { input }, ctx) => {
       // Refusals are thrown here, before the event stream starts, so they reach
       // the client as a GraphQL error and nothing is sent upstream.
-      const events = sendMessage(checkedInput(input), ctx);
+      const events = sendMessage(checkedInput(input, ctx.env), ctx);
       const first = await events.next();
       return prepend(first, events);
     },

@@ -1,5 +1,5 @@
 import { safeValidateUIMessages, type UIMessage } from "ai";
-import { limits } from "../config/limits.ts";
+import { fixedLimits, type MessageLimits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
 import { BLANK, isBlank, UNSTORABLE, unstorablePath } from "./validation.ts";
 
@@ -7,10 +7,10 @@ import { BLANK, isBlank, UNSTORABLE, unstorablePath } from "./validation.ts";
  * Checks incoming messages with the AI SDK's own UIMessage validator, then the
  * gateway's size bounds; refuses with `bad_request:api` naming the first problem.
  */
-export async function validateUIMessages(messages: UIMessage[]): Promise<UIMessage[]> {
+export async function validateUIMessages(messages: UIMessage[], limits: MessageLimits): Promise<UIMessage[]> {
   const result = await safeValidateUIMessages({ messages });
   if (!result.success) throw new ChatSDKError("bad_request:api", `Invalid message parts: ${firstIssue(result.error)}`);
-  return checkMessageBounds(result.data);
+  return checkMessageBounds(result.data, limits);
 }
 
 /**
@@ -18,24 +18,24 @@ export async function validateUIMessages(messages: UIMessage[]): Promise<UIMessa
  * strings PostgreSQL can store, and no blank text from users. Refuses with
  * `bad_request:api`.
  */
-export function checkMessageBounds(messages: UIMessage[]): UIMessage[] {
+export function checkMessageBounds(messages: UIMessage[], limits: MessageLimits): UIMessage[] {
   for (const [index, message] of messages.entries()) {
     if (message.parts.length === 0) throw badPart(index, "must have at least one part");
-    if (message.parts.length > limits.maxPartsPerMessage) {
-      throw badPart(index, `must have at most ${limits.maxPartsPerMessage} parts`);
+    if (message.parts.length > limits.MAX_PARTS_PER_MESSAGE) {
+      throw badPart(index, `must have at most ${limits.MAX_PARTS_PER_MESSAGE} parts`);
     }
     for (const [at, part] of message.parts.entries()) {
       if (part.type !== "text") continue;
-      if (part.text.length > limits.maxTextLength) {
-        throw badPart(index, `a text part must be at most ${limits.maxTextLength} characters`);
+      if (part.text.length > limits.MAX_TEXT_LENGTH) {
+        throw badPart(index, `a text part must be at most ${limits.MAX_TEXT_LENGTH} characters`);
       }
       // Models do send white space between steps; users have nothing to say in it.
       if (message.role === "user" && isBlank(part.text)) throw badPart(index, `parts.${at}.text: ${BLANK}`);
     }
     const unstorable = unstorablePath(message.parts, ["parts"]);
     if (unstorable) throw badPart(index, `${unstorable.map(String).join(".")}: ${UNSTORABLE}`);
-    if (JSON.stringify(message.parts).length > limits.maxPartsBytes) {
-      throw badPart(index, `parts must be at most ${limits.maxPartsBytes} bytes of JSON`);
+    if (JSON.stringify(message.parts).length > fixedLimits.maxPartsBytes) {
+      throw badPart(index, `parts must be at most ${fixedLimits.maxPartsBytes} bytes of JSON`);
     }
   }
   return messages;

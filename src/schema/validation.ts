@@ -1,11 +1,12 @@
 import { z } from "zod";
-import { limits } from "../config/limits.ts";
+import { fixedLimits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
 
 export const uuid = z.guid({ message: "must be a UUID" });
 
+// The page size's upper bound (MAX_PAGE_SIZE) is checked where the page is read.
 export const pageArgs = z.object({
-  first: z.number().int().min(0).max(limits.maxPageSize).nullish(),
+  first: z.number().int().min(0).nullish(),
   after: z.string().max(200).nullish(),
 });
 
@@ -43,13 +44,14 @@ export const BLANK = "must not be blank";
 /** A user string the gateway stores. */
 export const storable = z.string().refine(isStorable, UNSTORABLE);
 
-export const title = storable.trim().min(1).max(limits.maxTitleLength);
+export const title = storable.trim().min(1).max(fixedLimits.maxTitleLength);
 
-export const text = storable
-  .max(limits.maxTextLength, `must be at most ${limits.maxTextLength} characters`)
-  .refine((value) => !isBlank(value), BLANK);
+/** Text a user sends, of at most `maxLength` characters (MAX_TEXT_LENGTH). */
+export function textUpTo(maxLength: number) {
+  return storable.max(maxLength, `must be at most ${maxLength} characters`).refine((value) => !isBlank(value), BLANK);
+}
 
-export const url = storable.max(limits.maxUrlLength).url();
+export const url = storable.max(fixedLimits.maxUrlLength).url();
 
 type Issue = { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> };
 
