@@ -136,7 +136,14 @@ describe("built-in streamer: POST /api/chat/stream", () => {
     const finish = chunks.at(-1) as Extract<UIMessageChunk, { type: "finish" }>;
     expect(finish.finishReason).toBe("stop");
     expect(finish.messageMetadata).toEqual({
-      usage: { inputTokens: 100, outputTokens: 44, totalTokens: 144, reasoningTokens: 12, cachedInputTokens: 16 },
+      usage: {
+        inputTokens: 100,
+        outputTokens: 44,
+        totalTokens: 144,
+        reasoningTokens: 12,
+        cachedInputTokens: 16,
+        model: "chat-model",
+      },
       finishReason: "stop",
       model: "chat-model",
     });
@@ -389,7 +396,14 @@ describe("built-in streamer with OPENAI_API_KEY", () => {
       type: "finish",
       finishReason: "stop",
       messageMetadata: {
-        usage: { inputTokens: 11, outputTokens: 5, totalTokens: 16, reasoningTokens: 2, cachedInputTokens: 3 },
+        usage: {
+          inputTokens: 11,
+          outputTokens: 5,
+          totalTokens: 16,
+          reasoningTokens: 2,
+          cachedInputTokens: 3,
+          model: "gpt-4o-mini",
+        },
         finishReason: "stop",
         model: "gpt-4o-mini",
       },

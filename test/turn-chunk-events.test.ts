@@ -1,6 +1,7 @@
 import { createUIMessageStream, JsonToSseTransformStream, type UIMessageChunk } from "ai";
 import { describe, expect, it } from "vitest";
-import { createChunkMapper, usageFromMetadata, usageFromReport } from "../src/turn/chunk-events.ts";
+import { createChunkMapper } from "../src/turn/chunk-events.ts";
+import { usageOf } from "../src/usage.ts";
 import { readChunks } from "../src/turn/chunk-stream.ts";
 import type { ChunkEventDraft } from "../src/turn/events.ts";
 import { upstreamBodyOf } from "./support/upstream-body.ts";
@@ -166,16 +167,16 @@ describe("createChunkMapper", () => {
   });
 });
 
-describe("usageFromMetadata", () => {
+describe("usageOf", () => {
   it("is null when nothing was reported", () => {
-    expect(usageFromMetadata(undefined, "m")).toBeNull();
-    expect(usageFromMetadata({ createdAt: 1 }, "m")).toBeNull();
-    expect(usageFromMetadata({ usage: {} }, "m")).toBeNull();
-    expect(usageFromMetadata({ usage: { inputTokens: undefined, totalTokens: "12" } }, "m")).toBeNull();
+    expect(usageOf(undefined, "m")).toBeNull();
+    expect(usageOf({ createdAt: 1 }, "m")).toBeNull();
+    expect(usageOf({}, "m")).toBeNull();
+    expect(usageOf({ inputTokens: undefined, totalTokens: "12" }, "m")).toBeNull();
   });
 
   it("keeps unknown figures null, never zero", () => {
-    expect(usageFromMetadata({ usage: { outputTokens: 7 } }, "fallback")).toEqual({
+    expect(usageOf({ outputTokens: 7 }, "fallback")).toEqual({
       inputTokens: null,
       outputTokens: 7,
       totalTokens: null,
@@ -187,11 +188,8 @@ describe("usageFromMetadata", () => {
 
   it("reads the AI SDK 5 flat shape", () => {
     expect(
-      usageFromMetadata(
-        {
-          usage: { inputTokens: 3, outputTokens: 4, totalTokens: 7, reasoningTokens: 1, cachedInputTokens: 2 },
-          modelId: "v5",
-        },
+      usageOf(
+        { inputTokens: 3, outputTokens: 4, totalTokens: 7, reasoningTokens: 1, cachedInputTokens: 2, modelId: "v5" },
         null,
       ),
     ).toEqual({
@@ -205,7 +203,7 @@ describe("usageFromMetadata", () => {
   });
 
   it("refuses figures that are not token counts", () => {
-    expect(usageFromReport({ inputTokens: -1, outputTokens: 1.5, totalTokens: 2 ** 40 }, null)).toBeNull();
-    expect(usageFromReport({ inputTokens: 0 }, null)).toMatchObject({ inputTokens: 0 });
+    expect(usageOf({ inputTokens: -1, outputTokens: 1.5, totalTokens: 2 ** 40 }, null)).toBeNull();
+    expect(usageOf({ inputTokens: 0 }, null)).toMatchObject({ inputTokens: 0 });
   });
 });

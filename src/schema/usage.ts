@@ -1,4 +1,5 @@
 import type { Usage } from "../turn/events.ts";
+import { usageOf } from "../usage.ts";
 import { builder } from "./builder.ts";
 
 export const UsageRef = builder.objectRef<Usage>("Usage").implement({
@@ -13,16 +14,7 @@ export const UsageRef = builder.objectRef<Usage>("Usage").implement({
   }),
 });
 
-const FIELDS = ["inputTokens", "outputTokens", "totalTokens", "reasoningTokens", "cachedInputTokens"] as const;
-
-/** Reads a stored lastContext defensively: rows may predate a field. */
+/** A stored lastContext, read as any usage report is: rows may predate a field. */
 export function usageFromJson(value: unknown): Usage | null {
-  if (!value || typeof value !== "object") return null;
-  const record = value as Record<string, unknown>;
-  const usage = { model: typeof record.model === "string" ? record.model : null } as Usage;
-  for (const field of FIELDS) {
-    const figure = record[field];
-    usage[field] = typeof figure === "number" && Number.isInteger(figure) ? figure : null;
-  }
-  return usage;
+  return usageOf(value, null);
 }

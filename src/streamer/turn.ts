@@ -5,11 +5,12 @@ import {
   streamText,
   validateUIMessages,
   type FinishReason,
-  type LanguageModelUsage,
   type UIMessage,
   type UIMessageChunk,
 } from "ai";
 import type { Env } from "../config/env.ts";
+import type { Usage } from "../turn/events.ts";
+import { usageOf } from "../usage.ts";
 import { resolveModel } from "./models.ts";
 import { streamerTools } from "./tools.ts";
 
@@ -24,17 +25,8 @@ export type ChatTurnInput = {
   signal?: AbortSignal;
 };
 
-/** Flat usage as the gateway stores it; a figure the provider did not report stays undefined. */
-export type TurnUsage = {
-  inputTokens?: number;
-  outputTokens?: number;
-  totalTokens?: number;
-  reasoningTokens?: number;
-  cachedInputTokens?: number;
-};
-
 /** Sent as messageMetadata on the `finish` chunk. */
-export type TurnMetadata = { usage: TurnUsage; finishReason: FinishReason; model: string };
+export type TurnMetadata = { usage: Usage | null; finishReason: FinishReason; model: string };
 
 const INSTRUCTIONS = "You are a friendly assistant. Keep your responses concise and helpful.";
 
@@ -70,22 +62,16 @@ export function streamChatTurn(input: ChatTurnInput): ReadableStream<UIMessageCh
           onError: errorText,
           messageMetadata: ({ part }): TurnMetadata | undefined =>
             part.type === "finish"
-              ? { usage: flattenUsage(part.totalUsage), finishReason: part.finishReason, model: model.modelId }
+              ? {
+                  usage: usageOf(part.totalUsage, model.modelId),
+                  finishReason: part.finishReason,
+                  model: model.modelId,
+                }
               : undefined,
         }),
       );
     },
   });
-}
-
-export function flattenUsage(usage: LanguageModelUsage): TurnUsage {
-  return {
-    inputTokens: usage.inputTokens,
-    outputTokens: usage.outputTokens,
-    totalTokens: usage.totalTokens,
-    reasoningTokens: usage.outputTokenDetails?.reasoningTokens,
-    cachedInputTokens: usage.inputTokenDetails?.cacheReadTokens,
-  };
 }
 
 // The gateway is the one that decides what reaches end users; it needs the cause.

@@ -1,6 +1,7 @@
 // Streamer chunks to GraphQL events. The mapper numbers nothing: the turn owns
 // one seq counter across StreamStarted, these events and the terminal event.
 import type { UIMessageChunk } from "ai";
+import { isRecord, modelOf, usageOf } from "../usage.ts";
 import type { ChunkEventDraft, Usage } from "./events.ts";
 
 /** What the streamer said about the turn itself, beyond the live events. */
@@ -134,53 +135,11 @@ export function createChunkMapper(): ChunkMapper {
     report,
     usage(fallbackModel) {
       if (report.usageReport === null) return null;
-      return usageFromReport(report.usageReport.report, report.usageReport.model ?? fallbackModel);
+      return usageOf(report.usageReport.report, report.usageReport.model ?? fallbackModel);
     },
   };
 }
 
 function toolInput(toolCallId: string, toolName: string, input: unknown): ChunkEventDraft {
   return { __typename: "ToolInputAvailable", toolCallId, toolName, input: input ?? null };
-}
-
-/** Usage from message metadata carrying an AI SDK LanguageModelUsage as `usage`. */
-export function usageFromMetadata(metadata: unknown, fallbackModel: string | null): Usage | null {
-  if (!isRecord(metadata)) return null;
-  return usageFromReport(metadata.usage, modelOf(metadata) ?? fallbackModel);
-}
-
-/**
- * Usage from an AI SDK LanguageModelUsage of any streamer version: 5 has flat
- * reasoningTokens/cachedInputTokens, 6 and 7 have input/outputTokenDetails.
- */
-export function usageFromReport(report: unknown, fallbackModel: string | null): Usage | null {
-  if (!isRecord(report)) return null;
-  const inputDetails = isRecord(report.inputTokenDetails) ? report.inputTokenDetails : {};
-  const outputDetails = isRecord(report.outputTokenDetails) ? report.outputTokenDetails : {};
-  const figures = {
-    inputTokens: tokenCount(report.inputTokens),
-    outputTokens: tokenCount(report.outputTokens),
-    totalTokens: tokenCount(report.totalTokens),
-    reasoningTokens: tokenCount(outputDetails.reasoningTokens) ?? tokenCount(report.reasoningTokens),
-    cachedInputTokens: tokenCount(inputDetails.cacheReadTokens) ?? tokenCount(report.cachedInputTokens),
-  };
-  if (Object.values(figures).every((figure) => figure === null)) return null;
-  return { ...figures, model: modelOf(report) ?? fallbackModel };
-}
-
-const maxGraphQLInt = 2 ** 31 - 1;
-
-function tokenCount(value: unknown): number | null {
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= maxGraphQLInt ? value : null;
-}
-
-function modelOf(record: Record<string, unknown>): string | null {
-  for (const value of [record.modelId, record.model]) {
-    if (typeof value === "string" && value !== "") return value;
-  }
-  return null;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
