@@ -31,30 +31,6 @@ export const USAGE_FIELDS = /* GraphQL */ `
   fragment UsageFields on Usage { inputTokens outputTokens totalTokens reasoningTokens cachedInputTokens model }
 `;
 
-export const SEND_MESSAGE = /* GraphQL */ `
-  subscription Send($input: SendMessageInput!) {
-    sendMessage(input: $input) {
-      __typename
-      ... on StreamEvent { seq }
-      ... on StreamStarted { streamId chatId userMessageId assistantMessageId }
-      ... on TextDelta { partId delta }
-      ... on ReasoningDelta { partId delta }
-      ... on ToolInputStarted { toolCallId toolName }
-      ... on ToolInputDelta { toolCallId delta }
-      ... on ToolInputAvailable { toolCallId toolName input }
-      ... on ToolOutputAvailable { toolCallId output }
-      ... on ToolOutputError { toolCallId errorText }
-      ... on SourceUrl { sourceId url title }
-      ... on DataDelta { name id data }
-      ... on StreamFinished { finishReason usage { ...UsageFields } message { ...MessageFields } }
-      ... on StreamAborted { reason partialMessage { ...MessageFields } }
-      ... on StreamFailed { code reason partialMessage { ...MessageFields } }
-    }
-  }
-  ${MESSAGE_FIELDS}
-  ${USAGE_FIELDS}
-`;
-
 const EVENT_FIELDS = /* GraphQL */ `
   __typename
   ... on StreamEvent { seq }
@@ -71,6 +47,14 @@ const EVENT_FIELDS = /* GraphQL */ `
   ... on StreamFinished { finishReason usage { ...UsageFields } message { ...MessageFields } }
   ... on StreamAborted { reason partialMessage { ...MessageFields } }
   ... on StreamFailed { code reason partialMessage { ...MessageFields } }
+`;
+
+export const SEND_MESSAGE = /* GraphQL */ `
+  subscription Send($input: SendMessageInput!) {
+    sendMessage(input: $input) { ${EVENT_FIELDS} }
+  }
+  ${MESSAGE_FIELDS}
+  ${USAGE_FIELDS}
 `;
 
 /** resumeStream with the same selection as SEND_MESSAGE, so the two streams compare equal. */
