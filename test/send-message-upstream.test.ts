@@ -533,6 +533,27 @@ describe("the request to the streamer", () => {
     expect(existing[1].parts).toContainEqual(expect.objectContaining({ type: "text", text: "First partial" }));
   });
 
+  it("leaves the answer of a turn still running in the chat out of existingMessages", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const chatId = randomUUID();
+    fake.handle(respond([...turnHead(), ...textDeltas("t1", "Still thinking")], "hang"));
+    let streaming = false;
+    const first = subscribeWithFetch(gateway.url, sendInput("First", { chatId }), {
+      token,
+      onEvent: (event) => void (event.__typename === "TextDelta" && (streaming = true)),
+    });
+    await eventually(async () => streaming, 10_000);
+
+    fake.handle(respond(textTurn("Second answer")));
+    const second = await subscribeWithFetch(gateway.url, sendInput("Second", { chatId }), { token });
+    expect(second.events.at(-1)!.__typename).toBe("StreamFinished");
+    const existing = fake.requests.at(-1)!.body.existingMessages;
+    expect(existing.map((m: any) => [m.role, m.parts])).toEqual([["user", [{ type: "text", text: "First" }]]]);
+
+    await gateway.gql(STOP_STREAM, { chatId }, token);
+    expect((await first).events.at(-1)!.__typename).toBe("StreamAborted");
+  });
+
   it("a private chat is sent as selectedVisibilityType private", async () => {
     fake.handle(respond(textTurn("Hi")));
     const token = await gateway.tokenFor(newUser());

@@ -1,6 +1,7 @@
 -- One home per rule: a message's time and the user's lock and quota check are
 -- each one SQL function, called by begin_turn, the turn's final store and
--- saveMessages alike.
+-- saveMessages alike. And begin_turn leaves running answers out of the model's
+-- context.
 
 -- A chat's next message time: `p_now`, or just after the chat's latest message
 -- when that is later (clocks of several instances disagree), so messages read
@@ -12,7 +13,8 @@ LANGUAGE sql STABLE AS $$
   SELECT GREATEST(p_now, (SELECT max("createdAt") + interval '1 millisecond' FROM "Message" WHERE "chatId" = p_chat_id))
 $$;
 
--- begin_turn as in 20261203120000_durable_turns, with the two rules above.
+-- begin_turn as in 20261203120000_durable_turns, with the two rules above and
+-- without STREAMING rows in `existing`.
 CREATE OR REPLACE FUNCTION begin_turn(
   p_user_id text,
   p_quota_since timestamp,
@@ -57,9 +59,11 @@ BEGIN
     RETURN json_build_object('refusal', 'forbidden');
   END IF;
 
+  -- The model's context: the chat's stored messages, without the answers of
+  -- turns still running (their STREAMING rows are partial and still changing).
   SELECT coalesce(json_agg(m ORDER BY m."createdAt", m.id), '[]'::json) INTO v_existing
     FROM (SELECT id, "chatId", "userId", role, parts, attachments, status, "createdAt"
-            FROM "Message" WHERE "chatId" = p_chat_id) m;
+            FROM "Message" WHERE "chatId" = p_chat_id AND status <> 'streaming') m;
 
   INSERT INTO "Message" (id, "chatId", "userId", role, parts, attachments, status, "createdAt")
   VALUES (p_message_id, p_chat_id, p_user_id, 'user', p_parts, '[]'::jsonb, 'complete',
