@@ -9,3 +9,4 @@ export * from "./generated/graphql.ts";
 // The AI SDK's ChatTransport for useChat (types only from `ai`).
 export * from "./ai-sdk-chunks.ts";
 export * from "./ai-sdk-transport.ts";
+export * from "./ai-sdk-messages.ts";
