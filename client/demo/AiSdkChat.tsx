@@ -4,11 +4,13 @@
 // Stop is useChat's stop(), which the transport sends as stopStream.
 import { useChat as useAiChat } from "@ai-sdk/react";
 import type { UIMessage } from "ai";
+import { useQueryClient } from "@tanstack/react-query";
 import { useMemo, useRef, useState } from "react";
 import { toUIMessages } from "../ai-sdk-messages.ts";
 import { GatewayChatTransport } from "../ai-sdk-transport.ts";
 import type { GatewayError } from "../core.ts";
-import { useChat, useGatewayClient, useSession } from "../react.tsx";
+import { ChatDocument, ChatsDocument, MeDocument } from "../generated/graphql.ts";
+import { queryKeyOf, useChat, useGatewayClient, useSession } from "../react.tsx";
 import { newId } from "../stream.ts";
 import { Composer } from "./Composer.tsx";
 import { plainRefusal } from "./refusal.ts";
@@ -48,6 +50,7 @@ function LoadedChat({ chatId, initial }: { chatId: string; initial: UIMessage[] 
       }),
     [client],
   );
+  const queryClient = useQueryClient();
   const [text, setText] = useState("");
   const chat = useAiChat({
     id: chatId,
@@ -56,6 +59,12 @@ function LoadedChat({ chatId, initial }: { chatId: string; initial: UIMessage[] 
     // The gateway takes UUIDs only.
     generateId: newId,
     resume: true,
+    // The typed pages' cached chat, chat list and quota change with each turn.
+    onFinish: () => {
+      for (const queryKey of [queryKeyOf(ChatDocument), queryKeyOf(ChatsDocument), queryKeyOf(MeDocument)]) {
+        void queryClient.invalidateQueries({ queryKey });
+      }
+    },
     onError: (failure) => {
       // Refused before any answer (not a lost connection): the message was not stored; it goes back into the composer.
       if ((failure as GatewayError).network) return;
