@@ -32,8 +32,12 @@ export function turnStream(
   options: TurnStreamOptions,
 ): TurnStream {
   const chunker = createEventChunker();
-  let controller!: ReadableStreamDefaultController<UIMessageChunk>;
-  let settled = false;
+  // Chunks wait here until read: erroring a ReadableStream drops what it still
+  // queues, and a StreamFailed's partial answer must reach the reader first.
+  const queue: UIMessageChunk[] = [];
+  let ending: { error?: Error } | null = null;
+  let cancelled = false;
+  let wake: (() => void) | null = null;
   let stopping = false;
   let resolveStarted!: (started: boolean) => void;
   let rejectStarted!: (error: GatewayError) => void;
@@ -44,33 +48,45 @@ export function turnStream(
   // A caller that does not wait for the start (sendMessages) sees the error on the stream.
   started.catch(() => {});
 
+  const notify = () => {
+    wake?.();
+    wake = null;
+  };
   const finish = (error?: Error) => {
-    if (settled) return;
-    settled = true;
-    try {
-      if (error) controller.error(error);
-      else controller.close();
-    } catch {
-      // The reader cancelled the stream already.
-    }
+    if (ending) return;
+    ending = error ? { error } : {};
+    notify();
   };
 
-  const stream = new ReadableStream<UIMessageChunk>({
-    start(c) {
-      controller = c;
+  const stream = new ReadableStream<UIMessageChunk>(
+    {
+      async pull(controller) {
+        while (queue.length === 0 && !ending && !cancelled) await new Promise<void>((resolve) => (wake = resolve));
+        if (cancelled) return;
+        if (queue.length > 0) {
+          for (const chunk of queue.splice(0)) controller.enqueue(chunk);
+        } else if (ending?.error) {
+          controller.error(ending.error);
+        } else {
+          controller.close();
+        }
+      },
+      cancel() {
+        cancelled = true;
+        notify();
+        // A stop in flight closes the follower itself once stopStream answered.
+        if (!stopping) turn.close();
+      },
     },
-    cancel() {
-      settled = true;
-      // A stop in flight closes the follower itself once stopStream answered.
-      if (!stopping) turn.close();
-    },
-  });
+    { highWaterMark: 0 },
+  );
 
   const turn = start({
     onEvent(event) {
       resolveStarted(true);
-      if (settled) return;
-      for (const chunk of chunker.map(event)) controller.enqueue(chunk);
+      if (ending || cancelled) return;
+      queue.push(...chunker.map(event));
+      notify();
       if (event.__typename === "StreamFailed") finish(gatewayError(event.code, event.reason));
       else if (event.__typename === "StreamFinished" || event.__typename === "StreamAborted") finish();
     },

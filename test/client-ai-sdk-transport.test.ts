@@ -245,6 +245,54 @@ describe("GatewayChatTransport with the AI SDK's chat state", () => {
     expect(rows.map((row) => row.id)).toEqual([user.id, chat.messages[1].id]);
   });
 
+  test("editing a sent message replaces it and its answer, keeping its id", async () => {
+    fake.handle((call) => respond(textTurn(`You said ${call.userText}.`))(call));
+    const { transport } = await transportFor();
+    const chat = chatWith(transport);
+    await chat.sendMessage({ text: "first" });
+    await chat.sendMessage({ text: "second" });
+    const edited = chat.messages[2];
+
+    await chat.sendMessage({ text: "second, edited", messageId: edited.id });
+    expect(chat.error).toBeUndefined();
+    expect(chat.messages.map(textOf)).toEqual([
+      "first",
+      "You said first.",
+      "second, edited",
+      "You said second, edited.",
+    ]);
+    const rows = await storedMessages(chat.id);
+    expect(rows.map((row) => row.id)).toEqual(chat.messages.map((message) => message.id));
+    expect(rows[2].id).toBe(edited.id);
+    expect(json(rows[2].parts)).toEqual([{ type: "text", text: "second, edited" }]);
+  });
+
+  test("a step the streamer resets is dropped, and a turn that fails upstream errors the chat with its code", async () => {
+    fake.handle(
+      respond(
+        [
+          ...turnHead(),
+          ...textDeltas("t1", "Dropped draft."),
+          { type: "reset-step" },
+          { type: "text-start", id: "t2" },
+          ...textDeltas("t2", "Kept, then cut"),
+        ],
+        "destroy",
+      ),
+    );
+    const { transport } = await transportFor();
+    const chat = chatWith(transport);
+    await chat.sendMessage({ text: "Fail half-way." });
+
+    expect(chat.status).toBe("error");
+    expect((chat.error as GatewayError).code).toBe("offline:chat");
+    const stored = await storedAssistant(chat.id);
+    expect(stored?.status).toBe("failed");
+    expect(textOf(chat.messages[1])).toBe("Kept, then cut");
+    expect(chat.messages[1].id).toBe(stored?.id);
+    expect(textOf(stored as UIMessage)).toBe("Kept, then cut");
+  });
+
   test("a refusal surfaces as the chat's error with the Chat SDK code, and nothing is stored", async () => {
     const { transport } = await transportFor();
     const chat = chatWith(transport);
