@@ -2,12 +2,14 @@
 //
 //   useChat({ id: chatId, transport: new GatewayChatTransport({ url: "/graphql", headers }) })
 //
+// Ids that are not UUIDs (useChat's own) are mapped to UUIDs (client/ai-sdk-ids.ts).
 // sendMessages sends the last user message through sendMessage; the turn's
 // events come back as UIMessageChunks (client/ai-sdk-chunks.ts) that fold into
 // the message the gateway stores. reconnectToStream replays the chat's turn
 // from StreamStarted through resumeStream. Only types come from `ai`: the
 // transport adds nothing to a bundle that does not already have it.
 import type { ChatTransport, UIMessage, UIMessageChunk } from "ai";
+import { gatewayId } from "./ai-sdk-ids.ts";
 import { turnStream } from "./ai-sdk-stream.ts";
 import { createGatewayClient, GatewayError, type GatewayClient } from "./core.ts";
 import {
@@ -70,12 +72,12 @@ export class GatewayChatTransport<M extends UIMessage = UIMessage> implements Ch
     const client = await this.client(request.headers);
     // Regenerating, or editing a sent message, replaces it and what follows, as the Chat SDK does.
     if (request.trigger === "regenerate-message" || request.messageId !== undefined) {
-      await deleteFrom(client, user.id, request.abortSignal);
+      await deleteFrom(client, gatewayId(user.id), request.abortSignal);
     }
     const body = (request.body ?? {}) as GatewayRequestBody;
     const input: SendMessageInput = {
-      chatId: request.chatId,
-      message: { id: user.id, parts: userParts(user) },
+      chatId: gatewayId(request.chatId),
+      message: { id: gatewayId(user.id), parts: userParts(user) },
       ...(body.model ? { model: body.model } : {}),
       ...(body.visibility ? { visibility: body.visibility } : {}),
     };
@@ -94,7 +96,7 @@ export class GatewayChatTransport<M extends UIMessage = UIMessage> implements Ch
     const client = await this.client(request.headers);
     let opened = false;
     const { stream, started } = turnStream(
-      (follow) => resumeStream(client, request.chatId, { ...follow, reconnect: this.options.reconnect }),
+      (follow) => resumeStream(client, gatewayId(request.chatId), { ...follow, reconnect: this.options.reconnect }),
       {
         signal: request.abortSignal,
         abortMeans: () => (opened ? this.abortMeans() : "disconnect"),
@@ -116,7 +118,7 @@ export class GatewayChatTransport<M extends UIMessage = UIMessage> implements Ch
   async stopStream(chatId: string): Promise<boolean> {
     const client = await this.client();
     try {
-      return (await client.request(StopStreamDocument, { chatId })).stopStream;
+      return (await client.request(StopStreamDocument, { chatId: gatewayId(chatId) })).stopStream;
     } finally {
       client.dispose();
     }

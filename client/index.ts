@@ -10,3 +10,4 @@ export * from "./generated/graphql.ts";
 export * from "./ai-sdk-chunks.ts";
 export * from "./ai-sdk-transport.ts";
 export * from "./ai-sdk-messages.ts";
+export * from "./ai-sdk-ids.ts";

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { Chat } from "@ai-sdk/react";
 import { readUIMessageStream, type UIMessage } from "ai";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { gatewayId } from "../client/ai-sdk-ids.ts";
 import { GatewayChatTransport, type GatewayChatTransportOptions } from "../client/ai-sdk-transport.ts";
 import type { GatewayError } from "../client/core.ts";
 import { CREATE_CHAT, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
@@ -293,6 +294,22 @@ describe("GatewayChatTransport with the AI SDK's chat state", () => {
     expect(textOf(stored as UIMessage)).toBe("Kept, then cut");
   });
 
+  test("useChat's own short ids work unchanged: they map to the same UUIDs every time", async () => {
+    let answers = 0;
+    fake.handle((call) => respond(textTurn(`Answer ${++answers}.`))(call));
+    const { transport } = await transportFor();
+    // No id, no generateId: the AI SDK's defaults.
+    const chat = new Chat({ transport });
+    expect(chat.id).not.toMatch(/^[0-9a-f-]{36}$/);
+    await chat.sendMessage({ text: "Hi" });
+    await chat.regenerate();
+    expect(chat.error).toBeUndefined();
+    const [user, answer] = chat.messages;
+    expect(textOf(answer)).toBe("Answer 2.");
+    const rows = await storedMessages(gatewayId(chat.id));
+    expect(rows.map((row) => row.id)).toEqual([gatewayId(user.id), answer.id]);
+  });
+
   test("a refusal surfaces as the chat's error with the Chat SDK code, and nothing is stored", async () => {
     const { transport } = await transportFor();
     const chat = chatWith(transport);
@@ -300,5 +317,18 @@ describe("GatewayChatTransport with the AI SDK's chat state", () => {
     expect(chat.status).toBe("error");
     expect((chat.error as GatewayError).code).toBe("bad_request:api");
     expect(await storedMessages(chat.id)).toEqual([]);
+  });
+});
+
+describe("gatewayId", () => {
+  test("keeps a UUID, and maps any other id to one UUID, the same each time, distinct per id", () => {
+    const uuid = randomUUID();
+    expect(gatewayId(uuid)).toBe(uuid);
+    const ids = ["a", "b", "aB3xYz9Qw1Lm2Np4", "aB3xYz9Qw1Lm2Np5", "", "é🙂"];
+    const mapped = ids.map(gatewayId);
+    for (const id of mapped)
+      expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(new Set(mapped).size).toBe(ids.length);
+    expect(ids.map(gatewayId)).toEqual(mapped);
   });
 });

@@ -24,7 +24,7 @@ export function plainRefusal(error: { code: string; message: string }): string {
     case "not_found":
       return "This chat no longer exists.";
     case "offline":
-      return "The connection to the server was lost before the answer finished.";
+      return "The answer could not be finished: the connection was lost.";
     default:
       return "Something went wrong with this answer. Try again in a moment.";
   }
