@@ -67,13 +67,10 @@ export class GatewayChatTransport<M extends UIMessage = UIMessage> implements Ch
   }
 
   async sendMessages(request: SendOptions<M>): Promise<ReadableStream<UIMessageChunk>> {
+    // Stopped before it was sent: nothing to send, nothing to stop.
+    request.abortSignal?.throwIfAborted();
     const user = request.messages.findLast((message) => message.role === "user");
     if (!user) throw badRequest("There is no user message to send.");
-    const client = await this.client(request.headers);
-    // Regenerating, or editing a sent message, replaces it and what follows, as the Chat SDK does.
-    if (request.trigger === "regenerate-message" || request.messageId !== undefined) {
-      await deleteFrom(client, gatewayId(user.id), request.abortSignal);
-    }
     const body = (request.body ?? {}) as GatewayRequestBody;
     const input: SendMessageInput = {
       chatId: gatewayId(request.chatId),
@@ -81,6 +78,14 @@ export class GatewayChatTransport<M extends UIMessage = UIMessage> implements Ch
       ...(body.model ? { model: body.model } : {}),
       ...(body.visibility ? { visibility: body.visibility } : {}),
     };
+    const client = await this.client(request.headers);
+    // Regenerating, or editing a sent message, replaces it and what follows, as the Chat SDK does.
+    if (request.trigger === "regenerate-message" || request.messageId !== undefined) {
+      await deleteFrom(client, input.message.id, request.abortSignal).catch((error: unknown) => {
+        client.dispose();
+        throw error;
+      });
+    }
     const { stream } = turnStream(
       (follow) => sendMessage(client, input, { ...follow, reconnect: this.options.reconnect }),
       { signal: request.abortSignal, abortMeans: () => this.abortMeans(), onDone: () => client.dispose() },
