@@ -191,6 +191,25 @@ describe("GatewayChatTransport with the AI SDK's chat state", () => {
     expect(json((await fold(replay!))?.parts)).toEqual((await storedAssistant(chatId))?.parts);
   });
 
+  test("an abort while reconnecting is still connecting never stops the turn (React StrictMode's double resume)", async () => {
+    const held = heldAnswer("Not stopped.");
+    fake.handle(held.handler);
+    const { user, transport } = await transportFor();
+    const chat = chatWith(transport);
+    const sent = chat.sendMessage({ text: "Run on." });
+    await expect.poll(() => textOf(chat.messages[1])).toBe("First part. ");
+
+    const { transport: other } = await transportFor(user);
+    const aborted = new AbortController();
+    const reconnecting = other.reconnectToStream({ chatId: chat.id, abortSignal: aborted.signal });
+    aborted.abort();
+    expect(await reconnecting).toBeNull();
+    held.release();
+    await sent;
+    expect(textOf(chat.messages[1])).toBe("First part. Not stopped.");
+    expect((await storedAssistant(chat.id))?.status).toBe("complete");
+  });
+
   test("stop() stops the turn at the gateway: the partial answer is stored as ABORTED", async () => {
     const held = heldAnswer("Never sent.");
     fake.handle(held.handler);
