@@ -6,3 +6,8 @@ export * from "./core.ts";
 export * from "./stream.ts";
 export * from "./turn.ts";
 export * from "./generated/graphql.ts";
+// The AI SDK's ChatTransport for useChat (types only from `ai`).
+export * from "./ai-sdk-chunks.ts";
+export * from "./ai-sdk-transport.ts";
+export * from "./ai-sdk-messages.ts";
+export * from "./ai-sdk-ids.ts";

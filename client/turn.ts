@@ -33,6 +33,8 @@ export interface ReconnectOptions {
 export interface FollowOptions {
   /** Called with the new state after every change. */
   onUpdate?: (turn: TurnState) => void;
+  /** Called with each event the first time it is folded (a resume's overlap is not repeated), before onUpdate. */
+  onEvent?: (event: StreamEvent) => void;
   /** Aborting stops following (as close()); the turn goes on at the gateway. */
   signal?: AbortSignal;
   /** How to resume a dropped connection; false: a drop fails the turn. */
@@ -144,7 +146,10 @@ function follow(
           // A resume after a drop before StreamStarted found another turn: ours never started.
           return update(failTurn(state, notStarted()));
         }
-        if (event.seq > state.seq) failures = 0;
+        if (event.seq > state.seq) {
+          failures = 0;
+          options.onEvent?.(event);
+        }
         update(applyStreamEvent(state, event));
         if (event.__typename === "StreamStarted" && pendingStop) void requestStop().then(pendingStop);
       },

@@ -3,7 +3,8 @@
 // clone serves the demo after `npm install && npm start`; `npm run build:demo`
 // rebuilds it by hand. Without the dev dependencies (npm ci --omit=dev) it skips.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = new URL("../", import.meta.url);
@@ -34,11 +35,43 @@ export function demoIsStale(): boolean {
  */
 export function buildDemo({ onlyIfStale = false } = {}): "built" | "fresh" {
   if (onlyIfStale && !demoIsStale()) return "fresh";
-  execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
-    env: { ...process.env, NODE_ENV: "production" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  return "built";
+  // Browser test files run in parallel workers: one builds, the others wait and find it fresh.
+  const release = lockDemoBuild();
+  try {
+    if (onlyIfStale && !demoIsStale()) return "fresh";
+    execFileSync(process.execPath, [fileURLToPath(import.meta.url)], {
+      env: { ...process.env, NODE_ENV: "production" },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    return "built";
+  } finally {
+    release();
+  }
+}
+
+const LOCK_BOUND_MS = 120_000;
+
+/** A directory as a cross-process lock (mkdir is atomic); one left by a killed build is taken over after the bound. */
+function lockDemoBuild(): () => void {
+  const lock = fileURLToPath(new URL("dist/.demo-build.lock", root));
+  mkdirSync(dirname(lock), { recursive: true });
+  const release = () => rmSync(lock, { recursive: true, force: true });
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      return release;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    let heldFor = 0;
+    try {
+      heldFor = Date.now() - statSync(lock).mtimeMs;
+    } catch {
+      continue; // released meanwhile
+    }
+    if (heldFor > LOCK_BOUND_MS) release();
+    else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+  }
 }
 
 async function viteOrNull(): Promise<typeof import("vite") | null> {

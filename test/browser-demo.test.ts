@@ -6,23 +6,16 @@
 //
 // Needs Debian's chromium (/usr/bin/chromium; .ci/run installs it). Skipped
 // only outside CI when it is missing.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { buildDemo } from "../scripts/build-demo.ts";
+import { answerText, lastAssistant, openBrowser, runBrowser, send } from "./support/browser.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
 const OUTPUT_DIR = new URL("../test-output/", import.meta.url).pathname;
 const SCREENSHOT = join(OUTPUT_DIR, "browser-demo.png");
-const runBrowser = existsSync(CHROMIUM) || Boolean(process.env.CI);
-if (!runBrowser) {
-  console.warn(
-    `browser-demo: ${CHROMIUM} is missing, so the browser test is skipped (apt-get install chromium; in CI it runs).`,
-  );
-}
 
 // Delay between mock deltas: slow enough to see the answer grow.
 const DELTA_DELAY_MS = "40";
@@ -67,51 +60,6 @@ describe("the demo page is served by the gateway", () => {
   });
 });
 
-/** A fresh headless Chromium (empty profile), with page errors collected. */
-async function openBrowser(): Promise<{
-  context: BrowserContext;
-  page: Page;
-  errors: string[];
-  close(): Promise<void>;
-}> {
-  const profile = mkdtempSync(join(tmpdir(), "chat-demo-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: { width: 1200, height: 800 },
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
-  const page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(15_000);
-  const errors: string[] = [];
-  page.on("pageerror", (error) => errors.push(`pageerror: ${error.message}`));
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(`console: ${message.text()}`);
-  });
-  const close = async () => {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
-  };
-  return { context, page, errors, close };
-}
-
-const lastAssistant = (page: Page) => page.locator("[data-testid=message][data-role=ASSISTANT]").last();
-
-/** The text of an assistant message's text parts, joined. */
-async function answerText(page: Page, messageId: string): Promise<string> {
-  const texts = await page.locator(`[data-message-id="${messageId}"] [data-part=text]`).allTextContents();
-  return texts.join("\n");
-}
-
 /**
  * Records, inside the page, every state the last assistant message goes
  * through: its status and the text of its text parts, on each DOM change.
@@ -144,11 +92,6 @@ async function recorded(page: Page) {
       (window as unknown as { __answer: { status: string; text: string; reasoning: boolean; tool: boolean }[] })
         .__answer,
   );
-}
-
-async function send(page: Page, text: string) {
-  await page.getByTestId("composer").fill(text);
-  await page.getByTestId("send").click();
 }
 
 describe.skipIf(!runBrowser)("the demo chat in headless Chromium", () => {
@@ -377,4 +320,48 @@ describe.skipIf(!runBrowser)("the demo chat against a persisted-operations-only 
       await close();
     }
   }, 30_000);
+});
+
+describe.skipIf(!runBrowser)("a refused message", () => {
+  test("a message over the limit is counted, refused in plain words, and kept in the composer, not shown as sent", async () => {
+    const { page, errors, close } = await openBrowser();
+    try {
+      await page.goto(`${gateway.url}/`);
+      await page.getByTestId("sign-in").click();
+      await expect.poll(() => page.getByTestId("messages-left").textContent()).toBe("20 messages left today");
+
+      const tooLong = `${"A sentence that goes on. ".repeat(80)}And one more.`;
+      expect(tooLong.length).toBeGreaterThan(2000);
+      await page.getByTestId("composer").fill(tooLong);
+      const count = page.getByTestId("char-count");
+      expect(await count.textContent()).toBe("2,013 / 2,000 (too long to send)");
+      expect(await count.getAttribute("data-over")).toBe("true");
+      await page.getByTestId("send").click();
+
+      const refusal = page.getByTestId("turn-error");
+      await refusal.waitFor();
+      expect(await refusal.textContent()).toBe(
+        "This message is too long to send: a message can have at most 2,000 characters. Shorten it and send it again.",
+      );
+      expect(await refusal.getAttribute("data-code")).toBe("bad_request:api");
+      // The text is still there to shorten; nothing shows as sent, nothing was counted.
+      await expect.poll(() => page.getByTestId("composer").inputValue()).toBe(tooLong);
+      expect(await page.locator("[data-testid=message]").count()).toBe(0);
+      expect(await page.getByTestId("messages-left").textContent()).toBe("20 messages left today");
+
+      // Shortened, it goes: the refusal gives way to the answer.
+      await page.getByTestId("composer").fill("A short one");
+      expect(await count.textContent()).toBe("11 / 2,000");
+      await page.getByTestId("send").click();
+      await page.locator("[data-testid=message][data-role=ASSISTANT][data-status=COMPLETE]").waitFor();
+      expect(await refusal.count()).toBe(0);
+      expect(await page.getByTestId("composer").inputValue()).toBe("");
+      expect(await page.locator("[data-testid=message][data-role=USER]").allTextContents()).toEqual([
+        expect.stringContaining("A short one"),
+      ]);
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 60_000);
 });

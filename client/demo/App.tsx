@@ -1,11 +1,18 @@
 // The demo chat: guest sign-in, the chat list, one chat's stored history and a
 // streaming answer, all through the typed hooks in client/react.tsx.
-import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
+import { lazy, Suspense, useEffect, useRef, useState } from "react";
 import { useChat, useChats, useSendMessage, useSession } from "../react.tsx";
-import { newId, withLiveMessages, type ChatMessage, type MessagePart } from "../stream.ts";
+import { newId, withLiveMessages } from "../stream.ts";
+import { Composer } from "./Composer.tsx";
+import { Message } from "./MessageView.tsx";
+import { plainRefusal } from "./refusal.ts";
+
+// The useChat page brings the AI SDK's runtime: its own chunk, loaded when opened.
+const AiSdkChat = lazy(() => import("./AiSdkChat.tsx").then((module) => ({ default: module.AiSdkChat })));
 
 export function App() {
   const session = useSession();
+  const hash = useHash();
   if (!session.isSignedIn || session.isExpired) {
     return (
       <main className="sign-in">
@@ -30,7 +37,24 @@ export function App() {
       </main>
     );
   }
-  return <Chats />;
+  const aiSdkChat = /^#\/ai-sdk\/([0-9a-f-]{36})$/i.exec(hash)?.[1];
+  if (!aiSdkChat) return <Chats />;
+  return (
+    <Suspense fallback={<p className="muted">Loading…</p>}>
+      <AiSdkChat key={aiSdkChat} chatId={aiSdkChat} />
+    </Suspense>
+  );
+}
+
+/** The URL hash, followed. */
+function useHash(): string {
+  const [hash, setHash] = useState(() => window.location.hash);
+  useEffect(() => {
+    const onHashChange = () => setHash(window.location.hash);
+    window.addEventListener("hashchange", onHashChange);
+    return () => window.removeEventListener("hashchange", onHashChange);
+  }, []);
+  return hash;
 }
 
 /** The open chat lives in the URL hash (#/chat/<id>), so a reload keeps it. */
@@ -40,7 +64,10 @@ function useChatIdFromHash(): [string, (id: string) => void] {
   // biome-ignore lint/correctness/useExhaustiveDependencies: `read` only reads the URL; the effect follows chatId.
   useEffect(() => {
     if (read() !== chatId) window.history.replaceState(null, "", `#/chat/${chatId}`);
-    const onHashChange = () => setChatId(read() ?? newId());
+    const onHashChange = () => {
+      // The useChat page's route is App's to follow.
+      if (!window.location.hash.startsWith("#/ai-sdk/")) setChatId(read() ?? newId());
+    };
     window.addEventListener("hashchange", onHashChange);
     return () => window.removeEventListener("hashchange", onHashChange);
   }, [chatId]);
@@ -102,10 +129,13 @@ function ChatView({ chatId }: { chatId: string }) {
   // A reload mid-answer finds it STREAMING in the history: the hook resumes it.
   const { send, stop, resume, message, turn, status, error, isStreaming } = useSendMessage(chatId);
   const [text, setText] = useState("");
+  const sent = useRef<string | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
+  // Refused before the turn started (too long, quota, ...): nothing was stored or sent on.
+  const refused = turn !== null && turn.status === "failed" && turn.seq < 0 && !turn.error?.network;
 
-  // The stored history, the live answer in place of its stored snapshot.
-  const messages = withLiveMessages(chat.data?.messages ?? [], turn);
+  // The stored history, the live answer in place of its stored snapshot; a refused message is not shown as sent.
+  const messages = withLiveMessages(chat.data?.messages ?? [], refused ? { ...turn, userMessage: null } : turn);
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: it scrolls when the messages grow or the live answer changes.
   useEffect(() => {
@@ -114,20 +144,28 @@ function ChatView({ chatId }: { chatId: string }) {
     bottom.current?.scrollIntoView({ block: "end" });
   }, [messages.length, message]);
 
-  const submit = (event?: FormEvent) => {
-    event?.preventDefault();
-    const content = text.trim();
-    if (!content || isStreaming) return;
+  // A refused message goes back into the composer, unless something new was typed meanwhile.
+  useEffect(() => {
+    if (!refused || sent.current === null) return;
+    const restored = sent.current;
+    sent.current = null;
+    setText((current) => (current === "" ? restored : current));
+  }, [refused]);
+
+  const onSend = (content: string) => {
+    sent.current = text;
     send(content);
     setText("");
-  };
-  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
-    if (event.key === "Enter" && !event.shiftKey) submit(event);
   };
 
   return (
     <main className="chat" data-testid="chat" data-chat-id={chatId} data-status={status}>
-      <h2>{chat.data?.title ?? "New chat"}</h2>
+      <h2>
+        {chat.data?.title ?? "New chat"}{" "}
+        <a className="hint" href={`#/ai-sdk/${chatId}`} data-testid="open-ai-sdk">
+          open with useChat
+        </a>
+      </h2>
       <div className="messages" data-testid="messages">
         {chat.isPending && <p className="muted">Loading…</p>}
         {chat.error && <p className="error">{chat.error.message}</p>}
@@ -148,139 +186,19 @@ function ChatView({ chatId }: { chatId: string }) {
         </p>
       )}
       {error && (
-        <p className="error" data-testid="turn-error">
-          {error.message} <code>{error.code}</code>
+        <p className="error refusal" data-testid="turn-error" data-code={error.code}>
+          {plainRefusal(error)}
           {error.network && (
-            <button type="button" className="link" data-testid="resume" onClick={resume}>
-              Reconnect
-            </button>
+            <>
+              {" "}
+              <button type="button" className="link" data-testid="resume" onClick={resume}>
+                Reconnect
+              </button>
+            </>
           )}
         </p>
       )}
-      <form className="composer" onSubmit={submit}>
-        <textarea
-          data-testid="composer"
-          value={text}
-          placeholder="Message (Enter sends, Shift+Enter for a new line)"
-          rows={2}
-          onChange={(e) => setText(e.target.value)}
-          onKeyDown={onKeyDown}
-        />
-        {isStreaming ? (
-          <button type="button" data-testid="stop" onClick={() => void stop()}>
-            Stop
-          </button>
-        ) : (
-          <button type="submit" data-testid="send" disabled={!text.trim()}>
-            Send
-          </button>
-        )}
-      </form>
+      <Composer text={text} onText={setText} onSend={onSend} isStreaming={isStreaming} onStop={() => void stop()} />
     </main>
   );
-}
-
-const STATUS_LABEL: Record<ChatMessage["status"], string | null> = {
-  COMPLETE: null,
-  STREAMING: "streaming…",
-  ABORTED: "stopped",
-  FAILED: "failed",
-};
-
-function Message({ message }: { message: ChatMessage }) {
-  const label = STATUS_LABEL[message.status];
-  return (
-    <article
-      className={`message ${message.role.toLowerCase()}`}
-      data-testid="message"
-      data-role={message.role}
-      data-status={message.status}
-      data-message-id={message.id}
-    >
-      <header>
-        {message.role === "USER" ? "You" : message.role === "ASSISTANT" ? "Assistant" : "System"}
-        {label && <span className={`badge ${message.status.toLowerCase()}`}>{label}</span>}
-      </header>
-      {message.parts.map((part, i) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: parts have no ids, and a message's parts only grow at the end.
-        <Part key={i} part={part} />
-      ))}
-    </article>
-  );
-}
-
-function json(value: unknown): string {
-  if (typeof value === "string") return value;
-  const compact = JSON.stringify(value);
-  return compact.length <= 80 ? compact : JSON.stringify(value, null, 2);
-}
-
-function Part({ part }: { part: MessagePart }) {
-  switch (part.__typename) {
-    case "TextPart":
-      return (
-        <div className="part text" data-part="text">
-          {part.text}
-        </div>
-      );
-    case "ReasoningPart":
-      return (
-        <details className="part reasoning" data-part="reasoning" open>
-          <summary>Reasoning</summary>
-          <div>{part.text}</div>
-        </details>
-      );
-    case "ToolPart":
-      return (
-        <div className="part tool" data-part="tool" data-state={part.state}>
-          <div className="tool-head">
-            Tool <code>{part.toolName}</code> <span className="muted">{part.state}</span>
-          </div>
-          {part.input != null && (
-            <div data-part="tool-input">
-              <span className="label">input</span>
-              <pre>{json(part.input)}</pre>
-            </div>
-          )}
-          {part.output != null && (
-            <div data-part="tool-output">
-              <span className="label">output</span>
-              <pre>{json(part.output)}</pre>
-            </div>
-          )}
-          {part.errorText && <p className="error">{part.errorText}</p>}
-        </div>
-      );
-    case "SourceUrlPart":
-      return (
-        <div className="part source" data-part="source">
-          Source:{" "}
-          <a href={part.url} target="_blank" rel="noreferrer">
-            {part.title ?? part.url}
-          </a>
-        </div>
-      );
-    case "SourceDocumentPart":
-      return (
-        <div className="part source" data-part="source">
-          Source: {part.title ?? part.filename ?? part.sourceId}
-        </div>
-      );
-    case "FilePart":
-      return (
-        <div className="part file" data-part="file">
-          <a href={part.url} target="_blank" rel="noreferrer">
-            {part.filename ?? part.mediaType}
-          </a>
-        </div>
-      );
-    case "DataPart":
-      return (
-        <pre className="part data" data-part="data">
-          {part.name}: {json(part.data)}
-        </pre>
-      );
-    case "StepStartPart":
-      return null;
-  }
 }

@@ -1,0 +1,172 @@
+// The AI SDK's ChatTransport over the gateway, so useChat works unchanged:
+//
+//   useChat({ id: chatId, transport: new GatewayChatTransport({ url: "/graphql", headers }) })
+//
+// Ids that are not UUIDs (useChat's own) are mapped to UUIDs (client/ai-sdk-ids.ts).
+// sendMessages sends the last user message through sendMessage; the turn's
+// events come back as UIMessageChunks (client/ai-sdk-chunks.ts) that fold into
+// the message the gateway stores. reconnectToStream replays the chat's turn
+// from StreamStarted through resumeStream. Only types come from `ai`: the
+// transport adds nothing to a bundle that does not already have it.
+import type { ChatTransport, UIMessage, UIMessageChunk } from "ai";
+import { gatewayId } from "./ai-sdk-ids.ts";
+import { turnStream } from "./ai-sdk-stream.ts";
+import { createGatewayClient, GatewayError, type GatewayClient } from "./core.ts";
+import {
+  DeleteTrailingMessagesDocument,
+  StopStreamDocument,
+  type SendMessageInput,
+  type UserPartInput,
+  type Visibility,
+} from "./generated/graphql.ts";
+import { resumeStream, sendMessage, type ReconnectOptions } from "./turn.ts";
+
+type HeaderRecord = Record<string, string>;
+
+/** Headers for every request: an object, or a function returning one (sync or async), e.g. the current token. */
+export type HeadersSource = HeaderRecord | (() => HeaderRecord | Promise<HeaderRecord>);
+
+export interface GatewayChatTransportOptions {
+  /** The GraphQL endpoint, e.g. "/graphql" in a browser. */
+  url: string;
+  /** E.g. `() => ({ authorization: \`Bearer ${token}\` })`; resolved again for each request. */
+  headers?: HeadersSource;
+  /**
+   * What aborting a request means. useChat aborts on stop() and when the
+   * component unmounts. "stop" (default): the gateway stops the generation
+   * (stopStream) and stores the partial answer as ABORTED. "disconnect": only
+   * the connection closes; the turn goes on and reconnectToStream (useChat's
+   * `resume`) picks it up; stop the turn with `transport.stopStream(chatId)`.
+   * An abort while reconnectToStream is still connecting always only disconnects.
+   */
+  onAbort?: "stop" | "disconnect";
+  /** How the follower resumes a dropped connection (client/turn.ts); false: a drop errors the stream. */
+  reconnect?: ReconnectOptions | false;
+  /** Send persisted document hashes only (PERSISTED_OPERATIONS_ONLY gateways). */
+  persisted?: boolean;
+  /** Another fetch (tests, React Native, a proxy). */
+  fetch?: typeof fetch;
+}
+
+/** sendMessage's optional fields, taken from useChat's request `body`. */
+export interface GatewayRequestBody {
+  model?: string;
+  visibility?: Visibility;
+}
+
+type SendOptions<M extends UIMessage> = Parameters<ChatTransport<M>["sendMessages"]>[0];
+type ReconnectRequest<M extends UIMessage> = Parameters<ChatTransport<M>["reconnectToStream"]>[0];
+
+export class GatewayChatTransport<M extends UIMessage = UIMessage> implements ChatTransport<M> {
+  /** reconnectToStream replays the turn from its start: useChat folds it into an empty message. */
+  readonly resumeStreamIsReplay = true;
+  private readonly options: GatewayChatTransportOptions;
+
+  constructor(options: GatewayChatTransportOptions) {
+    this.options = options;
+  }
+
+  async sendMessages(request: SendOptions<M>): Promise<ReadableStream<UIMessageChunk>> {
+    // Stopped before it was sent: nothing to send, nothing to stop.
+    request.abortSignal?.throwIfAborted();
+    const user = request.messages.findLast((message) => message.role === "user");
+    if (!user) throw badRequest("There is no user message to send.");
+    const body = (request.body ?? {}) as GatewayRequestBody;
+    const input: SendMessageInput = {
+      chatId: gatewayId(request.chatId),
+      message: { id: gatewayId(user.id), parts: userParts(user) },
+      ...(body.model ? { model: body.model } : {}),
+      ...(body.visibility ? { visibility: body.visibility } : {}),
+    };
+    const client = await this.client(request.headers);
+    // Regenerating, or editing a sent message, replaces it and what follows, as the Chat SDK does.
+    if (request.trigger === "regenerate-message" || request.messageId !== undefined) {
+      await deleteFrom(client, input.message.id, request.abortSignal).catch((error: unknown) => {
+        client.dispose();
+        throw error;
+      });
+    }
+    const { stream } = turnStream(
+      (follow) => sendMessage(client, input, { ...follow, reconnect: this.options.reconnect }),
+      { signal: request.abortSignal, abortMeans: () => this.abortMeans(), onDone: () => client.dispose() },
+    );
+    return stream;
+  }
+
+  /**
+   * The chat's latest turn from its start (a running one, or one that ended
+   * within the gateway's retention), or null when there is none, or no such chat.
+   */
+  async reconnectToStream(request: ReconnectRequest<M>): Promise<ReadableStream<UIMessageChunk> | null> {
+    const client = await this.client(request.headers);
+    let opened = false;
+    const { stream, started } = turnStream(
+      (follow) => resumeStream(client, gatewayId(request.chatId), { ...follow, reconnect: this.options.reconnect }),
+      {
+        signal: request.abortSignal,
+        abortMeans: () => (opened ? this.abortMeans() : "disconnect"),
+        onDone: () => client.dispose(),
+      },
+    );
+    try {
+      if (!(await started)) return null;
+    } catch (error) {
+      // A chat not created yet (useChat's resume on a new chat's page) has nothing to resume.
+      if (error instanceof GatewayError && error.code === "not_found:chat") return null;
+      throw error;
+    }
+    opened = true;
+    return stream;
+  }
+
+  /** Asks the gateway to stop the chat's running turn; true when one was stopped. */
+  async stopStream(chatId: string): Promise<boolean> {
+    const client = await this.client();
+    try {
+      return (await client.request(StopStreamDocument, { chatId: gatewayId(chatId) })).stopStream;
+    } finally {
+      client.dispose();
+    }
+  }
+
+  private abortMeans(): "stop" | "disconnect" {
+    return this.options.onAbort ?? "stop";
+  }
+
+  private async client(extra?: HeaderRecord | Headers): Promise<GatewayClient> {
+    const { headers, url, persisted, fetch } = this.options;
+    const base = typeof headers === "function" ? await headers() : headers;
+    return createGatewayClient({
+      url,
+      persisted,
+      fetch,
+      headers: { ...base, ...(extra instanceof Headers ? Object.fromEntries(extra.entries()) : extra) },
+    });
+  }
+}
+
+/** Deletes the message and what follows; a message never stored (a refused send) has nothing to delete. */
+async function deleteFrom(client: GatewayClient, messageId: string, signal: AbortSignal | undefined) {
+  try {
+    await client.request(DeleteTrailingMessagesDocument, { messageId }, { signal });
+  } catch (error) {
+    if (!(error instanceof GatewayError && error.code === "not_found:chat")) throw error;
+  }
+}
+
+/** The parts sendMessage takes: texts and files; other parts are the client's own. */
+function userParts(message: UIMessage): UserPartInput[] {
+  const parts = message.parts.flatMap((part): UserPartInput[] => {
+    if (part.type === "text") return [{ text: part.text }];
+    if (part.type === "file") {
+      return [{ file: { url: part.url, mediaType: part.mediaType, filename: part.filename ?? null } }];
+    }
+    return [];
+  });
+  if (parts.length === 0) throw badRequest("The message has no text or file part to send.");
+  return parts;
+}
+
+function badRequest(message: string): GatewayError {
+  return new GatewayError([{ message, extensions: { code: "bad_request:api" } }]);
+}

@@ -1,0 +1,36 @@
+// What the demo tells a person when the gateway refuses a message or a turn
+// fails: plain words for each Chat SDK code, never the validation path.
+
+/** The gateway's default MAX_TEXT_LENGTH: characters in one text part. */
+export const MAX_MESSAGE_CHARS = 2000;
+
+const number = new Intl.NumberFormat("en");
+
+export function plainRefusal(error: { code: string; message: string }): string {
+  const [type, surface] = error.code.split(":");
+  const limit = /at most (\d+) characters/.exec(error.message)?.[1];
+  if (type === "bad_request" && limit) {
+    return `This message is too long to send: a message can have at most ${number.format(Number(limit))} characters. Shorten it and send it again.`;
+  }
+  switch (type) {
+    case "bad_request":
+      return "This message could not be sent as it is. Change it and try again.";
+    case "rate_limit":
+      return "You have sent as many messages as you can today. Try again tomorrow, or sign in for more.";
+    case "unauthorized":
+      return "Your session has ended. Sign in again to go on.";
+    case "forbidden":
+      return surface === "chat" ? "This chat belongs to someone else." : "You are not allowed to do that.";
+    case "not_found":
+      return "This chat no longer exists.";
+    case "offline":
+      return "The answer could not be finished: the connection was lost.";
+    default:
+      return "Something went wrong with this answer. Try again in a moment.";
+  }
+}
+
+/** "1,234 / 2,000" */
+export function charCount(text: string, limit = MAX_MESSAGE_CHARS): string {
+  return `${number.format(text.length)} / ${number.format(limit)}`;
+}
