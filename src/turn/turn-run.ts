@@ -31,6 +31,13 @@ class TurnCutOff extends Error {
   }
 }
 
+// A streamer that keeps its stream open (keep-alive comments, a trickle)
+// must not hold a turn, its memory and its slot forever.
+const TOO_SLOW = {
+  code: "offline:chat",
+  reason: "The answer took longer than the gateway allows for one turn; what arrived is kept.",
+};
+
 // offline:chat, as every request gets while the database does not answer: try again shortly.
 const DATABASE_LOST = {
   code: "offline:chat",
@@ -45,6 +52,8 @@ export interface TurnSettings {
   maxBytes: number;
   /** How often the partial answer is written into the STREAMING row; 0: never. */
   checkpointMs: number;
+  /** How long a turn may run in all, past which it ends as failed, its partial answer stored; 0: no bound. */
+  maxMs: number;
 }
 
 type Ending = { failure: { code: string; reason: string } | null; stopped: string | null };
@@ -119,14 +128,19 @@ export class TurnRun {
       userMessageId: turn.userMessage.id,
       assistantMessageId: turn.assistantMessageId,
     });
+    const cutOff = (failure: { code: string; reason: string }) => {
+      if (!this.controller.signal.aborted) this.controller.abort(new TurnCutOff(failure));
+    };
+    const deadline = settings.maxMs > 0 ? setTimeout(() => cutOff(TOO_SLOW), settings.maxMs) : null;
+    deadline?.unref();
     const received = new ReceivedChunks();
     const mapper = createChunkMapper();
     // A database that does not answer a checkpoint will not take the answer
     // either: the turn ends now (its client told within the database's
     // bounds) rather than streaming on into an answer it cannot store yet.
-    const checkpoints = startCheckpoints(db, turn.assistantMessageId, received, settings.checkpointMs, () => {
-      if (!this.controller.signal.aborted) this.controller.abort(new TurnCutOff(DATABASE_LOST));
-    });
+    const checkpoints = startCheckpoints(db, turn.assistantMessageId, received, settings.checkpointMs, () =>
+      cutOff(DATABASE_LOST),
+    );
     try {
       const ending = await this.read(chunks, first, received, mapper, settings);
       await checkpoints.stop();
@@ -142,6 +156,7 @@ export class TurnRun {
       });
       metrics.turnEnded("failed", "offline:chat");
     } finally {
+      if (deadline) clearTimeout(deadline);
       await checkpoints.stop();
       this.ended = true;
       this.log.end(turn.streamId);
@@ -207,13 +222,14 @@ export class TurnRun {
   private async store(db: Database, received: ReceivedChunks, mapper: ChunkMapper, { failure, stopped }: Ending) {
     const status: TurnOutcome["status"] = failure ? "failed" : stopped ? "aborted" : "complete";
     const usage = mapper.usage(this.turn.selectedChatModel);
-    // A turn cut off by the database gets no quick retry: the database has just not answered.
     const cutOff = this.controller.signal.reason instanceof TurnCutOff;
+    // A turn cut off by the database gets no quick retry: the database has just not answered.
+    const databaseLost = cutOff && (this.controller.signal.reason as TurnCutOff).failure === DATABASE_LOST;
     let message: UIMessage | null = null;
     let stored: Message | null;
     try {
       message = await assembleMessage(received.all, { messageId: this.turn.assistantMessageId });
-      stored = await persistTurn(db, this.turn, { status, message, usage }, cutOff ? { retryDelaysMs: [] } : {});
+      stored = await persistTurn(db, this.turn, { status, message, usage }, databaseLost ? { retryDelaysMs: [] } : {});
     } catch (error) {
       log.error("turn could not be stored", { streamId: this.turn.streamId, error });
       // Only the database's refusals (down, stalled, a statement refused) may pass; a chat gone stays gone.
