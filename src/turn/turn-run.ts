@@ -16,34 +16,9 @@ import type { PreparedTurn } from "./prepare.ts";
 import { ReceivedChunks } from "./received-chunks.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
 import type { UnsavedTurns } from "./unsaved-turns.ts";
+import { DATABASE_LOST, stopReason, TOO_LONG, TOO_SLOW, TurnCutOff, TurnStopped, UNSAVED } from "./turn-endings.ts";
 
 export type { TurnEvent } from "./turn-log.ts";
-
-/** Why a turn was stopped; carried as the abort signal's reason. */
-export class TurnStopped extends Error {}
-
-/** A turn ended early as failed (the database stopped answering); carried as the abort signal's reason. */
-class TurnCutOff extends Error {
-  readonly failure: { code: string; reason: string };
-  constructor(failure: { code: string; reason: string }) {
-    super(failure.reason);
-    this.failure = failure;
-  }
-}
-
-// A streamer that keeps its stream open (keep-alive comments, a trickle)
-// must not hold a turn, its memory and its slot forever.
-const TOO_SLOW = {
-  code: "offline:chat",
-  reason: "The answer took longer than the gateway allows for one turn; what arrived is kept.",
-};
-
-// offline:chat, as every request gets while the database does not answer: try again shortly.
-const DATABASE_LOST = {
-  code: "offline:chat",
-  reason:
-    "The database stopped answering, so the answer was cut short; what arrived is kept and stored once it answers.",
-};
 
 /** A turn's bounds (see TURN_* in README's configuration). */
 export interface TurnSettings {
@@ -252,14 +227,7 @@ export class TurnRun {
   }
 }
 
-const UNSAVED = "The answer could not be stored yet; what arrived is kept and stored once the database takes it.";
-const TOO_LONG = "The answer grew past the gateway's bound for one turn; what arrived is kept.";
-
 /** The events that show the user the answer itself. */
 function isDelta(draft: { __typename: string }): boolean {
   return draft.__typename === "TextDelta" || draft.__typename === "ReasoningDelta";
-}
-
-function stopReason(reason: unknown): string {
-  return reason instanceof TurnStopped ? reason.message : "The turn was stopped.";
 }
