@@ -6,6 +6,7 @@
 // the driver) go through a switch that refuses them as a closed port does.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../src/db/client.ts";
+import { metricsRegistry } from "../src/metrics.ts";
 import { closeGateway, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import {
   respond,
@@ -106,6 +107,12 @@ async function storedAnswer(messageId: string, timeoutMs: number) {
   }, timeoutMs);
 }
 
+/** The chat_gateway_unsaved_answers gauge (this process's registry: the gateway runs in it). */
+async function unsavedAnswers(): Promise<number> {
+  const metric = await metricsRegistry.getSingleMetric("chat_gateway_unsaved_answers")?.get();
+  return metric?.values[0]?.value ?? 0;
+}
+
 const partsText = (parts: unknown) =>
   (parts as { type: string; text?: string }[])
     .filter((p) => p.type === "text")
@@ -129,11 +136,13 @@ describe("the database stops answering mid-turn", () => {
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     const meanwhile = await database.db.prisma.message.findUniqueOrThrow({ where: { id: started.assistantMessageId } });
     expect(meanwhile.status).toBe("streaming");
+    expect(await unsavedAnswers()).toBe(1);
 
     link.state.down = false;
     const answer = await storedAnswer(started.assistantMessageId, 10_000);
     expect(answer.status).toBe("failed");
     expect(partsText(answer.parts)).toBe(seen);
+    expect(await unsavedAnswers()).toBe(0);
     const stream = await database.db.prisma.stream.findUniqueOrThrow({ where: { id: started.streamId } });
     expect(stream.status).toBe("failed");
   }, 30_000);

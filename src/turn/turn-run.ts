@@ -215,6 +215,8 @@ export class TurnRun {
           : { code: isChatSDKError(error) ? error.code : "bad_request:database", reason: UNSAVED };
       this.emit({ __typename: "StreamFailed", ...ending, partialMessage: null });
       metrics.turnEnded("failed", ending.code);
+      // A turn whose answer could not be stored counts as a database error whatever its code.
+      if (ending.code !== "bad_request:database") metrics.databaseError();
       return;
     }
     if (failure) this.emit({ __typename: "StreamFailed", ...failure, partialMessage: stored });

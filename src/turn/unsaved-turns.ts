@@ -1,6 +1,7 @@
 import type { Database } from "../db/client.ts";
 import { isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
+import { metrics } from "../metrics.ts";
 import { persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
 
@@ -52,6 +53,7 @@ export class UnsavedTurns {
     }
     const unsaved: Unsaved = { turn, outcome, giveUpAt: Date.now() + this.retentionMs, timer: null, trying: null };
     this.waiting.set(turn.streamId, unsaved);
+    metrics.unsavedAnswers(this.waiting.size);
     this.schedule(unsaved, FIRST_DELAY_MS);
   }
 
@@ -67,6 +69,7 @@ export class UnsavedTurns {
       });
     }
     this.waiting.clear();
+    metrics.unsavedAnswers(0);
   }
 
   private schedule(unsaved: Unsaved, delayMs: number): void {
@@ -77,7 +80,7 @@ export class UnsavedTurns {
       unsaved.trying = null;
       if (this.closed || !this.waiting.has(unsaved.turn.streamId)) return;
       if (Date.now() >= unsaved.giveUpAt) {
-        this.waiting.delete(unsaved.turn.streamId);
+        this.forget(unsaved.turn.streamId);
         log.error("a turn's answer could not be stored within the retention; it is left to the lease sweep", {
           streamId: unsaved.turn.streamId,
         });
@@ -93,13 +96,18 @@ export class UnsavedTurns {
     const { streamId } = unsaved.turn;
     try {
       await persistTurn(this.db, unsaved.turn, unsaved.outcome, { retryDelaysMs: [] });
-      this.waiting.delete(streamId);
+      this.forget(streamId);
       log.info("stored a turn's answer once the database took it", { streamId });
     } catch (error) {
       if (isChatSDKError(error)) return;
       // Not the database's answer (the chat is gone): no retry brings it back.
-      this.waiting.delete(streamId);
+      this.forget(streamId);
       log.warn("a turn's unsaved answer cannot be stored", { streamId, error });
     }
+  }
+
+  private forget(streamId: string): void {
+    this.waiting.delete(streamId);
+    metrics.unsavedAnswers(this.waiting.size);
   }
 }
