@@ -164,3 +164,24 @@ describe("the database stops answering mid-turn", () => {
     expect(partsText(answer.parts)).toBe(seen);
   }, 30_000);
 });
+
+describe.skipIf(!process.env.REDIS_URL)("the instance holding an unsaved answer goes away (Redis)", () => {
+  it("another instance stores it FAILED from the Redis log, every delta the client saw", async () => {
+    const owner = await gatewayWith({ TURN_CHECKPOINT_MS: "300" });
+    const { result, started } = await turnLosingItsDatabase(owner, 10, 8_000);
+    expect(result.events.at(-1)).toMatchObject({ __typename: "StreamFailed", code: "offline:chat" });
+    const seen = textOf(result.events);
+    // Its shutdown tries the store once more (refused still) and leaves the answer to the sweep.
+    await owner.close();
+    gateways.splice(gateways.indexOf(owner), 1);
+
+    const survivor = await startTestGateway(
+      { STREAMER_URL: fake.url, TURN_LEASE_SECONDS: "1", REDIS_URL: process.env.REDIS_URL! },
+      { database },
+    );
+    gateways.push(survivor);
+    const answer = await storedAnswer(started.assistantMessageId, 15_000);
+    expect(answer.status).toBe("failed");
+    expect(partsText(answer.parts)).toBe(seen);
+  }, 40_000);
+});
