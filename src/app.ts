@@ -66,8 +66,14 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     resolveCaller: createCallerResolver(db, tokens),
     turns: new TurnRegistry(db, chunkSourceFor(env, streamerUrl), {
       turnLog: await turnLogFor(env),
-      settings: { maxEvents: env.TURN_MAX_EVENTS, maxBytes: env.TURN_MAX_BYTES, checkpointMs: env.TURN_CHECKPOINT_MS },
+      settings: {
+        maxEvents: env.TURN_MAX_EVENTS,
+        maxBytes: env.TURN_MAX_BYTES,
+        checkpointMs: env.TURN_CHECKPOINT_MS,
+        maxMs: env.TURN_MAX_SECONDS * 1000,
+      },
       leaseSeconds: env.TURN_LEASE_SECONDS,
+      unsavedRetentionMs: env.TURN_LOG_RETENTION_SECONDS * 1000,
       overload: { maxRunningTurns: env.MAX_RUNNING_TURNS, eventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS },
     }),
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),

@@ -43,6 +43,12 @@ const databaseErrors = new Counter({
   registers,
 });
 
+const unsavedAnswers = new Gauge({
+  name: `${PREFIX}unsaved_answers`,
+  help: "Ended turns whose answer the database did not take yet, kept on this instance to be stored again.",
+  registers,
+});
+
 const redisErrors = new Counter({ name: `${PREFIX}redis_errors_total`, help: "Redis connection errors.", registers });
 
 const refusedForOverload = new Counter({
@@ -79,6 +85,7 @@ export const metrics = {
   delta: (since: number) => deltaLatency.observe((performance.now() - since) / 1000),
   upstreamError: (kind: string) => upstreamErrors.inc({ kind }),
   databaseError: () => databaseErrors.inc(),
+  unsavedAnswers: (count: number) => unsavedAnswers.set(count),
   redisError: () => redisErrors.inc(),
   refusedForOverload: (reason: "running_turns" | "event_loop_delay") => refusedForOverload.inc({ reason }),
   resumerStarted: () => resumers.inc(),

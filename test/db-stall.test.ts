@@ -145,6 +145,54 @@ describe.skipIf(!onPostgres)("a stalled database (PostgreSQL only: PGlite runs i
       }
     });
 
+    test("a stall mid-turn ends the turn within the bounds; once the database answers, every delta seen is stored FAILED", async () => {
+      const { proxy, database, gateway } = await stallableGateway(SHORT, { TURN_CHECKPOINT_MS: "300" });
+      try {
+        const token = await gateway.tokenFor(newUser());
+        let pausedAt = 0;
+        // [slow]: about 10 s of answer.
+        const { events } = await subscribeWithFetch(gateway.url, sendInput("[slow] hello"), {
+          token,
+          signal: AbortSignal.timeout(8_000),
+          onEvent: (event, all) => {
+            if (all.filter((e) => e.__typename === "TextDelta").length === 5) {
+              proxy.pause();
+              pausedAt = performance.now();
+            }
+          },
+        });
+        const endedAt = performance.now();
+        const terminals = events.filter((e) => TERMINAL_TYPES.includes(e.__typename));
+        expect(terminals).toEqual([expect.objectContaining({ __typename: "StreamFailed", code: "offline:chat" })]);
+        // The next checkpoint (300 ms) meets the stall and gives up after the query bound (800 ms).
+        expect(endedAt - pausedAt).toBeLessThan(3_000);
+        const seen = events
+          .filter((e) => e.__typename === "TextDelta")
+          .map((e) => e.delta)
+          .join("");
+
+        proxy.resume();
+        const started = events[0] as StreamEvent;
+        const answer = await eventually(async () => {
+          const row = await database.db.prisma.message
+            .findUnique({ where: { id: started.assistantMessageId } })
+            .catch(() => null);
+          return row && row.status !== "streaming" ? row : null;
+        }, 15_000);
+        expect(answer.status).toBe("failed");
+        const text = (answer.parts as { type: string; text?: string }[])
+          .filter((p) => p.type === "text")
+          .map((p) => p.text)
+          .join("");
+        expect(text).toBe(seen);
+      } finally {
+        proxy.resume();
+        await gateway.close();
+        await database.drop();
+        await proxy.close();
+      }
+    });
+
     test("the gateway closes (SIGTERM's drain) while the database stalls mid-turn", async () => {
       const { proxy, database, gateway } = await stallableGateway(SHORT);
       try {

@@ -664,7 +664,7 @@ describe("usage", () => {
 });
 
 describe("a database failure while storing the answer", () => {
-  it("StreamFailed bad_request:database after the retries; once the database is back, the sweep ends the turn FAILED", async () => {
+  it("StreamFailed bad_request:database at once; the answer is kept and stored FAILED once the database takes it", async () => {
     const prisma = gateway.database.db.prisma;
     const token = await gateway.tokenFor(newUser());
     const chatId = randomUUID();
@@ -718,17 +718,18 @@ describe("a database failure while storing the answer", () => {
     } finally {
       await prisma.$executeRawUnsafe(`ALTER TABLE "Message" DROP CONSTRAINT IF EXISTS no_assistant`);
     }
-    // The database is back: its lease lapsed, the sweep ends the turn, keeping
-    // what its last checkpoint held (nothing here: the turn was too short for one).
+    // The database takes it again: the owner stores the answer it kept, every part the client saw.
     await eventually(async () => {
       const stream = await prisma.stream.findUniqueOrThrow({ where: { id: started.streamId } });
       return stream.status === "failed";
     }, 15_000);
-    const answer = await prisma.message.findUnique({ where: { id: started.assistantMessageId } });
-    if (answer) expect(answer.status).toBe("failed");
+    const answer = await prisma.message.findUniqueOrThrow({ where: { id: started.assistantMessageId } });
+    expect(answer.status).toBe("failed");
+    expect(answer.parts).toContainEqual(expect.objectContaining({ type: "text", text: "Never stored" }));
     const after = await storedMessages(gateway, chatId, token);
-    expect(after.messages.map((m) => m.role)).toEqual(["USER", "ASSISTANT", "USER", ...(answer ? ["ASSISTANT"] : [])]);
-    expect(after.chat.lastContext).toEqual(before.chat.lastContext);
+    expect(after.messages.map((m) => m.role)).toEqual(["USER", "ASSISTANT", "USER", "ASSISTANT"]);
+    // The turn got its usage before the store failed: it is the chat's last context now.
+    expect(after.chat.lastContext).toMatchObject({ inputTokens: 999 });
   });
 });
 

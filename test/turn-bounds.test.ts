@@ -1,5 +1,5 @@
-// What one turn may hold: past TURN_MAX_EVENTS it ends as StreamFailed with its
-// partial answer stored; with Redis, a reader that stops reading while the
+// What one turn may hold: past TURN_MAX_EVENTS, or running past TURN_MAX_SECONDS,
+// it ends as StreamFailed with its partial answer stored; with Redis, a reader that stops reading while the
 // turn runs on is not fed from memory but goes on from Redis, missing nothing.
 import type { UIMessageChunk } from "ai";
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -45,7 +45,7 @@ function burstSource(deltas: number): ChunkSource & { aborted: boolean } {
   return source;
 }
 
-async function startTurn(source: ChunkSource, turnLog: TurnLog, maxEvents = 100_000): Promise<TurnRun> {
+async function startTurn(source: ChunkSource, turnLog: TurnLog, maxEvents = 100_000, maxMs = 0): Promise<TurnRun> {
   const user = await insertUser(database.db.prisma);
   const turn = await prepareTurn(database.db, parseEnv({}), user, {
     chatId: newId(),
@@ -54,8 +54,48 @@ async function startTurn(source: ChunkSource, turnLog: TurnLog, maxEvents = 100_
     visibility: null,
     ownerId: "turn-bounds-test",
   });
-  return new TurnRun(database.db, source, turnLog, { maxEvents, maxBytes: 1_000_000, checkpointMs: 0 }, turn);
+  return new TurnRun(database.db, source, turnLog, { maxEvents, maxBytes: 1_000_000, checkpointMs: 0, maxMs }, turn);
 }
+
+/** A streamer that sends one delta, then keeps its stream open until the gateway aborts it (keep-alives forever). */
+function endlessSource(): ChunkSource & { aborted: boolean } {
+  const source = {
+    aborted: false,
+    warm() {},
+    async *open(_turn: unknown, signal: AbortSignal) {
+      for (const chunk of [...turnHead(), { type: "text-delta", id: "t1", delta: "Still thinking" }]) {
+        yield chunk as UIMessageChunk;
+      }
+      await new Promise((_, reject) =>
+        signal.addEventListener("abort", () => {
+          source.aborted = true;
+          reject(signal.reason);
+        }),
+      );
+    },
+  };
+  return source;
+}
+
+test("a turn running past TURN_MAX_SECONDS ends as StreamFailed, the upstream stopped and the partial answer stored", async () => {
+  const source = endlessSource();
+  const started = performance.now();
+  const run = await startTurn(source, new MemoryTurnLog({ retentionMs: 1000 }), 100_000, 300);
+  const events: TurnEvent[] = [];
+  for await (const event of run.subscribe(-1)) events.push(event);
+
+  expect(performance.now() - started).toBeLessThan(5_000);
+  expect(events.at(-1)).toMatchObject({
+    __typename: "StreamFailed",
+    code: "offline:chat",
+    reason: expect.stringMatching(/longer than the gateway allows/),
+    partialMessage: { status: "failed" },
+  });
+  expect(source.aborted).toBe(true);
+  const stored = await database.db.prisma.message.findUniqueOrThrow({ where: { id: run.turn.assistantMessageId } });
+  expect(stored.status).toBe("failed");
+  expect(stored.parts).toContainEqual(expect.objectContaining({ type: "text", text: "Still thinking" }));
+});
 
 test("a turn past its bound of events ends as StreamFailed, the upstream stopped and the partial answer stored", async () => {
   const source = burstSource(500);

@@ -46,7 +46,7 @@ async function startTurn(source: ChunkSource): Promise<TurnRun> {
     visibility: null,
     ownerId: "turn-run-test",
   });
-  const settings = { maxEvents: env.TURN_MAX_EVENTS, maxBytes: env.TURN_MAX_BYTES, checkpointMs: 0 };
+  const settings = { maxEvents: env.TURN_MAX_EVENTS, maxBytes: env.TURN_MAX_BYTES, checkpointMs: 0, maxMs: 0 };
   return new TurnRun(database.db, source, new MemoryTurnLog({ retentionMs: 1000 }), settings, turn);
 }
 

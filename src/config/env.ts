@@ -104,6 +104,8 @@ const envSchema = z.object({
   TURN_MAX_EVENTS: z.coerce.number().int().positive().default(20_000),
   TURN_MAX_BYTES: z.coerce.number().int().positive().default(1_000_000),
   TURN_CHECKPOINT_MS: z.coerce.number().int().nonnegative().max(3_000).default(2_000),
+  // A whole turn's bound (0: none); a streamer that never ends must not hold a turn forever.
+  TURN_MAX_SECONDS: z.coerce.number().nonnegative().default(600),
   // At most 20 s, so a crashed instance's turns end within 30 s (lease + a third).
   TURN_LEASE_SECONDS: z.coerce.number().positive().max(20).default(15),
   PERSISTED_OPERATIONS_ONLY: bool(false),

@@ -1,5 +1,6 @@
 import type { Database } from "../db/client.ts";
 import { checkpointParts } from "../db/turn-queries.ts";
+import { isDatabaseUnavailable } from "../db/unavailable.ts";
 import { log } from "../log.ts";
 import { assembleMessage } from "./assemble.ts";
 import type { ReceivedChunks } from "./received-chunks.ts";
@@ -9,9 +10,17 @@ import type { ReceivedChunks } from "./received-chunks.ts";
  * when chunks arrived since the last write: readers of the chat see the turn
  * grow, and the embedded mode recovers a crashed turn from it. A timer, so
  * never on the first-delta path; one write at a time, from compacted chunks,
- * so its cost stays bounded however fast the deltas come.
+ * so its cost stays bounded however fast the deltas come. A write that finds
+ * the database down or not answering within its bounds calls `unavailable`
+ * (the turn then ends, see turn-run.ts); other failures are only logged.
  */
-export function startCheckpoints(db: Database, messageId: string, received: ReceivedChunks, everyMs: number) {
+export function startCheckpoints(
+  db: Database,
+  messageId: string,
+  received: ReceivedChunks,
+  everyMs: number,
+  unavailable: () => void = () => {},
+) {
   let written = 0;
   let writing: Promise<void> | null = null;
   const write = async () => {
@@ -21,8 +30,8 @@ export function startCheckpoints(db: Database, messageId: string, received: Rece
       const { parts } = await assembleMessage(received.all, { messageId });
       await checkpointParts(db.sql, messageId, parts);
     } catch (error) {
-      // The final store writes the answer anyway; a missed checkpoint only makes a crash lose more.
       log.warn("turn checkpoint failed", { messageId, error });
+      if (isDatabaseUnavailable(error)) unavailable();
     }
   };
   const timer =

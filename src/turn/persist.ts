@@ -20,10 +20,10 @@ export const STREAM_STATUS: Record<TurnOutcome["status"], StreamStatus> = {
   failed: "failed",
 };
 
-// A database that fails at the end of a turn gets these further tries before
-// the turn is given up as FAILED (the owner lease's sweep then stores what the
-// log or the checkpoint holds, once the database is back).
-const RETRY_DELAYS_MS = [250, 1_000, 3_000];
+// A database that fails at the end of a turn gets this one quick further try
+// (a blip) before the client is told StreamFailed; the answer is then kept
+// and stored later (unsaved-turns.ts), so the client does not wait for it.
+const RETRY_DELAYS_MS = [250];
 
 /**
  * Step 5 of a turn, in one statement: the assistant message in place of the
@@ -31,7 +31,12 @@ const RETRY_DELAYS_MS = [250, 1_000, 3_000];
  * anything arrived, the row removed otherwise), the usage into
  * Chat.lastContext and the Stream row's status. Returns the stored message.
  */
-export async function persistTurn(db: Database, turn: PreparedTurn, outcome: TurnOutcome): Promise<Message | null> {
+export async function persistTurn(
+  db: Database,
+  turn: PreparedTurn,
+  outcome: TurnOutcome,
+  { retryDelaysMs = RETRY_DELAYS_MS }: { retryDelaysMs?: number[] } = {},
+): Promise<Message | null> {
   const keep = outcome.status === "complete" || outcome.message.parts.length > 0;
   for (let attempt = 0; ; attempt++) {
     try {
@@ -50,7 +55,7 @@ export async function persistTurn(db: Database, turn: PreparedTurn, outcome: Tur
       if (keep && !stored) throw new Error(`chat ${turn.chat.id} is gone; the answer was not stored`);
       return stored;
     } catch (error) {
-      const retry = RETRY_DELAYS_MS[attempt];
+      const retry = retryDelaysMs[attempt];
       if (retry === undefined || !isChatSDKError(error)) throw error;
       await sleep(retry);
     }

@@ -38,6 +38,8 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
     onlyStreaming: true,
   });
   if (logged && !logged.ended) {
+    // Its clients may hold seqs past lastSeq (sent, then the instance died before
+    // Redis got them): the log hands this terminal to each as its next seq.
     await turnLog.appendTerminal(turn.id, {
       __typename: "StreamFailed",
       seq: logged.lastSeq + 1,

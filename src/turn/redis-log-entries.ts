@@ -9,6 +9,14 @@ export const turnKey = (streamId: string) => `chat-gateway:turn:{${streamId}}`;
 
 export const eventEntryId = (seq: number) => `${seq}-1`;
 
+/**
+ * The entry of a terminal event that a recovering instance writes for a turn
+ * whose instance died (recover.ts): after every entry of any turn, so it
+ * lies ahead of every reader's cursor whatever seq the dead instance had sent
+ * (it sent events before Redis had them, and Redis never got the last few).
+ */
+export const RECOVERED_TERMINAL_ID = `${Number.MAX_SAFE_INTEGER}-1`;
+
 /** The cursor for "events with seq > afterSeq" (-1: from the start). */
 export const cursorAfter = (afterSeq: number) => (afterSeq < 0 ? "0-0" : eventEntryId(afterSeq));
 

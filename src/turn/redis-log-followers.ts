@@ -66,6 +66,9 @@ export class RedisLogFollowers {
     followers.add(follower);
     const onAbort = () => follower.wake?.();
     signal?.addEventListener("abort", onAbort, { once: true });
+    // The last seq this reader holds: a recovered turn's terminal may carry one
+    // it holds already (see RECOVERED_TERMINAL_ID); it comes as the next seq.
+    let held = afterSeq;
     try {
       while (!signal?.aborted) {
         const entries = await this.nextEntries(key, follower, running, signal);
@@ -73,8 +76,12 @@ export class RedisLogFollowers {
         for (const entry of entries) {
           if (entry.e === undefined) continue;
           const event: TurnEvent = parseEvent(entry.e);
+          if (isTerminal(event)) {
+            yield event.seq > held ? event : { ...event, seq: held + 1 };
+            return;
+          }
+          held = event.seq;
           yield event;
-          if (isTerminal(event)) return;
         }
       }
     } finally {

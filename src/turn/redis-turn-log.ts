@@ -3,7 +3,7 @@ import { Redis } from "ioredis";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import { EventWindow } from "./event-window.ts";
-import { eventEntryId, parseEntries, parseEvent, turnKey } from "./redis-log-entries.ts";
+import { eventEntryId, parseEntries, parseEvent, RECOVERED_TERMINAL_ID, turnKey } from "./redis-log-entries.ts";
 import { RedisLogFollowers } from "./redis-log-followers.ts";
 import {
   isTerminal,
@@ -161,7 +161,7 @@ export class RedisTurnLog implements TurnLog {
     const key = turnKey(streamId);
     await this.commands
       .pipeline()
-      .xadd(key, "MAXLEN", "~", this.maxLength, eventEntryId(event.seq), "e", JSON.stringify(event))
+      .xadd(key, "MAXLEN", "~", this.maxLength, RECOVERED_TERMINAL_ID, "e", JSON.stringify(event))
       .expire(key, this.retentionSeconds)
       .exec();
   }

@@ -12,6 +12,7 @@ import type { PreparedTurn } from "./prepare.ts";
 import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
 import { TurnRun, type TurnSettings } from "./turn-run.ts";
+import { UnsavedTurns } from "./unsaved-turns.ts";
 
 // How long stopStream waits for another instance to store the turn it stopped.
 const REMOTE_STOP_WAIT_MS = 5_000;
@@ -21,6 +22,8 @@ export interface TurnRegistryOptions {
   settings: TurnSettings;
   /** See TurnLeases. */
   leaseSeconds: number;
+  /** How long an answer the database did not take is kept and tried again (see UnsavedTurns). */
+  unsavedRetentionMs: number;
   /** See OverloadGuard; no limits when absent. */
   overload?: OverloadLimits;
 }
@@ -39,22 +42,29 @@ export class TurnRegistry {
   private readonly turnLog: TurnLog;
   private readonly settings: TurnSettings;
   private readonly leases: TurnLeases;
+  private readonly unsaved: UnsavedTurns;
   private readonly running = new Map<string, Set<TurnRun>>();
   private bus: StopBus | null = null;
   private readonly overload: OverloadGuard;
   /** Turns admitted and still being prepared (stored, charged): they count toward the limit. */
   private preparing = 0;
 
-  constructor(db: Database, source: ChunkSource, { turnLog, settings, leaseSeconds, overload }: TurnRegistryOptions) {
+  constructor(
+    db: Database,
+    source: ChunkSource,
+    { turnLog, settings, leaseSeconds, unsavedRetentionMs, overload }: TurnRegistryOptions,
+  ) {
     this.overload = new OverloadGuard(overload ?? { maxRunningTurns: 0, eventLoopDelayMs: 0 });
     this.db = db;
     this.source = source;
     this.turnLog = turnLog;
     this.settings = settings;
+    this.unsaved = new UnsavedTurns(db, { retentionMs: unsavedRetentionMs });
     this.leases = new TurnLeases(db, turnLog, {
       ownerId: this.instanceId,
       leaseSeconds,
-      running: () => [...this.running.values()].flatMap((runs) => [...runs].map((run) => run.turn.streamId)),
+      // An answer kept unsaved is still this instance's: its lease is renewed, no sweep takes it.
+      running: () => [...this.runningStreamIds(), ...this.unsaved.streamIds],
     });
   }
 
@@ -69,7 +79,7 @@ export class TurnRegistry {
   }
 
   start(turn: PreparedTurn): TurnRun {
-    const run = new TurnRun(this.db, this.source, this.turnLog, this.settings, turn);
+    const run = new TurnRun(this.db, this.source, this.turnLog, this.settings, turn, this.unsaved);
     const chatId = turn.chat.id;
     const runs = this.running.get(chatId) ?? new Set<TurnRun>();
     runs.add(run);
@@ -201,14 +211,16 @@ export class TurnRegistry {
 
   /**
    * On shutdown: refuses new turns, lets the running ones go on for the grace
-   * (none by default), stops the rest and waits until each is stored, then
-   * leaves the stop bus, the leases and the log.
+   * (none by default), stops the rest and waits until each is stored, tries
+   * once more the answers the database did not take, then leaves the stop
+   * bus, the leases and the log.
    */
   async drain(reason: string, options: DrainOptions = {}): Promise<DrainReport> {
     this.drainStarted = true;
     this.overload.close();
     const report = await drainRuns(() => this.runs(), reason, options);
     this.drained = reason;
+    await this.unsaved.close();
     await this.leases.stop();
     await this.bus?.close();
     this.bus = null;

@@ -31,7 +31,11 @@ export interface TurnLog {
   read(streamId: string, afterSeq: number, options: ReadOptions): AsyncGenerator<TurnEvent>;
   /** What a recovering instance needs; null when the log holds nothing of the turn. */
   recover(streamId: string): Promise<LoggedTurn | null>;
-  /** A recovering instance's terminal event (seq: the logged last + 1). */
+  /**
+   * A recovering instance's terminal event (seq: the logged last + 1), read
+   * after every other event of the turn. A reader holding that seq already
+   * (the dead instance sent events Redis never got) gets it as its next seq.
+   */
   appendTerminal(streamId: string, event: TurnEvent): Promise<void>;
   shutdown(): Promise<void>;
 }

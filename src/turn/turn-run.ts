@@ -1,7 +1,8 @@
 import { setImmediate as nextCheckPhase } from "node:timers/promises";
-import type { UIMessageChunk } from "ai";
+import type { UIMessage, UIMessageChunk } from "ai";
 import type { Database } from "../db/client.ts";
 import type { Message } from "../generated/prisma/client.ts";
+import { isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import { assembleMessage } from "./assemble.ts";
@@ -14,11 +15,10 @@ import { persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { ReceivedChunks } from "./received-chunks.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
+import type { UnsavedTurns } from "./unsaved-turns.ts";
+import { DATABASE_LOST, stopReason, TOO_LONG, TOO_SLOW, TurnCutOff, TurnStopped, UNSAVED } from "./turn-endings.ts";
 
 export type { TurnEvent } from "./turn-log.ts";
-
-/** Why a turn was stopped; carried as the abort signal's reason. */
-export class TurnStopped extends Error {}
 
 /** A turn's bounds (see TURN_* in README's configuration). */
 export interface TurnSettings {
@@ -27,6 +27,8 @@ export interface TurnSettings {
   maxBytes: number;
   /** How often the partial answer is written into the STREAMING row; 0: never. */
   checkpointMs: number;
+  /** How long a turn may run in all, past which it ends as failed, its partial answer stored; 0: no bound. */
+  maxMs: number;
 }
 
 type Ending = { failure: { code: string; reason: string } | null; stopped: string | null };
@@ -43,13 +45,23 @@ export class TurnRun {
   readonly finished: Promise<void>;
   private readonly controller = new AbortController();
   private readonly log: TurnLog;
+  private readonly unsaved: UnsavedTurns | null;
   private seq = 0;
   private ended = false;
   private readonly startedAt = performance.now();
 
-  constructor(db: Database, source: ChunkSource, turnLog: TurnLog, settings: TurnSettings, turn: PreparedTurn) {
+  /** `unsaved`: where an answer the database did not take waits to be stored again (none: it is only logged). */
+  constructor(
+    db: Database,
+    source: ChunkSource,
+    turnLog: TurnLog,
+    settings: TurnSettings,
+    turn: PreparedTurn,
+    unsaved: UnsavedTurns | null = null,
+  ) {
     this.turn = turn;
     this.log = turnLog;
+    this.unsaved = unsaved;
     turnLog.open(turn.streamId);
     this.finished = this.drive(db, source, settings);
   }
@@ -91,9 +103,19 @@ export class TurnRun {
       userMessageId: turn.userMessage.id,
       assistantMessageId: turn.assistantMessageId,
     });
+    const cutOff = (failure: { code: string; reason: string }) => {
+      if (!this.controller.signal.aborted) this.controller.abort(new TurnCutOff(failure));
+    };
+    const deadline = settings.maxMs > 0 ? setTimeout(() => cutOff(TOO_SLOW), settings.maxMs) : null;
+    deadline?.unref();
     const received = new ReceivedChunks();
     const mapper = createChunkMapper();
-    const checkpoints = startCheckpoints(db, turn.assistantMessageId, received, settings.checkpointMs);
+    // A database that does not answer a checkpoint will not take the answer
+    // either: the turn ends now (its client told within the database's
+    // bounds) rather than streaming on into an answer it cannot store yet.
+    const checkpoints = startCheckpoints(db, turn.assistantMessageId, received, settings.checkpointMs, () =>
+      cutOff(DATABASE_LOST),
+    );
     try {
       const ending = await this.read(chunks, first, received, mapper, settings);
       await checkpoints.stop();
@@ -109,6 +131,7 @@ export class TurnRun {
       });
       metrics.turnEnded("failed", "offline:chat");
     } finally {
+      if (deadline) clearTimeout(deadline);
       await checkpoints.stop();
       this.ended = true;
       this.log.end(turn.streamId);
@@ -148,6 +171,7 @@ export class TurnRun {
         }
       }
     } catch (error) {
+      if (signal.reason instanceof TurnCutOff) return { failure: signal.reason.failure, stopped: null };
       if (signal.aborted) return { failure: null, stopped: stopReason(signal.reason) };
       return { failure: upstreamFailure(error, this.turn), stopped: null };
     }
@@ -164,25 +188,35 @@ export class TurnRun {
     return { failure: null, stopped: null };
   }
 
-  /** Stores the outcome in place of the STREAMING row and logs the terminal event. */
+  /**
+   * Stores the outcome in place of the STREAMING row and logs the terminal
+   * event. A store the database refuses ends the turn with StreamFailed at
+   * once; the answer (FAILED, as the client was told) is kept and stored again
+   * once the database takes it (unsaved-turns.ts).
+   */
   private async store(db: Database, received: ReceivedChunks, mapper: ChunkMapper, { failure, stopped }: Ending) {
     const status: TurnOutcome["status"] = failure ? "failed" : stopped ? "aborted" : "complete";
     const usage = mapper.usage(this.turn.selectedChatModel);
+    const cutOff = this.controller.signal.reason instanceof TurnCutOff;
+    // A turn cut off by the database gets no quick retry: the database has just not answered.
+    const databaseLost = cutOff && (this.controller.signal.reason as TurnCutOff).failure === DATABASE_LOST;
+    let message: UIMessage | null = null;
     let stored: Message | null;
     try {
-      const message = await assembleMessage(received.all, { messageId: this.turn.assistantMessageId });
-      stored = await persistTurn(db, this.turn, { status, message, usage });
+      message = await assembleMessage(received.all, { messageId: this.turn.assistantMessageId });
+      stored = await persistTurn(db, this.turn, { status, message, usage }, databaseLost ? { retryDelaysMs: [] } : {});
     } catch (error) {
-      // The Stream row stays active: once its lease lapses, a sweep stores
-      // what the log or the checkpoint holds as FAILED (see lease.ts).
       log.error("turn could not be stored", { streamId: this.turn.streamId, error });
-      this.emit({
-        __typename: "StreamFailed",
-        code: "bad_request:database",
-        reason: "The answer could not be stored.",
-        partialMessage: null,
-      });
-      metrics.turnEnded("failed", "bad_request:database");
+      // Only the database's refusals (down, stalled, a statement refused) may pass; a chat gone stays gone.
+      if (message && isChatSDKError(error)) this.unsaved?.keep(this.turn, { status: "failed", message, usage });
+      const ending =
+        cutOff && failure
+          ? failure
+          : { code: isChatSDKError(error) ? error.code : "bad_request:database", reason: UNSAVED };
+      this.emit({ __typename: "StreamFailed", ...ending, partialMessage: null });
+      metrics.turnEnded("failed", ending.code);
+      // A turn whose answer could not be stored counts as a database error whatever its code.
+      if (ending.code !== "bad_request:database") metrics.databaseError();
       return;
     }
     if (failure) this.emit({ __typename: "StreamFailed", ...failure, partialMessage: stored });
@@ -195,13 +229,7 @@ export class TurnRun {
   }
 }
 
-const TOO_LONG = "The answer grew past the gateway's bound for one turn; what arrived is kept.";
-
 /** The events that show the user the answer itself. */
 function isDelta(draft: { __typename: string }): boolean {
   return draft.__typename === "TextDelta" || draft.__typename === "ReasoningDelta";
-}
-
-function stopReason(reason: unknown): string {
-  return reason instanceof TurnStopped ? reason.message : "The turn was stopped.";
 }

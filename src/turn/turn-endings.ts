@@ -1,0 +1,37 @@
+// Why a turn ends before its streamer's end, as the abort signal's reason,
+// and the fixed sentences its client is told (StreamFailed.reason).
+
+/** Stopped (stopStream, deleteChat, a drain, a bound); the partial turn is stored as ABORTED. */
+export class TurnStopped extends Error {}
+
+/** Ended early as failed (the database stopped answering, the turn ran too long). */
+export class TurnCutOff extends Error {
+  readonly failure: { code: string; reason: string };
+  constructor(failure: { code: string; reason: string }) {
+    super(failure.reason);
+    this.failure = failure;
+  }
+}
+
+export function stopReason(reason: unknown): string {
+  return reason instanceof TurnStopped ? reason.message : "The turn was stopped.";
+}
+
+// A streamer that keeps its stream open (keep-alive comments, a trickle)
+// must not hold a turn, its memory and its slot forever.
+export const TOO_SLOW = {
+  code: "offline:chat",
+  reason: "The answer took longer than the gateway allows for one turn; what arrived is kept.",
+};
+
+// offline:chat, as every request gets while the database does not answer: try again shortly.
+export const DATABASE_LOST = {
+  code: "offline:chat",
+  reason:
+    "The database stopped answering, so the answer was cut short; what arrived is kept and stored once it answers.",
+};
+
+export const UNSAVED =
+  "The answer could not be stored yet; what arrived is kept and stored once the database takes it.";
+
+export const TOO_LONG = "The answer grew past the gateway's bound for one turn; what arrived is kept.";
