@@ -60,7 +60,22 @@ export class RedisLogFollowers {
 
   /** The events of `key` after `afterSeq`, then live ones until the terminal event. */
   async *read(key: string, afterSeq: number, { signal, running }: { signal?: AbortSignal; running: boolean }) {
-    const follower = new Follower(cursorAfter(afterSeq));
+    for await (const entries of this.entries(key, cursorAfter(afterSeq), { signal, running })) {
+      for (const entry of entries) {
+        if (entry.e === undefined) continue;
+        const event: TurnEvent = parseEvent(entry.e);
+        yield event;
+        if (isTerminal(event)) return;
+      }
+    }
+  }
+
+  /**
+   * The entries of `key` after the entry id `cursor`, in batches, then live ones
+   * until `signal` (or, when not `running`, until nothing more is logged).
+   */
+  async *entries(key: string, cursor: string, { signal, running }: { signal?: AbortSignal; running: boolean }) {
+    const follower = new Follower(cursor);
     const followers = this.byKey.get(key) ?? new Set<Follower>();
     this.byKey.set(key, followers);
     followers.add(follower);
@@ -70,12 +85,7 @@ export class RedisLogFollowers {
       while (!signal?.aborted) {
         const entries = await this.nextEntries(key, follower, running, signal);
         if (entries === null) return;
-        for (const entry of entries) {
-          if (entry.e === undefined) continue;
-          const event: TurnEvent = parseEvent(entry.e);
-          yield event;
-          if (isTerminal(event)) return;
-        }
+        yield entries;
       }
     } finally {
       signal?.removeEventListener("abort", onAbort);
