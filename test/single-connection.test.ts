@@ -10,6 +10,7 @@ import {
   openStream,
   payloadOf,
   postOperation,
+  comparable,
   reserveStream,
   singleConnectionClient,
   type SingleConnectionRun,
@@ -25,13 +26,6 @@ beforeAll(async () => {
 afterAll(() => closeGateway(gateway));
 
 const TOO_MANY_ALIASES = `query { ${Array.from({ length: 20 }, (_, i) => `a${i}: me { id }`).join(" ")} }`;
-
-/** An event without what differs from turn to turn (ids, times). */
-export function comparable(event: StreamEvent): unknown {
-  const { streamId, chatId, userMessageId, assistantMessageId, message, partialMessage, ...rest } = event;
-  const parts = (message ?? partialMessage)?.parts;
-  return parts ? { ...rest, parts } : rest;
-}
 
 describe("single-connection mode (graphql-sse's client, singleConnection: true)", () => {
   it("runs two turns on one connection (one PUT, one GET), with the events distinct mode gives", async () => {

@@ -172,3 +172,10 @@ export function streamIdOf(streamToken: string): string {
 function authorization(token?: string): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
+
+/** An event without what differs from turn to turn (ids, times). */
+export function comparable(event: StreamEvent): unknown {
+  const { streamId, chatId, userMessageId, assistantMessageId, message, partialMessage, ...rest } = event;
+  const parts = (message ?? partialMessage)?.parts;
+  return parts ? { ...rest, parts } : rest;
+}

@@ -1,0 +1,106 @@
+// A subscription that throws, on its own or in its `finally` when stopped,
+// must end as an error result on the stream, never as a crash (with
+// @graphql-yoga/plugin-graphql-sse it was an unhandled rejection). A small
+// schema made to fail, served by Yoga with the plugin, as the gateway mounts it.
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { createSchema, createYoga } from "graphql-yoga";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { MemoryEventStreams } from "../src/http/single-connection/memory-event-streams.ts";
+import { createStreamTokens } from "../src/http/single-connection/stream-token.ts";
+import { useSingleConnection } from "../src/http/single-connection/use-single-connection.ts";
+import { failOnUnhandledRejections } from "./support/fixtures.ts";
+import { eventually } from "./support/sse.ts";
+import { singleConnectionClient } from "./support/single-connection.ts";
+
+failOnUnhandledRejections();
+
+let stoppedWithThrow = 0;
+const schema = createSchema({
+  typeDefs: /* GraphQL */ `
+    type Query { ok: Boolean }
+    type Subscription { failing: Int, failingOnStop: Int }
+  `,
+  resolvers: {
+    Query: { ok: () => true },
+    Subscription: {
+      failing: {
+        async *subscribe() {
+          yield { failing: 1 };
+          throw new Error("secret: the database password");
+        },
+      },
+      failingOnStop: {
+        async *subscribe() {
+          try {
+            for (let i = 0; ; i++) {
+              yield { failingOnStop: i };
+              await new Promise((resolve) => setTimeout(resolve, 10));
+            }
+          } finally {
+            stoppedWithThrow++;
+            // biome-ignore lint/correctness/noUnsafeFinally: the failure under test
+            throw new Error("secret: thrown while stopping");
+          }
+        },
+      },
+    },
+  },
+});
+
+let server: Server;
+let url: string;
+beforeAll(async () => {
+  const streams = new MemoryEventStreams();
+  const yoga = createYoga({
+    schema,
+    logging: false,
+    plugins: [
+      useSingleConnection({
+        streams,
+        tokens: createStreamTokens("a-secret-of-at-least-thirty-two-characters"),
+        resolveCaller: async () => ({ user: null, authError: null }),
+        maxRequestBytes: 100_000,
+        execute: (request, serverContext): Promise<Response> | Response => yoga.fetch(request, serverContext),
+      }),
+    ],
+  });
+  server = createServer(yoga);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+it("a throw inside a subscription ends it with a masked error result and complete", async () => {
+  const single = singleConnectionClient([url]);
+  const run = await single.run("subscription { failing }");
+  single.client.dispose();
+  expect(run.error).toBeUndefined();
+  expect(run.results).toEqual([
+    { data: { failing: 1 } },
+    { errors: [expect.objectContaining({ message: "Unexpected error." })] },
+  ]);
+  expect(JSON.stringify(run.results)).not.toContain("secret");
+});
+
+it("a throw while a stopped subscription cleans up is caught; the server goes on serving", async () => {
+  const single = singleConnectionClient([url], { lazy: false });
+  let seen = 0;
+  for await (const _ of single.client.iterate({ query: "subscription { failingOnStop }" })) {
+    if (++seen === 2) break;
+  }
+  await eventually(async () => stoppedWithThrow === 1);
+  const after = await single.run("{ ok }");
+  single.client.dispose();
+  expect(after.results).toEqual([{ data: { ok: true } }]);
+  expect(single.requests.map((r) => `${r.method} ${r.status}`)).toEqual([
+    "PUT 201",
+    "GET 200",
+    "POST 202",
+    "DELETE 200",
+    "POST 202",
+  ]);
+});
