@@ -194,3 +194,24 @@ describe("more than one instance without REDIS_URL", () => {
     expect(alternating.requests.map((r) => `${r.method} ${r.status}`)).toEqual(["PUT 201", "GET 404"]);
   });
 });
+
+describe("persisted operations only (PERSISTED_OPERATIONS_ONLY=true)", () => {
+  let persistedOnly: TestGateway;
+  beforeAll(async () => {
+    persistedOnly = await startTestGateway({ PERSISTED_OPERATIONS_ONLY: "true" }, { database: gateway.database });
+  });
+  afterAll(() => persistedOnly?.close());
+
+  it("refuses query text on /graphql/stream as on /graphql", async () => {
+    const token = await gateway.tokenFor({ id: "persisted-user" });
+    const single = singleConnectionClient([persistedOnly.url], { token });
+    const text = await single.run("{ me { id } }");
+    const distinct = await subscribeWithClient(persistedOnly.url, {}, { token, query: "{ me { id } }" });
+    single.client.dispose();
+    expect(text.results[0].errors?.[0]).toMatchObject({
+      message: expect.stringContaining("persisted operations only"),
+      extensions: { code: "bad_request:api" },
+    });
+    expect(text.results).toEqual(distinct.results);
+  });
+});
