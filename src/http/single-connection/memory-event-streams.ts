@@ -26,9 +26,9 @@ export class MemoryEventStreams implements EventStreams {
     this.streams.set(id, { state: "reserved", queue: [], wake: null, operations: new Set(), expiry });
   }
 
-  async open(id: string): Promise<OpenResult> {
+  async open(id: string, reservedUntil: number): Promise<OpenResult> {
     const stream = this.streams.get(id);
-    if (!stream || stream.state === "closed") return { kind: "gone" };
+    if (!stream || stream.state === "closed" || Date.now() > reservedUntil) return { kind: "gone" };
     if (stream.state === "open") return { kind: "already-open" };
     stream.state = "open";
     clearTimeout(stream.expiry);

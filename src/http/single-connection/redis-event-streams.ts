@@ -129,7 +129,12 @@ export class RedisEventStreams implements EventStreams {
   private held(id: string): HeldStream {
     const done = new AbortController();
     const refresh = setInterval(() => {
-      this.commands.set(key(id, "holder"), "open", "PX", HOLDER_TTL_MS, "XX").catch(() => {});
+      this.commands
+        .multi()
+        .set(key(id, "holder"), "open", "PX", HOLDER_TTL_MS, "XX")
+        .pexpire(key(id, "ops"), EVENTS_TTL_MS)
+        .exec()
+        .catch(() => {});
     }, HOLDER_REFRESH_MS).unref();
     const followers = this.followers;
     const frames = async function* () {
