@@ -29,6 +29,10 @@ export interface SingleConnectionOptions {
   /** The gateway itself (yoga.fetch): each operation runs as a request to /graphql through all its plugins. */
   execute(request: Request, serverContext: ServerContext): Promise<Response> | Response;
   path?: string;
+  /** How long a reserved stream may wait for its GET (default 30 s). */
+  reservationMs?: number;
+  /** Operations running at once on one stream (default 100). */
+  maxOperations?: number;
 }
 
 type ServerContext = { req?: IncomingMessage };
@@ -45,6 +49,7 @@ type ServerContext = { req?: IncomingMessage };
  */
 export function useSingleConnection(options: SingleConnectionOptions): Plugin<object, ServerContext> {
   const { streams, tokens, resolveCaller, maxRequestBytes, execute, path = "/graphql/stream" } = options;
+  const { reservationMs = RESERVATION_MS, maxOperations = MAX_OPERATIONS } = options;
   const running = new RunningOperations(streams);
 
   async function authorize(request: Request, url: URL): Promise<StreamToken | Response> {
@@ -66,7 +71,7 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
 
   async function reserve(request: Request): Promise<Response> {
     const { user } = await resolveCaller(request);
-    const { token, claims } = await tokens.mint(user?.id ?? "", RESERVATION_MS);
+    const { token, claims } = await tokens.mint(user?.id ?? "", reservationMs);
     await streams.reserve(claims.id, claims.reservedUntil);
     return new Response(token, { status: 201, headers: { "content-type": "text/plain; charset=utf-8" } });
   }
@@ -90,9 +95,9 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
     }
     const { id, reservedUntil } = claims;
     if ((await streams.state(id, reservedUntil)) === "gone") return refusal(404, streams.shared ? GONE : NOT_HERE);
-    const added = await streams.addOperation(id, operationId, MAX_OPERATIONS);
+    const added = await streams.addOperation(id, operationId, maxOperations);
     if (added === "duplicate") return refusal(409, "An operation with this operationId is already running.");
-    if (added === "too-many") return refusal(429, `At most ${MAX_OPERATIONS} operations at once on one stream.`);
+    if (added === "too-many") return refusal(429, `At most ${maxOperations} operations at once on one stream.`);
 
     const started = await startOperation({
       execute: async (internal) => execute(internal, { req: serverContext.req }),

@@ -1,7 +1,9 @@
-// A subscription that throws, on its own or in its `finally` when stopped,
-// must end as an error result on the stream, never as a crash (with
-// @graphql-yoga/plugin-graphql-sse it was an unhandled rejection). A small
-// schema made to fail, served by Yoga with the plugin, as the gateway mounts it.
+// Single-connection mode's plugin on a small schema made to fail, served by
+// Yoga as the gateway mounts it. A subscription that throws, on its own or in
+// its `finally` when stopped, must end as an error result on the stream, never
+// as a crash (with @graphql-yoga/plugin-graphql-sse it was an unhandled
+// rejection). And the bounds: a reservation nobody opens expires, a stream
+// runs a bounded number of operations, a chunked body is held to its size.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createSchema, createYoga } from "graphql-yoga";
@@ -11,7 +13,7 @@ import { createStreamTokens } from "../src/http/single-connection/stream-token.t
 import { useSingleConnection } from "../src/http/single-connection/use-single-connection.ts";
 import { failOnUnhandledRejections } from "./support/fixtures.ts";
 import { eventually } from "./support/sse.ts";
-import { singleConnectionClient } from "./support/single-connection.ts";
+import { openStream, postOperation, reserveStream, singleConnectionClient } from "./support/single-connection.ts";
 
 failOnUnhandledRejections();
 
@@ -19,11 +21,19 @@ let stoppedWithThrow = 0;
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
     type Query { ok: Boolean }
-    type Subscription { failing: Int, failingOnStop: Int }
+    type Subscription { failing: Int, failingOnStop: Int, forever: Int }
   `,
   resolvers: {
     Query: { ok: () => true },
     Subscription: {
+      forever: {
+        async *subscribe() {
+          for (let i = 0; ; i++) {
+            yield { forever: i };
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        },
+      },
       failing: {
         async *subscribe() {
           yield { failing: 1 };
@@ -60,7 +70,9 @@ beforeAll(async () => {
         streams,
         tokens: createStreamTokens("a-secret-of-at-least-thirty-two-characters"),
         resolveCaller: async () => ({ user: null, authError: null }),
-        maxRequestBytes: 100_000,
+        maxRequestBytes: 10_000,
+        reservationMs: 1_000,
+        maxOperations: 2,
         execute: (request, serverContext): Promise<Response> | Response => yoga.fetch(request, serverContext),
       }),
     ],
@@ -103,4 +115,56 @@ it("a throw while a stopped subscription cleans up is caught; the server goes on
     "DELETE 200",
     "POST 202",
   ]);
+});
+
+it("a reservation nobody opens expires: its POSTs and its GET are refused", async () => {
+  const streamToken = await reserveStream(url);
+  // POSTs before the GET are allowed while the reservation lasts (their results wait for it).
+  expect((await postOperation(url, streamToken, { query: "{ ok }", operationId: "early" })).status).toBe(202);
+  let n = 0;
+  await eventually(
+    async () => (await postOperation(url, streamToken, { query: "{ ok }", operationId: `o${n++}` })).status === 404,
+    5_000,
+  );
+  expect((await openStream(url, streamToken)).status).toBe(404);
+});
+
+it("refuses operations past the stream's bound (429) and a duplicate operationId (409)", async () => {
+  const streamToken = await reserveStream(url);
+  const stream = await openStream(url, streamToken);
+  try {
+    const post = (operationId: string) =>
+      postOperation(url, streamToken, { query: "subscription { forever }", operationId });
+    expect((await post("s1")).status).toBe(202);
+    expect((await post("s1")).status).toBe(409);
+    expect((await post("s2")).status).toBe(202);
+    const third = await post("s3");
+    expect(third.status).toBe(429);
+    expect(((await third.json()) as { errors: { message: string }[] }).errors[0].message).toContain("At most 2");
+  } finally {
+    stream.close();
+  }
+});
+
+it("holds a chunked body (no Content-Length) to the size limit", async () => {
+  const streamToken = await reserveStream(url);
+  const stream = await openStream(url, streamToken);
+  try {
+    const text = JSON.stringify({ query: `{ ok } #${"x".repeat(20_000)}`, extensions: { operationId: "big" } });
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode(text));
+        controller.close();
+      },
+    });
+    const response = await fetch(`${url}/graphql/stream`, {
+      method: "POST",
+      headers: { "x-graphql-event-stream-token": streamToken, "content-type": "application/json" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(response.status).toBe(413);
+  } finally {
+    stream.close();
+  }
 });
