@@ -6,6 +6,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
 import {
   comparable,
   openStream,
@@ -18,6 +19,7 @@ import {
 import { eventually, SEND_MESSAGE, sendInput, subscribeWithClient, type StreamEvent } from "./support/sse.ts";
 
 const redisUrl = process.env.REDIS_URL;
+const onPostgres = Boolean(process.env.DATABASE_URL);
 
 describe.skipIf(!redisUrl)("single-connection mode across instances (REDIS_URL)", () => {
   failOnUnhandledRejections();
@@ -132,5 +134,44 @@ describe.skipIf(!redisUrl)("single-connection mode across instances (REDIS_URL)"
     expect(await redis.exists(eventsKey)).toBe(0);
     const late = await postOperation(a.url, streamToken, { query: "{ me { id } }", operationId: "t2" }, token);
     expect(late.status).toBe(404);
+  });
+});
+
+// The same with the second instance a process of its own (PostgreSQL: PGlite
+// cannot be shared between processes): nothing in one process's memory helps.
+describe.skipIf(!redisUrl || !onPostgres)("single-connection mode across gateway processes (Redis, PostgreSQL)", () => {
+  let a: TestGateway;
+  let b: GatewayProcess | undefined;
+  beforeAll(async () => {
+    a = await startTestGateway({ REDIS_URL: redisUrl!, MOCK_DELTA_DELAY_MS: "5" });
+    b = await startGatewayProcess({
+      env: { DATABASE_URL: a.database.url!, REDIS_URL: redisUrl!, MOCK_DELTA_DELAY_MS: "5" },
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await b?.dispose();
+    await closeGateway(a);
+  });
+
+  it("runs two turns on one connection whose requests alternate between the processes", async () => {
+    const token = await a.tokenFor({ id: "process-balanced-user" });
+    const single = singleConnectionClient([b!.url, a.url], { token, lazy: false });
+    try {
+      const first = await single.turn(sendInput("[plain] hello"));
+      const second = await single.turn(sendInput("[plain] hello"));
+      for (const run of [first, second]) {
+        expect(run.error).toBeUndefined();
+        expect(run.events.at(-1)).toMatchObject({ __typename: "StreamFinished", message: { status: "COMPLETE" } });
+      }
+    } finally {
+      single.client.dispose();
+    }
+    expect(single.requests.map((r) => `${r.method} ${new URL(r.url).origin} ${r.status}`)).toEqual([
+      `PUT ${b!.url} 201`,
+      `GET ${a.url} 200`,
+      `POST ${b!.url} 202`,
+      `POST ${a.url} 202`,
+    ]);
+    expect(b!.entries().filter((entry) => entry.level === "error")).toEqual([]);
   });
 });

@@ -30,6 +30,8 @@ class Follower {
  * then the shared XREAD BLOCK, over every key being followed from the
  * lowest cursor of its readers, feeds it. Cursors are entry ids, which only
  * increase, so the handover from pulling to being fed has no gap and no duplicate.
+ * Single-connection mode's event streams (src/http/single-connection/) read
+ * their Redis Streams through an instance of their own (entries()).
  */
 export class RedisLogFollowers {
   private readonly byKey = new Map<string, Set<Follower>>();
@@ -156,7 +158,7 @@ export class RedisLogFollowers {
         result = await this.blocking.call("XREAD", "COUNT", PAGE, "BLOCK", BLOCK_MS, "STREAMS", ...keys, ...ids);
       } catch (error) {
         if (this.closed) return;
-        log.warn("reading turn logs from redis failed", { error });
+        log.warn("reading redis streams failed", { error });
         await sleep(500);
         continue;
       } finally {
