@@ -18,14 +18,23 @@ import { openStream, postOperation, reserveStream, singleConnectionClient } from
 failOnUnhandledRejections();
 
 let stoppedWithThrow = 0;
+let waitsAborted = 0;
 const schema = createSchema({
   typeDefs: /* GraphQL */ `
     type Query { ok: Boolean }
-    type Subscription { failing: Int, failingOnStop: Int, forever: Int }
+    type Subscription { failing: Int, failingOnStop: Int, forever: Int, waiting: Int }
   `,
   resolvers: {
     Query: { ok: () => true },
     Subscription: {
+      waiting: {
+        async *subscribe(_: unknown, __: unknown, context: { request: Request }) {
+          yield { waiting: 0 };
+          // What the gateway's turns do: every wait ends when the request's signal fires.
+          await new Promise((resolve) => context.request.signal.addEventListener("abort", resolve));
+          waitsAborted++;
+        },
+      },
       forever: {
         async *subscribe() {
           for (let i = 0; ; i++) {
@@ -167,4 +176,12 @@ it("holds a chunked body (no Content-Length) to the size limit", async () => {
   } finally {
     stream.close();
   }
+});
+
+it("stopping an operation fires its request's signal, as a disconnect does on /graphql", async () => {
+  const single = singleConnectionClient([url]);
+  for await (const _ of single.client.iterate({ query: "subscription { waiting }" })) break;
+  await eventually(async () => waitsAborted === 1);
+  single.client.dispose();
+  expect(single.requests.map((r) => r.method)).toContain("DELETE");
 });
