@@ -109,6 +109,8 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     }),
     plugins: [
       requestSizeLimit(env.MAX_REQUEST_BYTES),
+      // graphql-sse's single-connection mode on /graphql/stream: each operation
+      // sent there runs through this Yoga as a POST to /graphql.
       useSingleConnection({
         streams: eventStreams,
         tokens: createStreamTokens(env.AUTH_SECRET),
