@@ -4,7 +4,9 @@
 // land on different instances; the events must still reach the GET.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
+import type { Gauge } from "prom-client";
+import { metricsRegistry } from "../src/metrics.ts";
+import { closeGateway, expectOk, failOnUnhandledRejections } from "./support/fixtures.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
 import {
@@ -16,7 +18,16 @@ import {
   singleConnectionClient,
   streamIdOf,
 } from "./support/single-connection.ts";
-import { eventually, SEND_MESSAGE, sendInput, subscribeWithClient, type StreamEvent } from "./support/sse.ts";
+import {
+  eventually,
+  RESUME_STREAM,
+  SEND_MESSAGE,
+  STOP_STREAM,
+  sendInput,
+  subscribeWithClient,
+  subscribeWithFetch,
+  type StreamEvent,
+} from "./support/sse.ts";
 
 const redisUrl = process.env.REDIS_URL;
 const onPostgres = Boolean(process.env.DATABASE_URL);
@@ -109,32 +120,51 @@ describe.skipIf(!redisUrl)("single-connection mode across instances (REDIS_URL)"
 
   it("closing the GET on one instance stops the operations running on the other", async () => {
     const token = await a.tokenFor({ id: "balanced-close-user" });
+    const variables = sendInput("[long:5000] Tell me a long story.");
+    const chatId = variables.input.chatId;
+    let started!: () => void;
+    const turnStarted = new Promise<void>((resolve) => (started = resolve));
+    const turn = subscribeWithFetch(a.url, variables, { token, onEvent: () => started() });
+    await turnStarted;
+
+    // The stream is held on A; the resumeStream it runs is on B.
     const streamToken = await reserveStream(b.url, token);
     const stream = await openStream(a.url, streamToken, token);
-    const variables = sendInput("[long:400] Tell me a long story.");
-    expect(
-      (await postOperation(b.url, streamToken, { query: SEND_MESSAGE, variables, operationId: "t1" }, token)).status,
-    ).toBe(202);
-    await stream.waitFor((frame) => payloadOf(frame, "t1") !== null);
+    const resume = { query: RESUME_STREAM, variables: { chatId, afterSeq: null }, operationId: "r1" };
+    expect((await postOperation(b.url, streamToken, resume, token)).status).toBe(202);
+    await stream.waitFor((frame) => payloadOf(frame, "r1") !== null);
+    await eventually(async () => (await resumers()) === 1);
     stream.close();
 
-    const eventsKey = `chat-gateway:sse:{${streamIdOf(streamToken)}}:events`;
-    await eventually(
-      async () => (await redis.get(`chat-gateway:sse:{${streamIdOf(streamToken)}}:holder`)) === "closed",
-    );
-    const prisma = a.database.db.prisma;
-    await eventually(
-      async () =>
-        (await prisma.message.findMany({ where: { chatId: variables.input.chatId, role: "assistant" } })).some(
-          (message) => message.status === "complete",
-        ),
-      30_000,
-    );
-    // An operation still running would have written its later events there again.
-    expect(await redis.exists(eventsKey)).toBe(0);
-    const late = await postOperation(a.url, streamToken, { query: "{ me { id } }", operationId: "t2" }, token);
+    await eventually(async () => (await resumers()) === 0, 5_000);
+    const { streamStatus } = await chatStatus(chatId, token);
+    expect(streamStatus).toBe("STREAMING");
+    // Frames still in flight when it closed did not bring the stream back.
+    expect(await redis.exists(`chat-gateway:sse:{${streamIdOf(streamToken)}}:events`)).toBe(0);
+    const late = await postOperation(a.url, streamToken, { query: "{ me { id } }", operationId: "r2" }, token);
     expect(late.status).toBe(404);
+
+    expect(expectOk(await b.gql(STOP_STREAM, { chatId }, token)).stopStream).toBe(true);
+    expect((await turn).events.at(-1)?.__typename).toBe("StreamAborted");
   });
+
+  /** resumeStream subscriptions reading in this process (both instances run in it). */
+  async function resumers(): Promise<number> {
+    const gauge = metricsRegistry.getSingleMetric("chat_gateway_resumers") as Gauge;
+    return (await gauge.get()).values[0]?.value ?? 0;
+  }
+
+  async function chatStatus(chatId: string, token: string) {
+    const result = expectOk(
+      await a.gql(
+        "query ($id: ID!) { chat(id: $id) { messages { edges { node { status } } } } }",
+        { id: chatId },
+        token,
+      ),
+    );
+    const statuses = result.chat.messages.edges.map((edge: { node: { status: string } }) => edge.node.status);
+    return { streamStatus: statuses.at(-1) as string };
+  }
 });
 
 // The same with the second instance a process of its own (PostgreSQL: PGlite

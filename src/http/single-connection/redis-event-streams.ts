@@ -24,9 +24,22 @@ const HOLDER_REFRESH_MS = 10_000;
 const MAX_FRAMES = 10_000;
 const EVENTS_TTL_MS = 10 * 60_000;
 
+// XADD unless the stream's GET has closed: frames still in flight from an
+// operation being stopped must not bring a deleted stream back.
+const SEND_FRAMES = `
+if redis.call('GET', KEYS[2]) == 'closed' then return 0 end
+redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1`;
+
+type Commands = Redis & {
+  sendFrames(events: string, holder: string, maxFrames: number, ttlMs: number, frames: string): Promise<number>;
+};
+
 export class RedisEventStreams implements EventStreams {
   static async connect(url: string): Promise<RedisEventStreams> {
-    const commands = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 5_000 });
+    const commands = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 5_000 }) as Commands;
+    commands.defineCommand("sendFrames", { numberOfKeys: 2, lua: SEND_FRAMES });
     const blocking = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
     const subscriber = new Redis(url, { lazyConnect: true });
     for (const client of [commands, blocking, subscriber]) {
@@ -46,12 +59,12 @@ export class RedisEventStreams implements EventStreams {
   readonly shared = true;
   private readonly listeners: ((id: string, operationId: string | null) => void)[] = [];
 
-  private readonly commands: Redis;
+  private readonly commands: Commands;
   private readonly blocking: Redis;
   private readonly subscriber: Redis;
   private readonly followers: RedisLogFollowers;
 
-  private constructor(commands: Redis, blocking: Redis, subscriber: Redis, followers: RedisLogFollowers) {
+  private constructor(commands: Commands, blocking: Redis, subscriber: Redis, followers: RedisLogFollowers) {
     this.commands = commands;
     this.blocking = blocking;
     this.subscriber = subscriber;
@@ -103,13 +116,9 @@ export class RedisEventStreams implements EventStreams {
   }
 
   send(id: string, frames: string): void {
-    const events = key(id, "events");
     // One connection sends every command in the order issued, so frames stay in order.
     this.commands
-      .multi()
-      .xadd(events, "MAXLEN", "~", MAX_FRAMES, "*", "e", frames)
-      .pexpire(events, EVENTS_TTL_MS)
-      .exec()
+      .sendFrames(key(id, "events"), key(id, "holder"), MAX_FRAMES, EVENTS_TTL_MS, frames)
       .catch((error: unknown) => log.warn("sending to an event stream failed", { error }));
   }
 
