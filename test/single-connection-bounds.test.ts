@@ -185,3 +185,16 @@ it("stopping an operation fires its request's signal, as a disconnect does on /g
   single.client.dispose();
   expect(single.requests.map((r) => r.method)).toContain("DELETE");
 });
+
+it("closing the event stream stops its operations", async () => {
+  const before = waitsAborted;
+  const streamToken = await reserveStream(url);
+  const stream = await openStream(url, streamToken);
+  expect((await postOperation(url, streamToken, { query: "subscription { waiting }", operationId: "w" })).status).toBe(
+    202,
+  );
+  await stream.waitFor((frame) => frame.event === "next");
+  stream.close();
+  await eventually(async () => waitsAborted === before + 1);
+  expect((await postOperation(url, streamToken, { query: "{ ok }", operationId: "late" })).status).toBe(404);
+});
