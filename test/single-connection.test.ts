@@ -215,3 +215,22 @@ describe("persisted operations only (PERSISTED_OPERATIONS_ONLY=true)", () => {
     expect(text.results).toEqual(distinct.results);
   });
 });
+
+describe("introspection off (INTROSPECTION=false)", () => {
+  let closed: TestGateway;
+  beforeAll(async () => {
+    closed = await startTestGateway({ INTROSPECTION: "false" }, { database: gateway.database });
+  });
+  afterAll(() => closed?.close());
+
+  it("refuses introspection on /graphql/stream as on /graphql", async () => {
+    const token = await gateway.tokenFor({ id: "introspecting-user" });
+    const query = "{ __schema { queryType { name } } }";
+    const single = singleConnectionClient([closed.url], { token });
+    const introspection = await single.run(query);
+    single.client.dispose();
+    const distinct = await subscribeWithClient(closed.url, {}, { token, query });
+    expect(introspection.results[0].errors?.[0].message).toMatch(/introspection/i);
+    expect(introspection.results).toEqual(distinct.results);
+  });
+});
