@@ -24,6 +24,11 @@ import { useKnownClientParams } from "./http/known-client-params.ts";
 import { useMediaTypeRefusals } from "./http/media-type-refusals.ts";
 import { useRequestSizeLimit } from "./http/request-size.ts";
 import { usePersistedOperationsOnly } from "./http/persisted-operations.ts";
+import type { EventStreams } from "./http/single-connection/event-streams.ts";
+import { MemoryEventStreams } from "./http/single-connection/memory-event-streams.ts";
+import { RedisEventStreams } from "./http/single-connection/redis-event-streams.ts";
+import { createStreamTokens } from "./http/single-connection/stream-token.ts";
+import { useSingleConnection } from "./http/single-connection/use-single-connection.ts";
 import type { Context } from "./schema/context.ts";
 import { schema } from "./schema/index.ts";
 import type { Services } from "./services.ts";
@@ -55,6 +60,11 @@ async function turnLogFor(env: Env): Promise<TurnLog> {
   return RedisTurnLog.connect(env.REDIS_URL, { retentionMs, maxEvents: env.TURN_MAX_EVENTS });
 }
 
+/** Single-connection mode's event streams: with REDIS_URL, shared by every instance (no sticky sessions). */
+async function eventStreamsFor(env: Env): Promise<EventStreams> {
+  return env.REDIS_URL ? RedisEventStreams.connect(env.REDIS_URL) : new MemoryEventStreams();
+}
+
 /**
  * The gateway as a fetch-style handler (Yoga), ready to mount on node:http;
  * with REDIS_URL, connected to the other instances' stop bus and turn log.
@@ -78,6 +88,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     }),
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),
   };
+  const eventStreams = await eventStreamsFor(env);
 
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,
@@ -104,6 +115,15 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     }),
     plugins: [
       useRequestSizeLimit(env.MAX_REQUEST_BYTES),
+      // graphql-sse's single-connection mode on /graphql/stream: each operation
+      // sent there runs through this Yoga as a POST to /graphql.
+      useSingleConnection({
+        streams: eventStreams,
+        tokens: createStreamTokens(env.AUTH_SECRET),
+        resolveCaller: services.resolveCaller,
+        maxRequestBytes: env.MAX_REQUEST_BYTES,
+        execute: (request, serverContext): Promise<Response> | Response => yoga.fetch(request, serverContext),
+      }),
       useCsrfPrevention(),
 
       useKnownClientParams(),
@@ -135,5 +155,5 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
   if (env.REDIS_URL) await services.turns.connectStopBus(env.REDIS_URL);
   // The embedded database has one instance: turns active at its start were left by its previous run.
   await services.turns.startLeases({ recoverNow: db.kind === "pglite" && !env.REDIS_URL });
-  return { yoga, services };
+  return { yoga, services, eventStreams };
 }

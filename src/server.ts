@@ -38,7 +38,11 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
   const applied = await applyMigrations(db);
   if (applied.length > 0) log.info("migrations applied", { applied });
   const streamer = await builtInStreamerIfNeeded(env);
-  const { yoga, services } = await createApp({ env, db, streamerUrl: streamer?.url ?? streamerUrlOf(env) });
+  const { yoga, services, eventStreams } = await createApp({
+    env,
+    db,
+    streamerUrl: streamer?.url ?? streamerUrlOf(env),
+  });
   const server = createGatewayServer(yoga, { keepAliveMs: env.KEEP_ALIVE_TIMEOUT_MS });
   await listen(server, env.PORT, env.HOST);
   const { port } = server.address() as AddressInfo;
@@ -52,6 +56,7 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
     await closeServer(server, RESPONSES_END_MS);
     stage = "closing the streamer and the database";
     await services.guestSessions.close();
+    await eventStreams.close();
     await streamer?.close();
     await closeUpstreamAgents();
     await db.close();

@@ -36,6 +36,7 @@ export async function startGateway(
       await bounded(app.services.guestSessions.close(), 5_000);
       server.closeAllConnections();
       await bounded(new Promise<void>((resolve) => server.close(() => resolve())), 5_000);
+      await bounded(app.eventStreams.close(), 5_000);
       await bounded(db.drop(), 15_000);
     },
   };

@@ -19,7 +19,8 @@ export function corsPolicy(env: Pick<Env, "CORS_ORIGINS" | "NODE_ENV">): (reques
   return (request) => {
     const origin = request.headers.get("origin");
     if (!origin || !isAllowed(origin)) return false;
-    return { origin, credentials: false, methods: ["GET", "POST"], maxAge: 600 };
+    // PUT and DELETE: graphql-sse's single-connection mode on /graphql/stream.
+    return { origin, credentials: false, methods: ["GET", "POST", "PUT", "DELETE"], maxAge: 600 };
   };
 }
 

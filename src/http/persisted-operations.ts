@@ -13,9 +13,8 @@ import type { Plugin } from "graphql-yoga";
 // GraphQL-over-HTTP persisted documents proposal spells it. Subscriptions over
 // SSE on /graphql are covered like any request.
 //
-// Only /graphql: if graphql-sse's single-connection endpoint (/graphql/stream,
-// @graphql-yoga/plugin-graphql-sse) is ever served, it answers before Yoga's
-// request-level plugins run and must enforce this itself.
+// graphql-sse's single-connection mode (/graphql/stream) runs each operation as
+// a request to /graphql, so this applies there too.
 export const PERSISTED_DOCUMENTS_FILE = fileURLToPath(
   new URL("../../client/generated/persisted-documents.json", import.meta.url),
 );

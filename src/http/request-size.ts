@@ -31,7 +31,7 @@ export function useRequestSizeLimit(maxBytes: number): Plugin {
   };
 }
 
-async function readAtMost(request: Request, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+export async function readAtMost(request: Request, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = request.body?.getReader();

@@ -30,6 +30,8 @@ class Follower {
  * then the shared XREAD BLOCK, over every key being followed from the
  * lowest cursor of its readers, feeds it. Cursors are entry ids, which only
  * increase, so the handover from pulling to being fed has no gap and no duplicate.
+ * Single-connection mode's event streams (src/http/single-connection/) read
+ * their Redis Streams through an instance of their own (entries()).
  */
 export class RedisLogFollowers {
   private readonly byKey = new Map<string, Set<Follower>>();
@@ -60,29 +62,39 @@ export class RedisLogFollowers {
 
   /** The events of `key` after `afterSeq`, then live ones until the terminal event. */
   async *read(key: string, afterSeq: number, { signal, running }: { signal?: AbortSignal; running: boolean }) {
-    const follower = new Follower(cursorAfter(afterSeq));
+    // The last seq this reader holds: a recovered turn's terminal may carry one
+    // it holds already (see RECOVERED_TERMINAL_ID); it comes as the next seq.
+    let held = afterSeq;
+    for await (const entries of this.entries(key, cursorAfter(afterSeq), { signal, running })) {
+      for (const entry of entries) {
+        if (entry.e === undefined) continue;
+        const event: TurnEvent = parseEvent(entry.e);
+        if (isTerminal(event)) {
+          yield event.seq > held ? event : { ...event, seq: held + 1 };
+          return;
+        }
+        held = event.seq;
+        yield event;
+      }
+    }
+  }
+
+  /**
+   * The entries of `key` after the entry id `cursor`, in batches, then live ones
+   * until `signal` (or, when not `running`, until nothing more is logged).
+   */
+  async *entries(key: string, cursor: string, { signal, running }: { signal?: AbortSignal; running: boolean }) {
+    const follower = new Follower(cursor);
     const followers = this.byKey.get(key) ?? new Set<Follower>();
     this.byKey.set(key, followers);
     followers.add(follower);
     const onAbort = () => follower.wake?.();
     signal?.addEventListener("abort", onAbort, { once: true });
-    // The last seq this reader holds: a recovered turn's terminal may carry one
-    // it holds already (see RECOVERED_TERMINAL_ID); it comes as the next seq.
-    let held = afterSeq;
     try {
       while (!signal?.aborted) {
         const entries = await this.nextEntries(key, follower, running, signal);
         if (entries === null) return;
-        for (const entry of entries) {
-          if (entry.e === undefined) continue;
-          const event: TurnEvent = parseEvent(entry.e);
-          if (isTerminal(event)) {
-            yield event.seq > held ? event : { ...event, seq: held + 1 };
-            return;
-          }
-          held = event.seq;
-          yield event;
-        }
+        yield entries;
       }
     } finally {
       signal?.removeEventListener("abort", onAbort);
@@ -153,7 +165,7 @@ export class RedisLogFollowers {
         result = await this.blocking.call("XREAD", "COUNT", PAGE, "BLOCK", BLOCK_MS, "STREAMS", ...keys, ...ids);
       } catch (error) {
         if (this.closed) return;
-        log.warn("reading turn logs from redis failed", { error });
+        log.warn("reading redis streams failed", { error });
         await sleep(500);
         continue;
       } finally {

@@ -62,6 +62,7 @@ export async function startTestGateway(
       await app.services.turns.drain("The test gateway is closing.");
       await app.services.guestSessions.close();
       server.closeAllConnections();
+      await app.eventStreams.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await streamer?.close();
       if (!shared.database) await database.drop();

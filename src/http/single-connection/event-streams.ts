@@ -1,0 +1,39 @@
+// Where single-connection mode keeps its event streams: reserved by a PUT,
+// held by one GET, fed frames by the operations POSTed for them. In this
+// process without REDIS_URL (memory-event-streams.ts), in Redis with it
+// (redis-event-streams.ts), so that the PUT, the GET and each POST may reach
+// different instances.
+
+/** What a POST finds when it looks for its stream. */
+export type StreamState = "reserved" | "open" | "gone";
+
+export type OpenResult = { kind: "opened"; stream: HeldStream } | { kind: "already-open" } | { kind: "gone" };
+
+export type AddResult = "added" | "duplicate" | "too-many";
+
+/** The stream a GET holds: the frames sent to it, in batches, until close(). */
+export interface HeldStream {
+  frames: AsyncIterable<string[]>;
+  close(): Promise<void>;
+}
+
+export interface EventStreams {
+  /** True when any instance can serve a stream another one reserved. */
+  readonly shared: boolean;
+  reserve(id: string, reservedUntil: number): Promise<void>;
+  /** Claims the stream for one GET: a second GET is refused, as is one after the stream closed. */
+  open(id: string, reservedUntil: number): Promise<OpenResult>;
+  state(id: string, reservedUntil: number): Promise<StreamState>;
+  /** Records an operation of the stream, refusing a duplicate id or one past `max`. */
+  addOperation(id: string, operationId: string, max: number): Promise<AddResult>;
+  removeOperation(id: string, operationId: string): Promise<void>;
+  /** Queues SSE frames for the stream's holder, in order. */
+  send(id: string, frames: string): void;
+  /** Stops an operation (`operationId`) or all of them (null, the GET closed) on the instance running it. */
+  cancel(id: string, operationId: string | null): Promise<void>;
+  onCancel(listener: (id: string, operationId: string | null) => void): void;
+  close(): Promise<void>;
+}
+
+/** A reservation nobody opened is kept this long past its end, to tell "closed" from "never here". */
+export const TOMBSTONE_MS = 60_000;
