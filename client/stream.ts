@@ -44,6 +44,8 @@ export interface TurnState {
   finishReason: string | null;
   /** The last event's seq (-1 before any): where a resume continues from. */
   seq: number;
+  /** StreamStarted.streamId once it arrived: a resume asks for this turn, not a newer one of the chat. */
+  streamId: string | null;
   /** Transient data parts (`DataDelta` with transient: true): shown live, never stored. */
   transientData: StreamEventOf<"DataDelta">[];
   /** Where each text/reasoning part id and tool call id sits in message.parts. */
@@ -98,6 +100,7 @@ function emptyTurn(chatId: string): TurnState {
     usage: null,
     finishReason: null,
     seq: -1,
+    streamId: null,
     transientData: [],
     partIndex: {},
     stepStart: -1,
@@ -191,6 +194,7 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
       // A replay from the start rebuilds the message (a stored snapshot of it is replaced).
       return {
         ...next,
+        streamId: event.streamId,
         partIndex: {},
         stepStart: -1,
         transientData: [],

@@ -174,7 +174,11 @@ function follow(
       ? client.subscribe(SendMessageDocument, { input: send }, { ...sink, next: (data) => sink.next(data.sendMessage) })
       : client.subscribe(
           ResumeStreamDocument,
-          { chatId: state.chatId, afterSeq: state.seq < 0 ? null : state.seq },
+          {
+            chatId: state.chatId,
+            afterSeq: state.seq < 0 ? null : state.seq,
+            ...(state.streamId ? { streamId: state.streamId } : {}),
+          },
           {
             ...sink,
             next: (data) => sink.next(data.resumeStream),

@@ -99,7 +99,7 @@ describe("a dropped connection is resumed from the last seq", () => {
 
     const second = await connection(1);
     expect(second.operation).toBe("ResumeStream");
-    expect(second.variables).toEqual({ chatId, afterSeq: 3 });
+    expect(second.variables).toEqual({ chatId, afterSeq: 3, streamId: "s1" });
     // A gateway may repeat what was seen: it is folded once.
     second.send(events.slice(2));
     const final = await turn.done;
@@ -124,7 +124,7 @@ describe("a dropped connection is resumed from the last seq", () => {
     expect(textOf(turn.state)).toBe("a");
 
     const second = await connection(1);
-    expect(second.variables).toEqual({ chatId, afterSeq: 2 });
+    expect(second.variables).toEqual({ chatId, afterSeq: 2, streamId: "s1" });
     second.send(events.slice(3));
     expect(textOf(await turn.done)).toBe("abcd");
   });
@@ -137,7 +137,7 @@ describe("a dropped connection is resumed from the last seq", () => {
     first.send(events.slice(0, 3));
     first.sink.complete?.();
     const second = await connection(1);
-    expect(second.variables).toEqual({ chatId, afterSeq: 2 });
+    expect(second.variables).toEqual({ chatId, afterSeq: 2, streamId: "s1" });
     second.send(events.slice(3));
     expect((await turn.done).status).toBe("finished");
   });
@@ -160,7 +160,7 @@ describe("a dropped connection is resumed from the last seq", () => {
     // Later (back online), the held turn resumes from its seq.
     const again = resumeTurn(client, final, fast);
     const resumed = await connection(fast.reconnect.attempts + 1);
-    expect(resumed.variables).toEqual({ chatId, afterSeq: 2 });
+    expect(resumed.variables).toEqual({ chatId, afterSeq: 2, streamId: "s1" });
     resumed.send(events.slice(3));
     expect(textOf(await again.done)).toBe("pq");
   });

@@ -113,6 +113,37 @@ describe("resumeStream", () => {
     expect(tail.events).toEqual([sent.events.at(-1)]);
   });
 
+  it("with streamId: that turn, not the chat's newer one; a turn of another chat or none gives no event", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const first = sendInput("Tell me something.");
+    const older = await subscribeWithFetch(gateway.url, first, { token });
+    const streamId = older.events[0].streamId;
+    const chatId = first.input.chatId;
+    const newer = await subscribeWithFetch(gateway.url, sendInput("And more.", { chatId }), { token });
+    expect(newer.events[0].streamId).not.toBe(streamId);
+
+    const afterSeq = older.events.at(-3)!.seq;
+    const byStream = await subscribeWithFetch(
+      gateway.url,
+      { chatId, afterSeq, streamId },
+      { token, query: RESUME_STREAM },
+    );
+    expect(byStream.events).toEqual(older.events.slice(-2));
+    // Without it, the same afterSeq continues the chat's latest turn instead.
+    expect((await resume(gateway.url, chatId, afterSeq, token)).events).toEqual(newer.events.slice(afterSeq + 1));
+
+    const other = await subscribeWithFetch(gateway.url, sendInput("Elsewhere."), { token });
+    for (const stranger of [other.events[0].streamId, "00000000-0000-4000-8000-000000000000"]) {
+      const none = await subscribeWithFetch(
+        gateway.url,
+        { chatId, afterSeq: null, streamId: stranger },
+        { token, query: RESUME_STREAM },
+      );
+      expect(none.completed).toBe(true);
+      expect(none.events).toEqual([]);
+    }
+  });
+
   it("a chat with no turn: complete with no event", async () => {
     const user = newUser();
     const token = await gateway.tokenFor(user);

@@ -9,6 +9,11 @@ export async function getActiveStreamIdsByChatId(db: Queryable, chatId: string):
   return rows.map((row) => row.id);
 }
 
+/** The chat's stream `id` (one turn), or null when the chat has no such stream. */
+export function getStreamOfChat(db: Queryable, chatId: string, id: string): Promise<Stream | null> {
+  return dbCall("getStreamOfChat", () => db.stream.findFirst({ where: { id, chatId } }));
+}
+
 /** The chat's latest stream (its latest turn), or null. */
 export function getLatestStreamByChatId(db: Queryable, chatId: string): Promise<Stream | null> {
   return dbCall("getLatestStreamByChatId", () =>

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { getChatById } from "../db/chats.ts";
-import { getLatestStreamByChatId } from "../db/streams.ts";
+import { getLatestStreamByChatId, getStreamOfChat } from "../db/streams.ts";
 import { ChatSDKError } from "../errors.ts";
 import { metrics } from "../metrics.ts";
 import { builder } from "./builder.ts";
@@ -12,6 +12,7 @@ import { invalidInput, uuid } from "./validation.ts";
 const resumeArgs = z.object({
   chatId: uuid,
   afterSeq: z.number().int().min(0, "must be 0 or more; null resumes from StreamStarted").nullish(),
+  streamId: uuid.nullish(),
 });
 
 /**
@@ -22,11 +23,15 @@ async function resume(args: unknown, ctx: Context): Promise<AsyncGenerator<Strea
   currentUser(ctx);
   const parsed = resumeArgs.safeParse(args);
   if (!parsed.success) throw invalidInput(parsed.error.issues);
-  const { chatId, afterSeq } = parsed.data;
+  const { chatId, afterSeq, streamId } = parsed.data;
   const chat = await getChatById(ctx.db.prisma, chatId);
   if (!chat) throw new ChatSDKError("not_found:chat");
   if (!canReadChat(ctx, chat)) throw new ChatSDKError("forbidden:chat");
-  const stream = await getLatestStreamByChatId(ctx.db.prisma, chatId);
+  // With streamId, that turn only: a client holding some of its events must not
+  // continue them with the events of a newer turn of the chat.
+  const stream = streamId
+    ? await getStreamOfChat(ctx.db.prisma, chatId, streamId)
+    : await getLatestStreamByChatId(ctx.db.prisma, chatId);
   if (!stream) return (async function* () {})();
   return counted(ctx.services.turns.resume(stream.id, afterSeq ?? -1, stream.status === "active", ctx.request.signal));
 }
@@ -45,10 +50,14 @@ builder.subscriptionField("resumeStream", (t) =>
   t.field({
     type: ChatStreamEventUnion,
     description:
-      "The chat's latest turn, on whichever instance runs it: the events after `afterSeq` (all from StreamStarted when null), then live ones until the terminal event. A turn that ended less than the retention ago (5 minutes by default) replays to its terminal event; no turn, or an older one, completes with no event. For the owner, or anyone signed in for a public chat.",
+      "The chat's latest turn (or the turn `streamId`), on whichever instance runs it: the events after `afterSeq` (all from StreamStarted when null), then live ones until the terminal event. A turn that ended less than the retention ago (5 minutes by default) replays to its terminal event; no turn, or an older one, completes with no event. For the owner, or anyone signed in for a public chat.",
     args: {
       chatId: t.arg.id({ required: true }),
       afterSeq: t.arg.int({ description: "The last seq the client holds; null for the whole turn." }),
+      streamId: t.arg.id({
+        description:
+          "StreamStarted.streamId of the turn the client holds events of: that turn only (no event when the chat has no such turn, or it ended longer ago than the retention); null for the chat's latest turn.",
+      }),
     },
     subscribe: (_root, args, ctx) => resume(args, ctx),
     resolve: (event) => event,

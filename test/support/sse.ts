@@ -59,8 +59,8 @@ export const SEND_MESSAGE = /* GraphQL */ `
 
 /** resumeStream with the same selection as SEND_MESSAGE, so the two streams compare equal. */
 export const RESUME_STREAM = /* GraphQL */ `
-  subscription Resume($chatId: ID!, $afterSeq: Int) {
-    resumeStream(chatId: $chatId, afterSeq: $afterSeq) { ${EVENT_FIELDS} }
+  subscription Resume($chatId: ID!, $afterSeq: Int, $streamId: ID) {
+    resumeStream(chatId: $chatId, afterSeq: $afterSeq, streamId: $streamId) { ${EVENT_FIELDS} }
   }
   ${MESSAGE_FIELDS}
   ${USAGE_FIELDS}
