@@ -220,6 +220,20 @@ describe("the streamer's internals never reach the client", () => {
     expect(logged()).toContain(errorText);
   });
 
+  it("an abort chunk whose reason names an internal host: StreamAborted with a fixed sentence", async () => {
+    const reason = `quota exceeded for key ${SECRET} on llm-proxy.internal`;
+    const { terminal, logged } = await turn(
+      respond([...turnHead(), ...textDeltas("t1", "So far"), { type: "abort", reason }]),
+    );
+    expect(terminal).toMatchObject({
+      __typename: "StreamAborted",
+      reason: "The model's service stopped the answer.",
+      partialMessage: { status: "ABORTED" },
+    });
+    expectHidden(terminal, SECRET, "llm-proxy.internal");
+    expect(logged()).toContain(reason);
+  });
+
   // (A refused connection gets the same sentence: send-message-upstream.test.ts.)
   it("a streamer that hangs up before answering: its address stays in the log", async () => {
     const { terminal, logged } = await turn((call) => call.destroy());

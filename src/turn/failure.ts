@@ -57,6 +57,17 @@ export function streamerErrorFailure(errorText: string, turn: Pick<PreparedTurn,
   return { code: "offline:chat", reason: STREAMER_ERROR_REASON };
 }
 
+const STREAMER_ABORT_REASON = "The model's service stopped the answer.";
+
+/**
+ * StreamAborted.reason for a stream the streamer ended with an `abort` chunk:
+ * its own reason may name internals, so it goes to the log.
+ */
+export function streamerAbortReason(reason: string | null, turn: Pick<PreparedTurn, "streamId">): string {
+  log.warn("streamer aborted the turn", { streamId: turn.streamId, reason });
+  return STREAMER_ABORT_REASON;
+}
+
 /** The start of what the library said (a JSON parse error quotes the line), for the log. */
 function causeOf(error: UpstreamError): string | undefined {
   const { cause } = error;

@@ -10,7 +10,7 @@ import { startCheckpoints } from "./checkpoint.ts";
 import { createChunkMapper, type ChunkMapper } from "./chunk-events.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import type { WithoutSeq } from "./events.ts";
-import { streamerErrorFailure, upstreamFailure } from "./failure.ts";
+import { streamerAbortReason, streamerErrorFailure, upstreamFailure } from "./failure.ts";
 import { persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { ReceivedChunks } from "./received-chunks.ts";
@@ -177,8 +177,7 @@ export class TurnRun {
     }
     const { report } = mapper;
     if (report.errorText !== null) return { failure: streamerErrorFailure(report.errorText, this.turn), stopped: null };
-    if (report.ended === "abort")
-      return { failure: null, stopped: report.abortReason ?? "The streamer aborted the turn." };
+    if (report.ended === "abort") return { failure: null, stopped: streamerAbortReason(report.abortReason, this.turn) };
     if (report.ended !== "finish") {
       return {
         failure: { code: "offline:chat", reason: "The streamer's stream ended before the turn finished." },
