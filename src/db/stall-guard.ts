@@ -61,6 +61,7 @@ export class StallGuard {
 function refuse(callback: ConnectCallback | undefined): Promise<never> | undefined {
   const error = new Error(STALLED_MESSAGE);
   if (typeof callback !== "function") return Promise.reject(error);
+  // Order matters: a callback API must never call back before it returns.
   process.nextTick(callback, error);
   return undefined;
 }

@@ -52,7 +52,7 @@ export class EventWindow {
         while (next < this.nextSeq) {
           if (next < this.base) throw new ReaderFellBehind(next - 1);
           yield this.events[next++ - this.base];
-          // A burst of chunks goes out in slices: each slice's writes leave at
+          // Speed only: a burst of chunks goes out in slices: each slice's writes leave at
           // the next check phase (src/http/coalesce-writes.ts), and the work
           // queued for that phase runs between slices instead of after the whole burst.
           if (next % EVENTS_PER_SLICE === 0) await nextCheckPhase();

@@ -176,8 +176,11 @@ export class RedisTurnLog implements TurnLog {
 
   private queue(entry: Pending): void {
     if (this.pending.length === 0) {
-      // Two check phases: the first is when the events' socket writes leave
-      // (src/http/coalesce-writes.ts); Redis is written after them.
+      // Order matters, for speed and for loss: two check phases, the first is when
+      // the events' socket writes leave (src/http/coalesce-writes.ts); Redis is
+      // written after them, so the first delta never waits for Redis, and a
+      // SIGKILL inside this window leaves a client holding events the log lacks
+      // (RELIABILITY.md; recovery's terminal still reaches it).
       setImmediate(() => setImmediate(() => (this.flushing = this.flushing.then(() => this.flush()))));
     }
     this.pending.push(entry);

@@ -87,7 +87,7 @@ export class TurnRun {
   private async drive(db: Database, source: ChunkSource, settings: TurnSettings): Promise<void> {
     const { turn } = this;
     const chunks = source.open(turn, this.controller.signal)[Symbol.asyncIterator]();
-    // The streamer call goes out first; StreamStarted's trip through Yoga then
+    // Speed only: the streamer call goes out first; StreamStarted's trip through Yoga then
     // overlaps the streamer's work instead of delaying the request. undici
     // writes a request on a reused keep-alive socket in the next check phase
     // (its idle-socket validation), hence two turns of that phase.
@@ -160,7 +160,7 @@ export class TurnRun {
           this.controller.abort(new TurnStopped("The answer outgrew the gateway's bound."));
           return { failure: { code: "offline:chat", reason: TOO_LONG }, stopped: null };
         }
-        // The socket's writes leave at the next check phase (src/http/coalesce-writes.ts),
+        // Speed only: the socket's writes leave at the next check phase (src/http/coalesce-writes.ts),
         // and a read of many chunks is parsed in one run of microtasks: without
         // this pause, a burst's first delta waited for the whole burst (0.7–0.9 ms
         // for 200 deltas, measured).

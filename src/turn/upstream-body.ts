@@ -68,9 +68,11 @@ export class UpstreamBody extends ReadableStream<Uint8Array> {
     body.on("data", (bytes: Uint8Array) => {
       if (state.settled) return;
       state.onBytes();
+      // Speed only: the pieces of one read go to the parser as one chunk.
       if (pieces.push(bytes) === 1) queueMicrotask(flush);
     });
     body.on("end", () => {
+      // Order matters: pieces still queued go out before the stream closes.
       flush();
       this.settle(() => controller.close());
     });
