@@ -50,7 +50,7 @@ export async function specsFor(target: Target, users: User[], n: number, prompt:
 /** Opens `specs` spread over the load children (round robin) and over `rampMs`; every result. */
 export async function openSpread(loaders: Loaders, specs: StreamSpec[], rampMs: number): Promise<StreamResult[]> {
   const parts = loaders.children.map(() => [] as StreamSpec[]);
-  specs.forEach((spec, i) => parts[i % parts.length].push(spec));
+  for (const [i, spec] of specs.entries()) parts[i % parts.length].push(spec);
   const results = await Promise.all(
     loaders.children.map((child, i) =>
       parts[i].length === 0 ? [] : child.call<StreamResult[]>("open", { specs: parts[i], rampMs }, 600_000),
