@@ -13,6 +13,9 @@
 //   overload  a gateway with MAX_RUNNING_TURNS=BENCH_OVERLOAD_LIMIT: that many
 //             streams, then twice as many: refusals, and the admitted latency
 //   workers   the gateway with WORKERS=1 and 2 (BENCH_WORKERS_STREAMS streams)
+//   compare   this tree's gateway against another version's, paced, turn about
+//             (A B B A, with the pipe before and after), BENCH_COMPARE_SERVER
+//             naming the other's src/server.ts (a checkout with node_modules)
 //
 // Processes: a paced streamer (MOCK_DELTA_DELAY_MS=1000/pace), a zero-delay one
 // (redis), the byte pipe, gateways as `node src/server.ts` (PostgreSQL of
@@ -32,6 +35,7 @@ import {
   pacedRun,
   specsFor,
   type Loaders,
+  type PacedRow,
   type Target,
   type User,
 } from "./paced.ts";
@@ -72,7 +76,7 @@ const settings = {
     longDeltas: 200,
   },
 };
-const ALL = ["resume", "redis", "paced", "overload", "workers"];
+const ALL = ["resume", "redis", "paced", "overload", "workers", "compare"];
 const chosen = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 const sections = chosen.filter((s) => ALL.includes(s) && (!only || only.includes(s)));
@@ -85,22 +89,33 @@ const children: BenchChild[] = [];
 const gateways: GatewayProcess[] = [];
 const databases: BenchDatabase[] = [];
 
-async function gateway(name: string, database: BenchDatabase, streamerUrl: string, extra: Record<string, string>) {
-  const process_ = await startGatewayProcess(name, {
-    ...baseEnv(),
-    ...database.childEnv,
-    ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
-    PORT: "0",
-    HOST: "127.0.0.1",
-    STREAMER_URL: streamerUrl,
-    STREAM_MODE: "proxy",
-    QUOTA_REGULAR_PER_DAY: "1000000",
-    WORKERS: "1",
-    // Refusals for event-loop delay would measure the other work on this
-    // shared machine; MAX_RUNNING_TURNS (the overload section) still applies.
-    OVERLOAD_EVENT_LOOP_DELAY_MS: "0",
-    ...extra,
-  });
+async function gateway(
+  name: string,
+  database: BenchDatabase,
+  streamerUrl: string,
+  extra: Record<string, string>,
+  server?: string,
+) {
+  const process_ = await startGatewayProcess(
+    name,
+    {
+      ...baseEnv(),
+      ...database.childEnv,
+      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+      PORT: "0",
+      HOST: "127.0.0.1",
+      STREAMER_URL: streamerUrl,
+      STREAM_MODE: "proxy",
+      QUOTA_REGULAR_PER_DAY: "1000000",
+      WORKERS: "1",
+      // Refusals for event-loop delay would measure the other work on this
+      // shared machine; MAX_RUNNING_TURNS (the overload section) still applies.
+      OVERLOAD_EVENT_LOOP_DELAY_MS: "0",
+      ...extra,
+    },
+    undefined,
+    server,
+  );
   gateways.push(process_);
   return process_;
 }
@@ -215,19 +230,22 @@ async function main(): Promise<number> {
       await Promise.all([on.stop(), off.stop()]);
     }
   }
-  const pipe = sections.some((s) => ["paced", "workers"].includes(s))
+  const pipe = sections.some((s) => ["paced", "workers", "compare"].includes(s))
     ? await spawn("pipe", "pipe-main.ts", { BENCH_UPSTREAM_URL: streamer.url })
     : null;
   const pipeTarget = pipe ? childTarget("pipe", "byte-pipe proxy", pipe) : null;
   const prompt = pacedPrompt(settings.deltas);
+  const run = async (target: Target, n: number): Promise<PacedRow> => {
+    const { row } = await pacedRun(target, loaders, await specsFor(target, users, n, prompt), settings.rampMs);
+    for (const problem of row.failures) fail(`${row.label} x${row.streams}: ${problem}`);
+    return row;
+  };
   const pacedRows = [];
   if (main && pipeTarget && sections.includes("paced")) {
     for (const n of settings.streams) {
       for (const target of [pipeTarget, gatewayTarget("gateway", main)]) {
         progress(`paced: ${n} streams through the ${target.label}`);
-        pacedRows.push(
-          (await pacedRun(target, loaders, await specsFor(target, users, n, prompt), settings.rampMs)).row,
-        );
+        pacedRows.push(await run(target, n));
       }
     }
     output.push(pacedTable("Paced streams", pacedRows, settings));
@@ -239,7 +257,7 @@ async function main(): Promise<number> {
     const rows = [];
     for (const n of [limit, 2 * limit]) {
       progress(`overload: ${n} streams, limit ${limit}`);
-      rows.push((await pacedRun(target, loaders, await specsFor(target, users, n, prompt), settings.rampMs)).row);
+      rows.push(await run(target, n));
     }
     output.push(pacedTable("Overload: refusals, and the admitted streams' latency", rows, settings));
     await limited.stop();
@@ -251,13 +269,29 @@ async function main(): Promise<number> {
       const gw = await gateway(`gateway (${workers} workers)`, database, streamer.url, { WORKERS: String(workers) });
       for (const target of [pipeTarget, gatewayTarget(`gateway, WORKERS=${workers}`, gw)]) {
         progress(`workers: ${n} streams through the ${target.label}`);
-        rows.push((await pacedRun(target, loaders, await specsFor(target, users, n, prompt), settings.rampMs)).row);
+        rows.push(await run(target, n));
       }
       await gw.stop();
     }
     output.push(pacedTable("Workers: one gateway process vs node:cluster workers", rows, settings));
   }
-  for (const row of pacedRows) for (const f of row.failures) fail(`${row.label} x${row.streams}: ${f}`);
+  const other = process.env.BENCH_COMPARE_SERVER;
+  if (pipeTarget && sections.includes("compare")) {
+    if (!other) fail("compare: set BENCH_COMPARE_SERVER to the other version's src/server.ts");
+    else {
+      const a = gatewayTarget("gateway, this tree", await gateway("gateway A", database, streamer.url, {}));
+      const b = gatewayTarget("gateway, other", await gateway("gateway B", database, streamer.url, {}, other));
+      await Promise.all([warmUsers(a.url, users), warmUsers(b.url, users)]);
+      for (const n of settings.streams) {
+        const rows = [];
+        for (const target of [pipeTarget, a, b, b, a, pipeTarget]) {
+          progress(`compare: ${n} streams through the ${target.label}`);
+          rows.push(await run(target, n));
+        }
+        output.push(pacedTable(`Compare (${other})`, rows, settings));
+      }
+    }
+  }
   const cpus = os.cpus();
   output.unshift(
     [

@@ -23,8 +23,11 @@ export async function startGatewayProcess(
   name: string,
   env: Record<string, string | undefined>,
   readyTimeoutMs = 90_000,
+  server = SERVER,
 ): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [SERVER], { env: { ...env, LOG_LEVEL: "info" }, stdio: "pipe" });
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each gateway process (workers too), written at its exit.
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, server], { env: { ...env, LOG_LEVEL: "info" }, stdio: "pipe" });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const tail: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {

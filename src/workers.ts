@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import type { Env } from "./config/env.ts";
+import { serveInstanceMetrics } from "./http/cluster-metrics.ts";
 import { log } from "./log.ts";
 
 // After the workers' own drain bound (SHUTDOWN_DRAIN_SECONDS plus their exit
@@ -124,6 +125,7 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  serveInstanceMetrics();
 
   log.info(`starting ${plan.workers} gateway workers (${plan.reason})`, {
     workers: plan.workers,

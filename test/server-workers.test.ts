@@ -1,6 +1,7 @@
 // WORKERS: `npm start` runs one gateway process per core behind one port when
 // PostgreSQL and Redis are shared (node:cluster), and one process otherwise.
 // The process test needs DATABASE_URL and REDIS_URL and is skipped without them.
+import { get } from "node:http";
 import { availableParallelism } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUserToken } from "../src/auth/user-token.ts";
@@ -34,6 +35,18 @@ describe("how many processes npm start runs", () => {
   });
 });
 
+/** GET /metrics on a connection of its own (so that successive scrapes may reach different workers). */
+function scrape(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(`${url}/metrics`, { agent: false, timeout: 10_000 }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (piece: string) => (text += piece));
+      response.on("end", () => (response.statusCode === 200 ? resolve(text) : reject(new Error(text))));
+    }).on("error", reject);
+  });
+}
+
 const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 
 describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", () => {
@@ -49,7 +62,7 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
   });
 
   it(
-    "serves turns from two workers on one port, resumes them from any connection, and exits 0 on SIGTERM",
+    "serves turns from two workers on one port, resumes them from any connection, reports the instance on /metrics, and exits 0 on SIGTERM",
     async () => {
       gateway = await startGatewayProcess({
         launcher: "npm",
@@ -59,6 +72,7 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
           REDIS_URL: process.env.REDIS_URL!,
           WORKERS: "2",
           MAX_RUNNING_TURNS: "10",
+          METRICS: "true",
         },
         readyTimeoutMs: TIMEOUT_MS,
       });
@@ -90,6 +104,16 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
       );
       for (const [i, replay] of resumed.entries()) {
         expect(replay.events.map((event) => event.__typename)).toEqual(turns[i].events.map((e) => e.__typename));
+      }
+
+      // Whichever worker answers the scrape, it reports the instance: every worker's turns.
+      for (let i = 0; i < 4; i++) {
+        const text = await scrape(gateway.url);
+        const finished = text
+          .split("\n")
+          .filter((line) => line.startsWith('chat_gateway_turns_total{outcome="finished"'))
+          .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+        expect(finished).toBe(4);
       }
 
       gateway.signal("SIGTERM");
