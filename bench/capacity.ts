@@ -27,10 +27,8 @@ import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { spawnChild, killAllChildren, type BenchChild } from "./children.ts";
-import { openStream, gatewaySpec, resumeSpec } from "./client.ts";
 import {
   childTarget,
-  openSpread,
   pacedPrompt,
   pacedRun,
   specsFor,
@@ -40,10 +38,10 @@ import {
   type User,
 } from "./paced.ts";
 import { measureRedisOnOff } from "./redis-onoff.ts";
+import { measureResume } from "./resume-fanout.ts";
 import { startGatewayProcess, type GatewayProcess } from "./server-process.ts";
 import { baseEnv, createDatabase, env, type BenchDatabase } from "./setup.ts";
-import { pacedTable, resumeTable, type ResumeRow } from "./capacity-report.ts";
-import { percentile } from "./stats.ts";
+import { pacedTable, resumeTable } from "./capacity-report.ts";
 
 function intSetting(name: string, fallback: number): number {
   const value = Number(process.env[name] || fallback);
@@ -148,32 +146,6 @@ async function spawn(name: string, file: string, extra: Record<string, string> =
   return child;
 }
 
-async function measureResume(gw: GatewayProcess, loaders: Loaders, user: User): Promise<ResumeRow[]> {
-  const rows: ResumeRow[] = [];
-  for (const resumers of [0, ...settings.resumers, 0]) {
-    progress(`resume: one paced turn with ${resumers} resumers`);
-    const chatId = randomUUID();
-    const sender = openStream(gatewaySpec(gw.url, user.token, pacedPrompt(settings.deltas), 120_000, chatId));
-    await sender.stepped;
-    const specs = Array.from({ length: resumers }, () => resumeSpec(gw.url, user.token, chatId, 120_000));
-    const [own, resumed] = await Promise.all([sender.done, openSpread(loaders, specs, 1_000)]);
-    if (own.status !== "finished") fail(`resume sender: ${own.detail}`);
-    const ended = resumed.filter((r) => r.status === "finished").length;
-    for (const r of resumed) if (r.status !== "finished") fail(`resumer: ${r.status} ${r.detail}`);
-    const live = resumed.flatMap((r) => r.latencies);
-    rows.push({
-      resumers,
-      senderP50: percentile(own.latencies, 50),
-      senderP99: percentile(own.latencies, 99),
-      resumerP50: percentile(live, 50),
-      resumerP99: percentile(live, 99),
-      finished: ended,
-      liveDeltas: live.length,
-    });
-  }
-  return rows;
-}
-
 async function main(): Promise<number> {
   const loadAtStart = os
     .loadavg()
@@ -204,7 +176,13 @@ async function main(): Promise<number> {
   if (main) await warmUsers(main.url, users);
 
   if (main && sections.includes("resume")) {
-    output.push(resumeTable(await measureResume(main, loaders, users[0]), settings.deltas, settings.pace));
+    output.push(
+      resumeTable(
+        await measureResume(main.url, loaders, users[0], { ...settings, progress, fail }),
+        settings.deltas,
+        settings.pace,
+      ),
+    );
   }
   if (sections.includes("redis")) {
     if (!process.env.REDIS_URL)
