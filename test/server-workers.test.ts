@@ -10,7 +10,7 @@ import { planWorkers } from "../src/workers.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { dropDatabase, newId } from "./support/fixtures.ts";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
-import { RESUME_STREAM, sendInput, subscribeWithFetch } from "./support/sse.ts";
+import { eventually, RESUME_STREAM, sendInput, subscribeWithFetch } from "./support/sse.ts";
 
 const SECRET = "server-workers-test-secret-at-least-32-chars";
 const POSTGRES = "postgresql://db.example/app";
@@ -62,7 +62,7 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
   });
 
   it(
-    "serves turns from two workers on one port, resumes them from any connection, reports the instance on /metrics, and exits 0 on SIGTERM",
+    "serves turns from two workers on one port, resumes them from any connection, reports the instance on /metrics, and on SIGTERM drains every worker and exits 0",
     async () => {
       gateway = await startGatewayProcess({
         launcher: "npm",
@@ -116,7 +116,22 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
         expect(finished).toBe(4);
       }
 
+      // A long answer under way when the primary gets SIGTERM: its worker drains it to the end.
+      let streaming!: () => void;
+      const underWay = new Promise<void>((resolve) => (streaming = resolve));
+      const slow = subscribeWithFetch(gateway.url, sendInput("[plain] [slow] A long answer."), {
+        token,
+        onEvent: (event) => event.__typename === "TextDelta" && streaming(),
+      });
+      await underWay;
       gateway.signal("SIGTERM");
+      const draining = () => gateway!.entries().filter((entry) => entry.msg.startsWith("draining")).length;
+      await eventually(async () => draining() === 2, 20_000);
+      const refused = await subscribeWithFetch(gateway.url, sendInput("[plain] Too late."), { token });
+      expect(refused.results[0]?.errors?.[0]?.extensions?.code).toBe("offline:chat");
+      const drained = await slow;
+      expect(drained.events.at(-1)?.__typename).toBe("StreamFinished");
+      expect(drained.events.map((event) => event.delta ?? "").join("")).toContain("Part 400 of a long answer.");
       expect(await gateway.waitForExit(60_000)).toEqual({ code: 0, signal: null });
       const exits = gateway.entries().filter((entry) => entry.msg === "worker exited");
       expect(exits.map((entry) => [entry.pid, entry.code]).sort()).toEqual(workerPids.map((pid) => [pid, 0]).sort());
