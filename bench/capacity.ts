@@ -3,7 +3,7 @@
 // the same streamer in the same run. Every figure is read as a ratio to a
 // baseline measured alongside: the machine is shared and its speed drifts.
 //
-// Sections (arguments or BENCH_ONLY=a,b; all by default):
+// Sections (arguments, or BENCH_ONLY=a,b in their place; all by default):
 //   resume    one paced turn, 0 and then BENCH_RESUMERS resumeStream subscribers
 //             (afterSeq null) beside its sender: the sender's p99 delta latency
 //   redis     the gateway with REDIS_URL set vs unset (bench/redis-onoff.ts)
@@ -75,9 +75,10 @@ const settings = {
   },
 };
 const ALL = ["resume", "redis", "paced", "overload", "workers", "compare"];
-const chosen = process.argv.slice(2).length ? process.argv.slice(2) : ALL;
+// BENCH_ONLY, when set, replaces the script's default sections (its arguments).
 const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const sections = chosen.filter((s) => ALL.includes(s) && (!only || only.includes(s)));
+const chosen = only ?? (process.argv.slice(2).length ? process.argv.slice(2) : ALL);
+const sections = ALL.filter((s) => chosen.includes(s));
 const progress = (message: string) => process.stderr.write(`bench:capacity: ${message}\n`);
 
 const failures: string[] = [];
