@@ -26,6 +26,8 @@ export interface StreamSpec {
   body: string;
   kind: StreamKind;
   timeoutMs: number;
+  /** Text deltas carry the streamer's send time ([stamp]): record each one's latency. */
+  stamped?: boolean;
 }
 
 export interface StreamResult {
@@ -38,6 +40,11 @@ export interface StreamResult {
   firstDelta: number | null;
   end: number;
   deltas: number;
+  /** With `stamped`: ms from the streamer's send to our read, per delta sent after the request started. */
+  latencies: number[];
+  /** The GraphQL error's extensions, when the stream ended with one. */
+  errorCode?: string;
+  retryAfterSeconds?: number;
 }
 
 export interface StreamHandle {
@@ -56,6 +63,13 @@ export function openStream(spec: StreamSpec): StreamHandle {
   let firstByte: number | null = null;
   let firstDelta: number | null = null;
   let abortedByUs = false;
+  const latencies: number[] = [];
+  let errorExtensions: { code?: string; retryAfterSeconds?: number } | undefined;
+  const stampOf = (text: string | undefined) => {
+    const at = clock();
+    const stamp = text?.startsWith(" @") ? Number(text.slice(2)) : Number.NaN;
+    if (stamp >= t0) latencies.push(at - stamp);
+  };
   let markStepped!: () => void;
   const stepped = new Promise<void>((resolve) => (markStepped = resolve));
 
@@ -80,7 +94,18 @@ export function openStream(spec: StreamSpec): StreamHandle {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      resolve({ status, detail, t0, firstByte, firstDelta, end: clock(), deltas });
+      resolve({
+        status,
+        detail,
+        t0,
+        firstByte,
+        firstDelta,
+        end: clock(),
+        deltas,
+        latencies,
+        errorCode: errorExtensions?.code,
+        retryAfterSeconds: errorExtensions?.retryAfterSeconds,
+      });
     };
     const timer = setTimeout(() => {
       finish("failed", `timed out after ${spec.timeoutMs} ms`);
@@ -91,19 +116,22 @@ export function openStream(spec: StreamSpec): StreamHandle {
     function graphqlEvent(event: string, data: string) {
       if (event === "complete") return;
       const payload = JSON.parse(data) as {
-        data?: { sendMessage?: { __typename?: string; code?: string; reason?: string } } | null;
-        errors?: { message: string; extensions?: { code?: string } }[];
+        data?: Record<string, { __typename?: string; code?: string; reason?: string; delta?: string }> | null;
+        errors?: { message: string; extensions?: { code?: string; retryAfterSeconds?: number } }[];
       };
       if (payload.errors?.length) {
         const [error] = payload.errors;
+        errorExtensions = error.extensions;
         terminal = { status: "failed", detail: `GraphQL error ${error.extensions?.code ?? ""} ${error.message}` };
         return;
       }
-      const streamEvent = payload.data?.sendMessage;
+      // sendMessage or resumeStream
+      const streamEvent = payload.data ? Object.values(payload.data)[0] : undefined;
       switch (streamEvent?.__typename) {
         case "TextDelta":
           deltas++;
           firstDelta ??= clock();
+          if (spec.stamped) stampOf(streamEvent.delta);
           break;
         case "StepStarted":
           markStepped();
@@ -123,11 +151,12 @@ export function openStream(spec: StreamSpec): StreamHandle {
     }
     function uiEvent(_event: string, data: string) {
       if (data === "[DONE]") return;
-      const chunk = JSON.parse(data) as { type?: string; errorText?: string; reason?: string };
+      const chunk = JSON.parse(data) as { type?: string; errorText?: string; reason?: string; delta?: string };
       switch (chunk.type) {
         case "text-delta":
           deltas++;
           firstDelta ??= clock();
+          if (spec.stamped) stampOf(chunk.delta);
           break;
         case "start-step":
           markStepped();
@@ -215,8 +244,39 @@ export const SEND_MESSAGE = /* GraphQL */ `
   }
 `;
 
-/** One gateway turn in a new chat. */
-export function gatewaySpec(gatewayUrl: string, userToken: string, text: string, timeoutMs: number): StreamSpec {
+export const RESUME_STREAM = /* GraphQL */ `
+  subscription Resume($chatId: ID!, $afterSeq: Int) {
+    resumeStream(chatId: $chatId, afterSeq: $afterSeq) {
+      __typename
+      ... on StreamEvent { seq }
+      ... on TextDelta { partId delta }
+      ... on StreamFinished { finishReason }
+      ... on StreamAborted { reason }
+      ... on StreamFailed { code reason }
+    }
+  }
+`;
+
+/** A resumeStream of the chat's latest turn from its start (afterSeq null). */
+export function resumeSpec(gatewayUrl: string, userToken: string, chatId: string, timeoutMs: number): StreamSpec {
+  return {
+    url: `${gatewayUrl}/graphql`,
+    kind: "graphql",
+    timeoutMs,
+    stamped: true,
+    headers: { accept: "text/event-stream", authorization: `Bearer ${userToken}` },
+    body: JSON.stringify({ query: RESUME_STREAM, variables: { chatId, afterSeq: null } }),
+  };
+}
+
+/** One gateway turn in a new chat (`chatId`, a fresh one by default). */
+export function gatewaySpec(
+  gatewayUrl: string,
+  userToken: string,
+  text: string,
+  timeoutMs: number,
+  chatId: string = randomUUID(),
+): StreamSpec {
   return {
     url: `${gatewayUrl}/graphql`,
     kind: "graphql",
@@ -224,8 +284,9 @@ export function gatewaySpec(gatewayUrl: string, userToken: string, text: string,
     headers: { accept: "text/event-stream", authorization: `Bearer ${userToken}` },
     body: JSON.stringify({
       query: SEND_MESSAGE,
-      variables: { input: { chatId: randomUUID(), message: { id: randomUUID(), parts: [{ text }] } } },
+      variables: { input: { chatId, message: { id: randomUUID(), parts: [{ text }] } } },
     }),
+    stamped: text.includes("[stamp]"),
   };
 }
 
@@ -254,5 +315,6 @@ export function uiSpec(
     timeoutMs,
     headers: { accept: "text/event-stream", authorization: `Bearer ${internalToken}` },
     body: JSON.stringify(streamerPayload(chatId, text)),
+    stamped: text.includes("[stamp]"),
   };
 }

@@ -46,3 +46,51 @@ export function postgresCpuBetween(before: PostgresCpu | null, after: PostgresCp
   for (const [pid, used] of after) ms += used - (before.get(pid) ?? 0);
   return ms;
 }
+
+/** A process and its children (the workers of a node:cluster primary), from /proc/<pid>/stat's ppid. */
+export function processTree(root: number): number[] {
+  const tree = [root];
+  let pids: string[];
+  try {
+    pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return tree;
+  }
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === root) tree.push(Number(pid));
+    } catch {
+      // ended while we looked
+    }
+  }
+  return tree;
+}
+
+/** User + system CPU ms of these processes so far, from /proc/<pid>/schedstat; ended ones count 0. */
+export function procCpuMs(pids: readonly number[]): number {
+  let ms = 0;
+  for (const pid of pids) {
+    try {
+      ms += Number(readFileSync(`/proc/${pid}/schedstat`, "utf8").split(" ")[0]) / 1e6;
+    } catch {
+      // ended
+    }
+  }
+  return ms;
+}
+
+/** Resident set size of these processes, bytes, from /proc/<pid>/status. */
+export function procRssBytes(pids: readonly number[]): number {
+  let bytes = 0;
+  for (const pid of pids) {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+      if (match) bytes += Number(match[1]) * 1024;
+    } catch {
+      // ended
+    }
+  }
+  return bytes;
+}

@@ -25,16 +25,14 @@
 // BENCH_PGLITE=memory (in-memory PGlite instead of a file-backed one),
 // BENCH_LOG_LEVEL (the children's LOG_LEVEL, default silent; logs go to stderr),
 // BENCH_CPU_PROF=<dir> (a V8 CPU profile of the gateway process, written at its exit;
-// BENCH_CPU_PROF_INTERVAL sets its sampling interval in µs, default 1000).
-import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+// BENCH_CPU_PROF_INTERVAL sets its sampling interval in µs, default 1000),
+// BENCH_ONLY=<sections> (comma-separated; this script's are first-delta, trace,
+// throughput, heap, cpu; bench/capacity.ts runs after it for resume and redis).
+import { randomUUID } from "node:crypto";
 import os from "node:os";
-import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import pg from "pg";
 import { signInternalToken } from "../src/auth/internal-token.ts";
 import { signUserToken } from "../src/auth/user-token.ts";
-import { parseEnv } from "../src/config/env.ts";
 import { spawnChild, killAllChildren, type BenchChild } from "./children.ts";
 import { ownCpuMs, postgresCpu, postgresCpuBetween, type PostgresCpu } from "./cpu.ts";
 import {
@@ -48,6 +46,7 @@ import {
 } from "./client.ts";
 import { fixed, kb, mb, median, percentile, signed, table } from "./stats.ts";
 import { clock, type TraceEvent } from "./trace.ts";
+import { baseEnv, createDatabase, env, secrets, type BenchDatabase } from "./setup.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -76,6 +75,9 @@ const settings = {
   cpuTurns: intSetting("BENCH_CPU_TURNS", 100),
 };
 const TIME_LIMIT_MS = 175_000;
+const only = process.env.BENCH_ONLY ? new Set(process.env.BENCH_ONLY.split(",").map((s) => s.trim())) : null;
+const runs = (section: string) => only === null || only.has(section);
+const SECTIONS = ["first-delta", "trace", "throughput", "heap", "cpu"];
 const PLAIN_PROMPT = "[plain] How long until the first word?";
 const LONG_PROMPT = `[long:${settings.longDeltas}] Tell me everything.`;
 const TURN_TIMEOUT_MS = 15_000;
@@ -112,77 +114,6 @@ function check(result: StreamResult, what: string, expectedDeltas?: number): boo
 
 // ---------------------------------------------------------------- setup
 
-const secrets = {
-  AUTH_SECRET: randomBytes(32).toString("hex"),
-  NEXTJS_INTERNAL_TOKEN: randomBytes(32).toString("hex"),
-};
-const env = parseEnv({ ...secrets, LOG_LEVEL: "silent" });
-
-/**
- * The children's environment: a few OS variables and what the bench sets, none
- * of the parent's gateway settings (they could point elsewhere or change what
- * is measured, e.g. OPENAI_API_KEY or a persisted-operations switch).
- */
-function baseEnv(): Record<string, string | undefined> {
-  const base: Record<string, string | undefined> = {};
-  for (const name of ["PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", "TZ"]) {
-    if (process.env[name] !== undefined) base[name] = process.env[name];
-  }
-  return { ...base, NODE_ENV: "production", LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "silent", ...secrets };
-}
-
-interface BenchDatabase {
-  label: string;
-  childEnv: Record<string, string>;
-  drop(): Promise<void>;
-}
-
-async function adminQuery(serverUrl: string, sql: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: serverUrl, connectionTimeoutMillis: 5_000, query_timeout: 30_000 });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-
-async function createDatabase(): Promise<BenchDatabase> {
-  const serverUrl = process.env.DATABASE_URL;
-  if (serverUrl) {
-    const parsed = new URL(serverUrl);
-    if (!["127.0.0.1", "localhost", "[::1]", ""].includes(parsed.hostname)) {
-      throw new Error(`the bench only talks to 127.0.0.1; DATABASE_URL points at ${parsed.hostname}`);
-    }
-    const name = `gw_bench_${randomBytes(6).toString("hex")}`;
-    const version = (await adminQuery(serverUrl, "SHOW server_version")).rows[0]?.server_version as string;
-    await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
-    parsed.pathname = `/${name}`;
-    return {
-      label: `PostgreSQL ${version} (fresh database ${name} on ${parsed.host}, the gateway's default pool)`,
-      childEnv: { DATABASE_URL: parsed.toString() },
-      drop: async () => void (await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)),
-    };
-  }
-  const pglite = JSON.parse(
-    readFileSync(new URL("../node_modules/@electric-sql/pglite/package.json", import.meta.url), "utf8"),
-  );
-  if (process.env.BENCH_PGLITE === "memory") {
-    return {
-      label: `PGlite ${pglite.version} (in the gateway process, in memory: BENCH_PGLITE=memory)`,
-      childEnv: { DATA_DIR: "memory://" },
-      drop: async () => {},
-    };
-  }
-  // As `npm start` runs it: files in DATA_DIR.
-  const dir = mkdtempSync(join(os.tmpdir(), "gw-bench-"));
-  return {
-    label: `PGlite ${pglite.version} (in the gateway process, file-backed as with npm start, fresh dir)`,
-    childEnv: { DATA_DIR: dir },
-    drop: async () => rmSync(dir, { recursive: true, force: true }),
-  };
-}
-
 interface Stack {
   streamer: BenchChild;
   pipe: BenchChild;
@@ -215,6 +146,8 @@ async function startStack(database: BenchDatabase, started: BenchChild[]): Promi
         STREAMER_URL: streamer.url,
         STREAM_MODE: "proxy",
         QUOTA_REGULAR_PER_DAY: "1000000",
+        // Refusals for event-loop delay would measure the other work on this shared machine.
+        OVERLOAD_EVENT_LOOP_DELAY_MS: "0",
       },
       readyTimeoutMs: 90_000,
       execArgv: process.env.BENCH_CPU_PROF
@@ -798,15 +731,15 @@ async function main(): Promise<number> {
     const paths: Paths = { stack, userTokens, userIds, turnsSoFar: 0 };
     await warmUsers(paths);
 
-    const latency = await phase("first delta", () => measureFirstDelta(paths));
+    const latency = runs("first-delta") ? await phase("first delta", () => measureFirstDelta(paths)) : null;
     if (latency) output.push(latencyTable(latency));
-    if (settings.traceTurns > 0) {
+    if (settings.traceTurns > 0 && runs("trace")) {
       const trace = await phase("trace pass", () => traceFirstDelta(paths));
       if (trace) output.push(traceTable(trace));
     }
 
     const rows: ThroughputRow[] = [];
-    for (const concurrency of settings.concurrency) {
+    for (const concurrency of runs("throughput") ? settings.concurrency : []) {
       for (const path of ["pipe", "gateway"] as const) {
         progress(`throughput: ${concurrency} concurrent ${path} streams`);
         const row = await phase(`throughput ${path} x${concurrency}`, () =>
@@ -817,11 +750,11 @@ async function main(): Promise<number> {
       }
     }
     if (rows.length > 0) output.push(throughputTable(rows));
-    if (settings.hold > 0) {
+    if (settings.hold > 0 && runs("heap")) {
       const heap = await phase("heap", () => measureHeap(paths));
       if (heap && heap.length > 0) output.push(heapTable(heap));
     }
-    if (settings.cpuTurns > 0) {
+    if (settings.cpuTurns > 0 && runs("cpu")) {
       const cpu = await phase("CPU per turn", () => measureCpu(paths));
       if (cpu) output.push(cpuTable(cpu));
     }
@@ -844,4 +777,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-process.exitCode = await main();
+if (SECTIONS.some(runs)) process.exitCode = await main();

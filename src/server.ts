@@ -1,3 +1,4 @@
+import cluster from "node:cluster";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
@@ -11,6 +12,7 @@ import { closeServer, drainOnSignals } from "./http/shutdown.ts";
 import { startStreamer, type RunningStreamer } from "./streamer/server.ts";
 import type { DrainOptions } from "./turn/drain.ts";
 import { closeUpstreamAgents } from "./turn/upstream.ts";
+import { planWorkers, runPrimary, type WorkerReady } from "./workers.ts";
 
 // How long the responses under way (the drained turns' last events) get to end
 // before their connections are closed.
@@ -89,13 +91,22 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 async function main() {
   const env = parseEnv();
   setLogLevel(env.LOG_LEVEL);
+  const plan = planWorkers(env);
+  if (plan.workers > 1 && cluster.isPrimary) return runPrimary(env, plan);
   const gateway = await startGateway(env);
+  drainOnSignals(gateway, env.SHUTDOWN_DRAIN_SECONDS * 1000);
+  if (cluster.isWorker) {
+    log.info("worker serving", { url: gateway.url, pid: process.pid });
+    process.send?.({ gatewayReady: { url: gateway.url } } satisfies WorkerReady);
+    return;
+  }
   log.info(`gateway ready at ${gateway.url}/graphql${env.GRAPHIQL ? " (GraphiQL there in a browser)" : ""}`, {
     url: gateway.url,
     pid: process.pid,
+    workers: 1,
+    why: plan.reason,
     database: env.DATABASE_URL ? "postgresql" : `pglite (${env.DATA_DIR})`,
   });
-  drainOnSignals(gateway, env.SHUTDOWN_DRAIN_SECONDS * 1000);
 }
 
 if (import.meta.main) await main();

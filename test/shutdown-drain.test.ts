@@ -78,6 +78,8 @@ async function start(launcher: Launcher, drainSeconds: number, databaseUrl = dat
       ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
       // With Redis, the drain also leaves the stop bus.
       ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+      // One process, whose log this file reads (test/server-workers.test.ts drains several).
+      WORKERS: "1",
     },
   });
   return gateway;

@@ -103,6 +103,8 @@ describe.skipIf(!redisUrl || !onPostgres)("SIGKILL of the instance running a tur
         REDIS_URL: redisUrl!,
         STREAMER_URL: fake.url,
         TURN_LEASE_SECONDS: "3",
+        // One process, so SIGKILL to it is the instance crashing (with PostgreSQL and Redis it would default to one per core).
+        WORKERS: "1",
       },
     });
     const user = newUser();

@@ -138,6 +138,9 @@ const envSchema = z.object({
   // test machine stalls its loop without being a server under load).
   OVERLOAD_EVENT_LOOP_DELAY_MS: z.coerce.number().int().nonnegative().optional(),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error", "silent"]).default("info"),
+  // Gateway processes behind the one port (node:cluster). Unset: one per core
+  // with DATABASE_URL and REDIS_URL, else 1 (src/workers.ts).
+  WORKERS: z.coerce.number().int().positive().max(256).optional(),
 });
 
 const checkedEnvSchema = envSchema
@@ -145,6 +148,11 @@ const checkedEnvSchema = envSchema
   .refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {
     path: ["GUEST_TOKEN_TTL_SECONDS"],
     message: "must be at most MAX_TOKEN_LIFETIME_SECONDS, or guest tokens would be refused",
+  })
+  .refine((env) => (env.WORKERS ?? 1) === 1 || (env.DATABASE_URL && env.REDIS_URL), {
+    path: ["WORKERS"],
+    message:
+      "more than 1 needs DATABASE_URL and REDIS_URL: embedded PGlite lives in one process, and without Redis a turn is reachable only on the process that runs it",
   });
 
 /** What a client can learn of the schema, GraphiQL and /metrics: on in development, off in production unless set. */

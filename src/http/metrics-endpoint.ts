@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type { ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
 import { collectProcessMetrics, metrics, metricsRegistry } from "../metrics.ts";
+import { answerPrimary, inWorker, instanceMetrics } from "./cluster-metrics.ts";
 
 export interface MetricsOptions {
   /** Serve `GET /metrics` (METRICS). */
@@ -17,6 +18,7 @@ export interface MetricsOptions {
  */
 export function useMetrics({ enabled, token }: MetricsOptions): Plugin {
   if (enabled) collectProcessMetrics();
+  if (enabled && inWorker()) answerPrimary();
   const expected = token === undefined ? null : digest(`Bearer ${token}`);
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {
@@ -27,7 +29,7 @@ export function useMetrics({ enabled, token }: MetricsOptions): Plugin {
         );
         return;
       }
-      const body = await metricsRegistry.metrics();
+      const body = inWorker() ? await instanceMetrics() : await metricsRegistry.metrics();
       endResponse(new fetchAPI.Response(body, { headers: { "content-type": metricsRegistry.contentType } }));
     },
     onResultProcess({ result }) {

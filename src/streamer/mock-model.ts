@@ -20,6 +20,9 @@
  *            text deltas (default 200, at most 100000) of about 12 characters,
  *            for throughput runs (bench/turn.ts). The usual delay applies per
  *            delta (none with MOCK_DELTA_DELAY_MS=0). [hang] wins over it.
+ *   [stamp]  with [long]: each delta's text is the moment it was sent, ` @<ms>`
+ *            on the system-wide monotonic clock (process.hrtime), so a client
+ *            on the same machine reads each delta's latency (bench/capacity.ts).
  *
  * Usage per step is fixed: tool step 40 in (8 cached) / 24 out (12 reasoning);
  * answer step 60 in (8 cached) / 20 out (0 reasoning).
@@ -63,7 +66,7 @@ export function createMockModel(options: { modelId: string; deltaDelayMs: number
         ? Math.max(options.deltaDelayMs, SLOW_MIN_DELAY_MS)
         : options.deltaDelayMs;
       const script = buildScript(call, userText, options.modelId);
-      return { stream: play(script, delayMs, call.abortSignal) };
+      return { stream: play(script, delayMs, call.abortSignal, userText.includes("[stamp]")) };
     },
   });
 }
@@ -200,7 +203,12 @@ function countToolCalls(prompt: Prompt): number {
   return count;
 }
 
-function play(script: ScriptItem[], delayMs: number, abortSignal: AbortSignal | undefined): ReadableStream<StreamPart> {
+function play(
+  script: ScriptItem[],
+  delayMs: number,
+  abortSignal: AbortSignal | undefined,
+  stamped = false,
+): ReadableStream<StreamPart> {
   mockModelActivity.calls++;
   const stop = new AbortController();
   const signal = abortSignal ? AbortSignal.any([stop.signal, abortSignal]) : stop.signal;
@@ -226,6 +234,8 @@ function play(script: ScriptItem[], delayMs: number, abortSignal: AbortSignal | 
       } else if (item === undefined) {
         settle("completed");
         controller.close();
+      } else if (stamped && item !== HANG && item.type === "text-delta") {
+        controller.enqueue({ ...item, delta: ` @${(Number(process.hrtime.bigint()) / 1e6).toFixed(3)}` });
       } else if (item !== HANG) {
         controller.enqueue(item);
       }

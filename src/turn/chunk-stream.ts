@@ -1,5 +1,7 @@
-// Streamer bytes to validated UIMessageChunks, with the ai package's own parser.
+// Streamer bytes to validated UIMessageChunks, with the ai package's own parser
+// (and its schema, with a fast path for plain text deltas: chunk-schema.ts).
 import { asSchema, parseJsonEventStream, uiMessageChunkSchema, type UIMessageChunk } from "ai";
+import { streamerChunkSchema } from "./chunk-schema.ts";
 import { ChunkRepair } from "./storable-chunks.ts";
 import type { UpstreamBody } from "./upstream-body.ts";
 import { UpstreamError } from "./upstream.ts";
@@ -33,7 +35,7 @@ export async function* readChunks(
       stop();
     }, idleTimeoutMs);
   });
-  const reader = parseJsonEventStream({ stream: body, schema: uiMessageChunkSchema }).getReader();
+  const reader = parseJsonEventStream({ stream: body, schema: streamerChunkSchema }).getReader();
   // Cancelling resolves a pending read as done and cancels the body upstream.
   function stop() {
     reader.cancel().catch(() => {});

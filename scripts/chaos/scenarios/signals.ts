@@ -26,6 +26,8 @@ export async function signalled(scale: Scale, signal: "SIGTERM" | "SIGKILL", red
     REDIS_URL: redisUrl,
     SHUTDOWN_DRAIN_SECONDS: "3",
     TURN_LEASE_SECONDS: "3",
+    // One process per instance, as the scenario reads it (PostgreSQL and Redis would default to one per core).
+    WORKERS: "1",
   };
   const processes: GatewayProcess[] = [];
   try {

@@ -1,0 +1,96 @@
+// Tables for bench/capacity.ts.
+import type { PacedRow } from "./paced.ts";
+import { fixed, kb, table } from "./stats.ts";
+
+export interface ResumeRow {
+  resumers: number;
+  senderP50: number;
+  senderP99: number;
+  resumerP50: number;
+  resumerP99: number;
+  finished: number;
+  liveDeltas: number;
+}
+
+export function resumeTable(rows: ResumeRow[], deltas: number, pace: number): string {
+  const alone = rows.filter((row) => row.resumers === 0);
+  const aloneP99 = alone.reduce((sum, row) => sum + row.senderP99, 0) / Math.max(1, alone.length);
+  return [
+    table(
+      `Resume fan-out: one paced turn (${deltas} deltas at ${pace}/s) and N resumeStream subscribers from its start; delta latency, ms`,
+      [
+        "resumers",
+        "finished",
+        "sender p50",
+        "sender p99",
+        "resumers p50",
+        "resumers p99",
+        "live deltas",
+        "sender p99 added / resumer",
+      ],
+      rows.map((row) => [
+        String(row.resumers),
+        String(row.finished),
+        fixed(row.senderP50),
+        fixed(row.senderP99),
+        fixed(row.resumerP50),
+        fixed(row.resumerP99),
+        String(row.liveDeltas),
+        row.resumers === 0 ? "" : `${fixed(((row.senderP99 - aloneP99) / row.resumers) * 1000, 1)} µs`,
+      ]),
+    ),
+    `   sender alone (rows with 0, before and after): p99 ${fixed(aloneP99)} ms. Resumers count the deltas sent after they subscribed.`,
+  ].join("\n");
+}
+
+export function pacedTable(
+  title: string,
+  rows: PacedRow[],
+  settings: { pace: number; deltas: number; rampMs: number },
+): string {
+  const pipeOf = (row: PacedRow) => rows.find((r) => r.streams === row.streams && r.label === "byte-pipe proxy");
+  return [
+    table(
+      `${title} (${settings.deltas} deltas at ${settings.pace}/s each, streams opened over ${settings.rampMs / 1000} s); latency ms from the streamer's send, CPU µs per delta`,
+      [
+        "path",
+        "streams",
+        "finished",
+        "refused",
+        "failed",
+        "p50",
+        "p99",
+        "max",
+        "CPU/delta",
+        "vs pipe",
+        "streamer",
+        "PostgreSQL",
+        "clients",
+        "client core",
+        "RSS KB/stream",
+      ],
+      rows.map((row) => {
+        const pipe = pipeOf(row);
+        return [
+          row.label,
+          String(row.streams),
+          String(row.finished),
+          String(row.refused),
+          String(row.failed),
+          fixed(row.p50),
+          fixed(row.p99),
+          fixed(row.max),
+          fixed(row.cpuPerDelta.target, 1),
+          pipe && pipe !== row ? fixed(row.cpuPerDelta.target / pipe.cpuPerDelta.target) : "",
+          fixed(row.cpuPerDelta.streamer, 1),
+          row.cpuPerDelta.postgres === null ? "n/a" : fixed(row.cpuPerDelta.postgres, 1),
+          fixed(row.cpuPerDelta.clients, 1),
+          fixed(row.clientCoreShare),
+          kb(row.rssPerStream),
+        ];
+      }),
+    ),
+    "   CPU of each process from /proc (a gateway's primary and its workers together); 'client core': each load process's",
+    "   CPU over the wall time (near 1.00, the clients limit the run); RSS: peak during the run over the idle RSS before it.",
+  ].join("\n");
+}

@@ -1,0 +1,322 @@
+// `npm run bench:capacity` (and, for `resume` and `redis`, the end of `npm run
+// bench`): how many paced streams one gateway carries, beside the byte pipe of
+// the same streamer in the same run. Every figure is read as a ratio to a
+// baseline measured alongside: the machine is shared and its speed drifts.
+//
+// Sections (arguments, or BENCH_ONLY=a,b in their place; all by default):
+//   resume    one paced turn, 0 and then BENCH_RESUMERS resumeStream subscribers
+//             (afterSeq null) beside its sender: the sender's p99 delta latency
+//   redis     the gateway with REDIS_URL set vs unset (bench/redis-onoff.ts)
+//   paced     BENCH_PACED_STREAMS streams of BENCH_PACED_DELTAS deltas at
+//             BENCH_PACE deltas/s each: pipe, then gateway; latency per delta,
+//             failures, CPU per delta of each process, RSS per stream
+//   overload  a gateway with MAX_RUNNING_TURNS=BENCH_OVERLOAD_LIMIT: that many
+//             streams, then twice as many: refusals, and the admitted latency
+//   workers   the gateway with WORKERS=1 and 2 (BENCH_WORKERS_STREAMS streams)
+//   compare   this tree's gateway against another version's, paced, turn about
+//             (A B B A, with the pipe before and after), BENCH_COMPARE_SERVER
+//             naming the other's src/server.ts (a checkout with node_modules)
+//
+// Processes: a paced streamer (MOCK_DELTA_DELAY_MS=1000/pace), a zero-delay one
+// (redis), the byte pipe, gateways as `node src/server.ts` (PostgreSQL of
+// DATABASE_URL, Redis of REDIS_URL when set), and BENCH_CLIENT_PROCESSES load
+// children reading the SSE streams. Delta latency: the streamer stamps each
+// delta's send time ([stamp], on the system-wide monotonic clock), the client
+// subtracts it from the time it read the delta.
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import { signUserToken } from "../src/auth/user-token.ts";
+import { spawnChild, killAllChildren, type BenchChild } from "./children.ts";
+import {
+  childTarget,
+  pacedPrompt,
+  pacedRun,
+  specsFor,
+  type Loaders,
+  type PacedRow,
+  type Target,
+  type User,
+} from "./paced.ts";
+import { measureRedisOnOff } from "./redis-onoff.ts";
+import { measureResume } from "./resume-fanout.ts";
+import { startGatewayProcess, type GatewayProcess } from "./server-process.ts";
+import { baseEnv, createDatabase, env, type BenchDatabase } from "./setup.ts";
+import { pacedTable, resumeTable } from "./capacity-report.ts";
+
+function intSetting(name: string, fallback: number): number {
+  const value = Number(process.env[name] || fallback);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  return value;
+}
+function listSetting(name: string, fallback: string): number[] {
+  return (process.env[name] || fallback).split(",").map((part) => {
+    const n = Number(part.trim());
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} is a comma-separated list of integers`);
+    return n;
+  });
+}
+
+const settings = {
+  pace: intSetting("BENCH_PACE", 10),
+  deltas: intSetting("BENCH_PACED_DELTAS", 60),
+  streams: listSetting("BENCH_PACED_STREAMS", "250,500,1000"),
+  rampMs: intSetting("BENCH_RAMP_MS", 2_000),
+  clients: Math.max(1, intSetting("BENCH_CLIENT_PROCESSES", 4)),
+  resumers: listSetting("BENCH_RESUMERS", "1,100,1000"),
+  overloadLimit: intSetting("BENCH_OVERLOAD_LIMIT", 250),
+  workers: listSetting("BENCH_WORKERS", "1,2"),
+  workersStreams: intSetting("BENCH_WORKERS_STREAMS", 1000),
+  redis: {
+    warmup: intSetting("BENCH_WARMUP", 200),
+    turns: intSetting("BENCH_TURNS", 200),
+    streams: 50,
+    seconds: 3,
+    longDeltas: 200,
+  },
+};
+const ALL = ["resume", "redis", "paced", "overload", "workers", "compare"];
+// BENCH_ONLY, when set, replaces the script's default sections (its arguments).
+const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
+const chosen = only ?? (process.argv.slice(2).length ? process.argv.slice(2) : ALL);
+const sections = ALL.filter((s) => chosen.includes(s));
+const progress = (message: string) => process.stderr.write(`bench:capacity: ${message}\n`);
+
+const failures: string[] = [];
+const fail = (problem: string) => failures.push(problem);
+const output: string[] = [];
+const children: BenchChild[] = [];
+const gateways: GatewayProcess[] = [];
+const databases: BenchDatabase[] = [];
+
+async function gateway(
+  name: string,
+  database: BenchDatabase,
+  streamerUrl: string,
+  extra: Record<string, string>,
+  server?: string,
+) {
+  const process_ = await startGatewayProcess(
+    name,
+    {
+      ...baseEnv(),
+      ...database.childEnv,
+      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+      PORT: "0",
+      HOST: "127.0.0.1",
+      STREAMER_URL: streamerUrl,
+      STREAM_MODE: "proxy",
+      QUOTA_REGULAR_PER_DAY: "1000000",
+      WORKERS: "1",
+      // Refusals for event-loop delay would measure the other work on this
+      // shared machine; MAX_RUNNING_TURNS (the overload section) still applies.
+      OVERLOAD_EVENT_LOOP_DELAY_MS: "0",
+      ...extra,
+    },
+    undefined,
+    server,
+  );
+  gateways.push(process_);
+  return process_;
+}
+
+function gatewayTarget(label: string, gw: GatewayProcess): Target {
+  return { kind: "gateway", label, url: gw.url, cpuMs: gw.cpuMs, rssBytes: gw.rssBytes };
+}
+
+async function warmUsers(url: string, users: User[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < users.length) {
+        const user = users[next++];
+        const response = await fetch(`${url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` },
+          body: JSON.stringify({ query: "{ me { id } }" }),
+          signal: AbortSignal.timeout(15_000),
+        });
+        if (!response.ok) throw new Error(`warm-up query failed: HTTP ${response.status}`);
+      }
+    }),
+  );
+}
+
+async function spawn(name: string, file: string, extra: Record<string, string> = {}): Promise<BenchChild> {
+  const child = await spawnChild(name, { file, env: { ...baseEnv(), ...extra }, readyTimeoutMs: 30_000 });
+  children.push(child);
+  return child;
+}
+
+async function main(): Promise<number> {
+  const loadAtStart = os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ");
+  const users: User[] = await Promise.all(
+    Array.from(
+      { length: Math.max(500, 2 * settings.overloadLimit, ...settings.streams, settings.workersStreams) },
+      async () => {
+        const id = randomUUID();
+        return { id, token: await signUserToken(env, { id, type: "regular" }, 3600) };
+      },
+    ),
+  );
+  const database = await createDatabase();
+  databases.push(database);
+  const streamer = await spawn("paced streamer", "streamer-main.ts", {
+    MOCK_DELTA_DELAY_MS: String(Math.round(1000 / settings.pace)),
+  });
+  const loaders: Loaders = {
+    children: await Promise.all(
+      Array.from({ length: settings.clients }, (_, i) => spawn(`client ${i}`, "load-main.ts")),
+    ),
+    streamerPid: streamer.pid,
+  };
+  const needsMain = sections.some((s) => ["resume", "paced"].includes(s));
+  const main = needsMain ? await gateway("gateway", database, streamer.url, {}) : null;
+  if (main) await warmUsers(main.url, users);
+
+  if (main && sections.includes("resume")) {
+    output.push(
+      resumeTable(
+        await measureResume(main.url, loaders, users[0], { ...settings, progress, fail }),
+        settings.deltas,
+        settings.pace,
+      ),
+    );
+  }
+  if (sections.includes("redis")) {
+    if (!process.env.REDIS_URL)
+      output.push("Redis on/off: skipped (set REDIS_URL to compare the gateway with Redis on and off)");
+    else {
+      const fast = await spawn("zero-delay streamer", "streamer-main.ts", { MOCK_DELTA_DELAY_MS: "0" });
+      const [dbOn, dbOff] = [await createDatabase(), await createDatabase()];
+      databases.push(dbOn, dbOff);
+      const on = await gateway("gateway, Redis on", dbOn, fast.url, {});
+      const off = await gateway("gateway, Redis off", dbOff, fast.url, { REDIS_URL: "" });
+      await Promise.all([warmUsers(on.url, users.slice(0, 500)), warmUsers(off.url, users.slice(0, 500))]);
+      progress("redis: on/off side by side");
+      output.push(
+        await measureRedisOnOff(
+          [
+            { label: "REDIS_URL set", url: on.url },
+            { label: "REDIS_URL unset", url: off.url },
+          ],
+          users.slice(0, 500),
+          settings.redis,
+          fail,
+        ),
+      );
+      await Promise.all([on.stop(), off.stop()]);
+    }
+  }
+  const pipe = sections.some((s) => ["paced", "workers", "compare"].includes(s))
+    ? await spawn("pipe", "pipe-main.ts", { BENCH_UPSTREAM_URL: streamer.url })
+    : null;
+  const pipeTarget = pipe ? childTarget("pipe", "byte-pipe proxy", pipe) : null;
+  const prompt = pacedPrompt(settings.deltas);
+  const run = async (target: Target, n: number): Promise<PacedRow> => {
+    const { row } = await pacedRun(target, loaders, await specsFor(target, users, n, prompt), settings.rampMs);
+    for (const problem of row.failures) fail(`${row.label} x${row.streams}: ${problem}`);
+    return row;
+  };
+  const pacedRows = [];
+  if (main && pipeTarget && sections.includes("paced")) {
+    for (const n of settings.streams) {
+      for (const target of [pipeTarget, gatewayTarget("gateway", main)]) {
+        progress(`paced: ${n} streams through the ${target.label}`);
+        pacedRows.push(await run(target, n));
+      }
+    }
+    output.push(pacedTable("Paced streams", pacedRows, settings));
+  }
+  if (sections.includes("overload")) {
+    const limit = settings.overloadLimit;
+    const limited = await gateway("gateway (limited)", database, streamer.url, { MAX_RUNNING_TURNS: String(limit) });
+    const target = gatewayTarget(`gateway, MAX_RUNNING_TURNS=${limit}`, limited);
+    const rows = [];
+    for (const n of [limit, 2 * limit]) {
+      progress(`overload: ${n} streams, limit ${limit}`);
+      rows.push(await run(target, n));
+    }
+    output.push(pacedTable("Overload: refusals, and the admitted streams' latency", rows, settings));
+    await limited.stop();
+  }
+  if (pipeTarget && sections.includes("workers")) {
+    const rows = [];
+    const n = settings.workersStreams;
+    for (const workers of settings.workers) {
+      const gw = await gateway(`gateway (${workers} workers)`, database, streamer.url, { WORKERS: String(workers) });
+      for (const target of [pipeTarget, gatewayTarget(`gateway, WORKERS=${workers}`, gw)]) {
+        progress(`workers: ${n} streams through the ${target.label}`);
+        rows.push(await run(target, n));
+      }
+      await gw.stop();
+    }
+    output.push(pacedTable("Workers: one gateway process vs node:cluster workers", rows, settings));
+  }
+  const other = process.env.BENCH_COMPARE_SERVER;
+  if (pipeTarget && sections.includes("compare")) {
+    if (!other) fail("compare: set BENCH_COMPARE_SERVER to the other version's src/server.ts");
+    else {
+      const a = gatewayTarget("gateway, this tree", await gateway("gateway A", database, streamer.url, {}));
+      const b = gatewayTarget("gateway, other", await gateway("gateway B", database, streamer.url, {}, other));
+      await Promise.all([warmUsers(a.url, users), warmUsers(b.url, users)]);
+      for (const n of settings.streams) {
+        const rows = [];
+        for (const target of [pipeTarget, a, b, b, a, pipeTarget]) {
+          progress(`compare: ${n} streams through the ${target.label}`);
+          rows.push(await run(target, n));
+        }
+        output.push(pacedTable(`Compare (${other})`, rows, settings));
+      }
+    }
+  }
+  const cpus = os.cpus();
+  output.unshift(
+    [
+      `machine   ${cpus[0]?.model ?? "unknown CPU"} x ${cpus.length}, ${os.type()} ${os.release()}, node ${process.version}, ${new Date().toISOString()}`,
+      `load      1/5/15-min load average ${loadAtStart} at the start, ${os
+        .loadavg()
+        .map((l) => l.toFixed(2))
+        .join(" ")} at the end`,
+      `setup     ${database.label}; Redis ${process.env.REDIS_URL ? "on" : "off"}; ${settings.clients} client processes; mock streamer paced at ${settings.pace} deltas/s, ${settings.deltas} deltas a turn`,
+    ].join("\n"),
+  );
+  return failures.length > 0 ? 1 : 0;
+}
+
+async function cleanup(): Promise<void> {
+  for (const gw of gateways) {
+    const code = await gw.stop().catch(() => null);
+    if (code !== 0) fail(`a gateway exited with ${code} on SIGTERM`);
+  }
+  for (const child of children) await child.stop().catch((error) => fail(String(error)));
+  for (const database of databases) await database.drop().catch((error) => fail(String(error)));
+}
+
+if (sections.length > 0) {
+  const limit = setTimeout(() => {
+    console.log(`${output.join("\n\n")}\nABANDONED: time limit`);
+    killAllChildren();
+    process.exit(1);
+  }, 1_200_000);
+  let code = 1;
+  try {
+    code = await main();
+  } catch (error) {
+    fail(`run aborted: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  } finally {
+    await cleanup();
+    clearTimeout(limit);
+  }
+  console.log(`\n${output.join("\n\n")}\n`);
+  if (failures.length > 0) {
+    console.log(`FAILED: ${failures.length} problem(s)`);
+    const counts = new Map<string, number>();
+    for (const f of failures) counts.set(f, (counts.get(f) ?? 0) + 1);
+    for (const [f, n] of [...counts].slice(0, 20)) console.log(`  - ${n} x ${f}`);
+    code = 1;
+  }
+  process.exitCode = code;
+}

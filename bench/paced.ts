@@ -1,0 +1,153 @@
+// Paced streams for bench/capacity.ts: many SSE streams at once, read by the
+// load children (bench/load-main.ts), each delta's latency read from its
+// [stamp] (the streamer's send time). One run measures one path (the gateway
+// or the byte pipe) and the CPU and RSS of every process meanwhile.
+import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import { signInternalToken } from "../src/auth/internal-token.ts";
+import type { BenchChild } from "./children.ts";
+import { gatewaySpec, uiSpec, type StreamResult, type StreamSpec } from "./client.ts";
+import { postgresCpu, postgresCpuBetween, procCpuMs, procRssBytes } from "./cpu.ts";
+import { secrets } from "./setup.ts";
+import { percentile } from "./stats.ts";
+
+export interface User {
+  id: string;
+  token: string;
+}
+
+/** What a run is measured against: its URL and the processes that serve it. */
+export interface Target {
+  kind: "gateway" | "pipe";
+  label: string;
+  url: string;
+  cpuMs(): number;
+  rssBytes(): number;
+}
+
+export interface Loaders {
+  children: BenchChild[];
+  streamerPid: number;
+}
+
+export function pacedPrompt(deltas: number): string {
+  return `[long:${deltas}] [stamp] A paced answer.`;
+}
+
+export async function specsFor(target: Target, users: User[], n: number, prompt: string): Promise<StreamSpec[]> {
+  const timeoutMs = 120_000;
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const user = users[i % users.length];
+      if (target.kind === "gateway") return gatewaySpec(target.url, user.token, prompt, timeoutMs);
+      const chatId = randomUUID();
+      const token = await signInternalToken(secrets.NEXTJS_INTERNAL_TOKEN, { userId: user.id, chatId });
+      return uiSpec(target.url, token, chatId, prompt, timeoutMs);
+    }),
+  );
+}
+
+/** Opens `specs` spread over the load children (round robin) and over `rampMs`; every result. */
+export async function openSpread(loaders: Loaders, specs: StreamSpec[], rampMs: number): Promise<StreamResult[]> {
+  const parts = loaders.children.map(() => [] as StreamSpec[]);
+  for (const [i, spec] of specs.entries()) parts[i % parts.length].push(spec);
+  const results = await Promise.all(
+    loaders.children.map((child, i) =>
+      parts[i].length === 0 ? [] : child.call<StreamResult[]>("open", { specs: parts[i], rampMs }, 600_000),
+    ),
+  );
+  return results.flat();
+}
+
+export interface PacedRow {
+  label: string;
+  streams: number;
+  finished: number;
+  /** Refused with offline:chat and a retry hint (overload). */
+  refused: number;
+  failed: number;
+  failures: string[];
+  deltas: number;
+  p50: number;
+  p99: number;
+  max: number;
+  /** CPU µs per delivered delta. */
+  cpuPerDelta: { target: number; streamer: number; postgres: number | null; clients: number };
+  /** Client CPU as a share of one core over the run (near 1: the clients limit the run). */
+  clientCoreShare: number;
+  /** Peak RSS over the idle RSS before the run, per stream, bytes. */
+  rssPerStream: number;
+  wallMs: number;
+}
+
+/** One paced run: `specs` through `target`, with CPU and peak RSS of each process. */
+export async function pacedRun(target: Target, loaders: Loaders, specs: StreamSpec[], rampMs: number) {
+  const clientPids = loaders.children.map((child) => child.pid);
+  const idleRss = target.rssBytes();
+  let peakRss = idleRss;
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      peakRss = Math.max(peakRss, target.rssBytes());
+      await sleep(250);
+    }
+  })();
+  const before = {
+    target: target.cpuMs(),
+    streamer: procCpuMs([loaders.streamerPid]),
+    postgres: postgresCpu(),
+    clients: procCpuMs(clientPids),
+    at: performance.now(),
+  };
+  const results = await openSpread(loaders, specs, rampMs).finally(() => (sampling = false));
+  await sampler;
+  const wallMs = performance.now() - before.at;
+  const latencies: number[] = [];
+  let deltas = 0;
+  const failures: string[] = [];
+  let finished = 0;
+  let refused = 0;
+  for (const result of results) {
+    deltas += result.deltas;
+    for (const latency of result.latencies) latencies.push(latency);
+    if (result.status === "finished") finished++;
+    else if (result.errorCode === "offline:chat" && (result.retryAfterSeconds ?? 0) > 0) refused++;
+    else failures.push(`${result.status}: ${result.detail}`);
+  }
+  const perDelta = (ms: number) => (deltas > 0 ? (ms * 1000) / deltas : Number.NaN);
+  const postgres = postgresCpuBetween(before.postgres, postgresCpu());
+  const clientsMs = procCpuMs(clientPids) - before.clients;
+  const row: PacedRow = {
+    label: target.label,
+    streams: specs.length,
+    finished,
+    refused,
+    failed: failures.length,
+    failures: [...new Set(failures)].slice(0, 5),
+    deltas,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    max: latencies.length ? Math.max(...latencies) : Number.NaN,
+    cpuPerDelta: {
+      target: perDelta(target.cpuMs() - before.target),
+      streamer: perDelta(procCpuMs([loaders.streamerPid]) - before.streamer),
+      postgres: postgres === null ? null : perDelta(postgres),
+      clients: perDelta(clientsMs),
+    },
+    clientCoreShare: clientsMs / wallMs / Math.max(1, clientPids.length),
+    rssPerStream: (peakRss - idleRss) / specs.length,
+    wallMs,
+  };
+  return { row, results };
+}
+
+/** A target served by a bench child (the pipe), read from /proc. */
+export function childTarget(kind: Target["kind"], label: string, child: BenchChild): Target {
+  return {
+    kind,
+    label,
+    url: child.url,
+    cpuMs: () => procCpuMs([child.pid]),
+    rssBytes: () => procRssBytes([child.pid]),
+  };
+}

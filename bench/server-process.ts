@@ -1,0 +1,73 @@
+// The gateway for bench/capacity.ts as `npm start` runs it: `node src/server.ts`
+// in a process of its own (with WORKERS, a node:cluster primary and its
+// workers), its URL read from the "gateway ready" log line. CPU and RSS are read
+// from /proc for the primary and every worker.
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { processTree, procCpuMs, procRssBytes } from "./cpu.ts";
+
+const SERVER = fileURLToPath(new URL("../src/server.ts", import.meta.url));
+
+export interface GatewayProcess {
+  url: string;
+  pid: number;
+  /** CPU ms of the primary and its workers so far. */
+  cpuMs(): number;
+  /** RSS of the primary and its workers, bytes. */
+  rssBytes(): number;
+  /** SIGTERM (a drain) and the exit code. */
+  stop(timeoutMs?: number): Promise<number | null>;
+}
+
+export async function startGatewayProcess(
+  name: string,
+  env: Record<string, string | undefined>,
+  readyTimeoutMs = 90_000,
+  server = SERVER,
+): Promise<GatewayProcess> {
+  // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each gateway process (workers too), written at its exit.
+  const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  const child = spawn(process.execPath, [...profile, server], { env: { ...env, LOG_LEVEL: "info" }, stdio: "pipe" });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const tail: string[] = [];
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} not ready within ${readyTimeoutMs} ms`)), readyTimeoutMs);
+    let buffer = "";
+    const onData = (piece: Buffer) => {
+      buffer += piece.toString("utf8");
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) !== -1) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        tail.push(line);
+        if (tail.length > 20) tail.shift();
+        if (line.includes("gateway ready at")) {
+          clearTimeout(timer);
+          resolve(JSON.parse(line).url as string);
+        }
+        if (process.env.BENCH_LOG_LEVEL) process.stderr.write(`${name}: ${line}\n`);
+      }
+    };
+    child.stderr.on("data", onData);
+    child.stdout.on("data", onData);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${code}) before it was ready:\n${tail.join("\n")}`));
+    });
+  });
+  const pid = child.pid ?? -1;
+  return {
+    url,
+    pid,
+    cpuMs: () => procCpuMs(processTree(pid)),
+    rssBytes: () => procRssBytes(processTree(pid)),
+    async stop(timeoutMs = 30_000) {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}

@@ -1,0 +1,135 @@
+import cluster, { type Worker } from "node:cluster";
+import { availableParallelism } from "node:os";
+import type { Env } from "./config/env.ts";
+import { serveInstanceMetrics } from "./http/cluster-metrics.ts";
+import { log } from "./log.ts";
+
+// After the workers' own drain bound (SHUTDOWN_DRAIN_SECONDS plus their exit
+// margin), what the primary waits before it kills what is left.
+const PRIMARY_EXIT_MARGIN_MS = 6_000;
+// A worker that dies this soon after it was forked is not restarted: a
+// configuration or start-up failure would only repeat.
+const MIN_WORKER_LIFE_MS = 10_000;
+// Ctrl-C in a terminal reaches the primary and every worker; the primary's copy
+// is not sent on (see src/http/shutdown.ts for the same double signal).
+const REPEATED_SIGINT_MS = 500;
+
+export interface WorkerPlan {
+  workers: number;
+  /** Why that many, for the start-up log. */
+  reason: string;
+}
+
+/**
+ * How many gateway processes `npm start` runs: WORKERS when set; else one per
+ * core when DATABASE_URL and REDIS_URL are both set (every process a full
+ * instance sharing PostgreSQL and Redis, so a turn is resumable and stoppable
+ * from any of them); else one (embedded PGlite lives in one process, and
+ * without Redis a turn is only reachable on the process that runs it).
+ */
+export function planWorkers(env: Env): WorkerPlan {
+  if (env.WORKERS !== undefined) return { workers: env.WORKERS, reason: "WORKERS" };
+  if (env.DATABASE_URL && env.REDIS_URL) {
+    return { workers: availableParallelism(), reason: "one per core (DATABASE_URL and REDIS_URL are set)" };
+  }
+  return {
+    workers: 1,
+    reason: env.DATABASE_URL ? "one process: REDIS_URL is not set" : "one process: embedded PGlite (no DATABASE_URL)",
+  };
+}
+
+/** A message a worker sends its primary once it serves. */
+export interface WorkerReady {
+  gatewayReady: { url: string };
+}
+
+/**
+ * The node:cluster primary: forks `workers` gateway processes on the same port
+ * (each runs src/server.ts as a worker), logs "gateway ready" once all serve,
+ * restarts a worker that dies while serving, and on SIGTERM or SIGINT passes
+ * the signal to every worker (each drains as a single process does) and exits
+ * once all have: 0 when every worker exited 0.
+ */
+export function runPrimary(env: Env, plan: WorkerPlan): void {
+  // Each worker admits its share, so MAX_RUNNING_TURNS stays a per-instance bound.
+  const perWorkerTurns = env.MAX_RUNNING_TURNS === 0 ? 0 : Math.ceil(env.MAX_RUNNING_TURNS / plan.workers);
+  const forkedAt = new Map<Worker, number>();
+  const ready = new Set<Worker>();
+  let stopping: { signal: NodeJS.Signals; at: number } | null = null;
+  let failed = false;
+  let announced = false;
+
+  const fork = () => {
+    const worker = cluster.fork({ MAX_RUNNING_TURNS: String(perWorkerTurns) });
+    forkedAt.set(worker, Date.now());
+    worker.on("message", (message: WorkerReady) => {
+      if (!message?.gatewayReady) return;
+      ready.add(worker);
+      if (!announced && ready.size === plan.workers) {
+        announced = true;
+        log.info(`gateway ready at ${message.gatewayReady.url}/graphql`, {
+          url: message.gatewayReady.url,
+          pid: process.pid,
+          workers: plan.workers,
+          workerPids: [...ready].map((w) => w.process.pid),
+          database: "postgresql",
+        });
+      }
+    });
+  };
+
+  cluster.on("exit", (worker, code, signal) => {
+    const lived = Date.now() - (forkedAt.get(worker) ?? 0);
+    forkedAt.delete(worker);
+    ready.delete(worker);
+    if (stopping) {
+      if (code !== 0) failed = true;
+      log.info("worker exited", { pid: worker.process.pid, code, signal, left: forkedAt.size });
+      if (forkedAt.size === 0) process.exit(failed ? 1 : 0);
+      return;
+    }
+    if (!announced || lived < MIN_WORKER_LIFE_MS) {
+      log.error("a worker exited during start-up; stopping", { pid: worker.process.pid, code, signal });
+      for (const other of forkedAt.keys()) other.process.kill("SIGTERM");
+      process.exitCode = 1;
+      stopping = { signal: "SIGTERM", at: Date.now() };
+      failed = true;
+      if (forkedAt.size === 0) process.exit(1);
+      return;
+    }
+    log.error("a worker died; starting another (its turns are recovered from Redis)", {
+      pid: worker.process.pid,
+      code,
+      signal,
+    });
+    fork();
+  });
+
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping && signal === "SIGINT" && stopping.signal === "SIGINT") {
+      if (Date.now() - stopping.at < REPEATED_SIGINT_MS) return;
+    }
+    if (!stopping) {
+      log.info("passing the signal to every worker; each drains its turns", { signal, workers: forkedAt.size });
+      setTimeout(
+        () => {
+          log.error("workers still running past the drain bound; killing them", { workers: forkedAt.size });
+          for (const worker of forkedAt.keys()) worker.process.kill("SIGKILL");
+          process.exit(1);
+        },
+        env.SHUTDOWN_DRAIN_SECONDS * 1000 + PRIMARY_EXIT_MARGIN_MS,
+      ).unref();
+    }
+    stopping = { signal, at: Date.now() };
+    for (const worker of forkedAt.keys()) worker.process.kill(signal);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+  serveInstanceMetrics();
+
+  log.info(`starting ${plan.workers} gateway workers (${plan.reason})`, {
+    workers: plan.workers,
+    maxRunningTurnsPerWorker: perWorkerTurns,
+  });
+  for (let i = 0; i < plan.workers; i++) fork();
+}

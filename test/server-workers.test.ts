@@ -1,0 +1,142 @@
+// WORKERS: `npm start` runs one gateway process per core behind one port when
+// PostgreSQL and Redis are shared (node:cluster), and one process otherwise.
+// The process test needs DATABASE_URL and REDIS_URL and is skipped without them.
+import { get } from "node:http";
+import { availableParallelism } from "node:os";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signUserToken } from "../src/auth/user-token.ts";
+import { parseEnv } from "../src/config/env.ts";
+import { planWorkers } from "../src/workers.ts";
+import { createTestDatabase, type TestDatabase } from "./support/database.ts";
+import { dropDatabase, newId } from "./support/fixtures.ts";
+import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
+import { eventually, RESUME_STREAM, sendInput, subscribeWithFetch } from "./support/sse.ts";
+
+const SECRET = "server-workers-test-secret-at-least-32-chars";
+const POSTGRES = "postgresql://db.example/app";
+const REDIS = "redis://cache.example:6379";
+const TIMEOUT_MS = 120_000;
+
+describe("how many processes npm start runs", () => {
+  const plan = (extra: Record<string, string>) => planWorkers(parseEnv({ AUTH_SECRET: SECRET, ...extra }));
+
+  it("one per core with DATABASE_URL and REDIS_URL, one otherwise, WORKERS when set", () => {
+    expect(plan({ DATABASE_URL: POSTGRES, REDIS_URL: REDIS }).workers).toBe(availableParallelism());
+    expect(plan({ DATABASE_URL: POSTGRES })).toMatchObject({ workers: 1, reason: expect.stringMatching(/REDIS_URL/) });
+    expect(plan({})).toMatchObject({ workers: 1, reason: expect.stringMatching(/PGlite/) });
+    expect(plan({ DATABASE_URL: POSTGRES, REDIS_URL: REDIS, WORKERS: "1" }).workers).toBe(1);
+    expect(plan({ DATABASE_URL: POSTGRES, REDIS_URL: REDIS, WORKERS: "3" }).workers).toBe(3);
+  });
+
+  it("refuses WORKERS above 1 without both PostgreSQL and Redis, saying why", () => {
+    expect(() => parseEnv({ AUTH_SECRET: SECRET, WORKERS: "2" })).toThrow(/WORKERS: more than 1 needs DATABASE_URL/);
+    expect(() => parseEnv({ AUTH_SECRET: SECRET, WORKERS: "2", DATABASE_URL: POSTGRES })).toThrow(/REDIS_URL/);
+    expect(() => parseEnv({ AUTH_SECRET: SECRET, WORKERS: "0" })).toThrow(/WORKERS/);
+  });
+});
+
+/** GET /metrics on a connection of its own (so that successive scrapes may reach different workers). */
+function scrape(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get(`${url}/metrics`, { agent: false, timeout: 10_000 }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (piece: string) => (text += piece));
+      response.on("end", () => (response.statusCode === 200 ? resolve(text) : reject(new Error(text))));
+    }).on("error", reject);
+  });
+}
+
+const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
+
+describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", () => {
+  let database: TestDatabase | undefined;
+  let gateway: GatewayProcess | undefined;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  }, TIMEOUT_MS);
+  afterAll(async () => {
+    await gateway?.dispose();
+    await dropDatabase(database);
+  });
+
+  it(
+    "serves turns from two workers on one port, resumes them from any connection, reports the instance on /metrics, and on SIGTERM drains every worker and exits 0",
+    async () => {
+      gateway = await startGatewayProcess({
+        launcher: "npm",
+        env: {
+          AUTH_SECRET: SECRET,
+          DATABASE_URL: database!.url!,
+          REDIS_URL: process.env.REDIS_URL!,
+          WORKERS: "2",
+          MAX_RUNNING_TURNS: "10",
+          METRICS: "true",
+        },
+        readyTimeoutMs: TIMEOUT_MS,
+      });
+      const ready = gateway.entries().find((entry) => entry.msg.startsWith("gateway ready"))!;
+      expect(ready).toMatchObject({ workers: 2 });
+      const workerPids = ready.workerPids as number[];
+      expect(new Set(workerPids).size).toBe(2);
+      expect(gateway.entries().find((entry) => entry.msg.startsWith("starting 2 gateway workers"))).toMatchObject({
+        maxRunningTurnsPerWorker: 5,
+      });
+
+      // Concurrent requests open connections of their own, which the primary hands to the workers in turn.
+      const token = await signUserToken(parseEnv({ AUTH_SECRET: SECRET }), { id: newId(), type: "regular" }, 3600);
+      const inputs = Array.from({ length: 4 }, (_, i) => sendInput(`[plain] Turn number ${i}.`));
+      const turns = await Promise.all(
+        inputs.map((variables) => subscribeWithFetch(gateway!.url, variables, { token })),
+      );
+      for (const [i, turn] of turns.entries()) {
+        expect(turn.completed).toBe(true);
+        expect(turn.events.at(-1)?.__typename).toBe("StreamFinished");
+        const text = turn.events.map((event) => event.delta ?? "").join("");
+        expect(text).toContain(`Turn number ${i}.`);
+      }
+      const chatIds = inputs.map((variables) => variables.input.chatId);
+      const resumed = await Promise.all(
+        chatIds.map((chatId) =>
+          subscribeWithFetch(gateway!.url, { chatId, afterSeq: null }, { token, query: RESUME_STREAM }),
+        ),
+      );
+      for (const [i, replay] of resumed.entries()) {
+        expect(replay.events.map((event) => event.__typename)).toEqual(turns[i].events.map((e) => e.__typename));
+      }
+
+      // Whichever worker answers the scrape, it reports the instance: every worker's turns.
+      for (let i = 0; i < 4; i++) {
+        const text = await scrape(gateway.url);
+        const finished = text
+          .split("\n")
+          .filter((line) => line.startsWith('chat_gateway_turns_total{outcome="finished"'))
+          .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+        expect(finished).toBe(4);
+      }
+
+      // A long answer under way when the primary gets SIGTERM: its worker drains it to the end.
+      let streaming!: () => void;
+      const underWay = new Promise<void>((resolve) => (streaming = resolve));
+      const slow = subscribeWithFetch(gateway.url, sendInput("[plain] [slow] A long answer."), {
+        token,
+        onEvent: (event) => event.__typename === "TextDelta" && streaming(),
+      });
+      await underWay;
+      gateway.signal("SIGTERM");
+      const draining = () => gateway!.entries().filter((entry) => entry.msg.startsWith("draining")).length;
+      await eventually(async () => draining() === 2, 20_000);
+      const refused = await subscribeWithFetch(gateway.url, sendInput("[plain] Too late."), { token });
+      expect(refused.results[0]?.errors?.[0]?.extensions?.code).toBe("offline:chat");
+      const drained = await slow;
+      expect(drained.events.at(-1)?.__typename).toBe("StreamFinished");
+      expect(drained.events.map((event) => event.delta ?? "").join("")).toContain("Part 400 of a long answer.");
+      expect(await gateway.waitForExit(60_000)).toEqual({ code: 0, signal: null });
+      const exits = gateway.entries().filter((entry) => entry.msg === "worker exited");
+      expect(exits.map((entry) => [entry.pid, entry.code]).sort()).toEqual(workerPids.map((pid) => [pid, 0]).sort());
+      expect(gateway.entries().filter((entry) => entry.msg === "shut down")).toHaveLength(2);
+    },
+    TIMEOUT_MS,
+  );
+});

@@ -1,0 +1,45 @@
+// The fast path for plain text deltas (src/turn/chunk-schema.ts) must accept,
+// refuse and return exactly what the ai package's uiMessageChunkSchema does.
+import { asSchema, uiMessageChunkSchema } from "ai";
+import { describe, expect, it } from "vitest";
+import { streamerChunkSchema } from "../src/turn/chunk-schema.ts";
+
+const full = asSchema(uiMessageChunkSchema);
+
+const samples: unknown[] = [
+  { type: "text-delta", id: "t1", delta: "Hello" },
+  { type: "text-delta", id: "t1", delta: "" },
+  { delta: " world", id: "t1", type: "text-delta" },
+  { type: "text-delta", id: "t1", delta: "x", extra: { kept: true } },
+  { type: "text-delta", id: "t1", delta: "x", providerMetadata: { openai: { itemId: "a" } } },
+  { type: "text-delta", id: "t1", delta: "x", providerMetadata: "not an object" },
+  { type: "text-delta", id: "t1", delta: "x", providerMetadata: null },
+  { type: "text-delta", id: "t1", delta: 5 },
+  { type: "text-delta", id: 1, delta: "x" },
+  { type: "text-delta", delta: "x" },
+  { type: "text-delta", id: "t1" },
+  { type: "reasoning-delta", id: "r1", delta: "thinking" },
+  { type: "text-start", id: "t1" },
+  { type: "finish", finishReason: "stop" },
+  { type: "start-step" },
+  { type: "data-weather", data: { city: "Berlin" } },
+  ["text-delta"],
+  null,
+  "text-delta",
+  42,
+];
+
+describe("the streamer chunk schema's fast path", () => {
+  it.each(samples.map((sample) => [JSON.stringify(sample), sample]))(
+    "gives what the ai schema gives for %s",
+    async (_name, sample) => {
+      const [fast, reference] = await Promise.all([streamerChunkSchema.validate!(sample), full.validate!(sample)]);
+      expect(fast.success).toBe(reference.success);
+      if (fast.success && reference.success) {
+        expect(fast.value).toStrictEqual(reference.value);
+        expect(JSON.stringify(fast.value)).toBe(JSON.stringify(reference.value));
+        expect(fast.value).not.toBe(sample);
+      }
+    },
+  );
+});
