@@ -99,7 +99,8 @@ async function createTemplate(): Promise<string> {
  * Starts the gateway, waits until it logs that it is ready and /ready answers
  * 200, and returns a handle. Defaults: loopback, free ports for the gateway and
  * the built-in streamer, info logs, an instant mock model, no guest-session
- * limit, and a fresh embedded database (removed by dispose) unless `env` names
+ * limit, one process (WORKERS=1: the handle's pid and log are the instance's),
+ * and a fresh embedded database (removed by dispose) unless `env` names
  * DATABASE_URL or DATA_DIR.
  */
 export async function startGatewayProcess(options: GatewayProcessOptions = {}): Promise<GatewayProcess> {
@@ -114,6 +115,7 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
     LOG_LEVEL: "info",
     MOCK_DELTA_DELAY_MS: "0",
     GUEST_SESSIONS_PER_HOUR: "0",
+    WORKERS: "1",
     ...(ownDataDir ? { DATA_DIR: ownDataDir } : {}),
     ...overrides,
   };
