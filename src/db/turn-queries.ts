@@ -2,7 +2,7 @@ import type { Chat, Message, MessageStatus, StreamStatus, Visibility } from "../
 import type { Sql } from "./client.ts";
 
 // The turn's own queries, in SQL on the driver: they sit on the first-delta
-// path, where Prisma's per-query cost (about 0.5 ms, measured) would dominate.
+// path, where Prisma's per-query cost would dominate (BENCHMARKS.md, "What was tried").
 // Timestamps travel as UTC ISO strings cast to `timestamp`, as Prisma stores them.
 
 const MESSAGE = `id, "chatId", "userId", role, parts, attachments, status, "createdAt"`;

@@ -16,8 +16,8 @@ import { log } from "../log.ts";
  */
 export function useJitStreamEvents(): Plugin {
   // Per parsed document (Yoga's parse cache hands the same object back for
-  // the same text): "once" until its second use, since compiling takes about
-  // 1 ms and a one-off document (literal arguments) would pay it for nothing;
+  // the same text): "once" until its second use, since compiling costs more
+  // than a few executions and a one-off document (literal arguments) would pay it for nothing;
   // null when the compiler cannot take it.
   const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | "once" | null>>();
 

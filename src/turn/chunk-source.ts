@@ -59,7 +59,7 @@ async function* proxyChunks(
     into: body,
   });
   opening.catch(() => {}); // awaited below, after a tick
-  // Speed only: the parse pipeline (~0.1 ms of web-stream setup) is built while the
+  // Speed only: the parse pipeline (web-stream setup) is built while the
   // streamer works, not after its headers arrive; but only once undici has
   // written the request, which it does on a later tick.
   await nextCheckPhase();

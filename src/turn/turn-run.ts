@@ -162,8 +162,8 @@ export class TurnRun {
         }
         // Speed only: the socket's writes leave at the next check phase (src/http/coalesce-writes.ts),
         // and a read of many chunks is parsed in one run of microtasks: without
-        // this pause, a burst's first delta waited for the whole burst (0.7–0.9 ms
-        // for 200 deltas, measured).
+        // this pause, a burst's first delta waited for the whole burst
+        // (BENCHMARKS.md, "What was tried").
         if (!shown && drafts.some(isDelta)) {
           shown = true;
           metrics.firstDelta(this.startedAt);
