@@ -20,7 +20,7 @@ export interface UserTokenVerifier {
  * With a JWKS, HS256 tokens (the gateway's own guest sessions) are still
  * accepted when AUTH_SECRET was set explicitly, never with the development default.
  * Verified tokens are cached until they expire (jose verifies through async
- * WebCrypto, about 0.5 ms a call inside a busy server).
+ * WebCrypto, a cost a busy server should pay once per token).
  */
 export function createUserTokenVerifier(env: Env): UserTokenVerifier {
   const secret = new TextEncoder().encode(env.AUTH_SECRET);

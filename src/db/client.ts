@@ -15,7 +15,7 @@ export interface Sql {
 
 /**
  * The gateway's database: a Prisma client over a driver it owns, plus SQL on
- * that driver for the turn's hot path (Prisma adds about 0.5 ms a query, measured)
+ * that driver for the turn's hot path (Prisma's per-query cost: BENCHMARKS.md)
  * and multi-statement scripts for migrations.
  */
 export interface Database {
