@@ -1,6 +1,7 @@
 // /graphql/stream as a hostile or careless client uses it: bodies /graphql
 // refuses as a whole, other users' streams, odd operation ids. Every refusal is
 // the protocol's JSON `{"errors": [...]}` with a code, and nothing runs.
+import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
@@ -26,7 +27,40 @@ function post(streamToken: string, token: string, body: unknown): Promise<Respon
   });
 }
 
+/** A user token of `sub` that expired a minute ago, signed as the gateway signs them. */
+function expiredToken(sub: string): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sub, type: "regular", iat: now - 3600, exp: now - 60 })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .sign(new TextEncoder().encode(gateway.env.AUTH_SECRET));
+}
+
 describe("/graphql/stream against hostile requests", () => {
+  it("tells the stream's own user whose token expired to sign in again (401), not that the stream is someone else's", async () => {
+    const token = await gateway.tokenFor({ id: "expiring-user" });
+    const expired = await expiredToken("expiring-user");
+    const streamToken = await reserveStream(gateway.url, token);
+    const stream = await openStream(gateway.url, streamToken, token);
+    try {
+      const response = await post(streamToken, expired, {
+        query: "{ me { id } }",
+        extensions: { operationId: "after-expiry" },
+      });
+      expect(response.status).toBe(401);
+      const { errors } = (await response.json()) as { errors: { extensions: { code: string } }[] };
+      expect(errors[0].extensions.code).toBe("unauthorized:chat");
+      // Another user's valid token is still refused as such.
+      const other = await gateway.tokenFor({ id: "not-the-stream-user" });
+      const foreign = await post(streamToken, other, {
+        query: "{ me { id } }",
+        extensions: { operationId: "foreign" },
+      });
+      expect(foreign.status).toBe(403);
+    } finally {
+      stream.close();
+    }
+  });
+
   it("answers a body /graphql refuses as a whole with JSON errors on the POST, not an event stream", async () => {
     const token = await gateway.tokenFor({ id: "hostile-body-user" });
     const streamToken = await reserveStream(gateway.url, token);

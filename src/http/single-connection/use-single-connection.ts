@@ -62,8 +62,10 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
     }
     const claims = await tokens.verify(token);
     if (!claims) return refusal(401, "This event stream token is not valid here: PUT a new one.");
-    const { user } = await resolveCaller(request);
+    const { user, authError } = await resolveCaller(request);
     if ((user?.id ?? "") !== claims.userId) {
+      // A refused (say expired) token names nobody: its holder must sign in again, which 403 would not tell.
+      if (authError) return refusal(401, authError.message, authError.code);
       return refusal(403, "This event stream was reserved with another user's token.", "forbidden:chat");
     }
     return claims;
