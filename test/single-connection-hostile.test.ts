@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { openStream, payloadOf, reserveStream } from "./support/single-connection.ts";
+import { startStallProxy, type StallProxy } from "./support/stall-proxy.ts";
 
 failOnUnhandledRejections();
 
@@ -90,4 +91,45 @@ describe("/graphql/stream against hostile requests", () => {
       stream.close();
     }
   });
+});
+
+const redisUrl = process.env.REDIS_URL;
+
+describe.skipIf(!redisUrl)("/graphql/stream while Redis does not answer", () => {
+  let proxy: StallProxy;
+  let stalled: TestGateway;
+  beforeAll(async () => {
+    proxy = await startStallProxy(redisUrl!);
+    stalled = await startTestGateway({ REDIS_URL: proxy.via(redisUrl!) }, { database: gateway.database });
+  });
+  afterAll(async () => {
+    proxy?.resume();
+    await stalled?.close();
+    await proxy?.close();
+  });
+
+  it("answers 503 offline:chat (try again), not 500, and serves again once Redis answers", async () => {
+    const token = await stalled.tokenFor({ id: "redis-stalled-user" });
+    const streamToken = await reserveStream(stalled.url, token);
+    proxy.pause();
+    const refused = await fetch(`${stalled.url}/graphql/stream`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${token}`,
+        "x-graphql-event-stream-token": streamToken,
+        "content-type": "application/json",
+      },
+      body: JSON.stringify({ query: "{ me { id } }", extensions: { operationId: "stalled" } }),
+    });
+    expect(refused.status).toBe(503);
+    const { errors } = (await refused.json()) as { errors: { message: string; extensions: { code: string } }[] };
+    expect(errors[0].extensions.code).toBe("offline:chat");
+    expect(errors[0].message).not.toMatch(/redis|retries|timed out/i);
+
+    proxy.resume();
+    const again = await reserveStream(stalled.url, token);
+    const stream = await openStream(stalled.url, again, token);
+    expect(stream.status).toBe(200);
+    stream.close();
+  }, 30_000);
 });
