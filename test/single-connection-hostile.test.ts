@@ -37,7 +37,7 @@ function expiredToken(sub: string): Promise<string> {
 }
 
 describe("/graphql/stream against hostile requests", () => {
-  it("tells the stream's own user whose token expired to sign in again (401), not that the stream is someone else's", async () => {
+  it("tells a caller with an expired token, or none, to sign in (401), not that the stream is someone else's", async () => {
     const token = await gateway.tokenFor({ id: "expiring-user" });
     const expired = await expiredToken("expiring-user");
     const streamToken = await reserveStream(gateway.url, token);
@@ -50,6 +50,12 @@ describe("/graphql/stream against hostile requests", () => {
       expect(response.status).toBe(401);
       const { errors } = (await response.json()) as { errors: { extensions: { code: string } }[] };
       expect(errors[0].extensions.code).toBe("unauthorized:chat");
+      const unsigned = await fetch(`${gateway.url}/graphql/stream`, {
+        method: "POST",
+        headers: { "x-graphql-event-stream-token": streamToken, "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ me { id } }", extensions: { operationId: "no-token" } }),
+      });
+      expect(unsigned.status).toBe(401);
       // Another user's valid token is still refused as such.
       const other = await gateway.tokenFor({ id: "not-the-stream-user" });
       const foreign = await post(streamToken, other, {
