@@ -44,6 +44,30 @@ test("sendMessage refuses text over MAX_TEXT_LENGTH and parts over MAX_PARTS_PER
   expect(fits.events.at(-1)?.__typename).toBe("StreamFinished");
 });
 
+test("MAX_TEXT_LENGTH counts characters, an emoji as one, alike in sendMessage and saveMessages", async () => {
+  const me = await signedIn();
+  // Ten emoji are ten characters (twenty UTF-16 code units); eleven are too many.
+  const tenEmoji = "😀".repeat(10);
+  const fits = await subscribeWithFetch(gateway.url, sendInput(tenEmoji), { token: me.token });
+  expect(fits.results[0].errors).toBeUndefined();
+  expect(fits.events.at(-1)?.__typename).toBe("StreamFinished");
+  const long = await subscribeWithFetch(gateway.url, sendInput("😀".repeat(11)), { token: me.token });
+  expect(errorOf(long.results[0])).toContain("input.message.parts.0.text: must be at most 10 characters");
+
+  const chatId = randomUUID();
+  await gateway.gql(`mutation($id: ID!) { createChat(input: { id: $id }) { id } }`, { id: chatId }, me.token);
+  const save = (text: string) =>
+    gateway.gql(
+      `mutation($c: ID!, $m: [MessageInput!]!) { saveMessages(chatId: $c, messages: $m) { id } }`,
+      { c: chatId, m: [{ id: randomUUID(), role: "ASSISTANT", parts: [{ type: "text", text }] }] },
+      me.token,
+    );
+  expect((await save(tenEmoji)).errors).toBeUndefined();
+  const saved = await save("😀".repeat(11));
+  expectError(saved, "bad_request:api");
+  expect(errorOf(saved)).toContain("at most 10 characters");
+});
+
 test("saveMessages refuses more than MAX_MESSAGES_PER_CALL messages", async () => {
   const me = await signedIn();
   const chatId = randomUUID();

@@ -12,8 +12,17 @@ const optionalString = z
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
 
-// A bound: zero would switch the wait's limit off.
-const positiveMs = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+// Node holds a timer for at most 2^31 - 1 ms (about 24.8 days) and fires a
+// longer one at once: a bound past it would end every wait as it began.
+const MAX_TIMER_MS = 2_147_483_647;
+const TIMER_MESSAGE = `must be at most ${MAX_TIMER_MS} ms (about 24 days)`;
+
+// A bound: zero would switch the wait's limit off (or fire it at once).
+const positiveMs = (fallback: number) =>
+  z.coerce.number().int().positive().max(MAX_TIMER_MS, TIMER_MESSAGE).default(fallback);
+
+const MAX_TIMER_SECONDS = Math.floor(MAX_TIMER_MS / 1000);
+const TIMER_SECONDS_MESSAGE = `must be at most ${MAX_TIMER_SECONDS} (about 24 days)`;
 
 const bool = (fallback: boolean) =>
   z
@@ -89,9 +98,9 @@ const envSchema = z.object({
   NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(DEV_INTERNAL_TOKEN),
   DEFAULT_CHAT_MODEL: z.string().default("chat-model"),
   STREAM_MODE: z.enum(["proxy", "direct"]).default("proxy"),
-  UPSTREAM_CONNECT_TIMEOUT_MS: int(10_000),
-  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: int(30_000),
-  UPSTREAM_IDLE_TIMEOUT_MS: int(60_000),
+  UPSTREAM_CONNECT_TIMEOUT_MS: positiveMs(10_000),
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: positiveMs(30_000),
+  UPSTREAM_IDLE_TIMEOUT_MS: positiveMs(60_000),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString,
   MOCK_DELTA_DELAY_MS: int(30),
@@ -100,12 +109,17 @@ const envSchema = z.object({
   // under Kubernetes' default 30 s grace, with room for the exit (src/http/shutdown.ts).
   SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().nonnegative().max(3600).default(25),
   // Durable turns (README, "Resuming turns and crashes").
-  TURN_LOG_RETENTION_SECONDS: int(300),
+  TURN_LOG_RETENTION_SECONDS: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .max(MAX_TIMER_SECONDS, TIMER_SECONDS_MESSAGE)
+    .default(300),
   TURN_MAX_EVENTS: z.coerce.number().int().positive().default(20_000),
   TURN_MAX_BYTES: z.coerce.number().int().positive().default(1_000_000),
   TURN_CHECKPOINT_MS: z.coerce.number().int().nonnegative().max(3_000).default(2_000),
   // A whole turn's bound (0: none); a streamer that never ends must not hold a turn forever.
-  TURN_MAX_SECONDS: z.coerce.number().nonnegative().default(600),
+  TURN_MAX_SECONDS: z.coerce.number().nonnegative().max(MAX_TIMER_SECONDS, TIMER_SECONDS_MESSAGE).default(600),
   // At most 20 s, so a crashed instance's turns end within 30 s (lease + a third).
   TURN_LEASE_SECONDS: z.coerce.number().positive().max(20).default(15),
   PERSISTED_OPERATIONS_ONLY: bool(false),

@@ -4,6 +4,7 @@ import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
 import { databaseTimeoutsOf, parseEnv } from "../config/env.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { openPostgres } from "./postgres.ts";
 
 export type { PrismaClient };
@@ -59,11 +60,16 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 async function openPglite(dataDir: string): Promise<Database> {
   let location = dataDir;
+  let unlock = () => {};
   if (!dataDir.startsWith("memory://")) {
     location = join(resolve(dataDir), "pglite");
     mkdirSync(location, { recursive: true });
+    unlock = lockDataDir(resolve(dataDir));
   }
-  const pglite = await PGlite.create(location);
+  const pglite = await PGlite.create(location).catch((error: unknown) => {
+    unlock();
+    throw error;
+  });
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     kind: "pglite",
@@ -81,6 +87,7 @@ async function openPglite(dataDir: string): Promise<Database> {
     async close() {
       await prisma.$disconnect();
       await pglite.close();
+      unlock();
     },
   };
 }

@@ -26,7 +26,7 @@ export function checkMessageBounds(messages: UIMessage[], limits: MessageLimits)
     }
     for (const [at, part] of message.parts.entries()) {
       if (part.type !== "text") continue;
-      if (part.text.length > limits.MAX_TEXT_LENGTH) {
+      if (characters(part.text) > limits.MAX_TEXT_LENGTH) {
         throw badPart(index, `a text part must be at most ${limits.MAX_TEXT_LENGTH} characters`);
       }
       // Models do send white space between steps; users have nothing to say in it.
@@ -39,6 +39,18 @@ export function checkMessageBounds(messages: UIMessage[], limits: MessageLimits)
     }
   }
   return messages;
+}
+
+/**
+ * Characters as zod's `max` counts them in the GraphQL input (code points: an
+ * emoji is one), so that sendMessage's two checks and saveMessages agree.
+ */
+function characters(text: string): number {
+  // UTF-16 length is an upper bound, and exact without surrogates: most texts skip the count.
+  if (text.length <= 1 || !/[\ud800-\udfff]/.test(text)) return text.length;
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
 }
 
 function badPart(index: number, problem: string) {

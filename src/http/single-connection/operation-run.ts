@@ -41,7 +41,9 @@ export async function startOperation(options: {
     new Request(graphqlUrl, { method: "POST", headers, body: new Uint8Array(options.body), signal: aborted.signal }),
   );
   const eventStream = response.headers.get("content-type")?.startsWith("text/event-stream");
-  if (!response.ok || !response.body || !eventStream) return { kind: "refused", response };
+  if (!response.ok || !response.body || !eventStream) {
+    return { kind: "refused", response: eventStream ? await asJson(response) : response };
+  }
 
   const reader = response.body.getReader();
   const id = JSON.stringify(operationId);
@@ -88,6 +90,20 @@ async function forward(
   }
   // Yoga ends every stream with `complete`; a body cut short still gets one.
   send(completeFrame(id));
+}
+
+/**
+ * Yoga answers a request it refuses as a whole (a bad body) in the format the
+ * request accepted, here an event stream; the POST's answer is the protocol's
+ * JSON, so its errors are re-sent as `{"errors": [...]}` with the same status.
+ */
+async function asJson(response: Response): Promise<Response> {
+  const blocks = (await response.text()).split("\n\n").map(parseBlock);
+  const data = blocks.find((block) => block.event === "next")?.data ?? FAILED;
+  return new Response(data, {
+    status: response.status,
+    headers: { "content-type": "application/json; charset=utf-8" },
+  });
 }
 
 function parseBlock(block: string): { event: string; data: string } {

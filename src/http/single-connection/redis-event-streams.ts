@@ -1,4 +1,5 @@
 import { Redis } from "ioredis";
+import { ChatSDKError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
 import { RedisLogFollowers } from "../../turn/redis-log-followers.ts";
@@ -84,16 +85,16 @@ export class RedisEventStreams implements EventStreams {
 
   async open(id: string, reservedUntil: number): Promise<OpenResult> {
     if (Date.now() > reservedUntil) return { kind: "gone" };
-    const claimed = await this.commands.set(key(id, "holder"), "open", "PX", HOLDER_TTL_MS, "NX");
+    const claimed = await this.commands.set(key(id, "holder"), "open", "PX", HOLDER_TTL_MS, "NX").catch(unavailable);
     if (claimed !== "OK") {
-      const holder = await this.commands.get(key(id, "holder"));
+      const holder = await this.commands.get(key(id, "holder")).catch(unavailable);
       return holder === "open" ? { kind: "already-open" } : { kind: "gone" };
     }
     return { kind: "opened", stream: this.held(id) };
   }
 
   async state(id: string, reservedUntil: number): Promise<StreamState> {
-    const holder = await this.commands.get(key(id, "holder"));
+    const holder = await this.commands.get(key(id, "holder")).catch(unavailable);
     if (holder === "open") return "open";
     if (holder === null && Date.now() <= reservedUntil) return "reserved";
     return "gone";
@@ -101,11 +102,17 @@ export class RedisEventStreams implements EventStreams {
 
   async addOperation(id: string, operationId: string, max: number): Promise<AddResult> {
     const ops = key(id, "ops");
-    const replies = await this.commands.multi().sadd(ops, operationId).scard(ops).pexpire(ops, EVENTS_TTL_MS).exec();
+    const replies = await this.commands
+      .multi()
+      .sadd(ops, operationId)
+      .scard(ops)
+      .pexpire(ops, EVENTS_TTL_MS)
+      .exec()
+      .catch(unavailable);
     const [added, count] = (replies ?? []).map(([, value]) => Number(value));
     if (added === 0) return "duplicate";
     if (count > max) {
-      await this.commands.srem(ops, operationId);
+      await this.commands.srem(ops, operationId).catch(unavailable);
       return "too-many";
     }
     return "added";
@@ -123,7 +130,7 @@ export class RedisEventStreams implements EventStreams {
   }
 
   async cancel(id: string, operationId: string | null): Promise<void> {
-    await this.commands.publish(CANCEL_CHANNEL, JSON.stringify({ id, op: operationId }));
+    await this.commands.publish(CANCEL_CHANNEL, JSON.stringify({ id, op: operationId })).catch(unavailable);
   }
 
   onCancel(listener: (id: string, operationId: string | null) => void): void {
@@ -164,4 +171,14 @@ export class RedisEventStreams implements EventStreams {
       })().catch((error: unknown) => log.warn("closing an event stream failed", { error })));
     return { frames: frames(), close };
   }
+}
+
+/** Redis not answering is the client's `offline:chat` (503: try again); the details are logged, not sent. */
+function unavailable(error: unknown): never {
+  log.warn("event streams: redis did not answer", { error });
+  throw new ChatSDKError(
+    "offline:chat",
+    "Single-connection mode is not available right now. Please try again in a few seconds.",
+    { retryable: true },
+  );
 }

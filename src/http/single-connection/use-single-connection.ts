@@ -2,7 +2,7 @@ import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from "graphql-sse";
 import type { Plugin } from "graphql-yoga";
 import type { IncomingMessage } from "node:http";
 import type { Caller } from "../../auth/caller.ts";
-import { isChatSDKError } from "../../errors.ts";
+import { ChatSDKError, isChatSDKError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { readAtMost } from "../request-size.ts";
 import type { EventStreams } from "./event-streams.ts";
@@ -62,8 +62,10 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
     }
     const claims = await tokens.verify(token);
     if (!claims) return refusal(401, "This event stream token is not valid here: PUT a new one.");
-    const { user } = await resolveCaller(request);
+    const { user, authError } = await resolveCaller(request);
     if ((user?.id ?? "") !== claims.userId) {
+      // No token, or a refused (say expired) one, names nobody: the caller must sign in (again), which 403 would not tell.
+      if (!user) return refusal(401, (authError ?? new ChatSDKError("unauthorized:chat")).message, "unauthorized:chat");
       return refusal(403, "This event stream was reserved with another user's token.", "forbidden:chat");
     }
     return claims;
