@@ -135,7 +135,10 @@ async function startStack(database: BenchDatabase, started: BenchChild[]): Promi
       env: { ...baseEnv(), BENCH_UPSTREAM_URL: streamer.url },
       readyTimeoutMs: 30_000,
       execArgv: gcFlag,
-    }).then((child) => (started.push(child), child)),
+    }).then((child) => {
+      started.push(child);
+      return child;
+    }),
     spawnChild("gateway", {
       file: "gateway-main.ts",
       env: {
@@ -158,7 +161,10 @@ async function startStack(database: BenchDatabase, started: BenchChild[]): Promi
             `--cpu-prof-interval=${intSetting("BENCH_CPU_PROF_INTERVAL", 1000)}`,
           ]
         : gcFlag,
-    }).then((child) => (started.push(child), child)),
+    }).then((child) => {
+      started.push(child);
+      return child;
+    }),
   ]);
   return { streamer, pipe, gateway };
 }

@@ -154,7 +154,7 @@ describe.skipIf(!onPostgres)("a stalled database (PostgreSQL only: PGlite runs i
         const { events } = await subscribeWithFetch(gateway.url, sendInput("[slow] hello"), {
           token,
           signal: AbortSignal.timeout(8_000),
-          onEvent: (event, all) => {
+          onEvent: (_event, all) => {
             if (all.filter((e) => e.__typename === "TextDelta").length === 5) {
               proxy.pause();
               pausedAt = performance.now();
