@@ -231,32 +231,27 @@ export function openStream(spec: StreamSpec): StreamHandle {
   };
 }
 
+// The fields a benchmark reads of each event, the same for sendMessage and resumeStream.
+const EVENT_FIELDS = /* GraphQL */ `
+  __typename
+  ... on StreamEvent { seq }
+  ... on TextDelta { partId delta }
+  ... on StreamFinished { finishReason }
+  ... on StreamAborted { reason }
+  ... on StreamFailed { code reason }
+`;
+
 export const SEND_MESSAGE = /* GraphQL */ `
   subscription Send($input: SendMessageInput!) {
-    sendMessage(input: $input) {
-      __typename
-      ... on StreamEvent { seq }
-      ... on TextDelta { partId delta }
-      ... on StreamFinished { finishReason }
-      ... on StreamAborted { reason }
-      ... on StreamFailed { code reason }
-    }
+    sendMessage(input: $input) { ${EVENT_FIELDS} }
   }
 `;
 
 export const RESUME_STREAM = /* GraphQL */ `
   subscription Resume($chatId: ID!, $afterSeq: Int) {
-    resumeStream(chatId: $chatId, afterSeq: $afterSeq) {
-      __typename
-      ... on StreamEvent { seq }
-      ... on TextDelta { partId delta }
-      ... on StreamFinished { finishReason }
-      ... on StreamAborted { reason }
-      ... on StreamFailed { code reason }
-    }
+    resumeStream(chatId: $chatId, afterSeq: $afterSeq) { ${EVENT_FIELDS} }
   }
 `;
-
 /** A resumeStream of the chat's latest turn from its start (afterSeq null). */
 export function resumeSpec(gatewayUrl: string, userToken: string, chatId: string, timeoutMs: number): StreamSpec {
   return {
