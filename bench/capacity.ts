@@ -15,9 +15,11 @@
 //   workers   the gateway with WORKERS=1 and 2 (BENCH_WORKERS_STREAMS streams)
 //   compare   this tree's gateway against another version's, paced, turn about
 //             (A B B A, with the pipe before and after), BENCH_COMPARE_SERVER
-//             naming the other's src/server.ts (a checkout with node_modules)
+//             naming the other's src/server.ts (a checkout with node_modules);
+//             BENCH_COMPARE_FLAGS: Node flags for the other (alone: this tree with them)
 //
-// Processes: a paced streamer (MOCK_DELTA_DELAY_MS=1000/pace), a zero-delay one
+// Processes: a paced streamer (MOCK_DELTA_DELAY_MS=1000/pace; bench/paced-streamer-main.ts,
+// or with BENCH_STREAMER=builtin the built-in streamer), a zero-delay one
 // (redis), the byte pipe, gateways as `node src/server.ts` (PostgreSQL of
 // DATABASE_URL, Redis of REDIS_URL when set), and BENCH_CLIENT_PROCESSES load
 // children reading the SSE streams. Delta latency: the streamer stamps each
@@ -56,6 +58,12 @@ function listSetting(name: string, fallback: string): number[] {
   });
 }
 
+function streamerSetting(): "lean" | "builtin" {
+  const value = process.env.BENCH_STREAMER || "lean";
+  if (value !== "lean" && value !== "builtin") throw new Error("BENCH_STREAMER is lean or builtin");
+  return value;
+}
+
 const settings = {
   pace: intSetting("BENCH_PACE", 10),
   deltas: intSetting("BENCH_PACED_DELTAS", 60),
@@ -66,6 +74,7 @@ const settings = {
   overloadLimit: intSetting("BENCH_OVERLOAD_LIMIT", 250),
   workers: listSetting("BENCH_WORKERS", "1,2"),
   workersStreams: intSetting("BENCH_WORKERS_STREAMS", 1000),
+  streamer: streamerSetting(),
   redis: {
     warmup: intSetting("BENCH_WARMUP", 200),
     turns: intSetting("BENCH_TURNS", 200),
@@ -94,6 +103,7 @@ async function gateway(
   streamerUrl: string,
   extra: Record<string, string>,
   server?: string,
+  flags: string[] = [],
 ) {
   const process_ = await startGatewayProcess(
     name,
@@ -114,6 +124,7 @@ async function gateway(
     },
     undefined,
     server,
+    flags,
   );
   gateways.push(process_);
   return process_;
@@ -163,9 +174,11 @@ async function main(): Promise<number> {
   );
   const database = await createDatabase();
   databases.push(database);
-  const streamer = await spawn("paced streamer", "streamer-main.ts", {
-    MOCK_DELTA_DELAY_MS: String(Math.round(1000 / settings.pace)),
-  });
+  const streamer = await spawn(
+    `paced streamer (${settings.streamer})`,
+    settings.streamer === "builtin" ? "streamer-main.ts" : "paced-streamer-main.ts",
+    { MOCK_DELTA_DELAY_MS: String(Math.round(1000 / settings.pace)) },
+  );
   const loaders: Loaders = {
     children: await Promise.all(
       Array.from({ length: settings.clients }, (_, i) => spawn(`client ${i}`, "load-main.ts")),
@@ -256,11 +269,16 @@ async function main(): Promise<number> {
     output.push(pacedTable("Workers: one gateway process vs node:cluster workers", rows, settings));
   }
   const other = process.env.BENCH_COMPARE_SERVER;
+  const otherFlags = process.env.BENCH_COMPARE_FLAGS?.split(" ").filter(Boolean) ?? [];
   if (pipeTarget && sections.includes("compare")) {
-    if (!other) fail("compare: set BENCH_COMPARE_SERVER to the other version's src/server.ts");
+    if (!other && otherFlags.length === 0)
+      fail("compare: set BENCH_COMPARE_SERVER to the other version's src/server.ts, or BENCH_COMPARE_FLAGS");
     else {
       const a = gatewayTarget("gateway, this tree", await gateway("gateway A", database, streamer.url, {}));
-      const b = gatewayTarget("gateway, other", await gateway("gateway B", database, streamer.url, {}, other));
+      const b = gatewayTarget(
+        `gateway, other${otherFlags.length ? ` ${otherFlags.join(" ")}` : ""}`,
+        await gateway("gateway B", database, streamer.url, {}, other, otherFlags),
+      );
       await Promise.all([warmUsers(a.url, users), warmUsers(b.url, users)]);
       for (const n of settings.streams) {
         const rows = [];
@@ -268,7 +286,7 @@ async function main(): Promise<number> {
           progress(`compare: ${n} streams through the ${target.label}`);
           rows.push(await run(target, n));
         }
-        output.push(pacedTable(`Compare (${other})`, rows, settings));
+        output.push(pacedTable(`Compare (${other ?? "this tree"} ${otherFlags.join(" ")})`, rows, settings));
       }
     }
   }
@@ -280,7 +298,7 @@ async function main(): Promise<number> {
         .loadavg()
         .map((l) => l.toFixed(2))
         .join(" ")} at the end`,
-      `setup     ${database.label}; Redis ${process.env.REDIS_URL ? "on" : "off"}; ${settings.clients} client processes; mock streamer paced at ${settings.pace} deltas/s, ${settings.deltas} deltas a turn`,
+      `setup     ${database.label}; Redis ${process.env.REDIS_URL ? "on" : "off"}; ${settings.clients} client processes; ${settings.streamer} mock streamer paced at ${settings.pace} deltas/s, ${settings.deltas} deltas a turn`,
     ].join("\n"),
   );
   return failures.length > 0 ? 1 : 0;

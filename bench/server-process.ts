@@ -24,10 +24,14 @@ export async function startGatewayProcess(
   env: Record<string, string | undefined>,
   readyTimeoutMs = 90_000,
   server = SERVER,
+  flags: string[] = [],
 ): Promise<GatewayProcess> {
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each gateway process (workers too), written at its exit.
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, server], { env: { ...env, LOG_LEVEL: "info" }, stdio: "pipe" });
+  const child = spawn(process.execPath, [...profile, ...flags, server], {
+    env: { ...env, LOG_LEVEL: "info" },
+    stdio: "pipe",
+  });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const tail: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {

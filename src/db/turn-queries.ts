@@ -149,12 +149,16 @@ export async function storeTurnOutcome(
 }
 
 /**
- * The partial answer so far into the turn's STREAMING row, so a restart can
- * store it (the embedded mode's recovery); a no-op once the turn is stored.
+ * The partial answers so far into their turns' STREAMING rows, in one
+ * statement, so a restart can store them (the embedded mode's recovery); a
+ * no-op for a turn already stored.
  */
-export async function checkpointParts(sql: Sql, messageId: string, parts: unknown): Promise<void> {
-  await sql.query(`UPDATE "Message" SET parts = $2::jsonb WHERE id = $1::uuid AND status = 'streaming'`, [
-    messageId,
-    JSON.stringify(parts),
-  ]);
+export async function checkpointParts(sql: Sql, rows: { id: string; parts: unknown }[]): Promise<void> {
+  if (rows.length === 0) return;
+  await sql.query(
+    `UPDATE "Message" AS m SET parts = v.parts
+       FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, parts jsonb)
+      WHERE m.id = v.id AND m.status = 'streaming'`,
+    [JSON.stringify(rows)],
+  );
 }

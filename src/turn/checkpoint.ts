@@ -1,3 +1,4 @@
+import { setImmediate as nextCheckPhase } from "node:timers/promises";
 import type { Database } from "../db/client.ts";
 import { checkpointParts } from "../db/turn-queries.ts";
 import { isDatabaseUnavailable } from "../db/unavailable.ts";
@@ -5,47 +6,131 @@ import { log } from "../log.ts";
 import { assembleMessage } from "./assemble.ts";
 import type { ReceivedChunks } from "./received-chunks.ts";
 
+// How often due checkpoints are gathered; a turn's own period is `everyMs`.
+const TICK_MS = 100;
+// Rows per statement, so one statement stays small whatever the number of turns.
+const ROWS_PER_STATEMENT = 250;
+// Speed only: the folds of one tick yield to the event loop this often, so deltas are not held behind them.
+const FOLDS_PER_PAUSE = 16;
+
+interface Tracked {
+  messageId: string;
+  received: ReceivedChunks;
+  unavailable: () => void;
+  /** `received.count` at the last write. */
+  written: number;
+  dueAt: number;
+  /** The write this turn is in, while it runs. */
+  writing: Promise<void> | null;
+}
+
 /**
- * Writes the partial answer into the turn's STREAMING row every `everyMs`
- * when chunks arrived since the last write: readers of the chat see the turn
- * grow, and the embedded mode recovers a crashed turn from it. A timer, so
- * never on the first-delta path; one write at a time, from compacted chunks,
- * so its cost stays bounded however fast the deltas come. A write that finds
- * the database down or not answering within its bounds calls `unavailable`
- * (the turn then ends, see turn-run.ts); other failures are only logged.
+ * Writes the partial answers of the running turns into their STREAMING rows,
+ * each turn every `everyMs` when chunks arrived since its last write: readers
+ * of the chat see the turn grow, and the embedded mode recovers a crashed turn
+ * from it. The turns due at one tick go in one statement, so a thousand running
+ * turns cost a few statements a second, not hundreds (BENCHMARKS.md), and their
+ * due times stay spread as the turns started. A timer, so never on the
+ * first-delta path. A write that finds the database down or not answering
+ * within its bounds calls each of its turns' `unavailable` (the turn then
+ * ends, see turn-run.ts); other failures are only logged.
  */
-export function startCheckpoints(
-  db: Database,
-  messageId: string,
-  received: ReceivedChunks,
-  everyMs: number,
-  unavailable: () => void = () => {},
-) {
-  let written = 0;
-  let writing: Promise<void> | null = null;
-  const write = async () => {
-    if (received.count === written) return;
-    written = received.count;
+export class CheckpointWriter {
+  private readonly db: Database;
+  private readonly everyMs: number;
+  private readonly tracked = new Map<string, Tracked>();
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+
+  constructor(db: Database, everyMs: number) {
+    this.db = db;
+    this.everyMs = everyMs;
+  }
+
+  /** Checkpoints the turn's answer until `stop`, which waits for a write under way so the final store lands after it. */
+  track(messageId: string, received: ReceivedChunks, unavailable: () => void = () => {}): { stop(): Promise<void> } {
+    if (this.everyMs <= 0) return { stop: async () => {} };
+    const entry: Tracked = {
+      messageId,
+      received,
+      unavailable,
+      written: 0,
+      dueAt: Date.now() + this.everyMs,
+      writing: null,
+    };
+    this.tracked.set(messageId, entry);
+    this.timer ??= setInterval(() => void this.tick(), Math.min(TICK_MS, this.everyMs));
+    this.timer.unref();
+    return {
+      stop: async () => {
+        if (this.tracked.get(messageId) === entry) this.tracked.delete(messageId);
+        if (this.tracked.size === 0 && this.timer) {
+          clearInterval(this.timer);
+          this.timer = null;
+        }
+        await entry.writing;
+      },
+    };
+  }
+
+  private async tick(): Promise<void> {
+    // One tick at a time: a slow database delays the next tick's turns instead of piling statements up.
+    if (this.ticking) return;
+    this.ticking = true;
     try {
-      const { parts } = await assembleMessage(received.all, { messageId });
-      await checkpointParts(db.sql, messageId, parts);
-    } catch (error) {
-      log.warn("turn checkpoint failed", { messageId, error });
-      if (isDatabaseUnavailable(error)) unavailable();
+      const now = Date.now();
+      const due: Tracked[] = [];
+      for (const entry of this.tracked.values()) {
+        if (entry.dueAt > now) continue;
+        entry.dueAt = now + this.everyMs;
+        if (entry.received.count !== entry.written) due.push(entry);
+      }
+      for (let i = 0; i < due.length; i += ROWS_PER_STATEMENT) await this.write(due.slice(i, i + ROWS_PER_STATEMENT));
+    } finally {
+      this.ticking = false;
     }
-  };
-  const timer =
-    everyMs > 0
-      ? setInterval(() => {
-          writing ??= write().finally(() => (writing = null));
-        }, everyMs)
-      : null;
-  timer?.unref();
-  return {
-    /** Stops the timer and waits for a write under way, so the final store lands after it. */
-    async stop(): Promise<void> {
-      if (timer) clearInterval(timer);
-      await writing;
-    },
-  };
+  }
+
+  private write(batch: Tracked[]): Promise<void> {
+    const writing = this.fold(batch).then(async (rows) => {
+      try {
+        await checkpointParts(this.db.sql, rows);
+      } catch (error) {
+        log.warn("turn checkpoint failed", { messageIds: rows.map((row) => row.id), error });
+        if (isDatabaseUnavailable(error)) for (const entry of batch) entry.unavailable();
+      }
+    });
+    for (const entry of batch) entry.writing = writing;
+    return writing.finally(() => {
+      for (const entry of batch) if (entry.writing === writing) entry.writing = null;
+    });
+  }
+
+  private async fold(batch: Tracked[]): Promise<{ id: string; parts: unknown }[]> {
+    const rows: { id: string; parts: unknown }[] = [];
+    for (const [i, entry] of batch.entries()) {
+      if (i > 0 && i % FOLDS_PER_PAUSE === 0) await nextCheckPhase();
+      // Stopped meanwhile: its final store is its own.
+      if (this.tracked.get(entry.messageId) !== entry) continue;
+      entry.written = entry.received.count;
+      try {
+        const { parts } = await assembleMessage(entry.received.all, { messageId: entry.messageId });
+        rows.push({ id: entry.messageId, parts });
+      } catch (error) {
+        log.warn("turn checkpoint failed", { messageId: entry.messageId, error });
+      }
+    }
+    return rows;
+  }
+}
+
+const writers = new WeakMap<Database, Map<number, CheckpointWriter>>();
+
+/** The database's checkpoint writer for that period: every turn of the process shares it. */
+export function checkpointWriter(db: Database, everyMs: number): CheckpointWriter {
+  let byPeriod = writers.get(db);
+  if (!byPeriod) writers.set(db, (byPeriod = new Map()));
+  let writer = byPeriod.get(everyMs);
+  if (!writer) byPeriod.set(everyMs, (writer = new CheckpointWriter(db, everyMs)));
+  return writer;
 }

@@ -6,7 +6,7 @@ import { isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import { assembleMessage } from "./assemble.ts";
-import { startCheckpoints } from "./checkpoint.ts";
+import { checkpointWriter } from "./checkpoint.ts";
 import { createChunkMapper, type ChunkMapper } from "./chunk-events.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import type { WithoutSeq } from "./events.ts";
@@ -113,7 +113,7 @@ export class TurnRun {
     // A database that does not answer a checkpoint will not take the answer
     // either: the turn ends now (its client told within the database's
     // bounds) rather than streaming on into an answer it cannot store yet.
-    const checkpoints = startCheckpoints(db, turn.assistantMessageId, received, settings.checkpointMs, () =>
+    const checkpoints = checkpointWriter(db, settings.checkpointMs).track(turn.assistantMessageId, received, () =>
       cutOff(DATABASE_LOST),
     );
     try {

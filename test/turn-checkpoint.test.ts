@@ -1,0 +1,112 @@
+// The running turns' checkpoints: each turn's STREAMING row shows its answer so
+// far, the turns due together go in one statement, a stop waits for the write
+// it is in, and a database that does not answer ends every turn of the write.
+import type { UIMessageChunk } from "ai";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import type { Database } from "../src/db/client.ts";
+import { CheckpointWriter } from "../src/turn/checkpoint.ts";
+import { ReceivedChunks } from "../src/turn/received-chunks.ts";
+import { createTestDatabase, type TestDatabase } from "./support/database.ts";
+import { dropDatabase, insertChat, insertUser, newId } from "./support/fixtures.ts";
+import { eventually } from "./support/sse.ts";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => dropDatabase(database));
+
+/** The database, counting the checkpoint statements it is sent (and failing them while `refuse` is set). */
+function counting(db: Database) {
+  const seen = { statements: 0, refuse: null as Error | null };
+  const sql = {
+    query: async <T>(text: string, params?: unknown[]): Promise<T[]> => {
+      if (text.includes("jsonb_to_recordset")) {
+        seen.statements++;
+        if (seen.refuse) throw seen.refuse;
+      }
+      return db.sql.query<T>(text, params);
+    },
+  };
+  return { db: { ...db, sql } as Database, seen };
+}
+
+async function streamingRows(count: number): Promise<string[]> {
+  const user = await insertUser(database.db.prisma);
+  const chat = await insertChat(database.db.prisma, { userId: user.id });
+  const ids = Array.from({ length: count }, () => newId());
+  await database.db.prisma.message.createMany({
+    data: ids.map((id) => ({
+      id,
+      chatId: chat.id,
+      userId: user.id,
+      role: "assistant",
+      parts: [],
+      attachments: [],
+      status: "streaming",
+    })),
+  });
+  return ids;
+}
+
+function answerSoFar(text: string): ReceivedChunks {
+  const received = new ReceivedChunks();
+  const chunks = [
+    { type: "start" },
+    { type: "start-step" },
+    { type: "text-start", id: "t" },
+    { type: "text-delta", id: "t", delta: text },
+  ] as UIMessageChunk[];
+  for (const chunk of chunks) received.push(chunk);
+  return received;
+}
+
+async function storedText(id: string): Promise<string | null> {
+  const row = await database.db.prisma.message.findUnique({ where: { id } });
+  const parts = (row?.parts ?? []) as { type: string; text?: string }[];
+  return parts.find((part) => part.type === "text")?.text ?? null;
+}
+
+test("twenty turns due together are checkpointed in one statement, each row with its own answer", async () => {
+  const ids = await streamingRows(20);
+  const { db, seen } = counting(database.db);
+  const writer = new CheckpointWriter(db, 200);
+  const turns = ids.map((id, i) => writer.track(id, answerSoFar(`answer ${i}`)));
+  await eventually(async () => (await storedText(ids.at(-1)!)) !== null);
+  for (const [i, id] of ids.entries()) expect(await storedText(id)).toBe(`answer ${i}`);
+  expect(seen.statements).toBe(1);
+  // Nothing new arrived: the next periods write nothing.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(seen.statements).toBe(1);
+  await Promise.all(turns.map((turn) => turn.stop()));
+});
+
+test("a turn's new chunks are written at its next period; a stopped turn is not written again", async () => {
+  const [growing, stopped] = await streamingRows(2);
+  const writer = new CheckpointWriter(database.db, 150);
+  const received = answerSoFar("first");
+  const turn = writer.track(growing, received);
+  const other = writer.track(stopped, answerSoFar("kept"));
+  await eventually(async () => (await storedText(stopped)) === "kept");
+  await other.stop();
+  await database.db.prisma.message.update({
+    where: { id: stopped },
+    data: { parts: [{ type: "text", text: "final" }] },
+  });
+  received.push({ type: "text-delta", id: "t", delta: " and more" } as UIMessageChunk);
+  await eventually(async () => (await storedText(growing)) === "first and more");
+  expect(await storedText(stopped)).toBe("final");
+  await turn.stop();
+});
+
+test("a database that does not answer a checkpoint ends every turn of that write", async () => {
+  const ids = await streamingRows(3);
+  const { db, seen } = counting(database.db);
+  seen.refuse = new Error("Query read timeout");
+  const writer = new CheckpointWriter(db, 150);
+  const ended = new Set<string>();
+  const turns = ids.map((id) => writer.track(id, answerSoFar("lost"), () => ended.add(id)));
+  await eventually(async () => ended.size === ids.length);
+  expect([...ended].sort()).toEqual([...ids].sort());
+  await Promise.all(turns.map((turn) => turn.stop()));
+});
