@@ -270,6 +270,34 @@ describe("saveMessages", () => {
     expect(rows[0].parts).toEqual([{ type: "text", text: "first" }]);
   });
 
+  test("an id held in another user's chat gets the answer an id of the caller's own chat gets, naming nothing of theirs", async () => {
+    const { chat, token } = await ownerWithChat();
+    const stranger = await insertUser(prisma());
+    const strangersChat = await insertChat(prisma(), { userId: stranger.id, title: "stranger's plans" });
+    const theirs = await insertMessage(prisma(), {
+      chatId: strangersChat.id,
+      userId: stranger.id,
+      text: "their secret",
+    });
+    const mine = textMessage("mine");
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [mine] }, token));
+
+    const refusal = async (id: string) => {
+      const result = await gateway.gql(
+        SAVE_MESSAGES,
+        { chatId: chat.id, messages: [{ ...textMessage("x"), id }] },
+        token,
+      );
+      expectError(result, "bad_request:api");
+      return JSON.stringify(result).replaceAll(id, "<id>");
+    };
+    const elsewhere = await refusal(theirs.id);
+    expect(elsewhere).toBe(await refusal(mine.id));
+    expect(elsewhere).not.toMatch(/exist|stranger|secret|another/i);
+    expect(elsewhere).not.toContain(strangersChat.id);
+    expect(await prisma().message.count({ where: { chatId: chat.id } })).toBe(1);
+  });
+
   test("concurrent saves of the same message id: one wins, the others are bad_request:api", async () => {
     const { chat, token } = await ownerWithChat();
     const message = textMessage("only once", "ASSISTANT");
@@ -350,6 +378,12 @@ describe("voteMessage", () => {
     expectError(await gateway.gql(VOTE, { c: chat.id, m: elsewhere.id, up: true }, token), "not_found:chat");
     expectError(await gateway.gql(VOTE, { c: chat.id, m: newId(), up: true }, token), "not_found:chat");
     expectError(await gateway.gql(VOTE, { c: newId(), m: elsewhere.id, up: true }, token), "not_found:chat");
+    const stranger = await insertUser(prisma());
+    const strangersChat = await insertChat(prisma(), { userId: stranger.id });
+    const theirs = await insertMessage(prisma(), { chatId: strangersChat.id, userId: stranger.id, role: "assistant" });
+    const none = await gateway.gql(VOTE, { c: chat.id, m: newId(), up: true }, token);
+    // Another user's message gets the answer of a message that does not exist.
+    expect(await gateway.gql(VOTE, { c: chat.id, m: theirs.id, up: true }, token)).toEqual(none);
     expect(await prisma().vote.count()).toBe(0);
   });
 

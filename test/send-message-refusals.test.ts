@@ -189,6 +189,24 @@ describe("refusals never reach the streamer", () => {
     });
   });
 
+  it("a message id held in another user's chat gets the answer one of the caller's own gets", async () => {
+    const owner = await gateway.tokenFor(newUser());
+    const first = sendInput("mine");
+    expect((await subscribeWithFetch(gateway.url, first, { token: owner })).events.at(-1)!.__typename).toBe(
+      "StreamFinished",
+    );
+    const answer = async (token: string, chatId: string) => {
+      const again = sendInput("again", { chatId, messageId: first.input.message.id });
+      await expectRefused(again, "bad_request:api", token);
+      const { results } = await subscribeWithFetch(gateway.url, again, { token });
+      return JSON.stringify(results).replaceAll(chatId, "<chat>");
+    };
+    const own = await answer(owner, first.input.chatId);
+    const stranger = await answer(await gateway.tokenFor(newUser()), randomUUID());
+    expect(stranger).toBe(own);
+    expect(stranger).not.toMatch(/exist|another/i);
+  });
+
   it("no token or a bad token: unauthorized:chat", async () => {
     const variables = sendInput("who am I?");
     await expectRefused(variables, "unauthorized:chat", null);
