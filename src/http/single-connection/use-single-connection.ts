@@ -72,7 +72,10 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
   }
 
   async function reserve(request: Request): Promise<Response> {
-    const { user } = await resolveCaller(request);
+    const { user, authError } = await resolveCaller(request);
+    // A refused token (expired, say) must not quietly reserve an anonymous stream: the
+    // client would learn only at its next POST, with its renewed token refused as another user's.
+    if (authError) return refusal(401, authError.message, "unauthorized:chat");
     const { token, claims } = await tokens.mint(user?.id ?? "", reservationMs);
     await streams.reserve(claims.id, claims.reservedUntil);
     return new Response(token, { status: 201, headers: { "content-type": "text/plain; charset=utf-8" } });
