@@ -11,6 +11,9 @@ export type OpenResult = { kind: "opened"; stream: HeldStream } | { kind: "alrea
 
 export type AddResult = "added" | "duplicate" | "too-many";
 
+/** "full": this instance holds as many streams as it may; the client should try again shortly. */
+export type ReserveResult = "reserved" | "full";
+
 /** The stream a GET holds: the frames sent to it, in batches, until close(). */
 export interface HeldStream {
   frames: AsyncIterable<string[]>;
@@ -20,7 +23,7 @@ export interface HeldStream {
 export interface EventStreams {
   /** True when any instance can serve a stream another one reserved. */
   readonly shared: boolean;
-  reserve(id: string, reservedUntil: number): Promise<void>;
+  reserve(id: string, reservedUntil: number): Promise<ReserveResult>;
   /** Claims the stream for one GET: a second GET is refused, as is one after the stream closed. */
   open(id: string, reservedUntil: number): Promise<OpenResult>;
   state(id: string, reservedUntil: number): Promise<StreamState>;

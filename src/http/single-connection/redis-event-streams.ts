@@ -3,7 +3,7 @@ import { ChatSDKError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
 import { RedisLogFollowers } from "../../turn/redis-log-followers.ts";
-import type { AddResult, EventStreams, HeldStream, OpenResult, StreamState } from "./event-streams.ts";
+import type { AddResult, EventStreams, HeldStream, OpenResult, ReserveResult, StreamState } from "./event-streams.ts";
 import { TOMBSTONE_MS } from "./event-streams.ts";
 
 // Per stream (the braces make the id a hash tag: one Redis Cluster slot):
@@ -81,7 +81,9 @@ export class RedisEventStreams implements EventStreams {
   }
 
   // Nothing to store: the signed token carries the reservation.
-  async reserve(): Promise<void> {}
+  async reserve(): Promise<ReserveResult> {
+    return "reserved";
+  }
 
   async open(id: string, reservedUntil: number): Promise<OpenResult> {
     if (Date.now() > reservedUntil) return { kind: "gone" };
