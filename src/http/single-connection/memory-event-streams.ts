@@ -1,7 +1,7 @@
 import type { AddResult, EventStreams, HeldStream, OpenResult, ReserveResult, StreamState } from "./event-streams.ts";
-import { TOMBSTONE_MS } from "./event-streams.ts";
+import { overflowFrames, TOMBSTONE_MS } from "./event-streams.ts";
 
-// Frames a holder may have waiting; past it the client is not reading and the stream is closed.
+// Frames a holder may have waiting; past it the client is not reading and the stream ends.
 const MAX_QUEUED_FRAMES = 10_000;
 const MAX_STREAMS = 10_000;
 
@@ -16,6 +16,8 @@ interface LocalStream {
 export interface MemoryEventStreamsOptions {
   /** Streams reserved or open at once in this process; a PUT past it is refused (default 10,000). */
   maxStreams?: number;
+  /** Frames waiting for a holder that stopped reading; past it the stream ends with an error (default 10,000). */
+  maxQueuedFrames?: number;
 }
 
 /**
@@ -28,12 +30,14 @@ export class MemoryEventStreams implements EventStreams {
   private readonly streams = new Map<string, LocalStream>();
   private readonly listeners: ((id: string, operationId: string | null) => void)[] = [];
   private readonly maxStreams: number;
+  private readonly maxQueuedFrames: number;
   private live = 0;
   // Closed streams kept a while to refuse a late GET or POST, oldest first.
   private readonly tombstones = new Set<string>();
 
   constructor(options: MemoryEventStreamsOptions = {}) {
     this.maxStreams = options.maxStreams ?? MAX_STREAMS;
+    this.maxQueuedFrames = options.maxQueuedFrames ?? MAX_QUEUED_FRAMES;
   }
 
   async reserve(id: string, reservedUntil: number): Promise<ReserveResult> {
@@ -76,8 +80,11 @@ export class MemoryEventStreams implements EventStreams {
   send(id: string, frames: string): void {
     const stream = this.streams.get(id);
     if (!stream || stream.state === "closed") return;
-    stream.queue.push(frames);
-    if (stream.queue.length > MAX_QUEUED_FRAMES) this.finish(id, stream);
+    if (stream.queue.length >= this.maxQueuedFrames) {
+      this.finish(id, stream, overflowFrames(stream.operations, this.maxQueuedFrames));
+    } else {
+      stream.queue.push(frames);
+    }
     stream.wake?.();
   }
 
@@ -111,12 +118,16 @@ export class MemoryEventStreams implements EventStreams {
     if (stream?.state === "reserved") this.finish(id, stream);
   }
 
-  /** Closes the stream, ends its operations, and keeps a tombstone so a late GET is refused. */
-  private finish(id: string, stream: LocalStream): void {
+  /**
+   * Closes the stream, ends its operations, and keeps a tombstone so a late GET
+   * is refused. With `last`, the holder gets what waited and then `last`.
+   */
+  private finish(id: string, stream: LocalStream, last?: string): void {
     if (stream.state === "closed") return;
     stream.state = "closed";
     this.live--;
-    stream.queue = [];
+    if (last === undefined) stream.queue = [];
+    else stream.queue.push(last);
     stream.wake?.();
     clearTimeout(stream.timer);
     stream.timer = setTimeout(() => this.forget(id), TOMBSTONE_MS).unref();
