@@ -245,6 +245,22 @@ describe("saveMessages", () => {
     expect(await prisma().message.count()).toBe(1);
   });
 
+  test("the parts' bound counts UTF-8 bytes of JSON, not characters", async () => {
+    const { chat, token } = await ownerWithChat();
+    // "€" is one UTF-16 unit and three UTF-8 bytes: 70,000 of them are under the bound by
+    // length, over it by bytes; 60,000 are under it either way.
+    const data = (count: number) => [
+      { id: newId(), role: "ASSISTANT", parts: [{ type: "data-prices", data: { text: "€".repeat(count) } }] },
+    ];
+    const over = await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: data(70_000) }, token);
+    expectError(over, "bad_request:api");
+    expect(over.errors![0].message).toBe("messages.0: parts must be at most 200000 bytes of JSON");
+    expect(await prisma().message.count()).toBe(0);
+    expect(
+      expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: data(60_000) }, token)).saveMessages,
+    ).toHaveLength(1);
+  });
+
   test("a text part of exactly 2000 characters is fine", async () => {
     const { chat, token } = await ownerWithChat();
     expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [textMessage("x".repeat(2000))] }, token));

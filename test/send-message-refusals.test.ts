@@ -157,6 +157,11 @@ describe("refusals never reach the streamer", () => {
       ["an empty model name", () => withParts([{ text: "hi" }], { model: "" })],
       ["a model name over 100 characters", () => withParts([{ text: "hi" }], { model: "m".repeat(101) })],
       ["a file with a bad URL", () => withParts([{ file: { mediaType: "image/png", url: "not a url" } }])],
+      [
+        // Each part within its characters, the whole over the parts' bound in UTF-8 bytes (not in UTF-16 units).
+        "32 parts of 2000 emoji (256,000 bytes of JSON)",
+        () => withParts(Array.from({ length: 32 }, () => ({ text: "😀".repeat(2000) }))),
+      ],
     ];
     for (const [name, variables] of cases) {
       it(name, async () => {
