@@ -18,6 +18,7 @@ import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
 import { useMetrics } from "./http/metrics-endpoint.ts";
 import { useReadiness } from "./http/readiness.ts";
+import { UNMATCHABLE_HEALTH_ENDPOINT, useHealth } from "./http/health.ts";
 import { useNoSuggestions } from "./http/suggestions.ts";
 import { useJitStreamEvents } from "./http/jit-stream-events.ts";
 import { useKnownClientParams } from "./http/known-client-params.ts";
@@ -97,7 +98,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,
     graphqlEndpoint: "/graphql",
-    healthCheckEndpoint: "/health",
+    healthCheckEndpoint: UNMATCHABLE_HEALTH_ENDPOINT,
     landingPage: false,
     cors: corsPolicy(env),
     graphiql: env.GRAPHIQL ? graphiqlOptions : false,
@@ -118,6 +119,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       ...(await services.resolveCaller(request)),
     }),
     plugins: [
+      useHealth(),
       useRequestSizeLimit(env.MAX_REQUEST_BYTES),
       // graphql-sse's single-connection mode on /graphql/stream: each operation
       // sent there runs through this Yoga as a POST to /graphql.

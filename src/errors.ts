@@ -40,3 +40,12 @@ export function codeOf(error: unknown): string | undefined {
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
 }
+
+/**
+ * A client-chosen id that cannot be stored because the gateway already holds
+ * one like it. The same answer whoever holds it, so it tells nothing about
+ * other users' chats, and it names only the id the caller sent.
+ */
+export function idNotAvailable(kind: "Chat" | "Message", id: string): ChatSDKError {
+  return new ChatSDKError("bad_request:api", `${kind} id ${id} cannot be used; send a new UUID.`);
+}

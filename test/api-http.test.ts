@@ -87,6 +87,27 @@ describe("health and readiness", () => {
     expect(await response.json()).toEqual({ ready: true });
   });
 
+  test("only the exact paths /health and /ready answer; other paths merely ending so are 404", async () => {
+    const status = async (path: string) => {
+      const response = await fetch(`${gateway.url}${path}`);
+      await response.arrayBuffer();
+      return response.status;
+    };
+    expect(await status("/ready?probe=1")).toBe(200);
+    expect(await status("/health?probe=1")).toBe(200);
+    for (const path of ["/foo/ready", "/graphql/ready", "/foo/health", "/x/y/health"]) {
+      expect(await status(path), path).toBe(404);
+    }
+    // A GraphQL request whose URL ends in one is answered by /graphql, not as a probe.
+    for (const probe of ["/ready", "/health"]) {
+      const query = encodeURIComponent("{ __typename }");
+      const response = await fetch(`${gateway.url}/graphql?query=${query}&x=${probe}`, {
+        headers: { "x-graphql-yoga-csrf": "1" },
+      });
+      expect(await response.json(), probe).toEqual({ data: { __typename: "Query" } });
+    }
+  });
+
   test("GET /ready is 503 when a migration is missing", async () => {
     const rows = await prisma().$queryRawUnsafe<{ id: string }[]>(`SELECT id FROM "_prisma_migrations" LIMIT 1`);
     await prisma().$executeRawUnsafe(`UPDATE "_prisma_migrations" SET finished_at = NULL WHERE id = '${rows[0].id}'`);

@@ -245,6 +245,22 @@ describe("saveMessages", () => {
     expect(await prisma().message.count()).toBe(1);
   });
 
+  test("the parts' bound counts UTF-8 bytes of JSON, not characters", async () => {
+    const { chat, token } = await ownerWithChat();
+    // "€" is one UTF-16 unit and three UTF-8 bytes: 70,000 of them are under the bound by
+    // length, over it by bytes; 60,000 are under it either way.
+    const data = (count: number) => [
+      { id: newId(), role: "ASSISTANT", parts: [{ type: "data-prices", data: { text: "€".repeat(count) } }] },
+    ];
+    const over = await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: data(70_000) }, token);
+    expectError(over, "bad_request:api");
+    expect(over.errors![0].message).toBe("messages.0: parts must be at most 200000 bytes of JSON");
+    expect(await prisma().message.count()).toBe(0);
+    expect(
+      expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: data(60_000) }, token)).saveMessages,
+    ).toHaveLength(1);
+  });
+
   test("a text part of exactly 2000 characters is fine", async () => {
     const { chat, token } = await ownerWithChat();
     expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [textMessage("x".repeat(2000))] }, token));
@@ -268,6 +284,34 @@ describe("saveMessages", () => {
     const rows = await prisma().message.findMany();
     expect(rows).toHaveLength(1);
     expect(rows[0].parts).toEqual([{ type: "text", text: "first" }]);
+  });
+
+  test("an id held in another user's chat gets the answer an id of the caller's own chat gets, naming nothing of theirs", async () => {
+    const { chat, token } = await ownerWithChat();
+    const stranger = await insertUser(prisma());
+    const strangersChat = await insertChat(prisma(), { userId: stranger.id, title: "stranger's plans" });
+    const theirs = await insertMessage(prisma(), {
+      chatId: strangersChat.id,
+      userId: stranger.id,
+      text: "their secret",
+    });
+    const mine = textMessage("mine");
+    expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [mine] }, token));
+
+    const refusal = async (id: string) => {
+      const result = await gateway.gql(
+        SAVE_MESSAGES,
+        { chatId: chat.id, messages: [{ ...textMessage("x"), id }] },
+        token,
+      );
+      expectError(result, "bad_request:api");
+      return JSON.stringify(result).replaceAll(id, "<id>");
+    };
+    const elsewhere = await refusal(theirs.id);
+    expect(elsewhere).toBe(await refusal(mine.id));
+    expect(elsewhere).not.toMatch(/exist|stranger|secret|another/i);
+    expect(elsewhere).not.toContain(strangersChat.id);
+    expect(await prisma().message.count({ where: { chatId: chat.id } })).toBe(1);
   });
 
   test("concurrent saves of the same message id: one wins, the others are bad_request:api", async () => {
@@ -350,6 +394,12 @@ describe("voteMessage", () => {
     expectError(await gateway.gql(VOTE, { c: chat.id, m: elsewhere.id, up: true }, token), "not_found:chat");
     expectError(await gateway.gql(VOTE, { c: chat.id, m: newId(), up: true }, token), "not_found:chat");
     expectError(await gateway.gql(VOTE, { c: newId(), m: elsewhere.id, up: true }, token), "not_found:chat");
+    const stranger = await insertUser(prisma());
+    const strangersChat = await insertChat(prisma(), { userId: stranger.id });
+    const theirs = await insertMessage(prisma(), { chatId: strangersChat.id, userId: stranger.id, role: "assistant" });
+    const none = await gateway.gql(VOTE, { c: chat.id, m: newId(), up: true }, token);
+    // Another user's message gets the answer of a message that does not exist.
+    expect(await gateway.gql(VOTE, { c: chat.id, m: theirs.id, up: true }, token)).toEqual(none);
     expect(await prisma().vote.count()).toBe(0);
   });
 

@@ -157,6 +157,11 @@ describe("refusals never reach the streamer", () => {
       ["an empty model name", () => withParts([{ text: "hi" }], { model: "" })],
       ["a model name over 100 characters", () => withParts([{ text: "hi" }], { model: "m".repeat(101) })],
       ["a file with a bad URL", () => withParts([{ file: { mediaType: "image/png", url: "not a url" } }])],
+      [
+        // Each part within its characters, the whole over the parts' bound in UTF-8 bytes (not in UTF-16 units).
+        "32 parts of 2000 emoji (256,000 bytes of JSON)",
+        () => withParts(Array.from({ length: 32 }, () => ({ text: "😀".repeat(2000) }))),
+      ],
     ];
     for (const [name, variables] of cases) {
       it(name, async () => {
@@ -187,6 +192,24 @@ describe("refusals never reach the streamer", () => {
         token,
       );
     });
+  });
+
+  it("a message id held in another user's chat gets the answer one of the caller's own gets", async () => {
+    const owner = await gateway.tokenFor(newUser());
+    const first = sendInput("mine");
+    expect((await subscribeWithFetch(gateway.url, first, { token: owner })).events.at(-1)!.__typename).toBe(
+      "StreamFinished",
+    );
+    const answer = async (token: string, chatId: string) => {
+      const again = sendInput("again", { chatId, messageId: first.input.message.id });
+      await expectRefused(again, "bad_request:api", token);
+      const { results } = await subscribeWithFetch(gateway.url, again, { token });
+      return JSON.stringify(results).replaceAll(chatId, "<chat>");
+    };
+    const own = await answer(owner, first.input.chatId);
+    const stranger = await answer(await gateway.tokenFor(newUser()), randomUUID());
+    expect(stranger).toBe(own);
+    expect(stranger).not.toMatch(/exist|another/i);
   });
 
   it("no token or a bad token: unauthorized:chat", async () => {

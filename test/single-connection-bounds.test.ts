@@ -67,10 +67,11 @@ const schema = createSchema({
   },
 });
 
-let server: Server;
+const servers: Server[] = [];
 let url: string;
-beforeAll(async () => {
-  const streams = new MemoryEventStreams();
+
+/** The plugin as the gateway mounts it, over `streams`, with short bounds. */
+async function serve(streams: MemoryEventStreams): Promise<string> {
   const yoga = createYoga({
     schema,
     logging: false,
@@ -86,13 +87,20 @@ beforeAll(async () => {
       }),
     ],
   });
-  server = createServer(yoga);
+  const server = createServer(yoga);
+  servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+beforeAll(async () => {
+  url = await serve(new MemoryEventStreams());
 });
 afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  for (const server of servers) {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
 });
 
 it("a throw inside a subscription ends it with a masked error result and complete", async () => {
@@ -136,6 +144,30 @@ it("a reservation nobody opens expires: its POSTs and its GET are refused", asyn
     5_000,
   );
   expect((await openStream(url, streamToken)).status).toBe(404);
+});
+
+it("without Redis, refuses a PUT past the instance's bound on streams (503, Retry-After) until one ends", async () => {
+  const bounded = await serve(new MemoryEventStreams({ maxStreams: 2 }));
+  const put = () => fetch(`${bounded}/graphql/stream`, { method: "PUT" });
+  const held = await reserveStream(bounded);
+  const stream = await openStream(bounded, held);
+  try {
+    await reserveStream(bounded);
+    const refused = await put();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get("retry-after")).toBe("1");
+    const { errors } = (await refused.json()) as { errors: { message: string; extensions: object }[] };
+    expect(errors[0]).toMatchObject({
+      message: expect.stringContaining("try again"),
+      extensions: { code: "offline:chat", retryable: true, retryAfterSeconds: 1 },
+    });
+    // The reservation nobody opens lapses; the open stream still counts.
+    await eventually(async () => (await put()).status === 201, 5_000);
+    expect((await put()).status).toBe(503);
+  } finally {
+    stream.close();
+  }
+  await eventually(async () => (await put()).status === 201, 5_000);
 });
 
 it("refuses operations past the stream's bound (429) and a duplicate operationId (409)", async () => {

@@ -68,6 +68,40 @@ describe("/graphql/stream against hostile requests", () => {
     }
   });
 
+  it("refuses a PUT with an expired or garbage token (401 unauthorized:chat, /graphql's message); none is anonymous", async () => {
+    const put = (authorization?: string) =>
+      fetch(`${gateway.url}/graphql/stream`, { method: "PUT", headers: authorization ? { authorization } : {} });
+    const expired = await put(`Bearer ${await expiredToken("expired-at-put")}`);
+    const onGraphql = await gateway.gql("{ me { id } }", {}, await expiredToken("expired-at-put"));
+    expect(expired.status).toBe(401);
+    type Refusal = { errors: { message: string; extensions: { code: string } }[] };
+    const { errors } = (await expired.json()) as Refusal;
+    expect(errors[0]).toEqual({ message: onGraphql.errors![0].message, extensions: { code: "unauthorized:chat" } });
+    const garbage = await put("Bearer not-a-jwt");
+    expect(garbage.status).toBe(401);
+    expect(((await garbage.json()) as Refusal).errors[0].extensions.code).toBe("unauthorized:chat");
+    const anonymous = await put();
+    expect(anonymous.status).toBe(201);
+    // The anonymous stream serves createGuestSession, as /graphql does without a token.
+    const streamToken = await anonymous.text();
+    const stream = await openStream(gateway.url, streamToken);
+    try {
+      const response = await fetch(`${gateway.url}/graphql/stream`, {
+        method: "POST",
+        headers: { "x-graphql-event-stream-token": streamToken, "content-type": "application/json" },
+        body: JSON.stringify({
+          query: "mutation { createGuestSession { user { type } } }",
+          extensions: { operationId: "guest" },
+        }),
+      });
+      expect(response.status).toBe(202);
+      const result = await stream.waitFor((frame) => payloadOf(frame, "guest") !== null);
+      expect(payloadOf(result, "guest")).toEqual({ data: { createGuestSession: { user: { type: "GUEST" } } } });
+    } finally {
+      stream.close();
+    }
+  });
+
   it("answers a body /graphql refuses as a whole with JSON errors on the POST, not an event stream", async () => {
     const token = await gateway.tokenFor({ id: "hostile-body-user" });
     const streamToken = await reserveStream(gateway.url, token);

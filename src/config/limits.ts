@@ -4,7 +4,7 @@
 // created with, through the resolver context.
 export const fixedLimits = {
   maxTitleLength: 255,
-  /** Whole-message JSON (tool inputs and outputs included) in bytes. */
+  /** Whole-message JSON (tool inputs and outputs included) in UTF-8 bytes. */
   maxPartsBytes: 200_000,
   maxUrlLength: 2048,
 } as const;

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { type Plugin, useReadinessCheck } from "graphql-yoga";
+import type { Plugin } from "graphql-yoga";
 import type { Database } from "../db/client.ts";
 import { migrationsApplied } from "../db/migrate.ts";
 import { log } from "../log.ts";
@@ -7,13 +7,15 @@ import { log } from "../log.ts";
 // Probes (a load balancer's, an orchestrator's) give up after a few seconds;
 // a database that does not answer sooner counts as not ready.
 const READY_CHECK_TIMEOUT_MS = 2_000;
+const READY_PATH = "/ready";
 
 /**
- * `GET /ready` (Yoga's readiness check): 200 when the database answers and
+ * `GET /ready`: 200 when the database answers and
  * every migration is applied, 503 otherwise, and 503 at once when the gateway
  * is draining for shutdown (`{ ready: false, draining: true }`), so a load
  * balancer sends it no more turns; likewise while it refuses new turns for
- * overload (`{ ready: false, overloaded: true }`).
+ * overload (`{ ready: false, overloaded: true }`). Only that exact path: Yoga's
+ * useReadinessCheck also answered any URL ending in `/ready` (`/foo/ready`).
  */
 export function useReadiness(
   db: Database,
@@ -31,22 +33,24 @@ export function useReadiness(
       .finally(() => (running = null));
     return running;
   };
-  return useReadinessCheck({
-    endpoint: "/ready",
-    async check({ fetchAPI }) {
-      if (turns.draining) return fetchAPI.Response.json({ ready: false, draining: true }, { status: 503 });
-      if (turns.overloaded) return fetchAPI.Response.json({ ready: false, overloaded: true }, { status: 503 });
-      const gaveUp = new AbortController();
-      const timeout = sleep(READY_CHECK_TIMEOUT_MS, undefined, { signal: gaveUp.signal }).then(
-        () => {
-          log.warn("readiness check timed out", { afterMs: READY_CHECK_TIMEOUT_MS });
-          return false;
-        },
-        () => false,
-      );
-      const ready = await Promise.race([databaseReady(), timeout]);
-      gaveUp.abort();
-      return fetchAPI.Response.json({ ready }, { status: ready ? 200 : 503 });
+  async function check(fetchAPI: { Response: typeof Response }): Promise<Response> {
+    if (turns.draining) return fetchAPI.Response.json({ ready: false, draining: true }, { status: 503 });
+    if (turns.overloaded) return fetchAPI.Response.json({ ready: false, overloaded: true }, { status: 503 });
+    const gaveUp = new AbortController();
+    const timeout = sleep(READY_CHECK_TIMEOUT_MS, undefined, { signal: gaveUp.signal }).then(
+      () => {
+        log.warn("readiness check timed out", { afterMs: READY_CHECK_TIMEOUT_MS });
+        return false;
+      },
+      () => false,
+    );
+    const ready = await Promise.race([databaseReady(), timeout]);
+    gaveUp.abort();
+    return fetchAPI.Response.json({ ready }, { status: ready ? 200 : 503 });
+  }
+  return {
+    async onRequest({ url, fetchAPI, endResponse }) {
+      if (url.pathname === READY_PATH) endResponse(await check(fetchAPI));
     },
-  });
+  };
 }

@@ -10,7 +10,7 @@ import {
 } from "../db/chats.ts";
 import { decodeCursor, encodeCursor } from "../db/cursor.ts";
 import { getMessagePagesByChatIds } from "../db/messages.ts";
-import { ChatSDKError } from "../errors.ts";
+import { ChatSDKError, idNotAvailable } from "../errors.ts";
 import type { Chat, Message } from "../generated/prisma/client.ts";
 import { builder } from "./builder.ts";
 import { canReadChat, requireOwnedChat } from "./chat-access.ts";
@@ -131,7 +131,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateChatInput, required: true }) },
     resolve: async (_root, { input }, ctx) => {
       const id = input.id ?? randomUUID();
-      const taken = () => new ChatSDKError("bad_request:api", `Chat ${id} already exists.`);
+      const taken = () => idNotAvailable("Chat", id);
       if (await getChatById(ctx.db.prisma, id)) throw taken();
       try {
         return await saveChat(ctx.db.prisma, {

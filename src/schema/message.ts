@@ -2,7 +2,7 @@ import type { UIMessage } from "ai";
 import { z } from "zod";
 import { inTransaction } from "../db/queryable.ts";
 import { deleteMessagesByChatIdAfterTimestamp, getMessageById, saveMessages } from "../db/messages.ts";
-import { ChatSDKError } from "../errors.ts";
+import { ChatSDKError, idNotAvailable } from "../errors.ts";
 import type { Message } from "../generated/prisma/client.ts";
 import { userMessagesFit } from "../quota.ts";
 import { builder } from "./builder.ts";
@@ -69,7 +69,7 @@ builder.mutationField("saveMessages", (t) =>
           where: { id: { in: messages.map((m) => m.id) } },
           select: { id: true },
         });
-        if (taken.length > 0) throw new ChatSDKError("bad_request:api", `Message id ${taken[0].id} already exists.`);
+        if (taken.length > 0) throw idNotAvailable("Message", taken[0].id);
         return saveMessages(
           tx,
           messages.map((m) => ({ id: m.id, chatId: chat.id, userId: user.id, role: m.role, parts: m.parts as never })),

@@ -34,7 +34,7 @@ export function checkMessageBounds(messages: UIMessage[], limits: MessageLimits)
     }
     const unstorable = unstorablePath(message.parts, ["parts"]);
     if (unstorable) throw badPart(index, `${unstorable.map(String).join(".")}: ${UNSTORABLE}`);
-    if (JSON.stringify(message.parts).length > fixedLimits.maxPartsBytes) {
+    if (Buffer.byteLength(JSON.stringify(message.parts), "utf8") > fixedLimits.maxPartsBytes) {
       throw badPart(index, `parts must be at most ${fixedLimits.maxPartsBytes} bytes of JSON`);
     }
   }

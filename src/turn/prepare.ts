@@ -5,7 +5,7 @@ import { DEFAULT_CHAT_TITLE } from "../db/chats.ts";
 import type { Database } from "../db/client.ts";
 import { tracedDbCall } from "../db/queryable.ts";
 import { beginTurn } from "../db/turn-queries.ts";
-import { ChatSDKError, codeOf } from "../errors.ts";
+import { ChatSDKError, codeOf, idNotAvailable } from "../errors.ts";
 import type { Chat, Message, User, Visibility } from "../generated/prisma/client.ts";
 import { dailyMessageLimit, quotaWindowStart } from "../quota.ts";
 import { toUIMessage } from "./ui-message.ts";
@@ -86,7 +86,7 @@ function refusalError(refusal: "quota" | "message-id-taken" | "forbidden", messa
 const UNIQUE_VIOLATION = "23505";
 
 function messageIdTaken(id: string): ChatSDKError {
-  return new ChatSDKError("bad_request:api", `Message id ${id} already exists.`);
+  return idNotAvailable("Message", id);
 }
 
 function titleFrom(message: UIMessage): string {

@@ -6,7 +6,7 @@ type DeltaChunk = Extract<UIMessageChunk, { type: "text-delta" | "reasoning-delt
  * The streamer chunks a turn received, compacted as they arrive: a run of
  * text or reasoning deltas of one part is one chunk (as assemble.ts's
  * mergeDeltas would fold it), so a turn of 10,000 deltas holds a few chunks,
- * not 10,000. `bytes` measures what arrived, for the turn's size bound.
+ * not 10,000. `bytes` measures what arrived in UTF-8, for the turn's size bound.
  */
 export class ReceivedChunks {
   readonly all: UIMessageChunk[] = [];
@@ -19,7 +19,7 @@ export class ReceivedChunks {
     this.count++;
     const isDelta = (chunk.type === "text-delta" || chunk.type === "reasoning-delta") && !chunk.providerMetadata;
     if (isDelta) {
-      this.bytes += chunk.delta.length;
+      this.bytes += Buffer.byteLength(chunk.delta, "utf8");
       if (this.run && this.run.type === chunk.type && this.run.id === chunk.id) {
         this.run.delta += chunk.delta;
         return;
@@ -28,7 +28,7 @@ export class ReceivedChunks {
       this.all.push(this.run);
       return;
     }
-    this.bytes += JSON.stringify(chunk).length;
+    this.bytes += Buffer.byteLength(JSON.stringify(chunk), "utf8");
     this.run = null;
     this.all.push(chunk);
   }

@@ -26,6 +26,8 @@ export interface LogEntry {
   e?: string;
   /** The streamer chunk as JSON, when the entry has one. */
   c?: string;
+  /** An event stream's end (single-connection mode): the ids of its operations then, as JSON. */
+  end?: string;
 }
 
 /** XRANGE/XREAD's `[id, [field, value, ...]]` pairs. */
@@ -36,6 +38,7 @@ export function parseEntries(raw: unknown): LogEntry[] {
     for (let i = 0; i + 1 < fields.length; i += 2) {
       if (fields[i] === "e") entry.e = fields[i + 1];
       else if (fields[i] === "c") entry.c = fields[i + 1];
+      else if (fields[i] === "end") entry.end = fields[i + 1];
     }
     return entry;
   });

@@ -4,12 +4,17 @@
 // (redis-event-streams.ts), so that the PUT, the GET and each POST may reach
 // different instances.
 
+import { completeFrame, nextFrame } from "./operation-run.ts";
+
 /** What a POST finds when it looks for its stream. */
 export type StreamState = "reserved" | "open" | "gone";
 
 export type OpenResult = { kind: "opened"; stream: HeldStream } | { kind: "already-open" } | { kind: "gone" };
 
 export type AddResult = "added" | "duplicate" | "too-many";
+
+/** "full": this instance holds as many streams as it may; the client should try again shortly. */
+export type ReserveResult = "reserved" | "full";
 
 /** The stream a GET holds: the frames sent to it, in batches, until close(). */
 export interface HeldStream {
@@ -20,7 +25,7 @@ export interface HeldStream {
 export interface EventStreams {
   /** True when any instance can serve a stream another one reserved. */
   readonly shared: boolean;
-  reserve(id: string, reservedUntil: number): Promise<void>;
+  reserve(id: string, reservedUntil: number): Promise<ReserveResult>;
   /** Claims the stream for one GET: a second GET is refused, as is one after the stream closed. */
   open(id: string, reservedUntil: number): Promise<OpenResult>;
   state(id: string, reservedUntil: number): Promise<StreamState>;
@@ -37,3 +42,24 @@ export interface EventStreams {
 
 /** A reservation nobody opened is kept this long past its end, to tell "closed" from "never here". */
 export const TOMBSTONE_MS = 60_000;
+
+/**
+ * What a stream whose client stopped reading ends with, after the frames that
+ * waited: an error result and `complete` for each operation, so the client sees
+ * them fail instead of missing results (or retrying them as after a network error).
+ */
+export function overflowFrames(operationIds: Iterable<string>, maxFrames: number): string {
+  const payload = JSON.stringify({
+    errors: [
+      {
+        message:
+          `The event stream was closed: more than ${maxFrames} results waited for the client to read them. ` +
+          "Open a new stream and run the operation again (a sendMessage turn goes on: resumeStream follows it).",
+        extensions: { code: "bad_request:api" },
+      },
+    ],
+  });
+  let frames = "";
+  for (const id of operationIds) frames += nextFrame(JSON.stringify(id), payload) + completeFrame(JSON.stringify(id));
+  return frames;
+}

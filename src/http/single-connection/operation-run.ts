@@ -3,8 +3,8 @@ import { log } from "../../log.ts";
 
 // What an operation's results look like on the event stream: graphql-sse's
 // framing (its `print`), built around Yoga's JSON as it is, without parsing it again.
-const nextFrame = (id: string, payload: string) => `event: next\ndata: {"id":${id},"payload":${payload}}\n\n`;
-const completeFrame = (id: string) => `event: complete\ndata: {"id":${id}}\n\n`;
+export const nextFrame = (id: string, payload: string) => `event: next\ndata: {"id":${id},"payload":${payload}}\n\n`;
+export const completeFrame = (id: string) => `event: complete\ndata: {"id":${id}}\n\n`;
 const FAILED = JSON.stringify({
   errors: [{ message: "Unexpected error.", extensions: { code: "INTERNAL_SERVER_ERROR" } }],
 });

@@ -3,14 +3,18 @@ import { ChatSDKError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { metrics } from "../../metrics.ts";
 import { RedisLogFollowers } from "../../turn/redis-log-followers.ts";
-import type { AddResult, EventStreams, HeldStream, OpenResult, StreamState } from "./event-streams.ts";
-import { TOMBSTONE_MS } from "./event-streams.ts";
+import type { AddResult, EventStreams, HeldStream, OpenResult, ReserveResult, StreamState } from "./event-streams.ts";
+import { overflowFrames, TOMBSTONE_MS } from "./event-streams.ts";
 
 // Per stream (the braces make the id a hash tag: one Redis Cluster slot):
 //   …:events  a Redis Stream of SSE frames, XADDed by whichever instance runs
 //             an operation and read by the one holding the GET, through the
 //             shared blocking reader the turn logs use (no gap between a POST
-//             and the reader, and frames sent before the GET wait for it);
+//             and the reader, and frames sent before the GET wait for it).
+//             The holder trims what its client has taken, so its length is
+//             what waits; past maxFrames the sender ends it with an `end`
+//             entry naming the operations, and the holder closes the stream
+//             with an error for each (nothing trimmed unread, nothing lost silently);
 //   …:holder  "open" while a GET holds the stream (its instance refreshes it),
 //             then "closed" for a while, so a second GET or a late POST is refused;
 //   …:ops     the ids of its operations (duplicates and the count are refused).
@@ -21,26 +25,47 @@ const CANCEL_CHANNEL = "chat-gateway:sse-cancel";
 // A holder that stops refreshing (its instance died) lets its stream go within this.
 const HOLDER_TTL_MS = 30_000;
 const HOLDER_REFRESH_MS = 10_000;
-// Frames kept for a holder that is behind, and how long a stream nobody writes to lives.
+// Frames waiting for a holder that is behind, and how long a stream nobody writes to lives.
 const MAX_FRAMES = 10_000;
 const EVENTS_TTL_MS = 10 * 60_000;
 
-// XADD unless the stream's GET has closed: frames still in flight from an
-// operation being stopped must not bring a deleted stream back.
+// XADD unless the stream's GET has closed (frames still in flight from an
+// operation being stopped must not bring a deleted stream back) or it has
+// ended; past maxFrames waiting, end it (2) instead.
 const SEND_FRAMES = `
 if redis.call('GET', KEYS[2]) == 'closed' then return 0 end
-redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'e', ARGV[3])
+local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+if last and last[2][1] == 'end' then return 0 end
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then
+  local ops = redis.call('SMEMBERS', KEYS[3])
+  redis.call('XADD', KEYS[1], '*', 'end', #ops == 0 and '[]' or cjson.encode(ops))
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 2
+end
+redis.call('XADD', KEYS[1], '*', 'e', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1`;
 
 type Commands = Redis & {
-  sendFrames(events: string, holder: string, maxFrames: number, ttlMs: number, frames: string): Promise<number>;
+  sendFrames(
+    events: string,
+    holder: string,
+    ops: string,
+    maxFrames: number,
+    ttlMs: number,
+    frames: string,
+  ): Promise<number>;
 };
 
+export interface RedisEventStreamsOptions {
+  /** Frames waiting for a holder that stopped reading; past it the stream ends with an error (default 10,000). */
+  maxFrames?: number;
+}
+
 export class RedisEventStreams implements EventStreams {
-  static async connect(url: string): Promise<RedisEventStreams> {
+  static async connect(url: string, options: RedisEventStreamsOptions = {}): Promise<RedisEventStreams> {
     const commands = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 5_000 }) as Commands;
-    commands.defineCommand("sendFrames", { numberOfKeys: 2, lua: SEND_FRAMES });
+    commands.defineCommand("sendFrames", { numberOfKeys: 3, lua: SEND_FRAMES });
     const blocking = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
     const subscriber = new Redis(url, { lazyConnect: true });
     for (const client of [commands, blocking, subscriber]) {
@@ -52,7 +77,7 @@ export class RedisEventStreams implements EventStreams {
     await Promise.all([commands.connect(), blocking.connect(), subscriber.connect()]);
     const followers = new RedisLogFollowers(blocking, commands);
     await followers.start();
-    const streams = new RedisEventStreams(commands, blocking, subscriber, followers);
+    const streams = new RedisEventStreams(commands, blocking, subscriber, followers, options.maxFrames ?? MAX_FRAMES);
     await subscriber.subscribe(CANCEL_CHANNEL);
     return streams;
   }
@@ -64,8 +89,16 @@ export class RedisEventStreams implements EventStreams {
   private readonly blocking: Redis;
   private readonly subscriber: Redis;
   private readonly followers: RedisLogFollowers;
+  private readonly maxFrames: number;
 
-  private constructor(commands: Commands, blocking: Redis, subscriber: Redis, followers: RedisLogFollowers) {
+  private constructor(
+    commands: Commands,
+    blocking: Redis,
+    subscriber: Redis,
+    followers: RedisLogFollowers,
+    maxFrames: number,
+  ) {
+    this.maxFrames = maxFrames;
     this.commands = commands;
     this.blocking = blocking;
     this.subscriber = subscriber;
@@ -81,7 +114,9 @@ export class RedisEventStreams implements EventStreams {
   }
 
   // Nothing to store: the signed token carries the reservation.
-  async reserve(): Promise<void> {}
+  async reserve(): Promise<ReserveResult> {
+    return "reserved";
+  }
 
   async open(id: string, reservedUntil: number): Promise<OpenResult> {
     if (Date.now() > reservedUntil) return { kind: "gone" };
@@ -125,7 +160,9 @@ export class RedisEventStreams implements EventStreams {
   send(id: string, frames: string): void {
     // One connection sends every command in the order issued, so frames stay in order.
     this.commands
-      .sendFrames(key(id, "events"), key(id, "holder"), MAX_FRAMES, EVENTS_TTL_MS, frames)
+      .sendFrames(key(id, "events"), key(id, "holder"), key(id, "ops"), this.maxFrames, EVENTS_TTL_MS, frames)
+      // Ended: its operations' results would go nowhere, so they stop (a turn goes on, resumable).
+      .then((sent) => (sent === 2 ? this.cancel(id, null) : undefined))
       .catch((error: unknown) => log.warn("sending to an event stream failed", { error }));
   }
 
@@ -152,10 +189,19 @@ export class RedisEventStreams implements EventStreams {
         .exec()
         .catch(() => {});
     }, HOLDER_REFRESH_MS).unref();
-    const followers = this.followers;
+    const { followers, commands, maxFrames } = this;
     const frames = async function* () {
-      for await (const entries of followers.entries(key(id, "events"), "0-0", { signal: done.signal, running: true }))
-        yield entries.flatMap((entry) => (entry.e === undefined ? [] : [entry.e]));
+      for await (const entries of followers.entries(key(id, "events"), "0-0", { signal: done.signal, running: true })) {
+        const end = entries.findIndex((entry) => entry.end !== undefined);
+        const waited = (end === -1 ? entries : entries.slice(0, end)).flatMap((entry) => entry.e ?? []);
+        if (end !== -1) {
+          yield [...waited, overflowFrames(operationIdsOf(entries[end].end!), maxFrames)];
+          return;
+        }
+        yield waited;
+        // The client asked for more: what it took no longer waits.
+        commands.xtrim(key(id, "events"), "MINID", idAfter(entries.at(-1)!.id)).catch(() => {});
+      }
     };
     let closing: Promise<void> | null = null;
     const close = () =>
@@ -181,4 +227,19 @@ function unavailable(error: unknown): never {
     "Single-connection mode is not available right now. Please try again in a few seconds.",
     { retryable: true },
   );
+}
+
+/** The smallest stream entry id after `id` ("ms-seq"). */
+function idAfter(id: string): string {
+  const [ms, seq] = id.split("-");
+  return `${ms}-${BigInt(seq) + 1n}`;
+}
+
+function operationIdsOf(json: string): string[] {
+  try {
+    const ids: unknown = JSON.parse(json);
+    return Array.isArray(ids) ? ids.filter((id): id is string => typeof id === "string") : [];
+  } catch {
+    return [];
+  }
 }

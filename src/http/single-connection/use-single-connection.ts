@@ -72,9 +72,22 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
   }
 
   async function reserve(request: Request): Promise<Response> {
-    const { user } = await resolveCaller(request);
+    const { user, authError } = await resolveCaller(request);
+    // A refused token (expired, say) must not quietly reserve an anonymous stream: the
+    // client would learn only at its next POST, with its renewed token refused as another user's.
+    if (authError) return refusal(401, authError.message, "unauthorized:chat");
     const { token, claims } = await tokens.mint(user?.id ?? "", reservationMs);
-    await streams.reserve(claims.id, claims.reservedUntil);
+    if ((await streams.reserve(claims.id, claims.reservedUntil)) === "full") {
+      // Every reservation waiting now is opened or dropped by then.
+      const retryAfterSeconds = Math.ceil(reservationMs / 1000);
+      return refusal(
+        503,
+        "This instance holds as many event streams as it may. Please try again in a few seconds.",
+        "offline:chat",
+        { "retry-after": String(retryAfterSeconds) },
+        { retryable: true, retryAfterSeconds },
+      );
+    }
     return new Response(token, { status: 201, headers: { "content-type": "text/plain; charset=utf-8" } });
   }
 
@@ -171,6 +184,12 @@ function operationIdOf(body: Uint8Array): string | null {
   }
 }
 
-function refusal(status: number, message: string, code = "bad_request:api", headers: Record<string, string> = {}) {
-  return Response.json({ errors: [{ message, extensions: { code } }] }, { status, headers });
+function refusal(
+  status: number,
+  message: string,
+  code = "bad_request:api",
+  headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
+) {
+  return Response.json({ errors: [{ message, extensions: { code, ...extensions } }] }, { status, headers });
 }
