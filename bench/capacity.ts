@@ -16,7 +16,8 @@
 //   compare   this tree's gateway against another version's, paced, turn about
 //             (A B B A, with the pipe before and after), BENCH_COMPARE_SERVER
 //             naming the other's src/server.ts (a checkout with node_modules);
-//             BENCH_COMPARE_FLAGS: Node flags for the other (alone: this tree with them)
+//             BENCH_COMPARE_FLAGS / BENCH_COMPARE_ENV ("K=V ..."): Node flags and
+//             settings for the other (without BENCH_COMPARE_SERVER: this tree with them)
 //
 // Processes: a paced streamer (MOCK_DELTA_DELAY_MS=1000/pace; bench/paced-streamer-main.ts,
 // or with BENCH_STREAMER=builtin the built-in streamer), a zero-delay one
@@ -270,14 +271,18 @@ async function main(): Promise<number> {
   }
   const other = process.env.BENCH_COMPARE_SERVER;
   const otherFlags = process.env.BENCH_COMPARE_FLAGS?.split(" ").filter(Boolean) ?? [];
+  const otherEnv = Object.fromEntries(
+    (process.env.BENCH_COMPARE_ENV?.split(" ").filter(Boolean) ?? []).map((pair) => pair.split("=", 2) as [string, string]),
+  );
+  const otherNote = [...otherFlags, ...Object.entries(otherEnv).map(([k, v]) => `${k}=${v}`)].join(" ");
   if (pipeTarget && sections.includes("compare")) {
-    if (!other && otherFlags.length === 0)
-      fail("compare: set BENCH_COMPARE_SERVER to the other version's src/server.ts, or BENCH_COMPARE_FLAGS");
+    if (!other && otherNote === "")
+      fail("compare: set BENCH_COMPARE_SERVER to the other version's src/server.ts, or BENCH_COMPARE_FLAGS/ENV");
     else {
       const a = gatewayTarget("gateway, this tree", await gateway("gateway A", database, streamer.url, {}));
       const b = gatewayTarget(
-        `gateway, other${otherFlags.length ? ` ${otherFlags.join(" ")}` : ""}`,
-        await gateway("gateway B", database, streamer.url, {}, other, otherFlags),
+        `gateway, other${otherNote ? ` ${otherNote}` : ""}`,
+        await gateway("gateway B", database, streamer.url, otherEnv, other, otherFlags),
       );
       await Promise.all([warmUsers(a.url, users), warmUsers(b.url, users)]);
       for (const n of settings.streams) {
@@ -286,7 +291,7 @@ async function main(): Promise<number> {
           progress(`compare: ${n} streams through the ${target.label}`);
           rows.push(await run(target, n));
         }
-        output.push(pacedTable(`Compare (${other ?? "this tree"} ${otherFlags.join(" ")})`, rows, settings));
+        output.push(pacedTable(`Compare (${other ?? "this tree"} ${otherNote})`, rows, settings));
       }
     }
   }

@@ -58,11 +58,7 @@ function chunkSourceFor(env: Env, streamerUrl: string | undefined): ChunkSource 
 async function turnLogFor(env: Env): Promise<TurnLog> {
   const retentionMs = env.TURN_LOG_RETENTION_SECONDS * 1000;
   if (!env.REDIS_URL) return new MemoryTurnLog({ retentionMs });
-  return RedisTurnLog.connect(env.REDIS_URL, {
-    retentionMs,
-    maxEvents: env.TURN_MAX_EVENTS,
-    flushMs: env.TURN_LOG_FLUSH_MS,
-  });
+  return RedisTurnLog.connect(env.REDIS_URL, { retentionMs, maxEvents: env.TURN_MAX_EVENTS });
 }
 
 /** Single-connection mode's event streams: with REDIS_URL, shared by every instance (no sticky sessions). */

@@ -118,8 +118,6 @@ const envSchema = z.object({
   TURN_MAX_EVENTS: z.coerce.number().int().positive().default(20_000),
   TURN_MAX_BYTES: z.coerce.number().int().positive().default(1_000_000),
   TURN_CHECKPOINT_MS: z.coerce.number().int().nonnegative().max(3_000).default(2_000),
-  // How long a turn's events may wait to be written to Redis together (0: each event-loop turn's at once).
-  TURN_LOG_FLUSH_MS: z.coerce.number().int().nonnegative().max(1_000).default(10),
   // A whole turn's bound (0: none); a streamer that never ends must not hold a turn forever.
   TURN_MAX_SECONDS: z.coerce.number().nonnegative().max(MAX_TIMER_SECONDS, TIMER_SECONDS_MESSAGE).default(600),
   // At most 20 s, so a crashed instance's turns end within 30 s (lease + a third).

@@ -20,13 +20,6 @@ const RUNNING_TTL_SECONDS = 60 * 60;
 const WINDOW_KEEP = 256;
 const RECOVER_PAGE = 1_000;
 
-export interface RedisTurnLogOptions {
-  retentionMs: number;
-  maxEvents: number;
-  /** How long queued entries may wait to be written together; 0: every event-loop turn's at once. */
-  flushMs?: number;
-}
-
 interface LocalTurn {
   window: EventWindow;
   lastSeq: number;
@@ -56,7 +49,7 @@ interface Pending {
  * shared blocking reader (redis-log-followers.ts).
  */
 export class RedisTurnLog implements TurnLog {
-  static async connect(url: string, options: RedisTurnLogOptions): Promise<RedisTurnLog> {
+  static async connect(url: string, options: { retentionMs: number; maxEvents: number }): Promise<RedisTurnLog> {
     const commands = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 5_000 });
     const blocking = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
     for (const client of [commands, blocking]) {
@@ -76,7 +69,6 @@ export class RedisTurnLog implements TurnLog {
   private flushing: Promise<void> = Promise.resolve();
   private readonly retentionSeconds: number;
   private readonly maxLength: number;
-  private readonly flushMs: number;
 
   private readonly commands: Redis;
   private readonly blocking: Redis;
@@ -86,9 +78,8 @@ export class RedisTurnLog implements TurnLog {
     commands: Redis,
     blocking: Redis,
     followers: RedisLogFollowers,
-    { retentionMs, maxEvents, flushMs = 0 }: RedisTurnLogOptions,
+    { retentionMs, maxEvents }: { retentionMs: number; maxEvents: number },
   ) {
-    this.flushMs = flushMs;
     this.commands = commands;
     this.blocking = blocking;
     this.followers = followers;
@@ -185,16 +176,12 @@ export class RedisTurnLog implements TurnLog {
 
   private queue(entry: Pending): void {
     if (this.pending.length === 0) {
-      const flush = () => (this.flushing = this.flushing.then(() => this.flush()));
-      // Order matters, for speed and for loss: Redis is written after the
-      // events' socket writes leave (the first check phase, src/http/coalesce-writes.ts),
-      // so the first delta never waits for Redis, and a SIGKILL before the
-      // write leaves a client holding events the log lacks (RELIABILITY.md;
-      // recovery's terminal still reaches it). Speed only: waiting flushMs
-      // gathers many turns' events into one pipeline, where one per event-loop
-      // turn cost a syscall per delta (BENCHMARKS.md).
-      if (this.flushMs > 0) setTimeout(flush, this.flushMs);
-      else setImmediate(() => setImmediate(flush));
+      // Order matters, for speed and for loss: two check phases, the first is when
+      // the events' socket writes leave (src/http/coalesce-writes.ts); Redis is
+      // written after them, so the first delta never waits for Redis, and a
+      // SIGKILL inside this window leaves a client holding events the log lacks
+      // (RELIABILITY.md; recovery's terminal still reaches it).
+      setImmediate(() => setImmediate(() => (this.flushing = this.flushing.then(() => this.flush()))));
     }
     this.pending.push(entry);
   }
