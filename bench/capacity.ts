@@ -272,7 +272,9 @@ async function main(): Promise<number> {
   const other = process.env.BENCH_COMPARE_SERVER;
   const otherFlags = process.env.BENCH_COMPARE_FLAGS?.split(" ").filter(Boolean) ?? [];
   const otherEnv = Object.fromEntries(
-    (process.env.BENCH_COMPARE_ENV?.split(" ").filter(Boolean) ?? []).map((pair) => pair.split("=", 2) as [string, string]),
+    (process.env.BENCH_COMPARE_ENV?.split(" ").filter(Boolean) ?? []).map(
+      (pair) => pair.split("=", 2) as [string, string],
+    ),
   );
   const otherNote = [...otherFlags, ...Object.entries(otherEnv).map(([k, v]) => `${k}=${v}`)].join(" ");
   if (pipeTarget && sections.includes("compare")) {

@@ -1,6 +1,8 @@
-// Streamer bytes to validated UIMessageChunks, with the ai package's own parser
-// (and its schema, with a fast path for plain text deltas: chunk-schema.ts).
-import { asSchema, parseJsonEventStream, uiMessageChunkSchema, type UIMessageChunk } from "ai";
+// Streamer bytes to validated UIMessageChunks, with the ai package's own JSON
+// parse and schema (with a fast path for plain text deltas: chunk-schema.ts),
+// over the events upstream-body.ts frames.
+import { safeParseJSON } from "@ai-sdk/provider-utils";
+import { asSchema, uiMessageChunkSchema, type UIMessageChunk } from "ai";
 import { streamerChunkSchema } from "./chunk-schema.ts";
 import { ChunkRepair } from "./storable-chunks.ts";
 import type { UpstreamBody } from "./upstream-body.ts";
@@ -13,7 +15,7 @@ export type ReadChunksOptions = {
 };
 
 /**
- * Yields the stream's chunks until `data: [DONE]` or the end of the body;
+ * Yields the stream's chunks until the end of the body (`data: [DONE]` is skipped);
  * whether the stream ended properly (finish/abort) is the ChunkMapper's report.
  * Text the database cannot store is repaired here (see ChunkRepair).
  * Throws UpstreamError (idle-timeout, malformed, connection-lost), or the
@@ -35,10 +37,9 @@ export async function* readChunks(
       stop();
     }, idleTimeoutMs);
   });
-  const reader = parseJsonEventStream({ stream: body, schema: streamerChunkSchema }).getReader();
-  // Cancelling resolves a pending read as done and cancels the body upstream.
+  // Cancelling makes a pending wait end as if the body ended; the checks below tell why.
   function stop() {
-    reader.cancel().catch(() => {});
+    body.cancel();
   }
   signal?.addEventListener("abort", stop, { once: true });
   const repair = new ChunkRepair();
@@ -46,9 +47,9 @@ export async function* readChunks(
   try {
     for (;;) {
       signal?.throwIfAborted();
-      let next: Awaited<ReturnType<typeof reader.read>>;
+      let data: string | null | undefined;
       try {
-        next = await reader.read();
+        while ((data = body.take()) === undefined) await body.wait();
       } catch (error) {
         signal?.throwIfAborted();
         const detail = `connection to the streamer was lost: ${message(error)}`;
@@ -58,8 +59,10 @@ export async function* readChunks(
       if (idle) {
         throw new UpstreamError("offline:chat", "idle-timeout", `streamer sent nothing for ${idleTimeoutMs} ms`);
       }
-      if (next.done) return;
-      const result = next.value;
+      if (data === null) return;
+      // The end marker of the AI SDK's stream, which parseJsonEventStream skips too.
+      if (data === "[DONE]") continue;
+      const result = await safeParseJSON({ text: data, schema: streamerChunkSchema });
       const chunk = result.success ? result.value : await refusedChunk(result.rawValue, result.error);
       if (chunk === "skip") continue;
       for (const repaired of repair.repair(chunk)) yield repaired;

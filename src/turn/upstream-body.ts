@@ -1,108 +1,115 @@
-// The streamer's response body (undici's Node Readable) as the web stream that
-// the ai package's parser reads.
+// The streamer's response body (undici's Node Readable) as the `data` of its
+// server-sent events, framed by eventsource-parser: the parser the ai
+// package's parseJsonEventStream runs, fed here without its web-stream stages.
 import type { Readable } from "node:stream";
+import { createParser } from "eventsource-parser";
+
+// Events read ahead of the turn before the body is paused.
+const HIGH_WATER = 64;
 
 /**
- * The undici body as a web stream, made by hand over its 'data' events: one
- * layer fewer than Readable.toWeb plus readChunks' idle-watch TransformStream,
- * which instead sees every piece of the body through `onBytes`. It can be made
- * before the response arrives and `attach`ed then, so that the parse pipeline
- * is built while the request is in flight. Backpressure: the body pauses while
- * the queue is full and resumes on pull; cancelling destroys it (undici then
- * drops the connection).
+ * The body's SSE events, read with `take` and `wait`. The ai package's
+ * parseJsonEventStream pipes the body through a TextDecoderStream and an
+ * EventSourceParserStream; this is the same decoder and parser called
+ * directly, which costs a paced delta far less (BENCHMARKS.md, "What was
+ * tried"). The JSON of each event is still parsed and validated by the ai
+ * package (chunk-stream.ts). It can be made before the response arrives and
+ * `attach`ed then, so the parser is ready while the request is in flight.
+ * Backpressure: the body pauses while HIGH_WATER events wait; cancelling
+ * destroys it (undici then drops the connection).
  */
-export class UpstreamBody extends ReadableStream<Uint8Array> {
-  private readonly state: {
-    body: Readable | null;
-    settled: boolean;
-    controller: ReadableStreamDefaultController<Uint8Array> | null;
-    onBytes: () => void;
-    onAttach: (() => void) | null;
-  };
+export class UpstreamBody {
+  private body: Readable | null = null;
+  private readonly events: string[] = [];
+  private head = 0;
+  /** Set once: the body ended (true), failed (its error), or was cancelled. */
+  private ended: true | { error: unknown } | null = null;
+  private wake: (() => void) | null = null;
+  private bytesListener: () => void = () => {};
+  private attachListener: (() => void) | null = null;
 
-  constructor() {
-    const state: UpstreamBody["state"] = {
-      body: null,
-      settled: false,
-      controller: null,
-      onBytes: () => {},
-      onAttach: null,
-    };
-    super({
-      start(controller) {
-        state.controller = controller;
-      },
-      pull() {
-        state.body?.resume();
-      },
-      cancel() {
-        state.settled = true;
-        state.body?.destroy();
-      },
-    });
-    this.state = state;
-  }
-
-  /** Feeds the stream from the undici body; a body that comes too late (cancelled, attached) is destroyed. */
+  /** Feeds the events from the undici body; a body that comes too late (cancelled, attached) is destroyed. */
   attach(body: Readable): void {
-    const state = this.state;
-    const controller = state.controller!;
     // Also hears undici's report of an early destroy, which would otherwise be an uncaught exception.
-    body.on("error", (error) => this.settle(() => controller.error(error)));
-    if (state.settled || state.body) {
+    body.on("error", (error) => this.settle({ error }));
+    if (this.ended || this.body) {
       body.destroy();
       return;
     }
-    state.body = body;
-    // undici hands over each chunk of a chunked response separately, often a
-    // single SSE event, several per socket read. They are queued as one piece
-    // per read, so the parser's stream stages run once per read, not per event.
-    let pieces: Uint8Array[] = [];
-    const flush = () => {
-      const queued = pieces;
-      pieces = [];
-      if (state.settled || queued.length === 0) return;
-      controller.enqueue(queued.length === 1 ? queued[0] : Buffer.concat(queued));
-      if (controller.desiredSize! <= 0) body.pause();
-    };
+    this.body = body;
+    const decoder = new TextDecoder();
+    const parser = createParser({ onEvent: (event) => this.events.push(event.data) });
     body.on("data", (bytes: Uint8Array) => {
-      if (state.settled) return;
-      state.onBytes();
-      // Speed only: the pieces of one read go to the parser as one chunk.
-      if (pieces.push(bytes) === 1) queueMicrotask(flush);
+      if (this.ended) return;
+      this.bytesListener();
+      parser.feed(decoder.decode(bytes, { stream: true }));
+      if (this.events.length - this.head >= HIGH_WATER) body.pause();
+      this.notify();
     });
-    body.on("end", () => {
-      // Order matters: pieces still queued go out before the stream closes.
-      flush();
-      this.settle(() => controller.close());
-    });
-    body.on("close", () => {
-      flush();
-      this.settle(() => controller.error(new Error("the response body closed before it ended")));
-    });
-    state.onAttach?.();
+    body.on("end", () => this.settle(true));
+    body.on("close", () => this.settle({ error: new Error("the response body closed before it ended") }));
+    this.attachListener?.();
   }
 
-  /** Errors the stream when no body will come (the request failed). */
+  /**
+   * The next event's data; null once the body ended (or was cancelled) and
+   * every event was taken; undefined while none is waiting (see `wait`).
+   * Throws the body's error once the events before it are taken.
+   */
+  take(): string | null | undefined {
+    if (this.head < this.events.length) {
+      const data = this.events[this.head++];
+      if (this.head === this.events.length) {
+        this.events.length = 0;
+        this.head = 0;
+        if (!this.ended) this.body?.resume();
+      }
+      return data;
+    }
+    if (this.ended === true) return null;
+    if (this.ended) throw this.ended.error;
+    return undefined;
+  }
+
+  /** Resolves once `take` has something to say. */
+  wait(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  /** Stops reading: the body is destroyed, and `take` says the events ended. */
+  cancel(): void {
+    this.events.length = 0;
+    this.head = 0;
+    this.settle(true);
+    this.body?.destroy();
+  }
+
+  /** Errors the events when no body will come (the request failed). */
   abandon(error: unknown): void {
-    if (!this.state.body) this.settle(() => this.state.controller!.error(error));
+    if (!this.body) this.settle({ error });
   }
 
-  /** Ends the stream once: the first of end, error, close, cancel or abandon wins. */
-  private settle(end: () => void): void {
-    if (this.state.settled) return;
-    this.state.settled = true;
-    end();
-  }
-
-  /** Called for every piece of the body as it arrives, before it is queued. */
+  /** Called for every piece of the body as it arrives, before it is parsed. */
   set onBytes(listener: () => void) {
-    this.state.onBytes = listener;
+    this.bytesListener = listener;
   }
 
   /** Calls `listener` once a body is attached (now, if one is). */
   whenAttached(listener: () => void): void {
-    if (this.state.body) listener();
-    else this.state.onAttach = listener;
+    if (this.body) listener();
+    else this.attachListener = listener;
+  }
+
+  /** Ends the events once: the first of end, error, close, cancel or abandon wins. */
+  private settle(ending: true | { error: unknown }): void {
+    if (this.ended) return;
+    this.ended = ending;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
   }
 }
