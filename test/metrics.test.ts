@@ -1,22 +1,12 @@
 // GET /metrics: Prometheus' text format with the turn series after a turn;
 // off in production unless METRICS is set; METRICS_TOKEN guards it.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
+import { describe, expect, it } from "vitest";
+import { textDeltas, turnHead, turnTail } from "./support/fake-streamer.ts";
 import { closeGateway, insertUser } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { startTestGateway, useStreamerGateway } from "./support/gateway.ts";
 import { eventually, RESUME_STREAM, sendInput, subscribeWithFetch } from "./support/sse.ts";
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await closeGateway(gateway);
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway();
 
 /** The samples of a text exposition, by series with its labels as written (`name{a="b"}`). */
 function samples(text: string): Map<string, number> {

@@ -2,24 +2,14 @@
 // begins or ends are waited for or stopped, never left running past it.
 // (The whole shutdown, signals and all, is test/shutdown-drain.test.ts.)
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { prepareTurn } from "../src/turn/prepare.ts";
 import type { TurnRun } from "../src/turn/turn-run.ts";
-import { startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
-import { closeGateway, insertUser } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { textDeltas, turnHead, turnTail } from "./support/fake-streamer.ts";
+import { insertUser } from "./support/fixtures.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await closeGateway(gateway);
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway();
 
 /** Stores a turn's first step (user message, quota, Stream row), as sendMessage does before starting it. */
 async function preparedTurn(question = "Hello?") {
