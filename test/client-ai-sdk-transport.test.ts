@@ -6,37 +6,25 @@
 import { randomUUID } from "node:crypto";
 import { Chat } from "@ai-sdk/react";
 import { readUIMessageStream, type UIMessage } from "ai";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { gatewayId } from "../client/ai-sdk-ids.ts";
 import { GatewayChatTransport, type GatewayChatTransportOptions } from "../client/ai-sdk-transport.ts";
 import type { GatewayError } from "../client/core.ts";
 import { CREATE_CHAT, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import {
   respond,
-  startFakeStreamer,
   textDeltas,
   textTurn,
   turnHead,
   turnTail,
   USAGE_METADATA,
   type FakeCall,
-  type FakeStreamer,
 } from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 
 failOnUnhandledRejections();
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway();
 
 async function transportFor(user = newUser(), options: Partial<GatewayChatTransportOptions> = {}) {
   const token = await gateway.tokenFor(user);

@@ -7,17 +7,10 @@
 import { gql } from "@apollo/client";
 import { YogaLink } from "@graphql-yoga/apollo-link";
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CREATE_CHAT, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { respond, textDeltas, turnHead, turnTail } from "./support/fake-streamer.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 import { apolloClient, SSELink, subscribeWithApollo } from "./support/apollo.ts";
 import {
   CHAT_WITH_MESSAGES,
@@ -32,17 +25,7 @@ import {
 
 failOnUnhandledRejections();
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway();
 
 // About 6 s of answer, a delta every 30 ms: always stopped or left long before the end.
 const SLOW_TEXT = "A long answer that streams slowly. ".repeat(30);

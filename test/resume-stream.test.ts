@@ -2,16 +2,9 @@
 // instance, and who may read it. Runs on the memory log, and on Redis when
 // REDIS_URL is set (the cross-instance tests only then).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeGateway, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
+import { respond, textDeltas, turnHead, turnTail } from "./support/fake-streamer.ts";
+import { startTestGateway, useStreamerGateway, type TestGateway } from "./support/gateway.ts";
 import {
   eventually,
   RESUME_STREAM,
@@ -39,16 +32,7 @@ const endless = respond([
   ...turnTail(),
 ]);
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-beforeAll(async () => {
-  fake = await startFakeStreamer(answer);
-  gateway = await startTestGateway({ STREAMER_URL: fake.url, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) });
-});
-afterAll(async () => {
-  await closeGateway(gateway);
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway(redisUrl ? { REDIS_URL: redisUrl } : {}, answer);
 
 const deltas = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta");
 const textOf = (events: StreamEvent[]) =>

@@ -2,18 +2,10 @@
 // upstream request and stores the partial turn as ABORTED; a client that goes
 // away does not stop it (the turn runs on and is stored). Runs on PGlite and PostgreSQL.
 import { createClient } from "graphql-sse";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectError, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-  type RecordedRequest,
-} from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { respond, textDeltas, turnHead, turnTail, type RecordedRequest } from "./support/fake-streamer.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
   eventually,
@@ -28,9 +20,6 @@ import {
 
 failOnUnhandledRejections();
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
 // About 6 s of answer, a delta every 30 ms: always stopped long before the end.
 const SLOW_TEXT = "A long answer that streams slowly. ".repeat(30);
 const slowAnswer = respond([
@@ -39,14 +28,7 @@ const slowAnswer = respond([
   ...turnTail(),
 ]);
 
-beforeAll(async () => {
-  fake = await startFakeStreamer(slowAnswer);
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway({}, slowAnswer);
 
 const textDeltaCount = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta").length;
 const streamedText = (events: StreamEvent[]) =>
