@@ -4,21 +4,19 @@
 // answer stored as the contract says. Runs on PGlite and PostgreSQL.
 import { randomUUID } from "node:crypto";
 import { decodeJwt, jwtVerify } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectNoInternals, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import {
   closedPort,
   respond,
-  startFakeStreamer,
   textDeltas,
   textTurn,
   turnHead,
   turnTail,
   USAGE_METADATA,
   type FakeHandler,
-  type FakeStreamer,
 } from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { useStreamerGateway, useTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
   STOP_STREAM,
@@ -34,28 +32,17 @@ failOnUnhandledRejections();
 
 const INTERNAL_SECRET = "upstream-test-internal-secret-0123456789abcdef";
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-let unreachableGateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  const timeouts = { UPSTREAM_IDLE_TIMEOUT_MS: "300", UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500" };
-  [gateway, unreachableGateway] = await Promise.all([
-    // A short owner lease: the database-failure test waits for the sweep.
-    startTestGateway({
-      STREAMER_URL: fake.url,
-      NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET,
-      TURN_LEASE_SECONDS: "3",
-      ...timeouts,
-    }),
-    startTestGateway({ STREAMER_URL: `http://127.0.0.1:${await closedPort()}`, ...timeouts }),
-  ]);
+const timeouts = { UPSTREAM_IDLE_TIMEOUT_MS: "300", UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500" };
+// A short owner lease: the database-failure test waits for the sweep.
+const { fake, gateway } = useStreamerGateway({
+  NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET,
+  TURN_LEASE_SECONDS: "3",
+  ...timeouts,
 });
-afterAll(async () => {
-  await Promise.all([gateway?.close(), unreachableGateway?.close()]);
-  await fake?.close();
-});
+const unreachableGateway = useTestGateway(
+  async () => ({ STREAMER_URL: `http://127.0.0.1:${await closedPort()}`, ...timeouts }),
+  { resetEachTest: false },
+);
 
 function expectWellFormed(events: StreamEvent[]) {
   expect(events.length).toBeGreaterThan(1);

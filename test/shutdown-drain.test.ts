@@ -11,14 +11,7 @@ import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { createTestDatabase, onPostgres, type TestDatabase } from "./support/database.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
+import { respond, textDeltas, turnHead, turnTail, useFakeStreamer } from "./support/fake-streamer.ts";
 import { dropDatabase, expectError, newUser } from "./support/fixtures.ts";
 import { startGatewayProcess, type GatewayProcess, type Launcher } from "./support/gateway-process.ts";
 import { CHAT_WITH_MESSAGES, eventually, sendInput, subscribeWithFetch, type StreamEvent } from "./support/sse.ts";
@@ -30,13 +23,12 @@ const SECOND_PART = "and the second half after the signal.";
 // Spawning the gateway and a drain take seconds on a busy machine.
 const TIMEOUT_MS = 120_000;
 
-let fake: FakeStreamer;
+const fake = useFakeStreamer();
 let database: TestDatabase | undefined;
 let gateway: GatewayProcess | undefined;
 let release: () => void = () => {};
 
 beforeAll(async () => {
-  fake = await startFakeStreamer();
   if (onPostgres) database = await createTestDatabase();
 });
 afterEach(async () => {
@@ -44,10 +36,7 @@ afterEach(async () => {
   await gateway?.dispose();
   gateway = undefined;
 });
-afterAll(async () => {
-  await fake?.close();
-  await dropDatabase(database);
-});
+afterAll(() => dropDatabase(database));
 
 /** The answer streams its first half, then waits for `release()` before the rest. */
 function heldAnswer() {

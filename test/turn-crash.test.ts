@@ -10,14 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { closeGateway, expectOk, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
+import { respond, textDeltas, turnHead, turnTail, useFakeStreamer } from "./support/fake-streamer.ts";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
@@ -39,11 +32,7 @@ const endless = respond([
   ...turnTail(),
 ]);
 
-let fake: FakeStreamer;
-beforeAll(async () => {
-  fake = await startFakeStreamer(endless);
-});
-afterAll(() => fake?.close());
+const fake = useFakeStreamer(endless);
 
 const token = (user: { id: string }) =>
   signUserToken(parseEnv({}), { id: user.id, type: "regular", email: null }, 3600);

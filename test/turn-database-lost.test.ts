@@ -8,14 +8,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../src/db/client.ts";
 import { metricsRegistry } from "../src/metrics.ts";
 import { closeGateway, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
+import { respond, textDeltas, turnHead, turnTail, useFakeStreamer } from "./support/fake-streamer.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { eventually, sendInput, subscribeWithFetch, TERMINAL_TYPES, type StreamEvent } from "./support/sse.ts";
@@ -45,13 +38,12 @@ const textOf = (events: StreamEvent[]) =>
     .map((e) => e.delta)
     .join("");
 
-let fake: FakeStreamer;
+const fake = useFakeStreamer(slow);
 let database: TestDatabase;
 let link: ReturnType<typeof switchable>;
 const gateways: TestGateway[] = [];
 
 beforeAll(async () => {
-  fake = await startFakeStreamer(slow);
   database = await createTestDatabase();
   link = switchable(database.db);
 });
@@ -59,7 +51,6 @@ afterAll(async () => {
   link.state.down = false;
   for (const gateway of gateways) await closeGateway(gateway);
   await database?.drop();
-  await fake?.close();
 });
 beforeEach(() => {
   link.state.down = false;
