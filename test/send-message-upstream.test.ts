@@ -15,6 +15,7 @@ import {
   turnTail,
   USAGE_METADATA,
   type FakeHandler,
+  slowTextTurn,
 } from "./support/fake-streamer.ts";
 import { useStreamerGateway, useTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
@@ -26,6 +27,7 @@ import {
   subscribeWithFetch,
   TERMINAL_TYPES,
   type StreamEvent,
+  streamedText,
 } from "./support/sse.ts";
 
 failOnUnhandledRejections();
@@ -51,12 +53,6 @@ function expectWellFormed(events: StreamEvent[]) {
   expect(events.filter((e) => TERMINAL_TYPES.includes(e.__typename))).toHaveLength(1);
   expect(TERMINAL_TYPES).toContain(events.at(-1)!.__typename);
 }
-
-const streamedText = (events: StreamEvent[]) =>
-  events
-    .filter((e) => e.__typename === "TextDelta")
-    .map((e) => e.delta)
-    .join("");
 
 async function storedMessages(target: TestGateway, chatId: string, token: string) {
   const { chat } = expectOk(await target.gql(CHAT_WITH_MESSAGES, { id: chatId }, token));
@@ -726,13 +722,7 @@ describe("a database failure while storing the user turn", () => {
     const token = await gateway.tokenFor(newUser());
     const variables = sendInput("never stored");
     const before = fake.requests.length;
-    fake.handle(
-      respond([
-        ...turnHead(),
-        ...textDeltas("t1", "Never shown", 1).flatMap((c) => [c, { delayMs: 50 }]),
-        ...turnTail(),
-      ]),
-    );
+    fake.handle(respond(slowTextTurn("Never shown", 50, 1)));
     // The Stream row is the last write of the turn's first statement; its
     // failure must undo the chat and the user message too.
     await prisma.$executeRawUnsafe(`ALTER TABLE "Stream" ADD CONSTRAINT no_streams CHECK (false) NOT VALID`);

@@ -14,7 +14,7 @@ import { createTestDatabase, onPostgres, type TestDatabase } from "./support/dat
 import { respond, textDeltas, turnHead, turnTail, useFakeStreamer } from "./support/fake-streamer.ts";
 import { dropDatabase, expectError, newUser } from "./support/fixtures.ts";
 import { startGatewayProcess, type GatewayProcess, type Launcher } from "./support/gateway-process.ts";
-import { CHAT_WITH_MESSAGES, eventually, sendInput, subscribeWithFetch, type StreamEvent } from "./support/sse.ts";
+import { CHAT_WITH_MESSAGES, eventually, sendInput, subscribeWithFetch, streamedText } from "./support/sse.ts";
 
 const SECRET = "shutdown-drain-test-secret-at-least-32-chars";
 const env = parseEnv({ AUTH_SECRET: SECRET });
@@ -73,12 +73,6 @@ async function start(launcher: Launcher, drainSeconds: number, databaseUrl = dat
   });
   return gateway;
 }
-
-const streamedText = (events: StreamEvent[]) =>
-  events
-    .filter((e) => e.__typename === "TextDelta")
-    .map((e) => e.delta)
-    .join("");
 
 /** Starts a turn and resolves once its first half has streamed. */
 async function startTurn(url: string, token: string) {

@@ -209,6 +209,11 @@ export function turnTail(metadata: object | null = USAGE_METADATA, finishReason 
   ];
 }
 
+/** A whole one-step text answer, a delta of about `size` characters every `delayMs`. */
+export function slowTextTurn(text: string, delayMs: number, size = 5): ScriptItem[] {
+  return [...turnHead(), ...textDeltas("t1", text, size).flatMap((delta) => [delta, { delayMs }]), ...turnTail()];
+}
+
 /** A whole one-step text answer. */
 export function textTurn(text: string, metadata: object | null = USAGE_METADATA): object[] {
   return [...turnHead(), ...textDeltas("t1", text), ...turnTail(metadata)];
