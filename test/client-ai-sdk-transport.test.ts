@@ -11,15 +11,7 @@ import { gatewayId } from "../client/ai-sdk-ids.ts";
 import { GatewayChatTransport, type GatewayChatTransportOptions } from "../client/ai-sdk-transport.ts";
 import type { GatewayError } from "../client/core.ts";
 import { CREATE_CHAT, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  textDeltas,
-  textTurn,
-  turnHead,
-  turnTail,
-  USAGE_METADATA,
-  type FakeCall,
-} from "./support/fake-streamer.ts";
+import { respond, textDeltas, textTurn, turnHead, USAGE_METADATA, heldTextTurn } from "./support/fake-streamer.ts";
 import { useStreamerGateway } from "./support/gateway.ts";
 
 failOnUnhandledRejections();
@@ -58,16 +50,8 @@ async function storedAssistant(chatId: string) {
 
 /** A streamer answer that waits for `release()` after its first deltas: a turn that is still running. */
 function heldAnswer(text: string) {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const handler = async (call: FakeCall) => {
-    call.startStream();
-    for (const chunk of [...turnHead(), ...textDeltas("t1", "First part. ")]) call.send(chunk);
-    await Promise.race([released, call.closed]);
-    for (const chunk of [...textDeltas("t1", text), ...turnTail()]) call.send(chunk);
-    call.done();
-  };
-  return { handler, release };
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  return { handler: heldTextTurn("First part. ", text, () => released), release };
 }
 
 async function fold(stream: ReadableStream<import("ai").UIMessageChunk>) {

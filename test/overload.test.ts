@@ -3,7 +3,7 @@
 // says so, and the running turns finish. Runs on PGlite and PostgreSQL.
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { textDeltas, turnHead, turnTail } from "./support/fake-streamer.ts";
+import { heldTextTurn } from "./support/fake-streamer.ts";
 import { expectError, expectOk, failOnUnhandledRejections, insertUser } from "./support/fixtures.ts";
 import { useStreamerGateway } from "./support/gateway.ts";
 import { eventually, sendInput, subscribeWithFetch } from "./support/sse.ts";
@@ -14,15 +14,8 @@ const { fake, gateway } = useStreamerGateway({ MAX_RUNNING_TURNS: "2" });
 
 /** Answers the first half of each turn, then waits for `release()` before the rest. */
 function holdAnswers(): () => void {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  fake.handle(async (call) => {
-    call.startStream();
-    for (const chunk of [...turnHead(), ...textDeltas("t1", "Part of it")]) call.send(chunk);
-    await Promise.race([opened, call.closed]);
-    for (const chunk of [...textDeltas("t1", ", and the rest."), ...turnTail()]) call.send(chunk);
-    call.done();
-  });
+  const { promise: opened, resolve: open } = Promise.withResolvers<void>();
+  fake.handle(heldTextTurn("Part of it", ", and the rest.", () => opened));
   return open;
 }
 

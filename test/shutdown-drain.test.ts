@@ -11,7 +11,7 @@ import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { createTestDatabase, onPostgres, type TestDatabase } from "./support/database.ts";
-import { respond, textDeltas, turnHead, turnTail, useFakeStreamer } from "./support/fake-streamer.ts";
+import { respond, textDeltas, turnHead, useFakeStreamer, heldTextTurn } from "./support/fake-streamer.ts";
 import { dropDatabase, expectError, newUser } from "./support/fixtures.ts";
 import { startGatewayProcess, type GatewayProcess, type Launcher } from "./support/gateway-process.ts";
 import { CHAT_WITH_MESSAGES, eventually, sendInput, subscribeWithFetch, streamedText } from "./support/sse.ts";
@@ -40,16 +40,9 @@ afterAll(() => dropDatabase(database));
 
 /** The answer streams its first half, then waits for `release()` before the rest. */
 function heldAnswer() {
-  let open!: () => void;
-  const released = new Promise<void>((resolve) => (open = resolve));
-  release = open;
-  fake.handle(async (call) => {
-    call.startStream();
-    for (const chunk of [...turnHead(), ...textDeltas("t1", FIRST_PART)]) call.send(chunk);
-    await Promise.race([released, call.closed]);
-    for (const chunk of [...textDeltas("t1", SECOND_PART), ...turnTail()]) call.send(chunk);
-    call.done();
-  });
+  const { promise: released, resolve } = Promise.withResolvers<void>();
+  release = resolve;
+  fake.handle(heldTextTurn(FIRST_PART, SECOND_PART, () => released));
 }
 
 /** The answer streams its first half, then nothing until the gateway hangs up. */

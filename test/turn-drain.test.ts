@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { prepareTurn } from "../src/turn/prepare.ts";
 import type { TurnRun } from "../src/turn/turn-run.ts";
-import { textDeltas, turnHead, turnTail } from "./support/fake-streamer.ts";
+import { heldTextTurn } from "./support/fake-streamer.ts";
 import { insertUser } from "./support/fixtures.ts";
 import { useStreamerGateway } from "./support/gateway.ts";
 
@@ -40,13 +40,7 @@ function holdAnswers(): (question: string) => void {
     }
     return gates.get(question)!;
   };
-  fake.handle(async (call) => {
-    call.startStream();
-    for (const chunk of [...turnHead(), ...textDeltas("t1", "Part of it")]) call.send(chunk);
-    await Promise.race([gate(call.userText).opened, call.closed]);
-    for (const chunk of [...textDeltas("t1", ", and the rest."), ...turnTail()]) call.send(chunk);
-    call.done();
-  });
+  fake.handle(heldTextTurn("Part of it", ", and the rest.", (call) => gate(call.userText).opened));
   return (question) => gate(question).open();
 }
 
