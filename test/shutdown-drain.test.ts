@@ -11,10 +11,11 @@ import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { createTestDatabase, onPostgres, type TestDatabase } from "./support/database.ts";
-import { respond, textDeltas, turnHead, useFakeStreamer, heldTextTurn } from "./support/fake-streamer.ts";
+import { respond, textDeltas, turnHead, heldTextTurn } from "./support/fake-streamer.ts";
 import { dropDatabase, expectError, newUser } from "./support/fixtures.ts";
 import { startGatewayProcess, type GatewayProcess, type Launcher } from "./support/gateway-process.ts";
 import { CHAT_WITH_MESSAGES, eventually, sendInput, subscribeWithFetch, streamedText } from "./support/sse.ts";
+import { useFakeStreamer } from "./support/file-hooks.ts";
 
 const SECRET = "shutdown-drain-test-secret-at-least-32-chars";
 const env = parseEnv({ AUTH_SECRET: SECRET });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { closeGateway, expectOk, newUser } from "./support/fixtures.ts";
-import { respond, textDeltas, turnHead, turnTail, useFakeStreamer, slowTextTurn } from "./support/fake-streamer.ts";
+import { respond, textDeltas, turnHead, turnTail, slowTextTurn } from "./support/fake-streamer.ts";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
@@ -22,6 +22,7 @@ import {
   type StreamEvent,
   streamedText,
 } from "./support/sse.ts";
+import { useFakeStreamer } from "./support/file-hooks.ts";
 
 const redisUrl = process.env.REDIS_URL;
 const onPostgres = Boolean(process.env.DATABASE_URL);

@@ -8,10 +8,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../src/db/client.ts";
 import { metricsRegistry } from "../src/metrics.ts";
 import { closeGateway, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import { respond, useFakeStreamer, slowTextTurn } from "./support/fake-streamer.ts";
+import { respond, slowTextTurn } from "./support/fake-streamer.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { eventually, sendInput, subscribeWithFetch, TERMINAL_TYPES, streamedText } from "./support/sse.ts";
+import { useFakeStreamer } from "./support/file-hooks.ts";
 
 failOnUnhandledRejections();
 

@@ -6,7 +6,6 @@ import { once } from "node:events";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { startedForFile } from "./for-file.ts";
 
 export interface RecordedRequest {
   method: string;
@@ -127,15 +126,6 @@ export async function startFakeStreamer(
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** The test file's fake streamer: started before its tests, closed after them. */
-export function useFakeStreamer(initial?: FakeHandler): FakeStreamer {
-  return startedForFile(
-    "fake streamer",
-    () => startFakeStreamer(initial),
-    (fake) => fake.close(),
-  );
 }
 
 /** A port nothing listens on: bound, then released. */

@@ -6,9 +6,9 @@ import { signUserToken } from "../../src/auth/user-token.ts";
 import { parseEnv, streamerUrlOf, type Env } from "../../src/config/env.ts";
 import { startStreamer } from "../../src/streamer/server.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
-import { useFakeStreamer, type FakeHandler, type FakeStreamer } from "./fake-streamer.ts";
+import type { FakeHandler, FakeStreamer } from "./fake-streamer.ts";
 import { closeGateway } from "./fixtures.ts";
-import { startedForFile } from "./for-file.ts";
+import { startedForFile, useFakeStreamer } from "./file-hooks.ts";
 
 export interface GraphQLResult<T = any> {
   data?: T | null;
