@@ -3,18 +3,14 @@
 // the protocol's JSON `{"errors": [...]}` with a code, and nothing runs.
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { failOnUnhandledRejections } from "./support/fixtures.ts";
+import { startTestGateway, type TestGateway, useTestGateway } from "./support/gateway.ts";
 import { openStream, payloadOf, reserveStream } from "./support/single-connection.ts";
 import { startStallProxy, type StallProxy } from "./support/stall-proxy.ts";
 
 failOnUnhandledRejections();
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway({});
-});
-afterAll(() => closeGateway(gateway));
+const gateway = useTestGateway({}, { resetEachTest: false });
 
 function post(streamToken: string, token: string, body: unknown): Promise<Response> {
   return fetch(`${gateway.url}/graphql/stream`, {

@@ -4,8 +4,8 @@
 // without REDIS_URL refusing a stream another instance reserved.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { failOnUnhandledRejections } from "./support/fixtures.ts";
+import { startTestGateway, type TestGateway, useTestGateway } from "./support/gateway.ts";
 import {
   openStream,
   payloadOf,
@@ -19,11 +19,7 @@ import { eventually, SEND_MESSAGE, sendInput, subscribeWithClient, type StreamEv
 
 failOnUnhandledRejections();
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway({ MOCK_DELTA_DELAY_MS: "5" });
-});
-afterAll(() => closeGateway(gateway));
+const gateway = useTestGateway({ MOCK_DELTA_DELAY_MS: "5" }, { resetEachTest: false });
 
 const TOO_MANY_ALIASES = `query { ${Array.from({ length: 20 }, (_, i) => `a${i}: me { id }`).join(" ")} }`;
 
