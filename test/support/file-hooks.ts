@@ -3,8 +3,8 @@ import { createTestDatabase, type TestDatabase } from "./database.ts";
 import { startFakeStreamer, type FakeHandler, type FakeStreamer } from "./fake-streamer.ts";
 import { dropDatabase } from "./fixtures.ts";
 
-// What a test file starts once for all its tests. Kept apart from the
-// servers' own modules, which scripts/chaos uses outside vitest.
+// What a test file starts once for all its tests. Kept out of
+// fake-streamer.ts and database.ts, which scripts/chaos imports outside vitest.
 
 /**
  * Something a whole test file shares: started by a beforeAll, stopped by an

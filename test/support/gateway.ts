@@ -94,10 +94,10 @@ export function useTestGateway(
 }
 
 /**
- * A fake streamer answering with `answer` (any handler `fake.handle` sets
- * later) and the file's gateway streaming from it. The database is kept
- * between tests: a turn can outlive the test that started it and still be
- * writing.
+ * A fake streamer answering with `answer` until a test sets another handler
+ * with `fake.handle`, and the file's gateway streaming from it. The database
+ * is kept between tests: a turn can outlive the test that started it and
+ * still be writing.
  */
 export function useStreamerGateway(
   overrides: Overrides = {},
