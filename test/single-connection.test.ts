@@ -171,15 +171,12 @@ describe("more than one instance without REDIS_URL", () => {
     const streamToken = await reserveStream(gateway.url, token);
     const elsewhere = await openStream(other.url, streamToken, token);
     expect(elsewhere.status).toBe(404);
-    const response = await fetch(`${other.url}/graphql/stream`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${token}`,
-        "x-graphql-event-stream-token": streamToken,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ query: "{ me { id } }", extensions: { operationId: randomUUID() } }),
-    });
+    const response = await postOperation(
+      other.url,
+      streamToken,
+      { query: "{ me { id } }", operationId: randomUUID() },
+      token,
+    );
     expect(response.status).toBe(404);
     const { errors } = (await response.json()) as { errors: { message: string }[] };
     expect(errors[0].message).toContain("needs REDIS_URL");
