@@ -1,18 +1,13 @@
 import { decodeJwt, SignJWT, type JWTPayload } from "jose";
-import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { closeGateway, expectError, expectOk, newId } from "./support/fixtures.ts";
+import { expect, test } from "vitest";
+import { useTestGateway } from "./support/gateway.ts";
+import { expectError, expectOk, newId } from "./support/fixtures.ts";
 
 // A gateway with AUTH_ISSUER and AUTH_AUDIENCE set: both are then required and checked.
 const ISSUER = "https://auth.example.test/";
 const AUDIENCE = "chat-gateway-tests";
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE });
-});
-afterAll(() => closeGateway(gateway));
-beforeEach(() => gateway.database.reset());
+const gateway = useTestGateway({ AUTH_ISSUER: ISSUER, AUTH_AUDIENCE: AUDIENCE });
 
 const ME = `{ me { id type } }`;
 

@@ -6,37 +6,17 @@
 import { randomUUID } from "node:crypto";
 import { Chat } from "@ai-sdk/react";
 import { readUIMessageStream, type UIMessage } from "ai";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { gatewayId } from "../client/ai-sdk-ids.ts";
 import { GatewayChatTransport, type GatewayChatTransportOptions } from "../client/ai-sdk-transport.ts";
 import type { GatewayError } from "../client/core.ts";
 import { CREATE_CHAT, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  textTurn,
-  turnHead,
-  turnTail,
-  USAGE_METADATA,
-  type FakeCall,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { respond, textDeltas, textTurn, turnHead, USAGE_METADATA, heldTextTurn } from "./support/fake-streamer.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 
 failOnUnhandledRejections();
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway();
 
 async function transportFor(user = newUser(), options: Partial<GatewayChatTransportOptions> = {}) {
   const token = await gateway.tokenFor(user);
@@ -70,16 +50,8 @@ async function storedAssistant(chatId: string) {
 
 /** A streamer answer that waits for `release()` after its first deltas: a turn that is still running. */
 function heldAnswer(text: string) {
-  let release!: () => void;
-  const released = new Promise<void>((resolve) => (release = resolve));
-  const handler = async (call: FakeCall) => {
-    call.startStream();
-    for (const chunk of [...turnHead(), ...textDeltas("t1", "First part. ")]) call.send(chunk);
-    await Promise.race([released, call.closed]);
-    for (const chunk of [...textDeltas("t1", text), ...turnTail()]) call.send(chunk);
-    call.done();
-  };
-  return { handler, release };
+  const { promise: released, resolve: release } = Promise.withResolvers<void>();
+  return { handler: heldTextTurn("First part. ", text, () => released), release };
 }
 
 async function fold(stream: ReadableStream<import("ai").UIMessageChunk>) {

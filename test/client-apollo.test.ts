@@ -7,17 +7,10 @@
 import { gql } from "@apollo/client";
 import { YogaLink } from "@graphql-yoga/apollo-link";
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CREATE_CHAT, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { respond, textDeltas, turnHead, turnTail, slowTextTurn } from "./support/fake-streamer.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 import { apolloClient, SSELink, subscribeWithApollo } from "./support/apollo.ts";
 import {
   CHAT_WITH_MESSAGES,
@@ -27,38 +20,18 @@ import {
   subscribeWithFetch,
   TERMINAL_TYPES,
   typenames,
-  type StreamEvent,
+  streamedText,
+  textDeltaCount,
 } from "./support/sse.ts";
 
 failOnUnhandledRejections();
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway();
 
 // About 6 s of answer, a delta every 30 ms: always stopped or left long before the end.
 const SLOW_TEXT = "A long answer that streams slowly. ".repeat(30);
-const slowAnswer = respond([
-  ...turnHead(),
-  ...textDeltas("t1", SLOW_TEXT, 5).flatMap((chunk) => [chunk, { delayMs: 30 }]),
-  ...turnTail(),
-]);
+const slowAnswer = respond(slowTextTurn(SLOW_TEXT, 30));
 const quickAnswer = respond([...turnHead(), ...textDeltas("t1", "Hello from the fake model."), ...turnTail()]);
-
-const textDeltaCount = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta").length;
-const streamedText = (events: StreamEvent[]) =>
-  events
-    .filter((e) => e.__typename === "TextDelta")
-    .map((e) => e.delta)
-    .join("");
 
 async function storedMessages(chatId: string, token: string) {
   const { data } = await apolloClient(gateway.url, token).query({

@@ -2,7 +2,7 @@
 // wrote to client/generated/persisted-documents.json, sent by hash; the typed
 // client does that with `persisted: true`, subscriptions over SSE included.
 import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import {
   createGatewayClient,
   CreateGuestSessionDocument,
@@ -15,25 +15,20 @@ import {
   type GatewayClient,
 } from "../client/index.ts";
 import { parseEnv } from "../src/config/env.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { useTestGateway } from "./support/gateway.ts";
 import { subscribeWithFetch } from "./support/sse.ts";
 
 const persistedDocuments = JSON.parse(
   readFileSync(new URL("../client/generated/persisted-documents.json", import.meta.url), "utf8"),
 ) as Record<string, string>;
 
-let gateway: TestGateway;
+const gateway = useTestGateway({ PERSISTED_OPERATIONS_ONLY: "true" }, { resetEachTest: false });
 let client: GatewayClient;
 let token: string;
 
 beforeAll(async () => {
-  gateway = await startTestGateway({ PERSISTED_OPERATIONS_ONLY: "true" });
   client = createGatewayClient({ url: `${gateway.url}/graphql`, persisted: true, token: () => token });
   token = (await client.request(CreateGuestSessionDocument)).createGuestSession.token;
-});
-
-afterAll(async () => {
-  await gateway?.close();
 });
 
 function post(body: unknown, headers: Record<string, string> = {}) {

@@ -22,23 +22,19 @@ import {
   type StreamEvent,
   type TurnState,
 } from "../client/index.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { useTestGateway } from "./support/gateway.ts";
 
-let gateway: TestGateway;
+const gateway = useTestGateway({ MOCK_DELTA_DELAY_MS: "5" }, { resetEachTest: false });
 let client: GatewayClient;
 let token: string;
 
 beforeAll(async () => {
-  gateway = await startTestGateway({ MOCK_DELTA_DELAY_MS: "5" });
   const anonymous = createGatewayClient({ url: `${gateway.url}/graphql` });
   token = (await anonymous.request(CreateGuestSessionDocument)).createGuestSession.token;
   client = createGatewayClient({ url: `${gateway.url}/graphql`, token: () => token });
 });
 
-afterAll(async () => {
-  client?.dispose();
-  await gateway?.close();
-});
+afterAll(() => client?.dispose());
 
 async function storedMessages(chatId: string): Promise<ChatMessage[]> {
   const { chat } = await client.request(ChatDocument, { id: chatId });

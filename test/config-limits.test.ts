@@ -1,23 +1,16 @@
 // The configurable edge limits come from the Env the app is created with, not
 // from the process environment read at import.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { expectError, newUser } from "./support/fixtures.ts";
 
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { useTestGateway } from "./support/gateway.ts";
 import { sendInput, subscribeWithFetch } from "./support/sse.ts";
 
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  gateway = await startTestGateway({
-    MAX_TEXT_LENGTH: "10",
-    MAX_PARTS_PER_MESSAGE: "2",
-    MAX_MESSAGES_PER_CALL: "2",
-    MAX_PAGE_SIZE: "3",
-  });
-});
-afterAll(() => gateway?.close());
+const gateway = useTestGateway(
+  { MAX_TEXT_LENGTH: "10", MAX_PARTS_PER_MESSAGE: "2", MAX_MESSAGES_PER_CALL: "2", MAX_PAGE_SIZE: "3" },
+  { resetEachTest: false },
+);
 
 async function signedIn() {
   const user = newUser();

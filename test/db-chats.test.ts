@@ -1,18 +1,13 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest";
+import { describe, expect, test } from "vitest";
 import { deleteChatById, getChatById, getChatsByUserId, saveChat, updateChatVisibilityById } from "../src/db/chats.ts";
 import { decodeCursor, encodeCursor, type Cursor } from "../src/db/cursor.ts";
 import { ensureUser } from "../src/db/users.ts";
 import { voteMessage } from "../src/db/votes.ts";
 import { ChatSDKError } from "../src/errors.ts";
-import { createTestDatabase, type TestDatabase } from "./support/database.ts";
-import { dropDatabase, insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
+import { insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
+import { useTestDatabase } from "./support/file-hooks.ts";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => dropDatabase(database));
-beforeEach(() => database.reset());
+const database = useTestDatabase();
 
 const prisma = () => database.db.prisma;
 

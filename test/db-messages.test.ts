@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { encodeCursor, type Cursor } from "../src/db/cursor.ts";
 import {
   deleteMessagesByChatIdAfterTimestamp,
@@ -10,15 +10,10 @@ import {
 import { getMessageCountByUserId } from "../src/db/quota-ledger.ts";
 import { voteMessage } from "../src/db/votes.ts";
 import { ChatSDKError } from "../src/errors.ts";
-import { createTestDatabase, type TestDatabase } from "./support/database.ts";
-import { dropDatabase, HOUR, insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
+import { HOUR, insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
+import { useTestDatabase } from "./support/file-hooks.ts";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => dropDatabase(database));
-beforeEach(() => database.reset());
+const database = useTestDatabase();
 
 const prisma = () => database.db.prisma;
 

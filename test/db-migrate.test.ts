@@ -1,13 +1,8 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { applyMigrations, migrationsApplied } from "../src/db/migrate.ts";
-import { createTestDatabase, type TestDatabase } from "./support/database.ts";
-import { dropDatabase } from "./support/fixtures.ts";
+import { useTestDatabase } from "./support/file-hooks.ts";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => dropDatabase(database));
+const database = useTestDatabase({ resetEachTest: false });
 
 test("a migrated database is ready, and applying again applies nothing", async () => {
   expect(await migrationsApplied(database.db)).toBe(true);

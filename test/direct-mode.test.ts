@@ -1,9 +1,9 @@
 // Direct mode (STREAM_MODE=direct): the same model code in-process, no HTTP hop.
 // The events and the stored turn match proxy mode's; stopping works the same.
 // Runs on PGlite and PostgreSQL.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { type TestGateway, useTestGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
   sendInput,
@@ -17,15 +17,8 @@ import {
 
 failOnUnhandledRejections();
 
-let direct: TestGateway;
-let proxy: TestGateway;
-
-beforeAll(async () => {
-  [direct, proxy] = await Promise.all([startTestGateway({ STREAM_MODE: "direct" }), startTestGateway()]);
-});
-afterAll(async () => {
-  await Promise.all([direct?.close(), proxy?.close()]);
-});
+const direct = useTestGateway({ STREAM_MODE: "direct" }, { resetEachTest: false });
+const proxy = useTestGateway({}, { resetEachTest: false });
 
 function expectWellFormed(events: StreamEvent[]) {
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));

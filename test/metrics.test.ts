@@ -1,22 +1,12 @@
 // GET /metrics: Prometheus' text format with the turn series after a turn;
 // off in production unless METRICS is set; METRICS_TOKEN guards it.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
+import { describe, expect, it } from "vitest";
+import { heldTextTurn } from "./support/fake-streamer.ts";
 import { closeGateway, insertUser } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { startTestGateway, useStreamerGateway } from "./support/gateway.ts";
 import { eventually, RESUME_STREAM, sendInput, subscribeWithFetch } from "./support/sse.ts";
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await closeGateway(gateway);
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway();
 
 /** The samples of a text exposition, by series with its labels as written (`name{a="b"}`). */
 function samples(text: string): Map<string, number> {
@@ -61,15 +51,8 @@ describe("/metrics", () => {
   });
 
   it("counts the running turns and their resumers while they read", async () => {
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    fake.handle(async (call) => {
-      call.startStream();
-      for (const chunk of [...turnHead(), ...textDeltas("t1", "Part of it")]) call.send(chunk);
-      await Promise.race([released, call.closed]);
-      for (const chunk of [...textDeltas("t1", ", and the rest."), ...turnTail()]) call.send(chunk);
-      call.done();
-    });
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
+    fake.handle(heldTextTurn("Part of it", ", and the rest.", () => released));
     const token = await gateway.tokenFor(await insertUser(gateway.database.db.prisma));
     const input = sendInput("Hello?");
     const sending = subscribeWithFetch(gateway.url, input, { token });

@@ -2,37 +2,20 @@
 // offline:chat with a retry hint before anything is stored or charged, /ready
 // says so, and the running turns finish. Runs on PGlite and PostgreSQL.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
-import { closeGateway, expectError, expectOk, failOnUnhandledRejections, insertUser } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { describe, expect, it } from "vitest";
+import { heldTextTurn } from "./support/fake-streamer.ts";
+import { expectError, expectOk, failOnUnhandledRejections, insertUser } from "./support/fixtures.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 import { eventually, sendInput, subscribeWithFetch } from "./support/sse.ts";
 
 failOnUnhandledRejections();
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url, MAX_RUNNING_TURNS: "2" });
-});
-afterAll(async () => {
-  await closeGateway(gateway);
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway({ MAX_RUNNING_TURNS: "2" });
 
 /** Answers the first half of each turn, then waits for `release()` before the rest. */
 function holdAnswers(): () => void {
-  let open!: () => void;
-  const opened = new Promise<void>((resolve) => (open = resolve));
-  fake.handle(async (call) => {
-    call.startStream();
-    for (const chunk of [...turnHead(), ...textDeltas("t1", "Part of it")]) call.send(chunk);
-    await Promise.race([opened, call.closed]);
-    for (const chunk of [...textDeltas("t1", ", and the rest."), ...turnTail()]) call.send(chunk);
-    call.done();
-  });
+  const { promise: opened, resolve: open } = Promise.withResolvers<void>();
+  fake.handle(heldTextTurn("Part of it", ", and the rest.", () => opened));
   return open;
 }
 

@@ -2,16 +2,9 @@
 // instance, and who may read it. Runs on the memory log, and on Redis when
 // REDIS_URL is set (the cross-instance tests only then).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeGateway, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
+import { respond, slowTextTurn } from "./support/fake-streamer.ts";
+import { startTestGateway, useStreamerGateway, type TestGateway } from "./support/gateway.ts";
 import {
   eventually,
   RESUME_STREAM,
@@ -19,7 +12,8 @@ import {
   STOP_STREAM,
   subscribeWithFetch,
   TERMINAL_TYPES,
-  type StreamEvent,
+  streamedText,
+  textDeltaCount,
 } from "./support/sse.ts";
 
 failOnUnhandledRejections();
@@ -27,34 +21,11 @@ failOnUnhandledRejections();
 const redisUrl = process.env.REDIS_URL;
 const TEXT = "A resumable answer, one piece at a time. ".repeat(4);
 // About 0.7 s of answer, a delta every 20 ms.
-const answer = respond([
-  ...turnHead(),
-  ...textDeltas("t1", TEXT, 5).flatMap((c) => [c, { delayMs: 20 }]),
-  ...turnTail(),
-]);
+const answer = respond(slowTextTurn(TEXT, 20));
 // Goes on until stopped.
-const endless = respond([
-  ...turnHead(),
-  ...textDeltas("t1", TEXT.repeat(50), 5).flatMap((c) => [c, { delayMs: 20 }]),
-  ...turnTail(),
-]);
+const endless = respond(slowTextTurn(TEXT.repeat(50), 20));
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-beforeAll(async () => {
-  fake = await startFakeStreamer(answer);
-  gateway = await startTestGateway({ STREAMER_URL: fake.url, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) });
-});
-afterAll(async () => {
-  await closeGateway(gateway);
-  await fake?.close();
-});
-
-const deltas = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta");
-const textOf = (events: StreamEvent[]) =>
-  deltas(events)
-    .map((e) => e.delta)
-    .join("");
+const { fake, gateway } = useStreamerGateway(redisUrl ? { REDIS_URL: redisUrl } : {}, answer);
 
 function resume(url: string, chatId: string, afterSeq: number | null, token: string | null, signal?: AbortSignal) {
   return subscribeWithFetch(url, { chatId, afterSeq }, { token, query: RESUME_STREAM, signal });
@@ -68,7 +39,7 @@ async function sendAndLeave(url: string, token: string, leaveAfter = 3, options:
     token,
     signal: controller.signal,
     onEvent: (_event, all) => {
-      if (deltas(all).length === leaveAfter) controller.abort();
+      if (textDeltaCount(all) === leaveAfter) controller.abort();
     },
   });
   expect(seen.aborted).toBe(true);
@@ -85,7 +56,7 @@ describe("resumeStream", () => {
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i));
     expect(all.filter((e) => TERMINAL_TYPES.includes(e.__typename))).toHaveLength(1);
     expect(all.at(-1)).toMatchObject({ __typename: "StreamFinished", message: { status: "COMPLETE" } });
-    expect(textOf(all)).toBe(TEXT);
+    expect(streamedText(all)).toBe(TEXT);
   });
 
   it("from null, mid-turn: exactly the sender's stream, event for event", async () => {
@@ -95,7 +66,7 @@ describe("resumeStream", () => {
     const sent = await subscribeWithFetch(gateway.url, variables, {
       token,
       onEvent: (_event, all) => {
-        if (deltas(all).length === 2) resumed ??= resume(gateway.url, variables.input.chatId, null, token);
+        if (textDeltaCount(all) === 2) resumed ??= resume(gateway.url, variables.input.chatId, null, token);
       },
     });
     const replayed = await resumed!;
@@ -192,7 +163,7 @@ describe.skipIf(!redisUrl)("resumeStream across instances (REDIS_URL)", () => {
     const sent = await subscribeWithFetch(gateway.url, variables, {
       token,
       onEvent: (_event, all) => {
-        if (deltas(all).length === 2) resumed ??= resume(other.url, variables.input.chatId, null, token);
+        if (textDeltaCount(all) === 2) resumed ??= resume(other.url, variables.input.chatId, null, token);
       },
     });
     const replayed = await resumed!;
@@ -215,9 +186,9 @@ describe.skipIf(!redisUrl)("resumeStream across instances (REDIS_URL)", () => {
         token,
         onEvent: (_event, all) => {
           // Once each: events that are not deltas (the terminal one among them) keep the count where it was.
-          if (deltas(all).length === 2 && readers.length === 0)
+          if (textDeltaCount(all) === 2 && readers.length === 0)
             readers = [resume(other.url, chatId, null, token), resume(gateway.url, chatId, 1, token)];
-          if (deltas(all).length === 10) stopped ??= other.gql(STOP_STREAM, { chatId }, token);
+          if (textDeltaCount(all) === 10) stopped ??= other.gql(STOP_STREAM, { chatId }, token);
         },
       });
       expect(expectOk((await stopped) as any).stopStream).toBe(true);

@@ -3,20 +3,11 @@
 // ends. The answer is still stored, nothing of the streamer's internals reaches
 // the client (the log has them, with the stream id), and every turn ends with
 // its terminal event. Runs on PGlite and PostgreSQL.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { log } from "../src/log.ts";
 import { expectNoInternals, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  USAGE_METADATA,
-  type FakeHandler,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { respond, textDeltas, turnHead, turnTail, USAGE_METADATA, type FakeHandler } from "./support/fake-streamer.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 import { CHAT_WITH_MESSAGES, sendInput, subscribeWithFetch, TERMINAL_TYPES, type StreamEvent } from "./support/sse.ts";
 
 failOnUnhandledRejections();
@@ -27,20 +18,9 @@ const LOW = "\udc00";
 const FFFD = "\ufffd";
 const UNAVAILABLE = "The model's service is unavailable. Try again shortly.";
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({
-    STREAMER_URL: fake.url,
-    UPSTREAM_IDLE_TIMEOUT_MS: "300",
-    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500",
-  });
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
+const { fake, gateway } = useStreamerGateway({
+  UPSTREAM_IDLE_TIMEOUT_MS: "300",
+  UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500",
 });
 
 let logs: ReturnType<typeof vi.spyOn>[] = [];

@@ -3,25 +3,14 @@
 // reach the streamer. Runs on PGlite and PostgreSQL.
 import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectError, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import { startFakeStreamer, type FakeStreamer } from "./support/fake-streamer.ts";
-import { startTestGateway, type GraphQLResult, type TestGateway } from "./support/gateway.ts";
+import { useStreamerGateway, type GraphQLResult } from "./support/gateway.ts";
 import { sendInput, subscribeWithClient, subscribeWithFetch } from "./support/sse.ts";
 
 failOnUnhandledRejections();
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url, QUOTA_GUEST_PER_DAY: "2" });
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway({ QUOTA_GUEST_PER_DAY: "2" });
 
 /**
  * Sends `variables` over both transports and checks each got one `next` with

@@ -4,21 +4,20 @@
 // answer stored as the contract says. Runs on PGlite and PostgreSQL.
 import { randomUUID } from "node:crypto";
 import { decodeJwt, jwtVerify } from "jose";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectNoInternals, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import {
   closedPort,
   respond,
-  startFakeStreamer,
   textDeltas,
   textTurn,
   turnHead,
   turnTail,
   USAGE_METADATA,
   type FakeHandler,
-  type FakeStreamer,
+  slowTextTurn,
 } from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { useStreamerGateway, useTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
   STOP_STREAM,
@@ -28,34 +27,24 @@ import {
   subscribeWithFetch,
   TERMINAL_TYPES,
   type StreamEvent,
+  streamedText,
 } from "./support/sse.ts";
 
 failOnUnhandledRejections();
 
 const INTERNAL_SECRET = "upstream-test-internal-secret-0123456789abcdef";
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-let unreachableGateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  const timeouts = { UPSTREAM_IDLE_TIMEOUT_MS: "300", UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500" };
-  [gateway, unreachableGateway] = await Promise.all([
-    // A short owner lease: the database-failure test waits for the sweep.
-    startTestGateway({
-      STREAMER_URL: fake.url,
-      NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET,
-      TURN_LEASE_SECONDS: "3",
-      ...timeouts,
-    }),
-    startTestGateway({ STREAMER_URL: `http://127.0.0.1:${await closedPort()}`, ...timeouts }),
-  ]);
+const timeouts = { UPSTREAM_IDLE_TIMEOUT_MS: "300", UPSTREAM_FIRST_BYTE_TIMEOUT_MS: "500" };
+// A short owner lease: the database-failure test waits for the sweep.
+const { fake, gateway } = useStreamerGateway({
+  NEXTJS_INTERNAL_TOKEN: INTERNAL_SECRET,
+  TURN_LEASE_SECONDS: "3",
+  ...timeouts,
 });
-afterAll(async () => {
-  await Promise.all([gateway?.close(), unreachableGateway?.close()]);
-  await fake?.close();
-});
+const unreachableGateway = useTestGateway(
+  async () => ({ STREAMER_URL: `http://127.0.0.1:${await closedPort()}`, ...timeouts }),
+  { resetEachTest: false },
+);
 
 function expectWellFormed(events: StreamEvent[]) {
   expect(events.length).toBeGreaterThan(1);
@@ -64,12 +53,6 @@ function expectWellFormed(events: StreamEvent[]) {
   expect(events.filter((e) => TERMINAL_TYPES.includes(e.__typename))).toHaveLength(1);
   expect(TERMINAL_TYPES).toContain(events.at(-1)!.__typename);
 }
-
-const streamedText = (events: StreamEvent[]) =>
-  events
-    .filter((e) => e.__typename === "TextDelta")
-    .map((e) => e.delta)
-    .join("");
 
 async function storedMessages(target: TestGateway, chatId: string, token: string) {
   const { chat } = expectOk(await target.gql(CHAT_WITH_MESSAGES, { id: chatId }, token));
@@ -739,13 +722,7 @@ describe("a database failure while storing the user turn", () => {
     const token = await gateway.tokenFor(newUser());
     const variables = sendInput("never stored");
     const before = fake.requests.length;
-    fake.handle(
-      respond([
-        ...turnHead(),
-        ...textDeltas("t1", "Never shown", 1).flatMap((c) => [c, { delayMs: 50 }]),
-        ...turnTail(),
-      ]),
-    );
+    fake.handle(respond(slowTextTurn("Never shown", 50, 1)));
     // The Stream row is the last write of the turn's first statement; its
     // failure must undo the chat and the user message too.
     await prisma.$executeRawUnsafe(`ALTER TABLE "Stream" ADD CONSTRAINT no_streams CHECK (false) NOT VALID`);

@@ -2,10 +2,10 @@
 // the event sequence over both SSE clients, what is stored, the quota.
 // Runs on PGlite, and on PostgreSQL when DATABASE_URL is set.
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { mockModelActivity } from "../src/streamer/mock-model.ts";
 import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { useTestGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
   eventually,
@@ -19,14 +19,7 @@ import {
 
 failOnUnhandledRejections();
 
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  gateway = await startTestGateway();
-});
-afterAll(async () => {
-  await gateway?.close();
-});
+const gateway = useTestGateway({}, { resetEachTest: false });
 
 /** The mock model's two-step turn (reasoning, text, tool call; then the answer), as events. */
 function expectMockTurnShape(events: StreamEvent[]) {

@@ -11,17 +11,11 @@ import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { openDatabase } from "../src/db/client.ts";
 import { createTestDatabase, onPostgres, type TestDatabase } from "./support/database.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
+import { respond, textDeltas, turnHead, heldTextTurn } from "./support/fake-streamer.ts";
 import { dropDatabase, expectError, newUser } from "./support/fixtures.ts";
 import { startGatewayProcess, type GatewayProcess, type Launcher } from "./support/gateway-process.ts";
-import { CHAT_WITH_MESSAGES, eventually, sendInput, subscribeWithFetch, type StreamEvent } from "./support/sse.ts";
+import { CHAT_WITH_MESSAGES, eventually, sendInput, subscribeWithFetch, streamedText } from "./support/sse.ts";
+import { useFakeStreamer } from "./support/file-hooks.ts";
 
 const SECRET = "shutdown-drain-test-secret-at-least-32-chars";
 const env = parseEnv({ AUTH_SECRET: SECRET });
@@ -30,13 +24,12 @@ const SECOND_PART = "and the second half after the signal.";
 // Spawning the gateway and a drain take seconds on a busy machine.
 const TIMEOUT_MS = 120_000;
 
-let fake: FakeStreamer;
+const fake = useFakeStreamer();
 let database: TestDatabase | undefined;
 let gateway: GatewayProcess | undefined;
 let release: () => void = () => {};
 
 beforeAll(async () => {
-  fake = await startFakeStreamer();
   if (onPostgres) database = await createTestDatabase();
 });
 afterEach(async () => {
@@ -44,23 +37,13 @@ afterEach(async () => {
   await gateway?.dispose();
   gateway = undefined;
 });
-afterAll(async () => {
-  await fake?.close();
-  await dropDatabase(database);
-});
+afterAll(() => dropDatabase(database));
 
 /** The answer streams its first half, then waits for `release()` before the rest. */
 function heldAnswer() {
-  let open!: () => void;
-  const released = new Promise<void>((resolve) => (open = resolve));
-  release = open;
-  fake.handle(async (call) => {
-    call.startStream();
-    for (const chunk of [...turnHead(), ...textDeltas("t1", FIRST_PART)]) call.send(chunk);
-    await Promise.race([released, call.closed]);
-    for (const chunk of [...textDeltas("t1", SECOND_PART), ...turnTail()]) call.send(chunk);
-    call.done();
-  });
+  const { promise: released, resolve } = Promise.withResolvers<void>();
+  release = resolve;
+  fake.handle(heldTextTurn(FIRST_PART, SECOND_PART, () => released));
 }
 
 /** The answer streams its first half, then nothing until the gateway hangs up. */
@@ -84,12 +67,6 @@ async function start(launcher: Launcher, drainSeconds: number, databaseUrl = dat
   });
   return gateway;
 }
-
-const streamedText = (events: StreamEvent[]) =>
-  events
-    .filter((e) => e.__typename === "TextDelta")
-    .map((e) => e.delta)
-    .join("");
 
 /** Starts a turn and resolves once its first half has streamed. */
 async function startTurn(url: string, token: string) {

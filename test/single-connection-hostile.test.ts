@@ -3,18 +3,14 @@
 // the protocol's JSON `{"errors": [...]}` with a code, and nothing runs.
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { openStream, payloadOf, reserveStream } from "./support/single-connection.ts";
+import { failOnUnhandledRejections } from "./support/fixtures.ts";
+import { startTestGateway, type TestGateway, useTestGateway } from "./support/gateway.ts";
+import { openStream, payloadOf, reserveStream, postOperation } from "./support/single-connection.ts";
 import { startStallProxy, type StallProxy } from "./support/stall-proxy.ts";
 
 failOnUnhandledRejections();
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway({});
-});
-afterAll(() => closeGateway(gateway));
+const gateway = useTestGateway({}, { resetEachTest: false });
 
 function post(streamToken: string, token: string, body: unknown): Promise<Response> {
   return fetch(`${gateway.url}/graphql/stream`, {
@@ -152,15 +148,12 @@ describe.skipIf(!redisUrl)("/graphql/stream while Redis does not answer", () => 
     const token = await stalled.tokenFor({ id: "redis-stalled-user" });
     const streamToken = await reserveStream(stalled.url, token);
     proxy.pause();
-    const refused = await fetch(`${stalled.url}/graphql/stream`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${token}`,
-        "x-graphql-event-stream-token": streamToken,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ query: "{ me { id } }", extensions: { operationId: "stalled" } }),
-    });
+    const refused = await postOperation(
+      stalled.url,
+      streamToken,
+      { query: "{ me { id } }", operationId: "stalled" },
+      token,
+    );
     expect(refused.status).toBe(503);
     const { errors } = (await refused.json()) as { errors: { message: string; extensions: { code: string } }[] };
     expect(errors[0].extensions.code).toBe("offline:chat");

@@ -4,8 +4,8 @@
 // without REDIS_URL refusing a stream another instance reserved.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { failOnUnhandledRejections } from "./support/fixtures.ts";
+import { startTestGateway, type TestGateway, useTestGateway } from "./support/gateway.ts";
 import {
   openStream,
   payloadOf,
@@ -19,11 +19,7 @@ import { eventually, SEND_MESSAGE, sendInput, subscribeWithClient, type StreamEv
 
 failOnUnhandledRejections();
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway({ MOCK_DELTA_DELAY_MS: "5" });
-});
-afterAll(() => closeGateway(gateway));
+const gateway = useTestGateway({ MOCK_DELTA_DELAY_MS: "5" }, { resetEachTest: false });
 
 const TOO_MANY_ALIASES = `query { ${Array.from({ length: 20 }, (_, i) => `a${i}: me { id }`).join(" ")} }`;
 
@@ -175,15 +171,12 @@ describe("more than one instance without REDIS_URL", () => {
     const streamToken = await reserveStream(gateway.url, token);
     const elsewhere = await openStream(other.url, streamToken, token);
     expect(elsewhere.status).toBe(404);
-    const response = await fetch(`${other.url}/graphql/stream`, {
-      method: "POST",
-      headers: {
-        authorization: `Bearer ${token}`,
-        "x-graphql-event-stream-token": streamToken,
-        "content-type": "application/json",
-      },
-      body: JSON.stringify({ query: "{ me { id } }", extensions: { operationId: randomUUID() } }),
-    });
+    const response = await postOperation(
+      other.url,
+      streamToken,
+      { query: "{ me { id } }", operationId: randomUUID() },
+      token,
+    );
     expect(response.status).toBe(404);
     const { errors } = (await response.json()) as { errors: { message: string }[] };
     expect(errors[0].message).toContain("needs REDIS_URL");

@@ -1,11 +1,7 @@
-import { afterAll, beforeAll, expect, test } from "vitest";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { expect, test } from "vitest";
+import { useTestGateway } from "./support/gateway.ts";
 
-let gateway: TestGateway;
-beforeAll(async () => {
-  gateway = await startTestGateway();
-});
-afterAll(() => gateway.close());
+const gateway = useTestGateway();
 
 test("a guest signs in and sees a full quota", async () => {
   const session = await gateway.gql(`mutation { createGuestSession { token user { id type messagesLeftToday } } }`);

@@ -2,18 +2,17 @@
 // upstream request and stores the partial turn as ABORTED; a client that goes
 // away does not stop it (the turn runs on and is stored). Runs on PGlite and PostgreSQL.
 import { createClient } from "graphql-sse";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { expectError, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import {
   respond,
-  startFakeStreamer,
   textDeltas,
   turnHead,
   turnTail,
-  type FakeStreamer,
   type RecordedRequest,
+  slowTextTurn,
 } from "./support/fake-streamer.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 import {
   CHAT_WITH_MESSAGES,
   eventually,
@@ -24,36 +23,18 @@ import {
   TERMINAL_TYPES,
   type SseSubscription,
   type StreamEvent,
+  streamedText,
+  textDeltaCount,
 } from "./support/sse.ts";
 
 failOnUnhandledRejections();
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
 // About 6 s of answer, a delta every 30 ms: always stopped long before the end.
 const SLOW_TEXT = "A long answer that streams slowly. ".repeat(30);
-const slowAnswer = respond([
-  ...turnHead(),
-  ...textDeltas("t1", SLOW_TEXT, 5).flatMap((chunk) => [chunk, { delayMs: 30 }]),
-  ...turnTail(),
-]);
+const slowAnswer = respond(slowTextTurn(SLOW_TEXT, 30));
 
-beforeAll(async () => {
-  fake = await startFakeStreamer(slowAnswer);
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway({}, slowAnswer);
 
-const textDeltaCount = (events: StreamEvent[]) => events.filter((e) => e.__typename === "TextDelta").length;
-const streamedText = (events: StreamEvent[]) =>
-  events
-    .filter((e) => e.__typename === "TextDelta")
-    .map((e) => e.delta)
-    .join("");
 const storedText = (parts: unknown) =>
   (parts as { type: string; text?: string }[])
     .filter((p) => p.type === "text")
@@ -227,13 +208,7 @@ describe("the chat deleted mid-turn", () => {
     const chatId = variables.input.chatId;
     let deleted: Promise<unknown> | null = null;
     // About 0.6 s of answer: the chat is deleted after the third delta.
-    fake.handle(
-      respond([
-        ...turnHead(),
-        ...textDeltas("t1", "A short story in pieces.", 1).flatMap((chunk) => [chunk, { delayMs: 25 }]),
-        ...turnTail(),
-      ]),
-    );
+    fake.handle(respond(slowTextTurn("A short story in pieces.", 25, 1)));
     let result: SseSubscription;
     try {
       result = await subscribeWithFetch(gateway.url, variables, {
@@ -267,11 +242,7 @@ describe("the chat deleted mid-turn", () => {
 describe("a client that goes away", () => {
   // About 1 s of answer: long enough to leave mid-way, short enough to wait for.
   const MEDIUM_TEXT = "An answer that outlives its reader. ".repeat(5);
-  const mediumAnswer = respond([
-    ...turnHead(),
-    ...textDeltas("t1", MEDIUM_TEXT, 5).flatMap((chunk) => [chunk, { delayMs: 20 }]),
-    ...turnTail(),
-  ]);
+  const mediumAnswer = respond(slowTextTurn(MEDIUM_TEXT, 20));
 
   /** Waits for the turn's answer to be stored and its upstream request to end. */
   async function storedAnswer(assistantMessageId: string, streamId: string) {

@@ -2,7 +2,7 @@
 // it ends as StreamFailed with its partial answer stored; with Redis, a reader that stops reading while the
 // turn runs on is not fed from memory but goes on from Redis, missing nothing.
 import type { UIMessageChunk } from "ai";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
 import type { ChunkSource } from "../src/turn/chunk-source.ts";
 import { MemoryTurnLog } from "../src/turn/memory-turn-log.ts";
@@ -10,16 +10,12 @@ import { prepareTurn } from "../src/turn/prepare.ts";
 import { RedisTurnLog } from "../src/turn/redis-turn-log.ts";
 import type { TurnLog } from "../src/turn/turn-log.ts";
 import { TurnRun, type TurnEvent } from "../src/turn/turn-run.ts";
-import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { turnHead, turnTail } from "./support/fake-streamer.ts";
-import { dropDatabase, insertUser, newId } from "./support/fixtures.ts";
+import { insertUser, newId } from "./support/fixtures.ts";
+import { useTestDatabase } from "./support/file-hooks.ts";
 
 const redisUrl = process.env.REDIS_URL;
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => dropDatabase(database));
+const database = useTestDatabase({ resetEachTest: false });
 
 const words = (n: number) => Array.from({ length: n }, (_, i) => ` w${i}`);
 

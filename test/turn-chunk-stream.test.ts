@@ -1,8 +1,7 @@
 import type { UIMessageChunk } from "ai";
 import { describe, expect, it, vi } from "vitest";
 import { readChunks } from "../src/turn/chunk-stream.ts";
-import { UpstreamError } from "../src/turn/upstream.ts";
-import { upstreamBodyOf } from "./support/upstream-body.ts";
+import { upstreamBodyOf, upstreamFailure } from "./support/upstream-body.ts";
 
 /** A body that sends the given SSE text pieces, then ends or stays open until cancelled. */
 function openBody(pieces: string[], { end = true } = {}) {
@@ -26,17 +25,6 @@ async function collect(body: ReadableStream<Uint8Array>, options = { idleTimeout
   const chunks: UIMessageChunk[] = [];
   for await (const chunk of readChunks(upstreamBodyOf(body), options)) chunks.push(chunk);
   return chunks;
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a failure");
-    },
-    (error: unknown) => error,
-  );
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
 }
 
 describe("readChunks", () => {
@@ -78,7 +66,7 @@ describe("readChunks", () => {
 
   it("fails on malformed JSON and cancels the body", async () => {
     const { body, state } = openBody([sse({ type: "start" }), "data: {not json\n\n"], { end: false });
-    const error = await failure(collect(body));
+    const error = await upstreamFailure(collect(body));
     expect(error).toMatchObject({ code: "offline:chat", kind: "malformed" });
     expect(error.message).toMatch(/malformed chunk from streamer/);
     await vi.waitFor(() => expect(state.cancelled).toBe(true));
@@ -86,14 +74,14 @@ describe("readChunks", () => {
 
   it("fails on a known chunk type with invalid fields", async () => {
     const { body } = openBody([sse({ type: "text-delta", id: "t" })]);
-    const error = await failure(collect(body));
+    const error = await upstreamFailure(collect(body));
     expect(error).toMatchObject({ code: "offline:chat", kind: "malformed" });
     expect(error.message).toBe('malformed chunk from streamer: invalid "text-delta" chunk');
   });
 
   it("fails on JSON that is not a chunk", async () => {
     const { body } = openBody([sse(42)]);
-    expect(await failure(collect(body))).toMatchObject({ kind: "malformed" });
+    expect(await upstreamFailure(collect(body))).toMatchObject({ kind: "malformed" });
   });
 
   it("times out when the streamer goes quiet, and cancels the body", async () => {
@@ -102,7 +90,7 @@ describe("readChunks", () => {
     const reading = (async () => {
       for await (const chunk of readChunks(upstreamBodyOf(body), { idleTimeoutMs: 50 })) seen.push(chunk);
     })();
-    const error = await failure(reading);
+    const error = await upstreamFailure(reading);
     expect(error).toMatchObject({
       code: "offline:chat",
       kind: "idle-timeout",
@@ -163,7 +151,7 @@ describe("readChunks", () => {
         setTimeout(() => controller.error(new Error("socket hang up")), 10);
       },
     });
-    const error = await failure(collect(body));
+    const error = await upstreamFailure(collect(body));
     expect(error).toMatchObject({ code: "offline:chat", kind: "connection-lost" });
     expect(error.message).toBe("connection to the streamer was lost: socket hang up");
   });

@@ -10,14 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { closeGateway, expectOk, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
+import { respond, textDeltas, turnHead, turnTail, slowTextTurn } from "./support/fake-streamer.ts";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import {
@@ -27,31 +20,20 @@ import {
   sendInput,
   subscribeWithFetch,
   type StreamEvent,
+  streamedText,
 } from "./support/sse.ts";
+import { useFakeStreamer } from "./support/file-hooks.ts";
 
 const redisUrl = process.env.REDIS_URL;
 const onPostgres = Boolean(process.env.DATABASE_URL);
 const TEXT = "Every word streamed before the crash is kept. ".repeat(200);
 // Far longer than any test waits: a delta every 20 ms.
-const endless = respond([
-  ...turnHead(),
-  ...textDeltas("t1", TEXT, 5).flatMap((c) => [c, { delayMs: 20 }]),
-  ...turnTail(),
-]);
+const endless = respond(slowTextTurn(TEXT, 20));
 
-let fake: FakeStreamer;
-beforeAll(async () => {
-  fake = await startFakeStreamer(endless);
-});
-afterAll(() => fake?.close());
+const fake = useFakeStreamer(endless);
 
 const token = (user: { id: string }) =>
   signUserToken(parseEnv({}), { id: user.id, type: "regular", email: null }, 3600);
-const textOf = (events: StreamEvent[]) =>
-  events
-    .filter((e) => e.__typename === "TextDelta")
-    .map((e) => e.delta)
-    .join("");
 const partsText = (parts: { __typename?: string; type?: string; text?: string }[]) =>
   parts
     .filter((p) => p.__typename === "TextPart" || p.type === "text")
@@ -133,8 +115,8 @@ describe.skipIf(!redisUrl || !onPostgres)("SIGKILL of the instance running a tur
     expect(resumed.events.map((e) => e.seq)).toEqual(resumed.events.map((_, i) => i));
     expect(resumed.events.slice(0, sent.seen.length)).toEqual(sent.seen);
     // Every part streamed: what the resumer saw, all of it stored.
-    const streamed = textOf(resumed.events);
-    expect(streamed.startsWith(textOf(sent.seen))).toBe(true);
+    const streamed = streamedText(resumed.events);
+    expect(streamed.startsWith(streamedText(sent.seen))).toBe(true);
     expect(partsText(failed.partialMessage.parts)).toBe(streamed);
 
     const chat = await chatQuery(survivor.url, sent.chatId, bearer);
@@ -186,7 +168,7 @@ describe.skipIf(onPostgres)(
         const chat = await chatQuery(gateway!.url, sent.chatId, bearer);
         const answer = chat.messages.edges[1]?.node;
         const text = answer ? partsText(answer.parts) : "";
-        return answer?.status === "STREAMING" && text.length >= textOf(sent.seen).length && text;
+        return answer?.status === "STREAMING" && text.length >= streamedText(sent.seen).length && text;
       }, 10_000);
       await gateway.kill("SIGKILL");
       sent.leave();

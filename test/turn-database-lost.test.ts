@@ -8,23 +8,17 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Database } from "../src/db/client.ts";
 import { metricsRegistry } from "../src/metrics.ts";
 import { closeGateway, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import {
-  respond,
-  startFakeStreamer,
-  textDeltas,
-  turnHead,
-  turnTail,
-  type FakeStreamer,
-} from "./support/fake-streamer.ts";
+import { respond, slowTextTurn } from "./support/fake-streamer.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
-import { eventually, sendInput, subscribeWithFetch, TERMINAL_TYPES, type StreamEvent } from "./support/sse.ts";
+import { eventually, sendInput, subscribeWithFetch, TERMINAL_TYPES, streamedText } from "./support/sse.ts";
+import { useFakeStreamer } from "./support/file-hooks.ts";
 
 failOnUnhandledRejections();
 
 const TEXT = "Every word the client saw is kept. ".repeat(40);
 // A delta every 20 ms: about 5 s of answer.
-const slow = respond([...turnHead(), ...textDeltas("t1", TEXT, 5).flatMap((c) => [c, { delayMs: 20 }]), ...turnTail()]);
+const slow = respond(slowTextTurn(TEXT, 20));
 
 /** The database, with its driver SQL refused (ECONNREFUSED, as pg says it) while `down`. */
 function switchable(db: Database) {
@@ -39,19 +33,12 @@ function switchable(db: Database) {
   return { db: wrapped, state };
 }
 
-const textOf = (events: StreamEvent[]) =>
-  events
-    .filter((e) => e.__typename === "TextDelta")
-    .map((e) => e.delta)
-    .join("");
-
-let fake: FakeStreamer;
+const fake = useFakeStreamer(slow);
 let database: TestDatabase;
 let link: ReturnType<typeof switchable>;
 const gateways: TestGateway[] = [];
 
 beforeAll(async () => {
-  fake = await startFakeStreamer(slow);
   database = await createTestDatabase();
   link = switchable(database.db);
 });
@@ -59,7 +46,6 @@ afterAll(async () => {
   link.state.down = false;
   for (const gateway of gateways) await closeGateway(gateway);
   await database?.drop();
-  await fake?.close();
 });
 beforeEach(() => {
   link.state.down = false;
@@ -128,7 +114,7 @@ describe("the database stops answering mid-turn", () => {
     expect(terminals[0]).toMatchObject({ __typename: "StreamFailed", code: "offline:chat", partialMessage: null });
     // The next checkpoint (300 ms) finds the database refusing: far sooner than the answer's 5 s.
     expect(endedAt - downAt).toBeLessThan(2_000);
-    const seen = textOf(result.events);
+    const seen = streamedText(result.events);
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.length).toBeLessThan(TEXT.length);
 
@@ -154,7 +140,7 @@ describe("the database stops answering mid-turn", () => {
     const terminals = result.events.filter((e) => TERMINAL_TYPES.includes(e.__typename));
     expect(terminals).toHaveLength(1);
     expect(terminals[0]).toMatchObject({ __typename: "StreamFailed", code: "offline:chat", partialMessage: null });
-    const seen = textOf(result.events);
+    const seen = streamedText(result.events);
     expect(seen).toBe(TEXT);
 
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -170,7 +156,7 @@ describe.skipIf(!process.env.REDIS_URL)("the instance holding an unsaved answer 
     const owner = await gatewayWith({ TURN_CHECKPOINT_MS: "300" });
     const { result, started } = await turnLosingItsDatabase(owner, 10, 8_000);
     expect(result.events.at(-1)).toMatchObject({ __typename: "StreamFailed", code: "offline:chat" });
-    const seen = textOf(result.events);
+    const seen = streamedText(result.events);
     // Its shutdown tries the store once more (refused still) and leaves the answer to the sweep.
     await owner.close();
     gateways.splice(gateways.indexOf(owner), 1);

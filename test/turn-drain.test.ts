@@ -2,24 +2,14 @@
 // begins or ends are waited for or stopped, never left running past it.
 // (The whole shutdown, signals and all, is test/shutdown-drain.test.ts.)
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { prepareTurn } from "../src/turn/prepare.ts";
 import type { TurnRun } from "../src/turn/turn-run.ts";
-import { startFakeStreamer, textDeltas, turnHead, turnTail, type FakeStreamer } from "./support/fake-streamer.ts";
-import { closeGateway, insertUser } from "./support/fixtures.ts";
-import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { heldTextTurn } from "./support/fake-streamer.ts";
+import { insertUser } from "./support/fixtures.ts";
+import { useStreamerGateway } from "./support/gateway.ts";
 
-let fake: FakeStreamer;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  fake = await startFakeStreamer();
-  gateway = await startTestGateway({ STREAMER_URL: fake.url });
-});
-afterAll(async () => {
-  await closeGateway(gateway);
-  await fake?.close();
-});
+const { fake, gateway } = useStreamerGateway();
 
 /** Stores a turn's first step (user message, quota, Stream row), as sendMessage does before starting it. */
 async function preparedTurn(question = "Hello?") {
@@ -50,13 +40,7 @@ function holdAnswers(): (question: string) => void {
     }
     return gates.get(question)!;
   };
-  fake.handle(async (call) => {
-    call.startStream();
-    for (const chunk of [...turnHead(), ...textDeltas("t1", "Part of it")]) call.send(chunk);
-    await Promise.race([gate(call.userText).opened, call.closed]);
-    for (const chunk of [...textDeltas("t1", ", and the rest."), ...turnTail()]) call.send(chunk);
-    call.done();
-  });
+  fake.handle(heldTextTurn("Part of it", ", and the rest.", (call) => gate(call.userText).opened));
   return (question) => gate(question).open();
 }
 

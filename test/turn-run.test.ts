@@ -1,19 +1,15 @@
 import type { UIMessageChunk } from "ai";
-import { afterAll, beforeAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
 import type { ChunkSource } from "../src/turn/chunk-source.ts";
 import { prepareTurn } from "../src/turn/prepare.ts";
 import { MemoryTurnLog } from "../src/turn/memory-turn-log.ts";
 import { TurnRun, type TurnEvent } from "../src/turn/turn-run.ts";
-import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { turnHead, turnTail } from "./support/fake-streamer.ts";
-import { dropDatabase, insertUser, newId } from "./support/fixtures.ts";
+import { insertUser, newId } from "./support/fixtures.ts";
+import { useTestDatabase } from "./support/file-hooks.ts";
 
-let database: TestDatabase;
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterAll(() => dropDatabase(database));
+const database = useTestDatabase({ resetEachTest: false });
 
 /** A streamer's whole answer arriving at once, as one read of a fast streamer's body would. */
 function burst(deltas: number): UIMessageChunk[] {

@@ -8,7 +8,8 @@ import { assembleMessage } from "../src/turn/assemble.ts";
 import { createChunkMapper } from "../src/turn/chunk-events.ts";
 import { readChunks } from "../src/turn/chunk-stream.ts";
 import type { ChunkEventDraft } from "../src/turn/events.ts";
-import { closeUpstreamAgents, openUpstream, UpstreamError } from "../src/turn/upstream.ts";
+import { closeUpstreamAgents, openUpstream } from "../src/turn/upstream.ts";
+import { upstreamFailure } from "./support/upstream-body.ts";
 
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
@@ -58,17 +59,6 @@ function writeSse(res: ServerResponse, chunks: UIMessageChunk[]) {
 
 function sseLine(chunk: UIMessageChunk): string {
   return `data: ${JSON.stringify(chunk)}\n\n`;
-}
-
-async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
-  const error = await promise.then(
-    () => {
-      throw new Error("expected a failure");
-    },
-    (error: unknown) => error,
-  );
-  expect(error).toBeInstanceOf(UpstreamError);
-  return error as UpstreamError;
 }
 
 const turnBody = { id: "chat-1", message: { id: "u1", role: "user", parts: [{ type: "text", text: "Weather?" }] } };
@@ -151,7 +141,7 @@ describe("openUpstream", () => {
     const { port } = probe.address() as AddressInfo;
     probe.close();
     await once(probe, "close");
-    const error = await failure(
+    const error = await upstreamFailure(
       openUpstream({ url: `http://127.0.0.1:${port}/api/chat/stream`, body: {}, token: "t" }),
     );
     expect(error).toMatchObject({ code: "offline:chat", kind: "unreachable", status: null });
@@ -174,7 +164,7 @@ describe("openUpstream", () => {
       res.writeHead(status, { "content-type": "application/json" });
       res.end(JSON.stringify({ code: "x:chat", message: "Streamer says no." }));
     };
-    const error = await failure(openUpstream({ url: `${baseUrl}/a`, body: {}, token: "t" }));
+    const error = await upstreamFailure(openUpstream({ url: `${baseUrl}/a`, body: {}, token: "t" }));
     expect(error).toMatchObject({ code, kind: "status", status });
     expect(error.message).toBe(`streamer answered HTTP ${status}: x:chat - Streamer says no.`);
   });
@@ -184,7 +174,7 @@ describe("openUpstream", () => {
       res.writeHead(503);
       res.end("  upstream overloaded \n");
     };
-    const error = await failure(openUpstream({ url: `${baseUrl}/a`, body: {}, token: "t" }));
+    const error = await upstreamFailure(openUpstream({ url: `${baseUrl}/a`, body: {}, token: "t" }));
     expect(error.message).toBe("streamer answered HTTP 503: upstream overloaded");
   });
 
@@ -193,7 +183,7 @@ describe("openUpstream", () => {
       res.writeHead(500, { "content-type": "text/plain" });
       res.write("a stack trace, then nothing more");
     };
-    const error = await failure(
+    const error = await upstreamFailure(
       openUpstream({ url: `${baseUrl}/endless-error`, body: {}, token: "t", idleTimeoutMs: 100 }),
     );
     expect(error).toMatchObject({ code: "offline:chat", kind: "status", status: 500 });
@@ -206,13 +196,13 @@ describe("openUpstream", () => {
       res.writeHead(200, { "content-type": "text/html" });
       res.end("<html></html>");
     };
-    const error = await failure(openUpstream({ url: `${baseUrl}/a`, body: {}, token: "t" }));
+    const error = await upstreamFailure(openUpstream({ url: `${baseUrl}/a`, body: {}, token: "t" }));
     expect(error).toMatchObject({ code: "offline:chat", kind: "not-a-stream", status: 200 });
   });
 
   it("times out when the streamer does not answer", async () => {
     handler = () => {};
-    const error = await failure(
+    const error = await upstreamFailure(
       openUpstream({ url: `${baseUrl}/slow`, body: {}, token: "t", firstByteTimeoutMs: 100 }),
     );
     expect(error).toMatchObject({ code: "offline:chat", kind: "first-byte-timeout" });
@@ -266,7 +256,7 @@ describe("openUpstream", () => {
       res.write(sseLine({ type: "start" }));
     };
     const body = await openUpstream({ url: `${baseUrl}/quiet`, body: {}, token: "t" });
-    const error = await failure(
+    const error = await upstreamFailure(
       (async () => {
         for await (const _ of readChunks(body, { idleTimeoutMs: 50 }));
       })(),
@@ -336,7 +326,7 @@ describe("openUpstream", () => {
       setTimeout(() => res.socket?.destroy(), 20);
     };
     const body = await openUpstream({ url: `${baseUrl}/cut`, body: {}, token: "t" });
-    const error = await failure(
+    const error = await upstreamFailure(
       (async () => {
         for await (const _ of readChunks(body, { idleTimeoutMs: 1000 }));
       })(),

@@ -199,6 +199,25 @@ export function turnTail(metadata: object | null = USAGE_METADATA, finishReason 
   ];
 }
 
+/**
+ * A text answer held after `first`: `rest` and the end of the turn follow
+ * once `until(call)` resolves, or never once the gateway has hung up.
+ */
+export function heldTextTurn(first: string, rest: string, until: (call: FakeCall) => Promise<unknown>): FakeHandler {
+  return async (call) => {
+    call.startStream();
+    for (const chunk of [...turnHead(), ...textDeltas("t1", first)]) call.send(chunk);
+    await Promise.race([until(call), call.closed]);
+    for (const chunk of [...textDeltas("t1", rest), ...turnTail()]) call.send(chunk);
+    call.done();
+  };
+}
+
+/** A whole one-step text answer, a delta of about `size` characters every `delayMs`. */
+export function slowTextTurn(text: string, delayMs: number, size = 5): ScriptItem[] {
+  return [...turnHead(), ...textDeltas("t1", text, size).flatMap((delta) => [delta, { delayMs }]), ...turnTail()];
+}
+
 /** A whole one-step text answer. */
 export function textTurn(text: string, metadata: object | null = USAGE_METADATA): object[] {
   return [...turnHead(), ...textDeltas("t1", text), ...turnTail(metadata)];

@@ -1,12 +1,14 @@
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, beforeEach } from "vitest";
+import { beforeEach } from "vitest";
 import { createApp } from "../../src/app.ts";
 import { createGatewayServer } from "../../src/http/coalesce-writes.ts";
 import { signUserToken } from "../../src/auth/user-token.ts";
 import { parseEnv, streamerUrlOf, type Env } from "../../src/config/env.ts";
 import { startStreamer } from "../../src/streamer/server.ts";
 import { createTestDatabase, type TestDatabase } from "./database.ts";
+import type { FakeHandler, FakeStreamer } from "./fake-streamer.ts";
 import { closeGateway } from "./fixtures.ts";
+import { startedForFile, useFakeStreamer } from "./file-hooks.ts";
 
 export interface GraphQLResult<T = any> {
   data?: T | null;
@@ -70,22 +72,38 @@ export async function startTestGateway(
   };
 }
 
+type Overrides = Record<string, string>;
+
 /**
- * The test file's gateway: started before its tests, its database emptied
- * before each test, closed after them. It exists only while tests and hooks
- * run; reading it earlier throws.
+ * The test file's gateway: started before its tests (with `overrides`, or
+ * what the function returns then), its database emptied before each test
+ * unless `resetEachTest` is false, closed after them. It exists only while
+ * tests and hooks run; reading it earlier throws.
  */
-export function useTestGateway(overrides: Record<string, string> = {}): TestGateway {
-  let started: TestGateway | undefined;
-  beforeAll(async () => {
-    started = await startTestGateway(overrides);
-  });
-  afterAll(() => closeGateway(started));
-  beforeEach(() => started?.database.reset());
-  return new Proxy({} as TestGateway, {
-    get(_target, key) {
-      if (!started) throw new Error("the test gateway is read before beforeAll started it");
-      return Reflect.get(started, key);
-    },
-  });
+export function useTestGateway(
+  overrides: Overrides | (() => Overrides | Promise<Overrides>) = {},
+  options: { resetEachTest?: boolean } = {},
+): TestGateway {
+  const gateway = startedForFile(
+    "test gateway",
+    async () => startTestGateway(typeof overrides === "function" ? await overrides() : overrides),
+    closeGateway,
+  );
+  if (options.resetEachTest ?? true) beforeEach(() => gateway.database.reset());
+  return gateway;
+}
+
+/**
+ * A fake streamer answering with `answer` until a test sets another handler
+ * with `fake.handle`, and the file's gateway streaming from it. The database
+ * is kept between tests: a turn can outlive the test that started it and
+ * still be writing.
+ */
+export function useStreamerGateway(
+  overrides: Overrides = {},
+  answer?: FakeHandler,
+): { fake: FakeStreamer; gateway: TestGateway } {
+  const fake = useFakeStreamer(answer);
+  const gateway = useTestGateway(() => ({ STREAMER_URL: fake.url, ...overrides }), { resetEachTest: false });
+  return { fake, gateway };
 }

@@ -253,6 +253,13 @@ export async function subscribeWithClient(
 
 export const typenames = (events: StreamEvent[]): string[] => events.map((event) => event.__typename);
 
+/** The answer's text as the client saw it: its TextDelta events, joined. */
+export const streamedText = (events: StreamEvent[]): string =>
+  events.flatMap((event) => (event.__typename === "TextDelta" ? [event.delta] : [])).join("");
+
+export const textDeltaCount = (events: StreamEvent[]): number =>
+  events.filter((event) => event.__typename === "TextDelta").length;
+
 /** Polls until `probe` returns a value other than undefined/null/false, or the time is up. */
 export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 2000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
