@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
 import { mockModelActivity } from "../src/streamer/mock-model.ts";
-import { directSource } from "../src/turn/chunk-source.ts";
+import { directSource, streamerPayload } from "../src/turn/chunk-source.ts";
 import type { PreparedTurn } from "../src/turn/prepare.ts";
 import { UpstreamError } from "../src/turn/upstream.ts";
 import { eventually } from "./support/sse.ts";
@@ -49,5 +49,16 @@ describe("directSource", () => {
     const { types, error } = await read("[plain] Hello there");
     expect(error).toBeNull();
     expect(types.at(-1)).toBe("finish");
+  });
+});
+
+describe("streamerPayload", () => {
+  it("moves the chat's history into the payload: a running turn no longer holds it", () => {
+    const history = [{ id: "m1", role: "user", parts: [{ type: "text", text: "earlier" }] }];
+    const turn = { ...turnSaying("now"), existingMessages: history } as PreparedTurn;
+    const payload = streamerPayload(turn);
+    expect(payload.existingMessages).toEqual(history);
+    expect(payload.message.parts).toEqual([{ type: "text", text: "now" }]);
+    expect(turn.existingMessages).toEqual([]);
   });
 });

@@ -17,14 +17,20 @@ export interface ChunkSource {
   warm(userId: string, chatId: string): void;
 }
 
-/** The seed's payload for POST /api/chat/stream. */
+/**
+ * The seed's payload for POST /api/chat/stream. The chat's history moves from
+ * the turn into it: it is the largest thing a turn holds, nothing reads it
+ * past the request, and a running turn would otherwise keep it to its end.
+ */
 export function streamerPayload(turn: PreparedTurn) {
+  const existingMessages = turn.existingMessages;
+  turn.existingMessages = [];
   return {
     id: turn.chat.id,
     message: { id: turn.userMessage.id, role: "user", parts: turn.userMessage.parts } as UIMessage,
     selectedChatModel: turn.selectedChatModel,
     selectedVisibilityType: turn.chat.visibility,
-    existingMessages: turn.existingMessages,
+    existingMessages,
   };
 }
 

@@ -28,7 +28,7 @@ export interface PreparedTurn {
   streamId: string;
   assistantMessageId: string;
   selectedChatModel: string;
-  /** The chat's messages before the new one, oldest first (the new turn's own assistant message not among them). */
+  /** The chat's messages before the new one, oldest first (the new turn's own assistant message not among them); empty once streamerPayload took them. */
   existingMessages: UIMessage[];
 }
 
