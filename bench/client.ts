@@ -285,6 +285,17 @@ export function gatewaySpec(
   };
 }
 
+/** stopStream for the chat: its running turn is stopped and stored. */
+export async function stopTurn(gatewayUrl: string, userToken: string, chatId: string): Promise<void> {
+  const response = await fetch(`${gatewayUrl}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${userToken}` },
+    body: JSON.stringify({ query: "mutation ($chatId: ID!) { stopStream(chatId: $chatId) }", variables: { chatId } }),
+    signal: AbortSignal.timeout(15_000),
+  });
+  if (!response.ok) throw new Error(`stopStream: HTTP ${response.status}`);
+}
+
 /** The payload the gateway would POST to the streamer for a new chat's first message. */
 export function streamerPayload(chatId: string, text: string) {
   return {

@@ -38,6 +38,7 @@ import { ownCpuMs, postgresCpu, postgresCpuBetween, type PostgresCpu } from "./c
 import {
   agent,
   gatewaySpec,
+  stopTurn,
   openStream,
   uiSpec,
   type StreamHandle,
@@ -194,9 +195,15 @@ function rotate(paths: Paths, worker = 0, workers = 1): number {
 type PathName = "gateway" | "pipe" | "streamer";
 
 /** A turn's spec for `path`; user `u` (tokens are minted before timing starts). */
-async function specFor(paths: Paths, path: PathName, u: number, text: string, timeoutMs: number): Promise<StreamSpec> {
-  if (path === "gateway") return gatewaySpec(paths.stack.gateway.url, paths.userTokens[u], text, timeoutMs);
-  const chatId = randomUUID();
+async function specFor(
+  paths: Paths,
+  path: PathName,
+  u: number,
+  text: string,
+  timeoutMs: number,
+  chatId: string = randomUUID(),
+): Promise<StreamSpec> {
+  if (path === "gateway") return gatewaySpec(paths.stack.gateway.url, paths.userTokens[u], text, timeoutMs, chatId);
   const token = await signInternalToken(secrets.NEXTJS_INTERNAL_TOKEN, { userId: paths.userIds[u], chatId });
   const base = path === "pipe" ? paths.stack.pipe.url : paths.stack.streamer.url;
   return uiSpec(base, token, chatId, text, timeoutMs);
@@ -411,7 +418,8 @@ async function holdStreams(
   const before = await heapUsed(measured);
   const streamerBefore = await heapUsed(streamer);
   const handles: StreamHandle[] = [];
-  for (let u = 0; u < n; u++) handles.push(openStream(await specFor(paths, path, u, prompt, 120_000)));
+  const chatIds = Array.from({ length: n }, () => randomUUID());
+  for (let u = 0; u < n; u++) handles.push(openStream(await specFor(paths, path, u, prompt, 120_000, chatIds[u])));
   try {
     await withTimeout(
       Promise.all(
@@ -440,12 +448,17 @@ async function holdStreams(
       streamerPerStream: (streamerDuring - streamerBefore) / n,
     };
   } finally {
+    // A gateway turn outlives its client (it is stored and resumable): the held ones are stopped first.
+    if (path === "gateway") {
+      const url = paths.stack.gateway.url;
+      await Promise.all(chatIds.map((chatId, u) => stopTurn(url, paths.userTokens[u], chatId).catch(() => {})));
+    }
     for (const handle of handles) handle.abort();
     const ended = await withTimeout(Promise.all(handles.map((handle) => handle.done)), 30_000, "held streams closing");
     for (const result of ended) {
       if (result.status === "failed") fail(`held ${path} stream: ${result.detail}`);
     }
-    // Every upstream stream must stop once its client is gone.
+    // Every upstream stream must stop once its turn is stopped (the pipe's: once its client is gone).
     const deadline = clock() + 30_000;
     for (;;) {
       const { active } = await streamer.call<{ active: number }>("activity");
