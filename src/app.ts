@@ -20,6 +20,7 @@ import { useMetrics } from "./http/metrics-endpoint.ts";
 import { useReadiness } from "./http/readiness.ts";
 import { UNMATCHABLE_HEALTH_ENDPOINT, useHealth } from "./http/health.ts";
 import { useNoSuggestions } from "./http/suggestions.ts";
+import { RedisConnections } from "./redis/connections.ts";
 import { useJitStreamEvents } from "./http/jit-stream-events.ts";
 import { useKnownClientParams } from "./http/known-client-params.ts";
 import { useMediaTypeRefusals } from "./http/media-type-refusals.ts";
@@ -55,15 +56,15 @@ function chunkSourceFor(env: Env, streamerUrl: string | undefined): ChunkSource 
 }
 
 /** With REDIS_URL a Redis Stream per turn, readable from every instance; otherwise this process's memory. */
-async function turnLogFor(env: Env): Promise<TurnLog> {
+function turnLogFor(env: Env, redis: RedisConnections | null): TurnLog {
   const retentionMs = env.TURN_LOG_RETENTION_SECONDS * 1000;
-  if (!env.REDIS_URL) return new MemoryTurnLog({ retentionMs });
-  return RedisTurnLog.connect(env.REDIS_URL, { retentionMs, maxEvents: env.TURN_MAX_EVENTS });
+  if (!redis) return new MemoryTurnLog({ retentionMs });
+  return RedisTurnLog.over(redis, { retentionMs, maxEvents: env.TURN_MAX_EVENTS });
 }
 
 /** Single-connection mode's event streams: with REDIS_URL, shared by every instance (no sticky sessions). */
-async function eventStreamsFor(env: Env): Promise<EventStreams> {
-  return env.REDIS_URL ? RedisEventStreams.connect(env.REDIS_URL) : new MemoryEventStreams();
+async function eventStreamsFor(redis: RedisConnections | null): Promise<EventStreams> {
+  return redis ? RedisEventStreams.connect(redis) : new MemoryEventStreams();
 }
 
 /**
@@ -72,11 +73,13 @@ async function eventStreamsFor(env: Env): Promise<EventStreams> {
  */
 export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), demoDir }: AppOptions) {
   const tokens = createUserTokenVerifier(env);
+  // One set of connections for the turn log, the stop bus and the event streams.
+  const redis = env.REDIS_URL ? await RedisConnections.connect(env.REDIS_URL) : null;
   const services: Services = {
     tokens,
     resolveCaller: createCallerResolver(db, tokens),
     turns: new TurnRegistry(db, chunkSourceFor(env, streamerUrl), {
-      turnLog: await turnLogFor(env),
+      turnLog: turnLogFor(env, redis),
       settings: {
         maxEvents: env.TURN_MAX_EVENTS,
         maxBytes: env.TURN_MAX_BYTES,
@@ -89,7 +92,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     }),
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),
   };
-  const eventStreams = await eventStreamsFor(env);
+  const eventStreams = await eventStreamsFor(redis);
 
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,
@@ -154,7 +157,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     ],
   });
 
-  if (env.REDIS_URL) await services.turns.connectStopBus(env.REDIS_URL);
+  if (redis) await services.turns.connectStopBus(redis);
   // The embedded database has one instance: turns active at its start were left by its previous run.
   await services.turns.startLeases({ recoverNow: db.kind === "pglite" && !env.REDIS_URL });
   return { yoga, services, eventStreams };

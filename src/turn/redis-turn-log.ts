@@ -1,10 +1,10 @@
 import type { UIMessageChunk } from "ai";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { log } from "../log.ts";
-import { metrics } from "../metrics.ts";
+import { RedisConnections } from "../redis/connections.ts";
 import { EventWindow } from "./event-window.ts";
 import { eventEntryId, parseEntries, parseEvent, RECOVERED_TERMINAL_ID, turnKey } from "./redis-log-entries.ts";
-import { RedisLogFollowers } from "./redis-log-followers.ts";
+import type { RedisLogFollowers } from "./redis-log-followers.ts";
 import {
   isTerminal,
   ReaderFellBehind,
@@ -49,19 +49,14 @@ interface Pending {
  * shared blocking reader (redis-log-followers.ts).
  */
 export class RedisTurnLog implements TurnLog {
+  /** On connections of its own, closed at shutdown. */
   static async connect(url: string, options: { retentionMs: number; maxEvents: number }): Promise<RedisTurnLog> {
-    const commands = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 5_000 });
-    const blocking = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    for (const client of [commands, blocking]) {
-      client.on("error", (error) => {
-        metrics.redisError();
-        log.warn("redis connection failed (turn log)", { error });
-      });
-    }
-    await Promise.all([commands.connect(), blocking.connect()]);
-    const followers = new RedisLogFollowers(blocking, commands);
-    await followers.start();
-    return new RedisTurnLog(commands, blocking, followers, options);
+    return new RedisTurnLog((await RedisConnections.connect(url)).use(), options);
+  }
+
+  /** On an instance's shared connections (one use of them, released at shutdown). */
+  static over(redis: RedisConnections, options: { retentionMs: number; maxEvents: number }): RedisTurnLog {
+    return new RedisTurnLog(redis.use(), options);
   }
 
   private readonly local = new Map<string, LocalTurn>();
@@ -70,19 +65,14 @@ export class RedisTurnLog implements TurnLog {
   private readonly retentionSeconds: number;
   private readonly maxLength: number;
 
+  private readonly redis: RedisConnections;
   private readonly commands: Redis;
-  private readonly blocking: Redis;
   private readonly followers: RedisLogFollowers;
 
-  private constructor(
-    commands: Redis,
-    blocking: Redis,
-    followers: RedisLogFollowers,
-    { retentionMs, maxEvents }: { retentionMs: number; maxEvents: number },
-  ) {
-    this.commands = commands;
-    this.blocking = blocking;
-    this.followers = followers;
+  private constructor(redis: RedisConnections, { retentionMs, maxEvents }: { retentionMs: number; maxEvents: number }) {
+    this.redis = redis;
+    this.commands = redis.commands;
+    this.followers = redis.followers;
     this.retentionSeconds = Math.max(1, Math.ceil(retentionMs / 1000));
     // Room for every event of the longest turn and its chunk-only entries: the cap only guards Redis.
     this.maxLength = maxEvents * 3 + 100;
@@ -170,8 +160,7 @@ export class RedisTurnLog implements TurnLog {
     // The last terminal events may wait for their check phase still.
     this.flushing = this.flushing.then(() => this.flush());
     await this.flushing;
-    await this.followers.close();
-    await Promise.allSettled([this.commands.quit(), this.blocking.quit()]);
+    await this.redis.release();
   }
 
   private queue(entry: Pending): void {

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Database } from "../db/client.ts";
 import { getActiveStreamIdsByChatId } from "../db/streams.ts";
 import { log } from "../log.ts";
+import type { RedisConnections } from "../redis/connections.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import { drainingRefusal, drainRuns, type DrainOptions, type DrainReport } from "./drain.ts";
 import { TurnLeases } from "./lease.ts";
@@ -104,8 +105,8 @@ export class TurnRegistry {
   }
 
   /** Hears stops published by every instance (REDIS_URL). */
-  async connectStopBus(redisUrl: string): Promise<void> {
-    this.bus = await createRedisStopBus(redisUrl, (chatId, reason) => void this.stopHere(chatId, reason));
+  async connectStopBus(redis: RedisConnections): Promise<void> {
+    this.bus = await createRedisStopBus(redis, (chatId, reason) => void this.stopHere(chatId, reason));
   }
 
   /**

@@ -1,6 +1,5 @@
-import { Redis } from "ioredis";
 import { log } from "../log.ts";
-import { metrics } from "../metrics.ts";
+import type { RedisConnections } from "../redis/connections.ts";
 
 /**
  * Carries stopStream to every gateway instance, since the connection that asks
@@ -15,19 +14,11 @@ export interface StopBus {
 const CHANNEL = "chat-gateway:stop-stream";
 
 export async function createRedisStopBus(
-  url: string,
+  redis: RedisConnections,
   onStop: (chatId: string, reason: string) => void,
 ): Promise<StopBus> {
-  const publisher = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-  const subscriber = new Redis(url, { lazyConnect: true });
-  for (const client of [publisher, subscriber]) {
-    client.on("error", (error) => {
-      metrics.redisError();
-      log.warn("redis connection failed", { error });
-    });
-  }
-  await Promise.all([publisher.connect(), subscriber.connect()]);
-  subscriber.on("message", (_channel: string, text: string) => {
+  redis.use();
+  await redis.subscribe(CHANNEL, (text) => {
     try {
       const { chatId, reason } = JSON.parse(text) as { chatId: string; reason: string };
       onStop(chatId, reason);
@@ -35,13 +26,10 @@ export async function createRedisStopBus(
       log.warn("malformed stop message", { error });
     }
   });
-  await subscriber.subscribe(CHANNEL);
   return {
     async publish(chatId, reason) {
-      await publisher.publish(CHANNEL, JSON.stringify({ chatId, reason }));
+      await redis.commands.publish(CHANNEL, JSON.stringify({ chatId, reason }));
     },
-    async close() {
-      await Promise.allSettled([subscriber.quit(), publisher.quit()]);
-    },
+    close: () => redis.release(),
   };
 }

@@ -1,8 +1,8 @@
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { ChatSDKError } from "../../errors.ts";
 import { log } from "../../log.ts";
-import { metrics } from "../../metrics.ts";
-import { RedisLogFollowers } from "../../turn/redis-log-followers.ts";
+import { RedisConnections } from "../../redis/connections.ts";
+import type { RedisLogFollowers } from "../../turn/redis-log-followers.ts";
 import type { AddResult, EventStreams, HeldStream, OpenResult, ReserveResult, StreamState } from "./event-streams.ts";
 import { overflowFrames, TOMBSTONE_MS } from "./event-streams.ts";
 
@@ -63,54 +63,42 @@ export interface RedisEventStreamsOptions {
 }
 
 export class RedisEventStreams implements EventStreams {
-  static async connect(url: string, options: RedisEventStreamsOptions = {}): Promise<RedisEventStreams> {
-    const commands = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2, commandTimeout: 5_000 }) as Commands;
-    commands.defineCommand("sendFrames", { numberOfKeys: 3, lua: SEND_FRAMES });
-    const blocking = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 2 });
-    const subscriber = new Redis(url, { lazyConnect: true });
-    for (const client of [commands, blocking, subscriber]) {
-      client.on("error", (error) => {
-        metrics.redisError();
-        log.warn("redis connection failed (event streams)", { error });
-      });
-    }
-    await Promise.all([commands.connect(), blocking.connect(), subscriber.connect()]);
-    const followers = new RedisLogFollowers(blocking, commands);
-    await followers.start();
-    const streams = new RedisEventStreams(commands, blocking, subscriber, followers, options.maxFrames ?? MAX_FRAMES);
-    await subscriber.subscribe(CANCEL_CHANNEL);
+  /** On connections of its own (`url`), or on an instance's shared ones; closing gives them back. */
+  static async connect(
+    redis: string | RedisConnections,
+    options: RedisEventStreamsOptions = {},
+  ): Promise<RedisEventStreams> {
+    const connections = (typeof redis === "string" ? await RedisConnections.connect(redis) : redis).use();
+    const commands = connections.commands as Commands;
+    if (typeof commands.sendFrames !== "function")
+      commands.defineCommand("sendFrames", { numberOfKeys: 3, lua: SEND_FRAMES });
+    const streams = new RedisEventStreams(connections, options.maxFrames ?? MAX_FRAMES);
+    await connections.subscribe(CANCEL_CHANNEL, (text) => streams.heard(text));
     return streams;
   }
 
   readonly shared = true;
   private readonly listeners: ((id: string, operationId: string | null) => void)[] = [];
 
+  private readonly redis: RedisConnections;
   private readonly commands: Commands;
-  private readonly blocking: Redis;
-  private readonly subscriber: Redis;
   private readonly followers: RedisLogFollowers;
   private readonly maxFrames: number;
 
-  private constructor(
-    commands: Commands,
-    blocking: Redis,
-    subscriber: Redis,
-    followers: RedisLogFollowers,
-    maxFrames: number,
-  ) {
+  private constructor(redis: RedisConnections, maxFrames: number) {
     this.maxFrames = maxFrames;
-    this.commands = commands;
-    this.blocking = blocking;
-    this.subscriber = subscriber;
-    this.followers = followers;
-    subscriber.on("message", (_channel: string, text: string) => {
-      try {
-        const { id, op } = JSON.parse(text) as { id: string; op: string | null };
-        for (const listener of this.listeners) listener(id, op);
-      } catch (error) {
-        log.warn("malformed event stream cancel", { error });
-      }
-    });
+    this.redis = redis;
+    this.commands = redis.commands as Commands;
+    this.followers = redis.followers;
+  }
+
+  private heard(text: string): void {
+    try {
+      const { id, op } = JSON.parse(text) as { id: string; op: string | null };
+      for (const listener of this.listeners) listener(id, op);
+    } catch (error) {
+      log.warn("malformed event stream cancel", { error });
+    }
   }
 
   // Nothing to store: the signed token carries the reservation.
@@ -175,8 +163,7 @@ export class RedisEventStreams implements EventStreams {
   }
 
   async close(): Promise<void> {
-    await this.followers.close();
-    await Promise.allSettled([this.subscriber.quit(), this.blocking.quit(), this.commands.quit()]);
+    await this.redis.release();
   }
 
   private held(id: string): HeldStream {
