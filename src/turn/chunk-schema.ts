@@ -1,7 +1,7 @@
 // The schema the streamer's chunks are read with: the ai package's own
 // (uiMessageChunkSchema, a zod union validated asynchronously), with a fast
-// path for the chunks nearly every event is: plain text and reasoning deltas,
-// and the start and end of each part and step. The fast path accepts exactly
+// path for the chunks of a plain text or reasoning answer: its deltas, the
+// start and end of each part, step and message. The fast path accepts exactly
 // what the union's member for that type accepts without its optional keys (a
 // loose object: other keys pass through); anything else, including such a
 // chunk with providerMetadata, goes to the ai schema.
@@ -11,18 +11,53 @@ const full = asSchema(uiMessageChunkSchema);
 
 type Validation = { success: true; value: UIMessageChunk } | { success: false; error: Error };
 
-// Chunk types whose union member is a loose object of `type`, these string
-// fields in this order, and optional keys the fast path leaves to zod
-// (providerMetadata, text-end's citations): the chunks of every step.
-const SIMPLE: Record<string, { fields: readonly string[]; optional: readonly string[] }> = {
-  "text-delta": { fields: ["id", "delta"], optional: ["providerMetadata"] },
-  "reasoning-delta": { fields: ["id", "delta"], optional: ["providerMetadata"] },
-  "text-start": { fields: ["id"], optional: ["providerMetadata"] },
-  "reasoning-start": { fields: ["id"], optional: ["providerMetadata"] },
-  "text-end": { fields: ["id"], optional: ["citations", "providerMetadata"] },
-  "reasoning-end": { fields: ["id"], optional: ["providerMetadata"] },
-  "start-step": { fields: [], optional: [] },
-  "finish-step": { fields: [], optional: [] },
+type Check = (value: unknown) => boolean;
+const isString: Check = (value) => typeof value === "string";
+const anything: Check = () => true;
+const FINISH_REASONS = new Set(["stop", "length", "content-filter", "tool-calls", "error", "interrupted", "other"]);
+const isFinishReason: Check = (value) => typeof value === "string" && FINISH_REASONS.has(value);
+
+/**
+ * Chunk types whose union member is a loose object of `type` and these keys,
+ * in the member's order ([key, check, required]); a chunk holding a key of
+ * `leave` (providerMetadata, text-end's citations) goes to zod. These are
+ * every chunk of a plain text or reasoning answer.
+ */
+const SIMPLE: Record<string, { keys: readonly (readonly [string, Check, boolean])[]; leave: readonly string[] }> = {
+  "text-delta": {
+    keys: [
+      ["id", isString, true],
+      ["delta", isString, true],
+    ],
+    leave: ["providerMetadata"],
+  },
+  "reasoning-delta": {
+    keys: [
+      ["id", isString, true],
+      ["delta", isString, true],
+    ],
+    leave: ["providerMetadata"],
+  },
+  "text-start": { keys: [["id", isString, true]], leave: ["providerMetadata"] },
+  "reasoning-start": { keys: [["id", isString, true]], leave: ["providerMetadata"] },
+  "text-end": { keys: [["id", isString, true]], leave: ["citations", "providerMetadata"] },
+  "reasoning-end": { keys: [["id", isString, true]], leave: ["providerMetadata"] },
+  "start-step": { keys: [], leave: [] },
+  "finish-step": { keys: [], leave: [] },
+  start: {
+    keys: [
+      ["messageId", isString, false],
+      ["messageMetadata", anything, false],
+    ],
+    leave: [],
+  },
+  finish: {
+    keys: [
+      ["finishReason", isFinishReason, false],
+      ["messageMetadata", anything, false],
+    ],
+    leave: [],
+  },
 };
 
 /**
@@ -34,11 +69,15 @@ function simpleChunk(value: unknown): UIMessageChunk | null {
   const chunk = value as Record<string, unknown>;
   const shape = typeof chunk.type === "string" && Object.hasOwn(SIMPLE, chunk.type) ? SIMPLE[chunk.type] : undefined;
   if (!shape) return null;
-  for (const key of shape.optional) if (Object.hasOwn(chunk, key)) return null;
+  for (const key of shape.leave) if (Object.hasOwn(chunk, key)) return null;
   const copy: Record<string, unknown> = { type: chunk.type };
-  for (const field of shape.fields) {
-    if (typeof chunk[field] !== "string") return null;
-    copy[field] = chunk[field];
+  for (const [key, check, required] of shape.keys) {
+    if (!Object.hasOwn(chunk, key)) {
+      if (required) return null;
+      continue;
+    }
+    if (!check(chunk[key])) return null;
+    copy[key] = chunk[key];
   }
   for (const key of Object.keys(chunk)) if (!Object.hasOwn(copy, key)) copy[key] = chunk[key];
   return copy as UIMessageChunk;
