@@ -92,12 +92,15 @@ export class CheckpointWriter {
   }
 
   private write(batch: Tracked[]): Promise<void> {
-    const writing = this.fold(batch).then(async (rows) => {
+    const writing = this.fold(batch).then(async (folded) => {
       try {
-        await checkpointParts(this.db.sql, rows);
+        await checkpointParts(
+          this.db.sql,
+          folded.map(({ entry, parts }) => ({ id: entry.messageId, parts })),
+        );
       } catch (error) {
-        log.warn("turn checkpoint failed", { messageIds: rows.map((row) => row.id), error });
-        if (isDatabaseUnavailable(error)) for (const entry of batch) entry.unavailable();
+        log.warn("turn checkpoint failed", { messageIds: folded.map(({ entry }) => entry.messageId), error });
+        if (isDatabaseUnavailable(error)) for (const { entry } of folded) entry.unavailable();
       }
     });
     for (const entry of batch) entry.writing = writing;
@@ -106,8 +109,8 @@ export class CheckpointWriter {
     });
   }
 
-  private async fold(batch: Tracked[]): Promise<{ id: string; parts: unknown }[]> {
-    const rows: { id: string; parts: unknown }[] = [];
+  private async fold(batch: Tracked[]): Promise<{ entry: Tracked; parts: unknown }[]> {
+    const rows: { entry: Tracked; parts: unknown }[] = [];
     for (const [i, entry] of batch.entries()) {
       if (i > 0 && i % FOLDS_PER_PAUSE === 0) await nextCheckPhase();
       // Stopped meanwhile: its final store is its own.
@@ -115,7 +118,7 @@ export class CheckpointWriter {
       entry.written = entry.received.count;
       try {
         const { parts } = await assembleMessage(entry.received.all, { messageId: entry.messageId });
-        rows.push({ id: entry.messageId, parts });
+        rows.push({ entry, parts });
       } catch (error) {
         log.warn("turn checkpoint failed", { messageId: entry.messageId, error });
       }

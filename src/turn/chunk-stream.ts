@@ -1,5 +1,5 @@
 // Streamer bytes to validated UIMessageChunks, with the ai package's own JSON
-// parse and schema (with a fast path for plain text deltas: chunk-schema.ts),
+// parse and schema (with a fast path for the common chunks: chunk-schema.ts),
 // over the events upstream-body.ts frames.
 import { safeParseJSON } from "@ai-sdk/provider-utils";
 import { asSchema, uiMessageChunkSchema, type UIMessageChunk } from "ai";
