@@ -67,17 +67,19 @@ async function storedText(id: string): Promise<string | null> {
   return parts.find((part) => part.type === "text")?.text ?? null;
 }
 
-test("twenty turns due together are checkpointed in one statement, each row with its own answer", async () => {
+test("twenty turns due together are checkpointed together, each row with its own answer", async () => {
   const ids = await streamingRows(20);
   const { db, seen } = counting(database.db);
   const writer = new CheckpointWriter(db, 200);
   const turns = ids.map((id, i) => writer.track(id, answerSoFar(`answer ${i}`)));
   await eventually(async () => (await storedText(ids.at(-1)!)) !== null);
   for (const [i, id] of ids.entries()) expect(await storedText(id)).toBe(`answer ${i}`);
-  expect(seen.statements).toBe(1);
+  // One statement, or two when a tick fell between the turns' start times (a millisecond apart); never one a turn.
+  const statements = seen.statements;
+  expect(statements).toBeLessThanOrEqual(2);
   // Nothing new arrived: the next periods write nothing.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  expect(seen.statements).toBe(1);
+  expect(seen.statements).toBe(statements);
   await Promise.all(turns.map((turn) => turn.stop()));
 });
 
