@@ -28,7 +28,9 @@ export async function startGatewayProcess(
 ): Promise<GatewayProcess> {
   // BENCH_CPU_PROF=<dir>: a V8 CPU profile of each gateway process (workers too), written at its exit.
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const child = spawn(process.execPath, [...profile, ...flags, server], {
+  // BENCH_GATEWAY_FLAGS: Node flags for every gateway process (--trace-gc, --perf-basic-prof, --import=<preload>).
+  const common = (process.env.BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [...profile, ...common, ...flags, server], {
     env: { ...env, LOG_LEVEL: "info" },
     stdio: "pipe",
   });

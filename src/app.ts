@@ -133,7 +133,6 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
 
       useKnownClientParams(),
       useMediaTypeRefusals(),
-      useJitStreamEvents(),
       useApolloMultipartSubscriptions(),
       useChatSDKErrorCodes(),
       useNoErrorInternals(),
@@ -154,6 +153,8 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         // useNoSuggestions (FIELD_SUGGESTIONS) covers validation errors and more.
         blockFieldSuggestion: { enabled: false },
       }),
+      // Last: it ends the onSubscribe hooks of the plugins after it (see its comment).
+      useJitStreamEvents(),
     ],
   });
 

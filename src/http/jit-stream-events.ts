@@ -1,20 +1,36 @@
-import { createSourceEventStream, type DocumentNode, type ExecutionArgs, type ExecutionResult } from "graphql";
+import {
+  createSourceEventStream,
+  type GraphQLError,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+} from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
-import type { Plugin } from "graphql-yoga";
+import { isAsyncIterable, maskError, type Plugin } from "graphql-yoga";
 import { log } from "../log.ts";
 
+/** Yoga's message for a masked error (app.ts keeps Yoga's masking, `isDev: false`). */
+const MASKED_MESSAGE = "Unexpected error.";
+
 /**
- * Executes each event of a subscription with the operation compiled by
- * graphql-jit. A turn sends one event per delta, and compiled execution
- * costs a turn less CPU than graphql-tools' executor (BENCHMARKS.md, "What was tried").
+ * Runs a subscription's events with the operation compiled by graphql-jit,
+ * and masks their errors itself. A turn sends one event per delta:
+ * compiled execution costs a turn less CPU than graphql-tools' executor, and
+ * Yoga's error masking, left to run, wraps the stream in Envelop's
+ * per-event mapping, the largest allocation per event (BENCHMARKS.md, "What was tried").
  *
  * The source stream (the field's arguments, the resolver's refusals) stays
  * with graphql-js. @envelop/graphql-jit hands subscribe resolvers the
  * variables instead of the field's arguments, and executes each event with
  * variables already coerced, coercing them again (an enum's internal value
  * then fails); here each event is executed with the request's own variables.
+ *
+ * The result is set with `setResultAndStopExecution`, so the onSubscribe
+ * hooks of the plugins after this one do not run: keep it last among
+ * plugins with onSubscribe hooks (Yoga's own masking comes after every
+ * user plugin, and is what this replaces for these streams).
  */
-export function useJitStreamEvents(): Plugin {
+export function useJitStreamEvents(options: { onCompiled?: (operationName: string) => void } = {}): Plugin {
   // Per parsed document (Yoga's parse cache hands the same object back for
   // the same text): "once" until its second use, since compiling costs more
   // than a few executions and a one-off document (literal arguments) would pay it for nothing;
@@ -34,7 +50,10 @@ export function useJitStreamEvents(): Plugin {
     let operation: CompiledQuery | null = null;
     try {
       const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
-      if (isCompiledQuery(result)) operation = result;
+      if (isCompiledQuery(result)) {
+        operation = result;
+        options.onCompiled?.(name);
+      }
     } catch (error) {
       log.warn("stream events run uncompiled: graphql-jit refused the operation", { error });
     }
@@ -43,14 +62,15 @@ export function useJitStreamEvents(): Plugin {
   }
 
   return {
-    onSubscribe({ args, setSubscribeFn }) {
+    async onSubscribe({ args, setResultAndStopExecution }) {
       const operation = compiledFor(args as ExecutionArgs);
       if (!operation) return;
-      setSubscribeFn(async (subscribeArgs) => {
-        const source = await createSourceEventStream(subscribeArgs as ExecutionArgs);
-        if (!(Symbol.asyncIterator in source)) return source;
-        return eventResults(source, operation, subscribeArgs as ExecutionArgs);
-      });
+      const source = await createSourceEventStream(args as ExecutionArgs);
+      setResultAndStopExecution(
+        isAsyncIterable(source)
+          ? eventResults(source, operation, args as ExecutionArgs)
+          : withMaskedErrors(source as ExecutionResult),
+      );
     },
   };
 }
@@ -60,7 +80,28 @@ async function* eventResults(
   operation: CompiledQuery,
   args: ExecutionArgs,
 ): AsyncGenerator<ExecutionResult> {
-  for await (const event of source) {
-    yield await operation.query(event, args.contextValue, args.variableValues);
+  try {
+    for await (const event of source) {
+      yield withMaskedErrors(await operation.query(event, args.contextValue, args.variableValues));
+    }
+  } catch (error) {
+    // As Yoga's masking would: an abort passes as it is, anything else leaves masked.
+    if (isAbort(error)) throw error;
+    throw masked(error);
   }
+}
+
+function withMaskedErrors(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.length) return result;
+  return { ...result, errors: result.errors.map((error) => masked(error) as GraphQLError) };
+}
+
+function masked(error: unknown): Error {
+  const result = maskError(error, MASKED_MESSAGE, false);
+  if (result !== error) log.error("unexpected error in a subscription", { error });
+  return result;
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError");
 }
