@@ -1,3 +1,4 @@
+import type { UIMessageChunk } from "ai";
 import type { TurnEvent } from "./turn-log.ts";
 
 // The Redis Stream of a turn (redis-turn-log.ts): event seq N is entry `N-1`;
@@ -60,4 +61,28 @@ export function parseEvent(text: string): TurnEvent {
     if (message && typeof message.createdAt === "string") message.createdAt = new Date(message.createdAt);
   }
   return event;
+}
+
+/**
+ * The chunk a text or reasoning delta event stands for: such an entry holds
+ * the event alone, and recovery reads the chunk back from it. Most entries
+ * of a turn are deltas; writing each twice doubled their share of Redis.
+ */
+export function impliedChunk(event: TurnEvent): UIMessageChunk | null {
+  if (event.__typename === "TextDelta") return { type: "text-delta", id: event.partId, delta: event.delta };
+  if (event.__typename === "ReasoningDelta") return { type: "reasoning-delta", id: event.partId, delta: event.delta };
+  return null;
+}
+
+/** True when `chunk` is exactly what impliedChunk gives back for `event` (no other keys, such as providerMetadata). */
+export function isImplied(chunk: UIMessageChunk, event: TurnEvent | null): boolean {
+  if (!event || (chunk.type !== "text-delta" && chunk.type !== "reasoning-delta")) return false;
+  const implied = impliedChunk(event);
+  return (
+    implied !== null &&
+    implied.type === chunk.type &&
+    Object.keys(chunk).length === 3 &&
+    (implied as typeof chunk).id === chunk.id &&
+    (implied as typeof chunk).delta === chunk.delta
+  );
 }

@@ -3,7 +3,15 @@ import type { Redis } from "ioredis";
 import { log } from "../log.ts";
 import { RedisConnections } from "../redis/connections.ts";
 import { EventWindow } from "./event-window.ts";
-import { eventEntryId, parseEntries, parseEvent, RECOVERED_TERMINAL_ID, turnKey } from "./redis-log-entries.ts";
+import {
+  eventEntryId,
+  impliedChunk,
+  isImplied,
+  parseEntries,
+  parseEvent,
+  RECOVERED_TERMINAL_ID,
+  turnKey,
+} from "./redis-log-entries.ts";
 import type { RedisLogFollowers } from "./redis-log-followers.ts";
 import {
   isTerminal,
@@ -28,7 +36,6 @@ interface LocalTurn {
   expiring: boolean;
   /** A write failed: Redis misses events from here on, so it gets only the terminal one. */
   degraded: boolean;
-  ended: boolean;
 }
 
 interface Pending {
@@ -61,6 +68,8 @@ export class RedisTurnLog implements TurnLog {
 
   private readonly local = new Map<string, LocalTurn>();
   private pending: Pending[] = [];
+  /** Turns ended while entries were still queued: dropped from `local` once none is. */
+  private readonly ending = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
   private readonly retentionSeconds: number;
   private readonly maxLength: number;
@@ -85,7 +94,6 @@ export class RedisTurnLog implements TurnLog {
       sub: 1,
       expiring: false,
       degraded: false,
-      ended: false,
     });
   }
 
@@ -105,9 +113,8 @@ export class RedisTurnLog implements TurnLog {
   }
 
   end(streamId: string): void {
-    const turn = this.local.get(streamId);
-    if (turn) turn.ended = true;
     if (this.pending.length === 0) this.local.delete(streamId);
+    else this.ending.add(streamId);
   }
 
   async *read(streamId: string, afterSeq: number, { signal, running }: ReadOptions): AsyncGenerator<TurnEvent> {
@@ -137,6 +144,8 @@ export class RedisTurnLog implements TurnLog {
         if (entry.c !== undefined) logged.chunks.push(JSON.parse(entry.c) as UIMessageChunk);
         if (entry.e !== undefined) {
           const event = parseEvent(entry.e);
+          const implied = entry.c === undefined ? impliedChunk(event) : null;
+          if (implied) logged.chunks.push(implied);
           logged.lastSeq = event.seq;
           logged.ended = isTerminal(event);
         }
@@ -189,7 +198,7 @@ export class RedisTurnLog implements TurnLog {
       const key = turnKey(entry.streamId);
       const fields: string[] = [];
       if (entry.event) fields.push("e", JSON.stringify(entry.event));
-      if (entry.chunk) fields.push("c", JSON.stringify(entry.chunk));
+      if (entry.chunk && !isImplied(entry.chunk, entry.event)) fields.push("c", JSON.stringify(entry.chunk));
       pipeline.xadd(key, "MAXLEN", "~", this.maxLength, entry.id, ...fields);
       written.push(entry);
       if (entry.terminal) expiries.set(key, this.retentionSeconds);
@@ -215,6 +224,9 @@ export class RedisTurnLog implements TurnLog {
         turn.window.trimTo(entry.event.seq - WINDOW_KEEP + 1);
       }
     });
-    for (const [streamId, turn] of this.local) if (turn.ended && this.pending.length === 0) this.local.delete(streamId);
+    if (this.pending.length === 0) {
+      for (const streamId of this.ending) this.local.delete(streamId);
+      this.ending.clear();
+    }
   }
 }
