@@ -4,7 +4,6 @@
 // from /proc for the primary and every worker.
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { withHeapFlags } from "../src/config/heap.ts";
 import { processTree, procCpuMs, procRssBytes } from "./cpu.ts";
 
 const SERVER = fileURLToPath(new URL("../src/server.ts", import.meta.url));
@@ -31,7 +30,7 @@ export async function startGatewayProcess(
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   // BENCH_GATEWAY_FLAGS: Node flags for every gateway process (--trace-gc, --perf-basic-prof, --import=<preload>).
   const common = (process.env.BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, withHeapFlags([...profile, ...common, ...flags, server]), {
+  const child = spawn(process.execPath, [...profile, ...common, ...flags, server], {
     env: { ...env, LOG_LEVEL: "info" },
     stdio: "pipe",
   });

@@ -4,7 +4,6 @@ import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
 import { createGatewayServer } from "./http/coalesce-writes.ts";
 import { databaseTimeoutsOf, parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
-import { semiSpaceMb } from "./config/heap.ts";
 import { checkSecrets } from "./config/secrets.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
@@ -107,8 +106,6 @@ async function main() {
     workers: 1,
     why: plan.reason,
     database: env.DATABASE_URL ? "postgresql" : `pglite (${env.DATA_DIR})`,
-    // 1 without HEAP_FLAGS (src/config/heap.ts): `npm start` passes them, a bare `node src/server.ts` does not.
-    semiSpaceMb: semiSpaceMb(),
   });
 }
 

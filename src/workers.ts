@@ -2,7 +2,6 @@ import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import type { Env } from "./config/env.ts";
 import { serveInstanceMetrics } from "./http/cluster-metrics.ts";
-import { withHeapFlags } from "./config/heap.ts";
 import { log } from "./log.ts";
 
 // After the workers' own drain bound (SHUTDOWN_DRAIN_SECONDS plus their exit
@@ -60,8 +59,6 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
   let failed = false;
   let announced = false;
 
-  // Workers run with the gateway's heap flags, whether or not the primary was started with them.
-  cluster.setupPrimary({ execArgv: withHeapFlags(process.execArgv) });
   const fork = () => {
     const worker = cluster.fork({ MAX_RUNNING_TURNS: String(perWorkerTurns) });
     forkedAt.set(worker, Date.now());
