@@ -45,6 +45,8 @@ export class TurnRegistry {
   private readonly leases: TurnLeases;
   private readonly unsaved: UnsavedTurns;
   private readonly running = new Map<string, Set<TurnRun>>();
+  /** How many turns run here: counted, as admission asks for every new turn. */
+  private runningTurns = 0;
   private bus: StopBus | null = null;
   private readonly overload: OverloadGuard;
   /** Turns admitted and still being prepared (stored, charged): they count toward the limit. */
@@ -85,9 +87,11 @@ export class TurnRegistry {
     const runs = this.running.get(chatId) ?? new Set<TurnRun>();
     runs.add(run);
     this.running.set(chatId, runs);
+    this.runningTurns++;
     metrics.turnStarted();
     void run.finished.finally(() => {
       metrics.turnStopped();
+      this.runningTurns--;
       runs.delete(run);
       if (runs.size === 0 && this.running.get(chatId) === runs) this.running.delete(chatId);
     });
@@ -200,9 +204,7 @@ export class TurnRegistry {
   }
 
   private runningCount(): number {
-    let count = 0;
-    for (const runs of this.running.values()) count += runs.size;
-    return count;
+    return this.runningTurns;
   }
 
   /** The stream ids of the turns running here (what a shutdown cut off, when it logs that). */
