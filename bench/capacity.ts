@@ -14,7 +14,8 @@
 //             streams, then twice as many: refusals, and the admitted latency
 //   workers   the gateway with WORKERS=1 and 2 (BENCH_WORKERS_STREAMS streams)
 //   compare   this tree's gateway against another version's, paced, turn about
-//             (A B B A, with the pipe before and after), BENCH_COMPARE_SERVER
+//             (BENCH_COMPARE_ROUNDS rounds, 2 by default: A B B A, then B A A B..., after an
+//             unmeasured warm-up of each, with the pipe before and after), BENCH_COMPARE_SERVER
 //             naming the other's src/server.ts (a checkout with node_modules);
 //             BENCH_COMPARE_FLAGS / BENCH_COMPARE_ENV ("K=V ..."): Node flags and
 //             settings for the other (without BENCH_COMPARE_SERVER: this tree with them)
@@ -44,7 +45,7 @@ import { measureRedisOnOff } from "./redis-onoff.ts";
 import { measureResume } from "./resume-fanout.ts";
 import { startGatewayProcess, type GatewayProcess } from "./server-process.ts";
 import { baseEnv, createDatabase, env, type BenchDatabase } from "./setup.ts";
-import { pacedTable, resumeTable } from "./capacity-report.ts";
+import { compareOrder, compareSummary, pacedTable, resumeTable } from "./capacity-report.ts";
 
 function intSetting(name: string, fallback: number): number {
   const value = Number(process.env[name] || fallback);
@@ -75,6 +76,7 @@ const settings = {
   overloadLimit: intSetting("BENCH_OVERLOAD_LIMIT", 250),
   workers: listSetting("BENCH_WORKERS", "1,2"),
   workersStreams: intSetting("BENCH_WORKERS_STREAMS", 1000),
+  compareRounds: Math.max(1, intSetting("BENCH_COMPARE_ROUNDS", 2)),
   streamer: streamerSetting(),
   redis: {
     warmup: intSetting("BENCH_WARMUP", 200),
@@ -288,12 +290,18 @@ async function main(): Promise<number> {
       );
       await Promise.all([warmUsers(a.url, users), warmUsers(b.url, users)]);
       for (const n of settings.streams) {
+        // Unmeasured: V8's warm-up of each gateway stays out of its first measured run.
+        for (const target of [a, b]) {
+          progress(`compare: warm-up, ${Math.min(n, 100)} streams through the ${target.label}`);
+          await run(target, Math.min(n, 100));
+        }
         const rows = [];
-        for (const target of [pipeTarget, a, b, b, a, pipeTarget]) {
+        for (const target of [pipeTarget, ...compareOrder(a, b, settings.compareRounds), pipeTarget]) {
           progress(`compare: ${n} streams through the ${target.label}`);
           rows.push(await run(target, n));
         }
         output.push(pacedTable(`Compare (${other ?? "this tree"} ${otherNote})`, rows, settings));
+        output.push(compareSummary(rows, a.label, b.label));
       }
     }
   }
