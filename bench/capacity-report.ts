@@ -94,28 +94,3 @@ export function pacedTable(
     "   CPU over the wall time (near 1.00, the clients limit the run); RSS: peak during the run over the idle RSS before it.",
   ].join("\n");
 }
-
-/**
- * The measured order of a compare: A B B A, then B A A B, and so on. Runs
- * of one gateway differ by their place in the order (the later in a compare,
- * the cheaper a run has tended to be, as every process's own warm-up ends),
- * so each gateway takes each place as often as the other.
- */
-export function compareOrder<T>(a: T, b: T, rounds: number): T[] {
-  return Array.from({ length: rounds }, (_, i) => (i % 2 === 0 ? [a, b, b, a] : [b, a, a, b])).flat();
-}
-
-/** Each gateway's CPU per delta and p99 over its runs of a compare (mean, min–max), and B over A. */
-export function compareSummary(rows: PacedRow[], aLabel: string, bLabel: string): string {
-  const of = (label: string) => rows.filter((row) => row.label === label);
-  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / Math.max(1, values.length);
-  const describe = (values: number[], digits: number) =>
-    `${fixed(mean(values), digits)} (${fixed(Math.min(...values), digits)}–${fixed(Math.max(...values), digits)})`;
-  const [a, b] = [of(aLabel), of(bLabel)];
-  const cpu = (runs: PacedRow[]) => runs.map((row) => row.cpuPerDelta.target);
-  const p99 = (runs: PacedRow[]) => runs.map((row) => row.p99);
-  return [
-    `   over ${a.length} runs each: CPU µs per delta, mean (min–max): A ${describe(cpu(a), 1)}, B ${describe(cpu(b), 1)}, B / A ${fixed(mean(cpu(b)) / mean(cpu(a)))};`,
-    `   p99 ms: A ${describe(p99(a), 1)}, B ${describe(p99(b), 1)}. A: ${aLabel}; B: ${bLabel}.`,
-  ].join("\n");
-}

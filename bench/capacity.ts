@@ -45,7 +45,8 @@ import { measureRedisOnOff } from "./redis-onoff.ts";
 import { measureResume } from "./resume-fanout.ts";
 import { startGatewayProcess, type GatewayProcess } from "./server-process.ts";
 import { baseEnv, createDatabase, env, type BenchDatabase } from "./setup.ts";
-import { compareOrder, compareSummary, pacedTable, resumeTable } from "./capacity-report.ts";
+import { pacedTable, resumeTable } from "./capacity-report.ts";
+import { compareOther, measureCompare } from "./compare.ts";
 
 function intSetting(name: string, fallback: number): number {
   const value = Number(process.env[name] || fallback);
@@ -271,38 +272,21 @@ async function main(): Promise<number> {
     }
     output.push(pacedTable("Workers: one gateway process vs node:cluster workers", rows, settings));
   }
-  const other = process.env.BENCH_COMPARE_SERVER;
-  const otherFlags = process.env.BENCH_COMPARE_FLAGS?.split(" ").filter(Boolean) ?? [];
-  const otherEnv = Object.fromEntries(
-    (process.env.BENCH_COMPARE_ENV?.split(" ").filter(Boolean) ?? []).map(
-      (pair) => pair.split("=", 2) as [string, string],
-    ),
-  );
-  const otherNote = [...otherFlags, ...Object.entries(otherEnv).map(([k, v]) => `${k}=${v}`)].join(" ");
   if (pipeTarget && sections.includes("compare")) {
-    if (!other && otherNote === "")
+    const other = compareOther();
+    if (!other)
       fail("compare: set BENCH_COMPARE_SERVER to the other version's src/server.ts, or BENCH_COMPARE_FLAGS/ENV");
     else {
       const a = gatewayTarget("gateway, this tree", await gateway("gateway A", database, streamer.url, {}));
       const b = gatewayTarget(
-        `gateway, other${otherNote ? ` ${otherNote}` : ""}`,
-        await gateway("gateway B", database, streamer.url, otherEnv, other, otherFlags),
+        `gateway, other${other.note ? ` ${other.note}` : ""}`,
+        await gateway("gateway B", database, streamer.url, other.env, other.server, other.flags),
       );
       await Promise.all([warmUsers(a.url, users), warmUsers(b.url, users)]);
-      for (const n of settings.streams) {
-        // Unmeasured: V8's warm-up of each gateway stays out of its first measured run.
-        for (const target of [a, b]) {
-          progress(`compare: warm-up, ${Math.min(n, 100)} streams through the ${target.label}`);
-          await run(target, Math.min(n, 100));
-        }
-        const rows = [];
-        for (const target of [pipeTarget, ...compareOrder(a, b, settings.compareRounds), pipeTarget]) {
-          progress(`compare: ${n} streams through the ${target.label}`);
-          rows.push(await run(target, n));
-        }
-        output.push(pacedTable(`Compare (${other ?? "this tree"} ${otherNote})`, rows, settings));
-        output.push(compareSummary(rows, a.label, b.label));
-      }
+      const { streams, compareRounds: rounds } = settings;
+      output.push(
+        ...(await measureCompare({ a, b, pipe: pipeTarget, other, streams, rounds, settings, run, progress })),
+      );
     }
   }
   const cpus = os.cpus();
