@@ -63,26 +63,28 @@ export function parseEvent(text: string): TurnEvent {
   return event;
 }
 
+// The delta events whose entry holds no chunk, and the chunk type each stands for.
+const DELTA_CHUNK_TYPES: Partial<Record<TurnEvent["__typename"], "text-delta" | "reasoning-delta">> = {
+  TextDelta: "text-delta",
+  ReasoningDelta: "reasoning-delta",
+};
+
 /**
  * The chunk a text or reasoning delta event stands for: such an entry holds
  * the event alone, and recovery reads the chunk back from it. Most entries
  * of a turn are deltas; writing each twice doubled their share of Redis.
  */
 export function impliedChunk(event: TurnEvent): UIMessageChunk | null {
-  if (event.__typename === "TextDelta") return { type: "text-delta", id: event.partId, delta: event.delta };
-  if (event.__typename === "ReasoningDelta") return { type: "reasoning-delta", id: event.partId, delta: event.delta };
-  return null;
+  const type = DELTA_CHUNK_TYPES[event.__typename];
+  if (!type) return null;
+  const { partId, delta } = event as TurnEvent & { partId: string; delta: string };
+  return { type, id: partId, delta };
 }
 
 /** True when `chunk` is exactly what impliedChunk gives back for `event` (no other keys, such as providerMetadata). */
 export function isImplied(chunk: UIMessageChunk, event: TurnEvent | null): boolean {
-  if (!event || (chunk.type !== "text-delta" && chunk.type !== "reasoning-delta")) return false;
-  const implied = impliedChunk(event);
-  return (
-    implied !== null &&
-    implied.type === chunk.type &&
-    Object.keys(chunk).length === 3 &&
-    (implied as typeof chunk).id === chunk.id &&
-    (implied as typeof chunk).delta === chunk.delta
-  );
+  if (!event || chunk.type !== DELTA_CHUNK_TYPES[event.__typename]) return false;
+  const { partId, delta } = event as TurnEvent & { partId: string; delta: string };
+  const { id, delta: chunkDelta } = chunk as { id: string; delta: string };
+  return Object.keys(chunk).length === 3 && id === partId && chunkDelta === delta;
 }
