@@ -11,6 +11,7 @@ import { streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
 import { useApolloMultipartSubscriptions } from "./http/apollo-multipart.ts";
 import { useDemoPage } from "./http/demo-page.ts";
+import { useEventStreamBody } from "./http/event-stream-body.ts";
 import { graphiqlOptions } from "./graphiql.ts";
 import { corsPolicy } from "./http/cors.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
@@ -134,6 +135,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       useKnownClientParams(),
       useMediaTypeRefusals(),
       useApolloMultipartSubscriptions(),
+      useEventStreamBody(),
       useChatSDKErrorCodes(),
       useNoErrorInternals(),
       useReadiness(db, services.turns),

@@ -8,6 +8,7 @@ import {
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import { isAsyncIterable, maskError, type Plugin } from "graphql-yoga";
 import { log } from "../log.ts";
+import { keepUnmapped } from "./unmapped-streams.ts";
 
 /** Yoga's message for a masked error (app.ts keeps Yoga's masking, `isDev: false`). */
 const MASKED_MESSAGE = "Unexpected error.";
@@ -66,11 +67,13 @@ export function useJitStreamEvents(options: { onCompiled?: (operationName: strin
       const operation = compiledFor(args as ExecutionArgs);
       if (!operation) return;
       const source = await createSourceEventStream(args as ExecutionArgs);
-      setResultAndStopExecution(
-        isAsyncIterable(source)
-          ? eventResults(source, operation, args as ExecutionArgs)
-          : withMaskedErrors(source as ExecutionResult),
-      );
+      if (!isAsyncIterable(source)) {
+        setResultAndStopExecution(withMaskedErrors(source as ExecutionResult));
+        return;
+      }
+      const events = eventResults(source, operation, args as ExecutionArgs);
+      keepUnmapped((args.contextValue as { request?: Request }).request, events);
+      setResultAndStopExecution(events);
     },
   };
 }

@@ -1,0 +1,129 @@
+import { Readable } from "node:stream";
+import type { ExecutionResult } from "graphql";
+import { isAsyncIterable, maskError, processRegularResult, type Plugin } from "graphql-yoga";
+import { log } from "../log.ts";
+import { unmappedStream } from "./unmapped-streams.ts";
+
+/** Yoga's message for a masked error (app.ts keeps Yoga's masking, `isDev: false`). */
+const MASKED_MESSAGE = "Unexpected error.";
+const PING = ":\n\n";
+const COMPLETE = "event: complete\ndata:\n\n";
+
+type FetchAPI = { Response: typeof Response };
+
+/**
+ * Writes subscriptions over SSE (graphql-sse's distinct-connections
+ * protocol) as Yoga's own processor does, byte for byte: a `:` comment
+ * first and every 12 s, each result as `event: next`, then `event: complete`.
+ * Yoga's processor passes every event through a web ReadableStream (two
+ * encoded chunks and a pull promise an event) that @whatwg-node pipes into
+ * the socket through a Node stream; here each event is one string pushed
+ * into the Node stream it pipes (BENCHMARKS.md, "What was tried").
+ *
+ * It takes over only where Yoga chose its SSE processor for a stream
+ * (`onServe`: for tests, told each time, and whether it reads the stream unmapped).
+ */
+export function useEventStreamBody(options: { onServe?: (unmapped: boolean) => void } = {}): Plugin {
+  return {
+    onResultProcess({ request, result, resultProcessor, setResultProcessor }) {
+      if (!isAsyncIterable(result) || resultProcessor?.name !== "processSSEResult") return;
+      const unmapped = unmappedStream(request);
+      const stream = unmapped ?? result;
+      options.onServe?.(unmapped !== undefined);
+      setResultProcessor(
+        (_result, fetchAPI) => eventStreamResponse(stream as AsyncIterable<ExecutionResult>, fetchAPI as FetchAPI),
+        "text/event-stream",
+      );
+    },
+  };
+}
+
+function eventStreamResponse(stream: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI): Response {
+  // A Node Readable is a body @whatwg-node's Response takes, and its server pipes it into the response.
+  return new fetchAPI.Response(new EventStreamBody(stream, fetchAPI) as unknown as BodyInit, {
+    status: 200,
+    headers: {
+      "Content-Type": "text/event-stream",
+      Connection: "keep-alive",
+      "Cache-Control": "no-cache",
+      "Content-Encoding": "none",
+    },
+  });
+}
+
+class EventStreamBody extends Readable {
+  private readonly results: AsyncIterator<ExecutionResult>;
+  private readonly fetchAPI: FetchAPI;
+  private readonly ping: NodeJS.Timeout;
+  private started = false;
+  private wanted: (() => void) | null = null;
+
+  constructor(stream: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI) {
+    super();
+    this.results = stream[Symbol.asyncIterator]();
+    this.fetchAPI = fetchAPI;
+    // Some browsers hold a response back until its first bytes.
+    this.push(PING);
+    this.ping = setInterval(
+      () => {
+        if (this.readableLength === 0) this.push(PING);
+      },
+      process.env.NODE_ENV === "test" ? 300 : 12_000,
+    );
+  }
+
+  override _read(): void {
+    if (!this.started) {
+      this.started = true;
+      void this.pump();
+      return;
+    }
+    const wanted = this.wanted;
+    this.wanted = null;
+    wanted?.();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    clearInterval(this.ping);
+    this.wanted?.();
+    this.results.return?.().catch(() => {});
+    callback(error);
+  }
+
+  private async pump(): Promise<void> {
+    try {
+      for (;;) {
+        const next = await this.results.next();
+        if (this.destroyed) return;
+        if (next.done) break;
+        if (!this.push(`event: next\ndata: ${await this.json(next.value)}\n\n`)) {
+          await new Promise<void>((resolve) => (this.wanted = resolve));
+          if (this.destroyed) return;
+        }
+      }
+    } catch (error) {
+      if (this.destroyed) return;
+      if (isAbort(error)) {
+        this.destroy(error as Error);
+        return;
+      }
+      // As Yoga does for a stream that throws: one last result with the error, masked.
+      const masked = maskError(error, MASKED_MESSAGE, false);
+      if (masked !== error) log.error("unexpected error in a subscription", { error });
+      this.push(`event: next\ndata: ${await this.json({ errors: [masked as never] })}\n\n`);
+    }
+    clearInterval(this.ping);
+    this.push(COMPLETE);
+    this.push(null);
+  }
+
+  /** Plain results as JSON; errors and extensions through Yoga's own serializer, which drops internals. */
+  private async json(result: ExecutionResult): Promise<string> {
+    if (!result.errors?.length && !result.extensions) return JSON.stringify(result);
+    return processRegularResult(result, this.fetchAPI as never, "application/json").text();
+  }
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError");
+}
