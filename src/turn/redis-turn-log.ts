@@ -12,6 +12,7 @@ import {
   RECOVERED_TERMINAL_ID,
   turnKey,
 } from "./redis-log-entries.ts";
+import { appendEntries, type EntryWrite } from "./redis-log-append.ts";
 import type { RedisLogFollowers } from "./redis-log-followers.ts";
 import {
   isTerminal,
@@ -48,7 +49,7 @@ interface Pending {
 }
 
 /**
- * The turn log in Redis: a Stream per turn, written in one pipeline per turn
+ * The turn log in Redis: a Stream per turn, written in one command per turn
  * of the event loop after the events have gone to local readers (so Redis adds
  * nothing to the first delta), capped with MAXLEN ~ and expired after the
  * retention. Turns run here are read from memory while their readers keep up,
@@ -184,22 +185,21 @@ export class RedisTurnLog implements TurnLog {
     this.pending.push(entry);
   }
 
-  /** Writes the queued entries in one pipeline; a turn whose write fails is marked degraded. */
+  /** Writes the queued entries in one command; a turn whose write fails is marked degraded. */
   private async flush(): Promise<void> {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const pipeline = this.commands.pipeline();
+    const writes: EntryWrite[] = [];
     const written: Pending[] = [];
     const expiries = new Map<string, number>();
     for (const entry of batch) {
       const turn = this.local.get(entry.streamId);
       if (turn?.degraded && !entry.terminal) continue;
       const key = turnKey(entry.streamId);
-      const fields: string[] = [];
-      if (entry.event) fields.push("e", JSON.stringify(entry.event));
-      if (entry.chunk && !isImplied(entry.chunk, entry.event)) fields.push("c", JSON.stringify(entry.chunk));
-      pipeline.xadd(key, "MAXLEN", "~", this.maxLength, entry.id, ...fields);
+      const event = entry.event ? JSON.stringify(entry.event) : "";
+      const chunk = entry.chunk && !isImplied(entry.chunk, entry.event) ? JSON.stringify(entry.chunk) : "";
+      writes.push({ key, id: entry.id, event, chunk });
       written.push(entry);
       if (entry.terminal) expiries.set(key, this.retentionSeconds);
       else if (turn && !turn.expiring) {
@@ -207,13 +207,17 @@ export class RedisTurnLog implements TurnLog {
         expiries.set(key, RUNNING_TTL_SECONDS);
       }
     }
-    for (const [key, seconds] of expiries) pipeline.expire(key, seconds);
-    const results = await pipeline.exec().catch((error: unknown) => written.map(() => [error, null] as const));
+    let failures: Map<number, unknown>;
+    try {
+      failures = writes.length > 0 ? await appendEntries(this.commands, writes, this.maxLength, expiries) : new Map();
+    } catch (error) {
+      failures = new Map(written.map((_, i) => [i, error]));
+    }
     written.forEach((entry, i) => {
       const turn = this.local.get(entry.streamId);
-      const failure = results?.[i]?.[0];
+      const failure = failures.get(i);
       if (!turn) return;
-      if (failure) {
+      if (failure !== undefined) {
         if (!turn.degraded)
           log.warn("turn log write failed; resumes from other instances miss the rest of the turn", {
             streamId: entry.streamId,
