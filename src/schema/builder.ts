@@ -23,6 +23,9 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   scopeAuth: {
     authScopes: (ctx) => ({ signedIn: ctx.user !== null }),
+    // A subscription's scopes are checked once, when it starts (a refusal is
+    // its error before any event), not again for every event of the turn.
+    authorizeOnSubscribe: true,
     unauthorizedError: (_parent, ctx, _info, result) =>
       missedSignedIn(result.failure)
         ? (ctx.authError ?? new ChatSDKError("unauthorized:chat"))
