@@ -123,14 +123,12 @@ export class RedisTurnLog implements TurnLog {
     const turn = this.local.get(streamId);
     if (turn) {
       try {
-        for await (const event of turn.window.read(cursor, signal)) {
-          cursor = event.seq;
-          yield event;
-        }
+        yield* turn.window.read(cursor, signal);
         return;
       } catch (error) {
-        // Behind the window: the rest is in Redis.
+        // Behind the window: the rest is in Redis, from the last event the reader got.
         if (!(error instanceof ReaderFellBehind)) throw error;
+        cursor = error.seq;
       }
     }
     yield* this.followers.read(turnKey(streamId), cursor, { signal, running });
