@@ -130,7 +130,8 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
       const refused = await subscribeWithFetch(gateway.url, sendInput("[plain] Too late."), { token });
       expect(refused.results[0]?.errors?.[0]?.extensions?.code).toBe("offline:chat");
       const drained = await slow;
-      expect(drained.events.at(-1)?.__typename).toBe("StreamFinished");
+      // The whole terminal event, so that a failure says which code and reason ended the turn.
+      expect(drained.events.at(-1)).toMatchObject({ __typename: "StreamFinished" });
       expect(drained.events.map((event) => event.delta ?? "").join("")).toContain("Part 400 of a long answer.");
       expect(await gateway.waitForExit(60_000)).toEqual({ code: 0, signal: null });
       const exits = gateway.entries().filter((entry) => entry.msg === "worker exited");
