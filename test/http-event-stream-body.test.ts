@@ -24,6 +24,7 @@ function schema() {
         brokenEvent: Int
         refused: Int
         endless(tag: String!): String
+        quiet: Int
       }
     `,
     resolvers: {
@@ -50,6 +51,12 @@ function schema() {
         refused: {
           subscribe: () => {
             throw new GraphQLError("Not yours.", { extensions: { code: "forbidden:chat" } });
+          },
+        },
+        quiet: {
+          subscribe: async function* () {
+            await new Promise((resolve) => setTimeout(resolve, 700));
+            yield { quiet: 1 };
           },
         },
         endless: {
@@ -118,6 +125,15 @@ it.each([
     expect(actual).toEqual(expected);
     expect(actual.text).toMatch(/^:\n\n(event: next\ndata: .+\n\n)+event: complete\ndata:\n\n$/);
     expect(actual.text).not.toMatch(/secret|srv/);
+  }
+});
+
+it("a quiet stream gets keep-alive comments, as from Yoga's own (every 300 ms under test)", async () => {
+  for (let run = 0; run < 2; run++) {
+    for (const url of [yogaOwn.url, ours.url]) {
+      const { text } = await sse(url, "subscription Quiet { quiet }");
+      expect(text).toMatch(/^(:\n\n){2,}event: next\ndata: \{"data":\{"quiet":1\}\}\n\nevent: complete\ndata:\n\n$/);
+    }
   }
 });
 

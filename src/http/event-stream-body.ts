@@ -54,7 +54,7 @@ function eventStreamResponse(stream: AsyncIterable<ExecutionResult>, fetchAPI: F
 class EventStreamBody extends Readable {
   private readonly results: AsyncIterator<ExecutionResult>;
   private readonly fetchAPI: FetchAPI;
-  private readonly ping: NodeJS.Timeout;
+  private ping: NodeJS.Timeout | undefined;
   private started = false;
   private wanted: (() => void) | null = null;
 
@@ -64,17 +64,18 @@ class EventStreamBody extends Readable {
     this.fetchAPI = fetchAPI;
     // Some browsers hold a response back until its first bytes.
     this.push(PING);
-    this.ping = setInterval(
-      () => {
-        if (this.readableLength === 0) this.push(PING);
-      },
-      process.env.NODE_ENV === "test" ? 300 : 12_000,
-    );
   }
 
   override _read(): void {
     if (!this.started) {
+      // From the first read on: a body never sent (its client gone first) keeps no timer.
       this.started = true;
+      this.ping = setInterval(
+        () => {
+          if (this.readableLength === 0) this.push(PING);
+        },
+        process.env.NODE_ENV === "test" ? 300 : 12_000,
+      );
       void this.pump();
       return;
     }
