@@ -94,6 +94,8 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),
   };
   const eventStreams = await eventStreamsFor(redis);
+  // An instance counts guest sessions with the others from its first sign-in.
+  await services.guestSessions.ready();
 
   const yoga = createYoga<{ req?: IncomingMessage }, Context>({
     schema,

@@ -49,7 +49,8 @@ export function createRedisGuestSessionLimiter(options: {
     log.warn("guest-session limit counted in memory: Redis failed", { error });
   };
   redis.on("error", warn);
-  redis.connect().catch(warn);
+  // Bounded by connectTimeout; until it connects, sign-ins are counted in memory.
+  const connecting = redis.connect().catch(warn);
 
   return {
     async take(address) {
@@ -62,6 +63,7 @@ export function createRedisGuestSessionLimiter(options: {
         return fallback.take(address);
       }
     },
+    ready: () => connecting,
     async close() {
       redis.disconnect();
     },

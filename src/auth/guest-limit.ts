@@ -11,16 +11,18 @@ const MAX_TRACKED = 100_000;
 export interface GuestSessionLimiter {
   /** Counts a session for `address`; false when the address is over its limit. */
   take(address: string): Promise<boolean>;
+  /** Settles once it counts where it will (Redis connected, or given up on within its bound); never rejects. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
 /** Shared by every instance through Redis when REDIS_URL is set; in memory, per instance, otherwise. */
 export function createGuestSessionLimiter(perHour: number, redisUrl?: string): GuestSessionLimiter {
-  if (perHour === 0) return { take: async () => true, close: async () => {} };
+  if (perHour === 0) return { take: async () => true, ready: async () => {}, close: async () => {} };
   const memory = createMemoryGuestSessionLimiter(perHour);
   if (redisUrl)
     return createRedisGuestSessionLimiter({ url: redisUrl, perHour, windowMs: WINDOW_MS, fallback: memory });
-  return { take: async (address) => memory.take(address), close: async () => {} };
+  return { take: async (address) => memory.take(address), ready: async () => {}, close: async () => {} };
 }
 
 /** The sliding-hour count of one instance (and the Redis limiter's fallback). */
