@@ -25,6 +25,7 @@ function schema() {
         refused: Int
         endless(tag: String!): String
         quiet: Int
+        givenUp: Int
       }
     `,
     resolvers: {
@@ -51,6 +52,12 @@ function schema() {
         refused: {
           subscribe: () => {
             throw new GraphQLError("Not yours.", { extensions: { code: "forbidden:chat" } });
+          },
+        },
+        givenUp: {
+          subscribe: async function* () {
+            yield { givenUp: 1 };
+            throw new DOMException("The operation was aborted.", "AbortError");
           },
         },
         quiet: {
@@ -135,6 +142,16 @@ it("a quiet stream gets keep-alive comments, as from Yoga's own (every 300 ms un
       expect(text).toMatch(/^(:\n\n){2,}event: next\ndata: \{"data":\{"quiet":1\}\}\n\nevent: complete\ndata:\n\n$/);
     }
   }
+});
+
+it("a stream given up on (an abort) ends its body without complete, and the server goes on", async () => {
+  // The first run is uncompiled: Yoga's masking answers the abort with an error event.
+  const first = await sse(ours.url, "subscription GivenUp { givenUp }");
+  expect(first.text).toContain('data: {"data":{"givenUp":1}}');
+  const { status, text } = await sse(ours.url, "subscription GivenUp { givenUp }");
+  expect(status).toBe(200);
+  expect(text).toMatch(/^(:\n\n)+event: next\ndata: \{"data":\{"givenUp":1\}\}\n\n$/);
+  expect((await sse(ours.url, "subscription Count { count(to: 1) }")).text).toContain("event: complete");
 });
 
 it("a client that goes away ends the subscription", async () => {

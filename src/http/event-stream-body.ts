@@ -105,7 +105,10 @@ class EventStreamBody extends Readable {
     } catch (error) {
       if (this.destroyed) return;
       if (isAbort(error)) {
-        this.destroy(error as Error);
+        // The request was given up on (its client gone, mostly): the body ends
+        // without `complete`, and without an error no listener would take.
+        clearInterval(this.ping);
+        this.push(null);
         return;
       }
       // As Yoga does for a stream that throws: one last result with the error, masked.
