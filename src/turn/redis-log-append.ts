@@ -10,7 +10,8 @@ export interface EntryWrite {
 
 // KEYS: each entry's Stream, then each Stream to expire. ARGV: the length cap,
 // the number of entries, each entry's id, event and chunk, then each expiry's seconds.
-// An entry Redis refuses is reported, not fatal: the entries after it are still written.
+// An entry Redis refuses is reported, not fatal: the entries after it are still written
+// (an EXPIRE refused is not reported, as it was not when these were pipelined).
 const APPEND_ENTRIES = `
 local maxlen = ARGV[1]
 local entries = tonumber(ARGV[2])
@@ -31,7 +32,7 @@ for i = 1, entries do
   end
 end
 for j = entries + 1, #KEYS do
-  redis.call('EXPIRE', KEYS[j], ARGV[2 * entries + j + 2])
+  redis.pcall('EXPIRE', KEYS[j], ARGV[2 * entries + j + 2])
 end
 return failures
 `;
