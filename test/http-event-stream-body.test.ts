@@ -3,12 +3,12 @@
 // when the client goes away, and a client that does not read holds the source back.
 import { createServer, request as httpRequest } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GraphQLError } from "graphql";
 import { createSchema, createYoga, type Plugin } from "graphql-yoga";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { useEventStreamBody } from "../src/http/event-stream-body.ts";
 import { useJitStreamEvents } from "../src/http/jit-stream-events.ts";
 import { setLogLevel } from "../src/log.ts";
+import { subscriptionCaseFields, subscriptionCases } from "./support/subscription-cases.ts";
 
 const ended: string[] = [];
 const served: boolean[] = [];
@@ -19,10 +19,7 @@ function schema() {
     typeDefs: /* GraphQL */ `
       type Query { ok: Boolean }
       type Subscription {
-        count(to: Int!): Int
-        failAfterOne: Int
-        brokenEvent: Int
-        refused: Int
+        ${subscriptionCaseFields}
         endless(tag: String!): String
         quiet: Int
         givenUp: Int
@@ -30,30 +27,7 @@ function schema() {
     `,
     resolvers: {
       Subscription: {
-        count: {
-          subscribe: async function* (_: unknown, { to }: { to: number }) {
-            for (let i = 1; i <= to; i++) yield { count: i };
-          },
-        },
-        failAfterOne: {
-          subscribe: async function* () {
-            yield { failAfterOne: 1 };
-            throw new Error("secret detail at /srv/app.ts:12");
-          },
-        },
-        brokenEvent: {
-          subscribe: async function* () {
-            yield { n: 1 };
-          },
-          resolve: () => {
-            throw new Error("secret resolver detail");
-          },
-        },
-        refused: {
-          subscribe: () => {
-            throw new GraphQLError("Not yours.", { extensions: { code: "forbidden:chat" } });
-          },
-        },
+        ...subscriptionCases,
         givenUp: {
           subscribe: async function* () {
             yield { givenUp: 1 };

@@ -4,12 +4,12 @@
 // or the plugin's own (compiled runs).
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { GraphQLError } from "graphql";
 import { createSchema, createYoga } from "graphql-yoga";
 import { beforeAll, expect, it } from "vitest";
 import { useApolloMultipartSubscriptions } from "../src/http/apollo-multipart.ts";
 import { useJitStreamEvents } from "../src/http/jit-stream-events.ts";
 import { setLogLevel } from "../src/log.ts";
+import { subscriptionCaseFields, subscriptionCases } from "./support/subscription-cases.ts";
 
 const compiled: string[] = [];
 const yoga = createYoga({
@@ -18,36 +18,9 @@ const yoga = createYoga({
   schema: createSchema({
     typeDefs: /* GraphQL */ `
       type Query { ok: Boolean }
-      type Subscription { count(to: Int!): Int, failAfterOne: Int, brokenEvent: Int, refused: Int }
+      type Subscription { ${subscriptionCaseFields} }
     `,
-    resolvers: {
-      Subscription: {
-        count: {
-          subscribe: async function* (_: unknown, { to }: { to: number }) {
-            for (let i = 1; i <= to; i++) yield { count: i };
-          },
-        },
-        failAfterOne: {
-          subscribe: async function* () {
-            yield { failAfterOne: 1 };
-            throw new Error("secret detail at /srv/app.ts:12");
-          },
-        },
-        brokenEvent: {
-          subscribe: async function* () {
-            yield { n: 1 };
-          },
-          resolve: () => {
-            throw new Error("secret resolver detail");
-          },
-        },
-        refused: {
-          subscribe: () => {
-            throw new GraphQLError("Not yours.", { extensions: { code: "forbidden:chat" } });
-          },
-        },
-      },
-    },
+    resolvers: { Subscription: subscriptionCases },
   }),
   plugins: [
     useApolloMultipartSubscriptions({ heartbeatMs: 1000 }),

@@ -1,11 +1,9 @@
 import { Readable } from "node:stream";
 import type { ExecutionResult } from "graphql";
-import { isAsyncIterable, maskError, processRegularResult, type Plugin } from "graphql-yoga";
-import { log } from "../log.ts";
+import { isAsyncIterable, processRegularResult, type Plugin } from "graphql-yoga";
+import { isAbort, masked } from "./stream-errors.ts";
 import { unmappedStream } from "./unmapped-streams.ts";
 
-/** Yoga's message for a masked error (app.ts keeps Yoga's masking, `isDev: false`). */
-const MASKED_MESSAGE = "Unexpected error.";
 const PING = ":\n\n";
 const COMPLETE = "event: complete\ndata:\n\n";
 
@@ -112,9 +110,7 @@ class EventStreamBody extends Readable {
         return;
       }
       // As Yoga does for a stream that throws: one last result with the error, masked.
-      const masked = maskError(error, MASKED_MESSAGE, false);
-      if (masked !== error) log.error("unexpected error in a subscription", { error });
-      this.push(`event: next\ndata: ${await this.json({ errors: [masked as never] })}\n\n`);
+      this.push(`event: next\ndata: ${await this.json({ errors: [masked(error) as never] })}\n\n`);
     }
     clearInterval(this.ping);
     this.push(COMPLETE);
@@ -126,8 +122,4 @@ class EventStreamBody extends Readable {
     if (!result.errors?.length && !result.extensions) return JSON.stringify(result);
     return processRegularResult(result, this.fetchAPI as never, "application/json").text();
   }
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError");
 }

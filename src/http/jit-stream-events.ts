@@ -6,12 +6,10 @@ import {
   type ExecutionResult,
 } from "graphql";
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
-import { isAsyncIterable, isPromise, maskError, type Plugin } from "graphql-yoga";
+import { isAsyncIterable, isPromise, type Plugin } from "graphql-yoga";
 import { log } from "../log.ts";
+import { isAbort, masked } from "./stream-errors.ts";
 import { keepUnmapped } from "./unmapped-streams.ts";
-
-/** Yoga's message for a masked error (app.ts keeps Yoga's masking, `isDev: false`). */
-const MASKED_MESSAGE = "Unexpected error.";
 
 /**
  * Runs a subscription's events with the operation compiled by graphql-jit,
@@ -99,14 +97,4 @@ async function* eventResults(
 function withMaskedErrors(result: ExecutionResult): ExecutionResult {
   if (!result.errors?.length) return result;
   return { ...result, errors: result.errors.map((error) => masked(error) as GraphQLError) };
-}
-
-function masked(error: unknown): Error {
-  const result = maskError(error, MASKED_MESSAGE, false);
-  if (result !== error) log.error("unexpected error in a subscription", { error });
-  return result;
-}
-
-function isAbort(error: unknown): boolean {
-  return error instanceof DOMException && (error.name === "AbortError" || error.name === "TimeoutError");
 }
