@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { processTree, procCpuMs, procRssBytes } from "./cpu.ts";
+import { GATEWAY_NODE_FLAGS } from "../src/config/node-flags.ts";
 
 const SERVER = fileURLToPath(new URL("../src/server.ts", import.meta.url));
 
@@ -30,7 +31,8 @@ export async function startGatewayProcess(
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   // BENCH_GATEWAY_FLAGS: Node flags for every gateway process (--trace-gc, --perf-basic-prof, --import=<preload>).
   const common = (process.env.BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean);
-  const child = spawn(process.execPath, [...profile, ...common, ...flags, server], {
+  // As npm start runs it; `flags` after them, so a compare can turn one back (--memory-reducer).
+  const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, ...profile, ...common, ...flags, server], {
     env: { ...env, LOG_LEVEL: "info" },
     stdio: "pipe",
   });

@@ -48,6 +48,7 @@ import {
 import { fixed, kb, mb, median, percentile, signed, table } from "./stats.ts";
 import { clock, type TraceEvent } from "./trace.ts";
 import { baseEnv, createDatabase, env, secrets, type BenchDatabase } from "./setup.ts";
+import { GATEWAY_NODE_FLAGS } from "../src/config/node-flags.ts";
 
 // ---------------------------------------------------------------- settings
 
@@ -123,6 +124,7 @@ interface Stack {
 
 async function startStack(database: BenchDatabase, started: BenchChild[]): Promise<Stack> {
   const gcFlag = ["--expose-gc"];
+  const gatewayFlags = [...gcFlag, ...GATEWAY_NODE_FLAGS];
   const streamer = await spawnChild("streamer", {
     file: "streamer-main.ts",
     env: { ...baseEnv(), MOCK_DELTA_DELAY_MS: "0" },
@@ -156,12 +158,12 @@ async function startStack(database: BenchDatabase, started: BenchChild[]): Promi
       readyTimeoutMs: 90_000,
       execArgv: process.env.BENCH_CPU_PROF
         ? [
-            ...gcFlag,
+            ...gatewayFlags,
             "--cpu-prof",
             `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`,
             `--cpu-prof-interval=${intSetting("BENCH_CPU_PROF_INTERVAL", 1000)}`,
           ]
-        : gcFlag,
+        : gatewayFlags,
     }).then((child) => {
       started.push(child);
       return child;

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
 import { createGatewayServer } from "./http/coalesce-writes.ts";
 import { databaseTimeoutsOf, parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
+import { nodeFlagsNote } from "./config/node-flags.ts";
 import { checkSecrets } from "./config/secrets.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
@@ -105,6 +106,7 @@ async function main() {
     pid: process.pid,
     workers: 1,
     why: plan.reason,
+    nodeFlags: nodeFlagsNote(),
     database: env.DATABASE_URL ? "postgresql" : `pglite (${env.DATA_DIR})`,
   });
 }

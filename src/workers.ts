@@ -1,6 +1,7 @@
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
 import type { Env } from "./config/env.ts";
+import { nodeFlagsNote } from "./config/node-flags.ts";
 import { serveInstanceMetrics } from "./http/cluster-metrics.ts";
 import { log } from "./log.ts";
 
@@ -72,6 +73,7 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
           pid: process.pid,
           workers: plan.workers,
           workerPids: [...ready].map((w) => w.process.pid),
+          nodeFlags: nodeFlagsNote(),
           database: "postgresql",
         });
       }

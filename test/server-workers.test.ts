@@ -1,11 +1,13 @@
 // WORKERS: `npm start` runs one gateway process per core behind one port when
 // PostgreSQL and Redis are shared (node:cluster), and one process otherwise.
 // The process test needs DATABASE_URL and REDIS_URL and is skipped without them.
+import { readFileSync } from "node:fs";
 import { get } from "node:http";
 import { availableParallelism } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
+import { GATEWAY_NODE_FLAGS, missingNodeFlags } from "../src/config/node-flags.ts";
 import { planWorkers } from "../src/workers.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { dropDatabase, newId } from "./support/fixtures.ts";
@@ -26,6 +28,15 @@ describe("how many processes npm start runs", () => {
     expect(plan({})).toMatchObject({ workers: 1, reason: expect.stringMatching(/PGlite/) });
     expect(plan({ DATABASE_URL: POSTGRES, REDIS_URL: REDIS, WORKERS: "1" }).workers).toBe(1);
     expect(plan({ DATABASE_URL: POSTGRES, REDIS_URL: REDIS, WORKERS: "3" }).workers).toBe(3);
+  });
+
+  it("npm start passes the gateway's Node flags, and a process started without them is told which", () => {
+    const start = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")).scripts.start as string;
+    const nodeArgs = start.split(" src/server.ts")[0].split(" ");
+    expect(nodeArgs).toEqual(expect.arrayContaining([...GATEWAY_NODE_FLAGS]));
+    expect(GATEWAY_NODE_FLAGS).toContain("--no-memory-reducer");
+    expect(missingNodeFlags(["--no-memory-reducer"])).toEqual([]);
+    expect(missingNodeFlags(["--inspect"])).toEqual(["--no-memory-reducer"]);
   });
 
   it("refuses WORKERS above 1 without both PostgreSQL and Redis, saying why", () => {
@@ -77,9 +88,14 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
         readyTimeoutMs: TIMEOUT_MS,
       });
       const ready = gateway.entries().find((entry) => entry.msg.startsWith("gateway ready"))!;
-      expect(ready).toMatchObject({ workers: 2 });
+      expect(ready).toMatchObject({ workers: 2, nodeFlags: GATEWAY_NODE_FLAGS.join(" ") });
       const workerPids = ready.workerPids as number[];
       expect(new Set(workerPids).size).toBe(2);
+      // Each worker runs with npm start's Node flags, inherited from the primary.
+      for (const pid of workerPids) {
+        const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+        expect(argv).toEqual(expect.arrayContaining([...GATEWAY_NODE_FLAGS]));
+      }
       expect(gateway.entries().find((entry) => entry.msg.startsWith("starting 2 gateway workers"))).toMatchObject({
         maxRunningTurnsPerWorker: 5,
       });
