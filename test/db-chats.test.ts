@@ -10,6 +10,7 @@ import { useTestDatabase } from "./support/file-hooks.ts";
 const database = useTestDatabase();
 
 const prisma = () => database.db.prisma;
+const sql = () => database.db.sql;
 
 describe("saveChat and getChatById", () => {
   test("saves a chat and reads it back; a missing chat is null", async () => {
@@ -127,16 +128,16 @@ describe("updates", () => {
 describe("ensureUser", () => {
   test("creates the user on first sight and refreshes type and email later", async () => {
     const id = `user-${newId()}`;
-    expect(await ensureUser(prisma(), { id, type: "guest", email: null })).toMatchObject({
-      id,
-      type: "guest",
-      email: null,
-    });
-    expect(await ensureUser(prisma(), { id, type: "regular", email: "a@example.com" })).toMatchObject({
-      id,
-      type: "regular",
-      email: "a@example.com",
-    });
-    expect(await prisma().user.count()).toBe(1);
+    const before = Date.now();
+    const created = await ensureUser(sql(), { id, type: "guest", email: null });
+    expect(created).toMatchObject({ id, type: "guest", email: null });
+    // As Prisma reads it back: createdAt in UTC, the time it was created.
+    expect(await prisma().user.findUnique({ where: { id } })).toEqual(created);
+    expect(created.createdAt.getTime()).toBeGreaterThanOrEqual(before - 5);
+    expect(created.createdAt.getTime()).toBeLessThanOrEqual(Date.now() + 5);
+    const refreshed = await ensureUser(sql(), { id, type: "regular", email: "a@example.com" });
+    expect(refreshed).toEqual({ ...created, type: "regular", email: "a@example.com" });
+    expect(await prisma().user.findUnique({ where: { id } })).toEqual(refreshed);
+    expect(await prisma().user.count({ where: { id } })).toBe(1);
   });
 });

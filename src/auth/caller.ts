@@ -29,7 +29,7 @@ export function createCallerResolver(db: Database, tokens: UserTokenVerifier) {
       if (known && known.type === identity.type && known.email === identity.email) {
         return { user: known, authError: null };
       }
-      const user = await ensureUser(db.prisma, identity);
+      const user = await ensureUser(db.sql, identity);
       if (seen.size > 50_000) seen.clear();
       seen.set(user.id, user);
       return { user, authError: null };

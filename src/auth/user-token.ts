@@ -23,7 +23,14 @@ export interface UserTokenVerifier {
  * WebCrypto, a cost a busy server should pay once per token).
  */
 export function createUserTokenVerifier(env: Env): UserTokenVerifier {
-  const secret = new TextEncoder().encode(env.AUTH_SECRET);
+  // Imported once: given the raw secret, jose imports it again for every token.
+  const secret = crypto.subtle.importKey(
+    "raw",
+    new TextEncoder().encode(env.AUTH_SECRET),
+    { name: "HMAC", hash: "SHA-256" },
+    false,
+    ["verify"],
+  );
   const jwks: JWTVerifyGetKey | null = env.AUTH_JWKS_URL ? createRemoteJWKSet(new URL(env.AUTH_JWKS_URL)) : null;
   const secretAccepted = guestTokensAccepted(env);
   const claims = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, requiredClaims: ["sub", "exp"] };
@@ -32,7 +39,7 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
   async function verifyUncached(token: string) {
     const useSecret = !jwks || (secretAccepted && decodeProtectedHeader(token).alg === "HS256");
     const { payload } = useSecret
-      ? await jwtVerify(token, secret, { ...claims, algorithms: ALGORITHMS_SECRET })
+      ? await jwtVerify(token, await secret, { ...claims, algorithms: ALGORITHMS_SECRET })
       : await jwtVerify(token, jwks, { ...claims, algorithms: ALGORITHMS_JWKS });
     checkLifetime(payload, env.MAX_TOKEN_LIFETIME_SECONDS);
     return { identity: identityFromClaims(payload), expiresAt: payload.exp! * 1000 };

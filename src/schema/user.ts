@@ -42,7 +42,7 @@ builder.mutationField("createGuestSession", (t) =>
         throw new ChatSDKError("rate_limit:chat", "Too many guest sessions from this address; try again later.");
       }
       const identity = { id: randomUUID(), type: "guest" as const, email: null };
-      const user = await ensureUser(ctx.db.prisma, identity);
+      const user = await ensureUser(ctx.db.sql, identity);
       const token = await signUserToken(ctx.env, identity, ctx.env.GUEST_TOKEN_TTL_SECONDS);
       return { token, user };
     },
