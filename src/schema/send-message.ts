@@ -106,7 +106,14 @@ function userMessageOf(input: SendMessageArgs, limits: MessageLimits): UIMessage
   return message;
 }
 
-async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerator<StreamEventShape> {
+/**
+ * Admits and prepares the turn, then returns its events. Refusals (bad input,
+ * auth, quota, ownership, draining, overload) are thrown before the event
+ * stream starts, so they reach the client as a GraphQL error and nothing is
+ * sent upstream. The turn's log reader is returned as it is: a wrapping
+ * generator would cost every event of the turn a few promises more.
+ */
+async function sendMessage(input: SendMessageArgs, ctx: Context): Promise<AsyncGenerator<StreamEventShape>> {
   const user = currentUser(ctx);
   // Refused (draining, overloaded) before anything is stored or charged.
   const run = await ctx.services.turns.admit(() => {
@@ -123,7 +130,7 @@ async function* sendMessage(input: SendMessageArgs, ctx: Context): AsyncGenerato
   });
   // A client that goes away ends only its reading: the turn runs on, is
   // stored, and can be resumed (resumeStream) from the last seq it saw.
-  yield* run.subscribe(-1, ctx.request.signal);
+  return run.subscribe(-1, ctx.request.signal);
 }
 
 builder.subscriptionField("sendMessage", (t) =>
@@ -132,26 +139,10 @@ builder.subscriptionField("sendMessage", (t) =>
     description:
       "One turn: StreamStarted, the deltas, then exactly one of StreamFinished, StreamAborted or StreamFailed. Refusals (bad input, auth, quota, ownership) arrive as a GraphQL error before any event.",
     args: { input: t.arg({ type: SendMessageInput, required: true }) },
-    subscribe: async (_root, { input }, ctx) => {
-      // Refusals are thrown here, before the event stream starts, so they reach
-      // the client as a GraphQL error and nothing is sent upstream.
-      const events = sendMessage(checkedInput(input, ctx.env), ctx);
-      const first = await events.next();
-      return prepend(first, events);
-    },
+    subscribe: (_root, { input }, ctx) => sendMessage(checkedInput(input, ctx.env), ctx),
     resolve: (event) => event,
   }),
 );
-
-async function* prepend<T>(first: IteratorResult<T>, rest: AsyncGenerator<T>): AsyncGenerator<T> {
-  if (first.done) return;
-  try {
-    yield first.value;
-    yield* rest;
-  } finally {
-    await rest.return(undefined);
-  }
-}
 
 builder.mutationField("stopStream", (t) =>
   t.boolean({
