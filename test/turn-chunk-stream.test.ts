@@ -1,6 +1,7 @@
-import type { UIMessageChunk } from "ai";
+import { asSchema, uiMessageChunkSchema, type UIMessageChunk } from "ai";
 import { describe, expect, it, vi } from "vitest";
 import { readChunks } from "../src/turn/chunk-stream.ts";
+import { chunkSamples } from "./support/chunk-samples.ts";
 import { upstreamBodyOf, upstreamFailure } from "./support/upstream-body.ts";
 
 /** A body that sends the given SSE text pieces, then ends or stays open until cancelled. */
@@ -31,6 +32,21 @@ describe("readChunks", () => {
   it("yields validated chunks and stops at [DONE]", async () => {
     const { body } = openBody([sse({ type: "start" }), ": keep-alive\n\n", sse({ type: "finish" }), sse("[DONE]")]);
     expect(await collect(body)).toEqual([{ type: "start" }, { type: "finish" }]);
+  });
+
+  it("yields every chunk the ai schema accepts as the schema gives it, its keys in the same order", async () => {
+    const full = asSchema(uiMessageChunkSchema);
+    let checked = 0;
+    for (const sample of chunkSamples) {
+      const reference = await full.validate!(sample);
+      if (!reference.success) continue;
+      const { body } = openBody([sse(sample)]);
+      const [chunk] = await collect(body);
+      expect(chunk).toStrictEqual(reference.value);
+      expect(JSON.stringify(chunk)).toBe(JSON.stringify(reference.value));
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(20);
   });
 
   it("copes with chunks split across network reads", async () => {

@@ -64,7 +64,7 @@ const SIMPLE: Record<string, { keys: readonly (readonly [string, Check, boolean]
  * The chunk copied with its keys in zod's order (the member's own first, then
  * the others as they came), when the fast path can judge it; null otherwise.
  */
-function simpleChunk(value: unknown): UIMessageChunk | null {
+export function simpleChunk(value: unknown): UIMessageChunk | null {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return null;
   const chunk = value as Record<string, unknown>;
   const shape = typeof chunk.type === "string" && Object.hasOwn(SIMPLE, chunk.type) ? SIMPLE[chunk.type] : undefined;
