@@ -1,6 +1,7 @@
 // The assistant message to store, folded once from the buffered chunks at the
 // end of the turn, which keeps readUIMessageStream off the first-delta path.
 import { isToolUIPart, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { quickFold } from "./quick-fold.ts";
 
 export type AssembleOptions = {
   /** The gateway's assistantMessageId, announced in StreamStarted; it wins over the streamer's. */
@@ -12,7 +13,8 @@ export type AssembleOptions = {
 export const interruptedToolError = "The tool call was interrupted before it returned.";
 
 /**
- * The last readUIMessageStream snapshot, tidied for storage: text and reasoning
+ * The last readUIMessageStream snapshot (folded by hand for an answer of
+ * plain text and reasoning, see quick-fold.ts), tidied for storage: text and reasoning
  * parts still "streaming" become "done". When the stream did not finish (no
  * `finish`, or an `abort`), tool calls left at "input-available" become
  * "output-error", since a call without a result breaks the next turn's model
@@ -24,9 +26,22 @@ export async function assembleMessage(
   chunks: readonly UIMessageChunk[],
   { messageId, onError }: AssembleOptions,
 ): Promise<UIMessage> {
+  const merged = mergeDeltas(chunks);
+  const quick = quickFold(merged, { errorsHeard: onError !== undefined });
+  const last = quick ? quick.folded : await lastSnapshot(merged, onError);
+  const interrupted =
+    !chunks.some((chunk) => chunk.type === "finish") || chunks.some((chunk) => chunk.type === "abort");
+  const message = last ?? { id: messageId, role: "assistant", parts: [] };
+  return { ...message, id: messageId, parts: message.parts.map((part) => settled(part, interrupted)) };
+}
+
+async function lastSnapshot(
+  chunks: readonly UIMessageChunk[],
+  onError: ((error: unknown) => void) | undefined,
+): Promise<UIMessage | undefined> {
   const stream = new ReadableStream<UIMessageChunk>({
     start(controller) {
-      for (const chunk of mergeDeltas(chunks)) controller.enqueue(chunk);
+      for (const chunk of chunks) controller.enqueue(chunk);
       controller.close();
     },
   });
@@ -34,10 +49,7 @@ export async function assembleMessage(
   for await (const snapshot of readUIMessageStream({ stream, onError, terminateOnError: false })) {
     last = snapshot;
   }
-  const interrupted =
-    !chunks.some((chunk) => chunk.type === "finish") || chunks.some((chunk) => chunk.type === "abort");
-  const message = last ?? { id: messageId, role: "assistant", parts: [] };
-  return { ...message, id: messageId, parts: message.parts.map((part) => settled(part, interrupted)) };
+  return last;
 }
 
 function settled(part: UIMessage["parts"][number], interrupted: boolean): UIMessage["parts"][number] {
