@@ -30,7 +30,7 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import { signUserToken } from "../src/auth/user-token.ts";
-import { spawnChild, killAllChildren, type BenchChild } from "./children.ts";
+import { killAllChildren } from "./children.ts";
 import {
   childTarget,
   pacedPrompt,
@@ -43,124 +43,11 @@ import {
 } from "./paced.ts";
 import { measureRedisOnOff } from "./redis-onoff.ts";
 import { measureResume } from "./resume-fanout.ts";
-import { startGatewayProcess, type GatewayProcess } from "./server-process.ts";
-import { baseEnv, createDatabase, env, type BenchDatabase } from "./setup.ts";
+import { createDatabase, env } from "./setup.ts";
 import { pacedTable, resumeTable } from "./capacity-report.ts";
 import { compareOther, measureCompare } from "./compare.ts";
-
-function intSetting(name: string, fallback: number): number {
-  const value = Number(process.env[name] || fallback);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return value;
-}
-function listSetting(name: string, fallback: string): number[] {
-  return (process.env[name] || fallback).split(",").map((part) => {
-    const n = Number(part.trim());
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} is a comma-separated list of integers`);
-    return n;
-  });
-}
-
-function streamerSetting(): "lean" | "builtin" {
-  const value = process.env.BENCH_STREAMER || "lean";
-  if (value !== "lean" && value !== "builtin") throw new Error("BENCH_STREAMER is lean or builtin");
-  return value;
-}
-
-const settings = {
-  pace: intSetting("BENCH_PACE", 10),
-  deltas: intSetting("BENCH_PACED_DELTAS", 60),
-  streams: listSetting("BENCH_PACED_STREAMS", "250,500,1000"),
-  rampMs: intSetting("BENCH_RAMP_MS", 2_000),
-  clients: Math.max(1, intSetting("BENCH_CLIENT_PROCESSES", 4)),
-  resumers: listSetting("BENCH_RESUMERS", "1,100,1000"),
-  overloadLimit: intSetting("BENCH_OVERLOAD_LIMIT", 250),
-  workers: listSetting("BENCH_WORKERS", "1,2"),
-  workersStreams: intSetting("BENCH_WORKERS_STREAMS", 1000),
-  compareRounds: Math.max(1, intSetting("BENCH_COMPARE_ROUNDS", 2)),
-  streamer: streamerSetting(),
-  redis: {
-    warmup: intSetting("BENCH_WARMUP", 200),
-    turns: intSetting("BENCH_TURNS", 200),
-    streams: 50,
-    seconds: 3,
-    longDeltas: 200,
-  },
-};
-const ALL = ["resume", "redis", "paced", "overload", "workers", "compare"];
-// BENCH_ONLY, when set, replaces the script's default sections (its arguments).
-const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
-const chosen = only ?? (process.argv.slice(2).length ? process.argv.slice(2) : ALL);
-const sections = ALL.filter((s) => chosen.includes(s));
-const progress = (message: string) => process.stderr.write(`bench:capacity: ${message}\n`);
-
-const failures: string[] = [];
-const fail = (problem: string) => failures.push(problem);
-const output: string[] = [];
-const children: BenchChild[] = [];
-const gateways: GatewayProcess[] = [];
-const databases: BenchDatabase[] = [];
-
-async function gateway(
-  name: string,
-  database: BenchDatabase,
-  streamerUrl: string,
-  extra: Record<string, string>,
-  server?: string,
-  flags: string[] = [],
-) {
-  const process_ = await startGatewayProcess(
-    name,
-    {
-      ...baseEnv(),
-      ...database.childEnv,
-      ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
-      PORT: "0",
-      HOST: "127.0.0.1",
-      STREAMER_URL: streamerUrl,
-      STREAM_MODE: "proxy",
-      QUOTA_REGULAR_PER_DAY: "1000000",
-      WORKERS: "1",
-      // Refusals for event-loop delay would measure the other work on this
-      // shared machine; MAX_RUNNING_TURNS (the overload section) still applies.
-      OVERLOAD_EVENT_LOOP_DELAY_MS: "0",
-      ...extra,
-    },
-    undefined,
-    server,
-    flags,
-  );
-  gateways.push(process_);
-  return process_;
-}
-
-function gatewayTarget(label: string, gw: GatewayProcess): Target {
-  return { kind: "gateway", label, url: gw.url, cpuMs: gw.cpuMs, rssBytes: gw.rssBytes };
-}
-
-async function warmUsers(url: string, users: User[]): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 16 }, async () => {
-      while (next < users.length) {
-        const user = users[next++];
-        const response = await fetch(`${url}/graphql`, {
-          method: "POST",
-          headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` },
-          body: JSON.stringify({ query: "{ me { id } }" }),
-          signal: AbortSignal.timeout(15_000),
-        });
-        if (!response.ok) throw new Error(`warm-up query failed: HTTP ${response.status}`);
-      }
-    }),
-  );
-}
-
-async function spawn(name: string, file: string, extra: Record<string, string> = {}): Promise<BenchChild> {
-  const child = await spawnChild(name, { file, env: { ...baseEnv(), ...extra }, readyTimeoutMs: 30_000 });
-  children.push(child);
-  return child;
-}
+import { cleanup, gateway, gatewayTarget, spawn, warmUsers } from "./capacity-processes.ts";
+import { databases, fail, failures, output, progress, sections, settings } from "./capacity-settings.ts";
 
 async function main(): Promise<number> {
   const loadAtStart = os
@@ -301,15 +188,6 @@ async function main(): Promise<number> {
     ].join("\n"),
   );
   return failures.length > 0 ? 1 : 0;
-}
-
-async function cleanup(): Promise<void> {
-  for (const gw of gateways) {
-    const code = await gw.stop().catch(() => null);
-    if (code !== 0) fail(`a gateway exited with ${code} on SIGTERM`);
-  }
-  for (const child of children) await child.stop().catch((error) => fail(String(error)));
-  for (const database of databases) await database.drop().catch((error) => fail(String(error)));
 }
 
 if (sections.length > 0) {
