@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDatabase } from "../../src/db/client.ts";
 import { applyMigrations } from "../../src/db/migrate.ts";
+import { GATEWAY_NODE_FLAGS } from "../../src/config/node-flags.ts";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -123,7 +124,8 @@ export async function startGatewayProcess(options: GatewayProcessOptions = {}): 
   const child =
     launcher === "npm"
       ? spawn("npm", ["start", "--silent"], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(join(ROOT, "node_modules/.bin/node"), ["src/server.ts"], {
+      : // As README's container line runs it.
+        spawn(join(ROOT, "node_modules/.bin/node"), [...GATEWAY_NODE_FLAGS, "src/server.ts"], {
           cwd: ROOT,
           env,
           detached: true,
