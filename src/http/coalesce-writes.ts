@@ -9,27 +9,23 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 export function coalesceWrites(listener: RequestListener): RequestListener {
   return (request: IncomingMessage, response: ServerResponse) => {
     const write = response.write;
+    let corked: NonNullable<ServerResponse["socket"]> | null = null;
+    const flush = () => {
+      corked?.uncork();
+      corked = null;
+    };
     response.write = function (this: ServerResponse, ...args: Parameters<ServerResponse["write"]>) {
       const socket = response.socket;
-      if (socket && response.headersSent && !corked.has(socket)) {
-        corked.add(socket);
+      if (!corked && socket && response.headersSent) {
+        corked = socket;
         socket.cork();
         // Speed only: every write of this turn of the event loop leaves in one syscall.
-        if (corked.size === 1) setImmediate(uncorkAll);
+        setImmediate(flush);
       }
       return write.apply(this, args);
     } as ServerResponse["write"];
     listener(request, response);
   };
-}
-
-// The sockets corked in this turn of the event loop: one Immediate uncorks them all.
-type Socket = NonNullable<ServerResponse["socket"]>;
-const corked = new Set<Socket>();
-
-function uncorkAll(): void {
-  for (const socket of corked) socket.uncork();
-  corked.clear();
 }
 
 /**
