@@ -91,6 +91,9 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
       expect(ready).toMatchObject({ workers: 2, nodeFlags: GATEWAY_NODE_FLAGS.join(" ") });
       const workerPids = ready.workerPids as number[];
       expect(new Set(workerPids).size).toBe(2);
+      // Each worker has a built-in streamer of its own: a worker that shuts down cuts no other worker's turn.
+      const streamers = gateway.entries().filter((entry) => entry.msg.startsWith("built-in streamer at"));
+      expect(new Set(streamers.map((entry) => entry.msg)).size).toBe(2);
       // Each worker runs with npm start's Node flags, inherited from the primary.
       for (const pid of workerPids) {
         const argv = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");

@@ -32,7 +32,11 @@ export async function startStreamer(
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(options.port ?? 0, host, () => {
+    // `exclusive` on a free port: under node:cluster, workers listening on port 0
+    // would otherwise share one port, and a worker shutting down would cut the
+    // turns of other workers its streamer happened to serve.
+    const port = options.port ?? 0;
+    server.listen({ port, host, exclusive: port === 0 }, () => {
       server.off("error", reject);
       resolve();
     });
