@@ -146,6 +146,9 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
       gateway.signal("SIGTERM");
       const draining = () => gateway!.entries().filter((entry) => entry.msg.startsWith("draining")).length;
       await eventually(async () => draining() === 2, 20_000);
+      // The idle worker shuts down at once; asking after it has, no request of this
+      // client can race it closing a kept-alive connection (a reset, not an answer).
+      await eventually(async () => gateway!.entries().some((entry) => entry.msg === "shut down"), 20_000);
       const refused = await subscribeWithFetch(gateway.url, sendInput("[plain] Too late."), { token });
       expect(refused.results[0]?.errors?.[0]?.extensions?.code).toBe("offline:chat");
       const drained = await slow;
