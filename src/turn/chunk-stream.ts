@@ -1,7 +1,7 @@
 // Streamer bytes to validated UIMessageChunks, with the ai package's own JSON
 // parse and schema (with a fast path for the common chunks: chunk-schema.ts),
 // over the events upstream-body.ts frames.
-import { safeParseJSON, secureJsonParse } from "@ai-sdk/provider-utils";
+import { safeParseJSON, safeValidateTypes, secureJsonParse } from "@ai-sdk/provider-utils";
 import { asSchema, uiMessageChunkSchema, type UIMessageChunk } from "ai";
 import { simpleChunk, streamerChunkSchema } from "./chunk-schema.ts";
 import { ChunkRepair } from "./storable-chunks.ts";
@@ -62,7 +62,8 @@ export async function* readChunks(
       if (data === null) return;
       // The end marker of the AI SDK's stream, which parseJsonEventStream skips too.
       if (data === "[DONE]") continue;
-      const chunk = quickChunk(data) ?? (await checkedChunk(data));
+      const parsed = parseChunk(data);
+      const chunk = parsed instanceof Promise ? await parsed : parsed;
       if (chunk === "skip") continue;
       for (const repaired of repair.repair(chunk)) yield repaired;
       // Time the caller spent on the chunk is not the streamer's silence.
@@ -76,22 +77,25 @@ export async function* readChunks(
 }
 
 /**
- * A common chunk, parsed and judged as safeParseJSON with streamerChunkSchema
- * would (the same JSON parse, the same fast path), without its two promises
- * a chunk; null when only the full path can tell.
+ * The chunk as safeParseJSON with streamerChunkSchema would judge it (the same
+ * JSON parse, the same schema and fast path), parsed once; a common chunk at
+ * once, without the two promises of the full path.
  */
-function quickChunk(data: string): UIMessageChunk | null {
+function parseChunk(data: string): UIMessageChunk | Promise<UIMessageChunk | "skip"> {
   let value: unknown;
   try {
     value = secureJsonParse(data);
   } catch {
-    return null;
+    // Not JSON: safeParseJSON reports it as it always has.
+    return judged(safeParseJSON({ text: data, schema: streamerChunkSchema }));
   }
-  return simpleChunk(value);
+  return simpleChunk(value) ?? judged(safeValidateTypes({ value, schema: streamerChunkSchema }));
 }
 
-async function checkedChunk(data: string): Promise<UIMessageChunk | "skip"> {
-  const result = await safeParseJSON({ text: data, schema: streamerChunkSchema });
+async function judged(
+  validation: Promise<{ success: true; value: UIMessageChunk } | { success: false; rawValue: unknown; error: unknown }>,
+): Promise<UIMessageChunk | "skip"> {
+  const result = await validation;
   return result.success ? result.value : await refusedChunk(result.rawValue, result.error);
 }
 
