@@ -1,3 +1,4 @@
+// The processes of `npm run bench:capacity` (bench/capacity.ts): gateways, children, and their cleanup.
 import { spawnChild, type BenchChild } from "./children.ts";
 import type { Target, User } from "./paced.ts";
 import { startGatewayProcess, type GatewayProcess } from "./server-process.ts";

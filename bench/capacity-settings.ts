@@ -1,12 +1,8 @@
+// Settings and run state of `npm run bench:capacity` (bench/capacity.ts).
 import type { BenchChild } from "./children.ts";
 import type { GatewayProcess } from "./server-process.ts";
-import type { BenchDatabase } from "./setup.ts";
+import { type BenchDatabase, intSetting } from "./setup.ts";
 
-export function intSetting(name: string, fallback: number): number {
-  const value = Number(process.env[name] || fallback);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return value;
-}
 export function listSetting(name: string, fallback: string): number[] {
   return (process.env[name] || fallback).split(",").map((part) => {
     const n = Number(part.trim());

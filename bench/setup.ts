@@ -1,4 +1,4 @@
-// What bench/turn.ts and bench/capacity.ts share: the secrets of a run, the
+// What bench/turn.ts and bench/capacity.ts share: their integer settings, the secrets of a run, the
 // children's environment, and a fresh database (PostgreSQL of DATABASE_URL or PGlite).
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -6,6 +6,14 @@ import os from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { parseEnv } from "../src/config/env.ts";
+
+/** An integer setting from the environment: the fallback when unset or empty. */
+export function intSetting(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === "" ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
+  return value;
+}
 
 export const secrets = {
   AUTH_SECRET: randomBytes(32).toString("hex"),

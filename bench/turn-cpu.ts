@@ -1,3 +1,4 @@
+// Section 4 of `npm run bench` (bench/turn.ts): CPU per turn of every process.
 import { ownCpuMs, postgresCpu, postgresCpuBetween, type PostgresCpu } from "./cpu.ts";
 import { fixed, table } from "./stats.ts";
 import { type PathName, type Paths, rotate, runTurn, type Stack } from "./turn-paths.ts";

@@ -1,3 +1,4 @@
+// Sections 1 and 1b of `npm run bench` (bench/turn.ts): time to the first delta, and its stages.
 import type { StreamResult } from "./client.ts";
 import { fixed, median, percentile, signed, table } from "./stats.ts";
 import type { TraceEvent } from "./trace.ts";

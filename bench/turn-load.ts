@@ -1,5 +1,4 @@
 // Sections 2 and 3 of `npm run bench` (bench/turn.ts): deltas per second, and heap per open stream.
-// throughput, heap, cpu; bench/capacity.ts runs after it for resume and redis).
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { BenchChild } from "./children.ts";

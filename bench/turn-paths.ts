@@ -1,12 +1,10 @@
 // The processes of `npm run bench` (bench/turn.ts) and one turn through any of them.
-// throughput, heap, cpu; bench/capacity.ts runs after it for resume and redis).
 import { randomUUID } from "node:crypto";
 import { signInternalToken } from "../src/auth/internal-token.ts";
 import { spawnChild, type BenchChild } from "./children.ts";
 import { gatewaySpec, openStream, uiSpec, type StreamResult, type StreamSpec } from "./client.ts";
-import { baseEnv, secrets, type BenchDatabase } from "./setup.ts";
+import { baseEnv, intSetting, secrets, type BenchDatabase } from "./setup.ts";
 import { GATEWAY_NODE_FLAGS } from "../src/config/node-flags.ts";
-import { intSetting } from "./turn-settings.ts";
 
 // ---------------------------------------------------------------- setup
 

@@ -1,13 +1,8 @@
+// Settings and checks shared by the sections of `npm run bench` (bench/turn.ts).
 import type { StreamResult } from "./client.ts";
+import { intSetting } from "./setup.ts";
 
 // ---------------------------------------------------------------- settings
-
-export function intSetting(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === "" ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer`);
-  return value;
-}
 
 export const settings = {
   turns: intSetting("BENCH_TURNS", 200),
