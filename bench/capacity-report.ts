@@ -48,7 +48,7 @@ export function pacedTable(
   rows: PacedRow[],
   settings: { pace: number; deltas: number; rampMs: number },
 ): string {
-  const pipeOf = (row: PacedRow) => rows.find((r) => r.streams === row.streams && r.label === "byte-pipe proxy");
+  const pipeOf = (row: PacedRow) => pipeMean(rows, row.streams);
   return [
     table(
       `${title} (${settings.deltas} deltas at ${settings.pace}/s each, streams opened over ${settings.rampMs / 1000} s); latency ms from the streamer's send, CPU µs per delta`,
@@ -63,6 +63,7 @@ export function pacedTable(
         "max",
         "CPU/delta",
         "vs pipe",
+        "p99 - pipe",
         "streamer",
         "PostgreSQL",
         "clients",
@@ -70,7 +71,7 @@ export function pacedTable(
         "RSS KB/stream",
       ],
       rows.map((row) => {
-        const pipe = pipeOf(row);
+        const pipe = row.label === PIPE ? null : pipeOf(row);
         return [
           row.label,
           String(row.streams),
@@ -81,7 +82,8 @@ export function pacedTable(
           fixed(row.p99),
           fixed(row.max),
           fixed(row.cpuPerDelta.target, 1),
-          pipe && pipe !== row ? fixed(row.cpuPerDelta.target / pipe.cpuPerDelta.target) : "",
+          pipe ? fixed(row.cpuPerDelta.target / pipe.cpu) : "",
+          pipe ? fixed(row.p99 - pipe.p99) : "",
           fixed(row.cpuPerDelta.streamer, 1),
           row.cpuPerDelta.postgres === null ? "n/a" : fixed(row.cpuPerDelta.postgres, 1),
           fixed(row.cpuPerDelta.clients, 1),
@@ -90,7 +92,18 @@ export function pacedTable(
         ];
       }),
     ),
+    "   'vs pipe' and 'p99 - pipe': against the mean of the pipe's runs at that count (before and after: the machine drifts).",
     "   CPU of each process from /proc (a gateway's primary and its workers together); 'client core': each load process's",
     "   CPU over the wall time (near 1.00, the clients limit the run); RSS: peak during the run over the idle RSS before it.",
   ].join("\n");
+}
+
+export const PIPE = "byte-pipe proxy";
+
+/** The pipe's CPU per delta and p99 at `streams`, the mean of its runs there; null when it has none. */
+export function pipeMean(rows: PacedRow[], streams: number): { cpu: number; p99: number } | null {
+  const runs = rows.filter((r) => r.streams === streams && r.label === PIPE);
+  if (runs.length === 0) return null;
+  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+  return { cpu: mean(runs.map((r) => r.cpuPerDelta.target)), p99: mean(runs.map((r) => r.p99)) };
 }

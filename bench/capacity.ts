@@ -44,7 +44,7 @@ import {
 import { measureRedisOnOff } from "./redis-onoff.ts";
 import { measureResume } from "./resume-fanout.ts";
 import { createDatabase, env } from "./setup.ts";
-import { pacedTable, resumeTable } from "./capacity-report.ts";
+import { PIPE, pacedTable, resumeTable } from "./capacity-report.ts";
 import { compareOther, measureCompare } from "./compare.ts";
 import { cleanup, gateway, gatewayTarget, spawn, warmUsers } from "./capacity-processes.ts";
 import { databases, fail, failures, output, progress, sections, settings } from "./capacity-settings.ts";
@@ -117,7 +117,7 @@ async function main(): Promise<number> {
   const pipe = sections.some((s) => ["paced", "workers", "compare"].includes(s))
     ? await spawn("pipe", "pipe-main.ts", { BENCH_UPSTREAM_URL: streamer.url })
     : null;
-  const pipeTarget = pipe ? childTarget("pipe", "byte-pipe proxy", pipe) : null;
+  const pipeTarget = pipe ? childTarget("pipe", PIPE, pipe) : null;
   const prompt = pacedPrompt(settings.deltas);
   const run = async (target: Target, n: number): Promise<PacedRow> => {
     const { row } = await pacedRun(target, loaders, await specsFor(target, users, n, prompt), settings.rampMs);
@@ -127,7 +127,8 @@ async function main(): Promise<number> {
   const pacedRows = [];
   if (main && pipeTarget && sections.includes("paced")) {
     for (const n of settings.streams) {
-      for (const target of [pipeTarget, gatewayTarget("gateway", main)]) {
+      // The pipe before and after: the machine's speed drifts within a run, and the ratio is to their mean.
+      for (const target of [pipeTarget, gatewayTarget("gateway", main), pipeTarget]) {
         progress(`paced: ${n} streams through the ${target.label}`);
         pacedRows.push(await run(target, n));
       }

@@ -2,7 +2,7 @@
 // another (BENCH_COMPARE_SERVER, a checkout's src/server.ts) or against this
 // tree with other Node flags or settings (BENCH_COMPARE_FLAGS, BENCH_COMPARE_ENV
 // "K=V ..."), on one streamer and database, in alternating order.
-import { pacedTable } from "./capacity-report.ts";
+import { pacedTable, pipeMean } from "./capacity-report.ts";
 import type { PacedRow, Target } from "./paced.ts";
 import { fixed } from "./stats.ts";
 
@@ -80,8 +80,14 @@ export function compareSummary(rows: PacedRow[], aLabel: string, bLabel: string)
   const [a, b] = [of(aLabel), of(bLabel)];
   const cpu = (runs: PacedRow[]) => runs.map((row) => row.cpuPerDelta.target);
   const p99 = (runs: PacedRow[]) => runs.map((row) => row.p99);
+  const pipe = rows.length > 0 ? pipeMean(rows, rows[0].streams) : null;
   return [
     `   over ${a.length} runs each: CPU µs per delta, mean (min–max): A ${describe(cpu(a), 1)}, B ${describe(cpu(b), 1)}, B / A ${fixed(mean(cpu(b)) / mean(cpu(a)))};`,
     `   p99 ms: A ${describe(p99(a), 1)}, B ${describe(p99(b), 1)}. A: ${aLabel}; B: ${bLabel}.`,
-  ].join("\n");
+    pipe
+      ? `   against the pipe's mean (${fixed(pipe.cpu, 1)} µs, p99 ${fixed(pipe.p99, 1)} ms): CPU A ${fixed(mean(cpu(a)) / pipe.cpu)}×, B ${fixed(mean(cpu(b)) / pipe.cpu)}×.`
+      : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
 }
