@@ -3,10 +3,14 @@
 // /graphql, distinct-connections mode). Every type comes from the generated
 // documents in client/generated: pass a document, get its result type.
 import type { ResultOf, TypedDocumentNode, VariablesOf } from "@graphql-typed-document-node/core";
-import { print, type DocumentNode, type GraphQLFormattedError } from "graphql";
-import { createClient, NetworkError, type RequestParams } from "graphql-sse";
+import type { DocumentNode, GraphQLFormattedError } from "graphql";
+import { createClient, type RequestParams } from "graphql-sse";
+import { operationNameOf, persistedHashOf, queryOf } from "./documents.ts";
+import { GatewayError } from "./gateway-error.ts";
 
 export type { ResultOf, TypedDocumentNode, VariablesOf };
+export { operationNameOf, persistedHashOf } from "./documents.ts";
+export { GatewayError } from "./gateway-error.ts";
 
 /** A token, or a function that returns the current one (null when signed out). */
 export type TokenSource =
@@ -47,43 +51,6 @@ export interface Sink<R> {
   complete?(): void;
 }
 
-/** GraphQL errors of one operation; `code` is the first error's Chat SDK code (e.g. `rate_limit:chat`). */
-export class GatewayError extends Error {
-  readonly code: string;
-  readonly errors: readonly GraphQLFormattedError[];
-  readonly status: number | undefined;
-  /**
-   * The connection failed or dropped before the gateway answered (no GraphQL
-   * error, no 4xx): a stream that was cut this way can be resumed.
-   */
-  readonly network: boolean;
-
-  constructor(errors: readonly GraphQLFormattedError[], status?: number, network = false) {
-    const first = errors[0];
-    super(first?.message ?? "Request failed.");
-    this.name = "GatewayError";
-    this.errors = errors;
-    this.status = status;
-    this.network = network;
-    const code = first?.extensions?.["code"];
-    this.code = typeof code === "string" ? code : "offline:chat";
-  }
-
-  static from(error: unknown): GatewayError {
-    if (error instanceof GatewayError) return error;
-    if (Array.isArray(error)) return new GatewayError(error as GraphQLFormattedError[]);
-    const offline = (message: string, status?: number) =>
-      new GatewayError(
-        [{ message, extensions: { code: "offline:chat" } }],
-        status,
-        !(status && status >= 400 && status < 500 && status !== 408 && status !== 429),
-      );
-    if (error instanceof NetworkError) return offline(error.message, error.response?.status);
-    // A stream cut mid-way surfaces as a plain Error from graphql-sse's reader.
-    return offline(error instanceof Error ? error.message : String(error));
-  }
-}
-
 export interface GatewayClient {
   readonly url: string;
   readonly persisted: boolean;
@@ -101,29 +68,6 @@ export interface GatewayClient {
   ): AsyncGenerator<R, void, undefined>;
   /** Closes every open subscription. */
   dispose(): void;
-}
-
-/** The operation's name (also the react-query key prefix). */
-export function operationNameOf(document: DocumentNode): string {
-  for (const definition of document.definitions) {
-    if (definition.kind === "OperationDefinition" && definition.name) return definition.name.value;
-  }
-  throw new Error("The document has no named operation.");
-}
-
-/** The persisted document id codegen embedded in the document (`sha256:<hex>`), if any. */
-export function persistedHashOf(document: DocumentNode): string | undefined {
-  return (document as { __meta__?: { hash?: string } }).__meta__?.hash;
-}
-
-const printed = new WeakMap<DocumentNode, string>();
-function queryOf(document: DocumentNode): string {
-  let query = printed.get(document);
-  if (query === undefined) {
-    query = print(document);
-    printed.set(document, query);
-  }
-  return query;
 }
 
 async function resolveToken(token: TokenSource): Promise<string | null | undefined> {

@@ -1,0 +1,41 @@
+// The error every client call rejects with: GraphQL errors with their Chat SDK
+// code, or a network failure (which a cut stream can resume from).
+import type { GraphQLFormattedError } from "graphql";
+import { NetworkError } from "graphql-sse";
+
+/** GraphQL errors of one operation; `code` is the first error's Chat SDK code (e.g. `rate_limit:chat`). */
+export class GatewayError extends Error {
+  readonly code: string;
+  readonly errors: readonly GraphQLFormattedError[];
+  readonly status: number | undefined;
+  /**
+   * The connection failed or dropped before the gateway answered (no GraphQL
+   * error, no 4xx): a stream that was cut this way can be resumed.
+   */
+  readonly network: boolean;
+
+  constructor(errors: readonly GraphQLFormattedError[], status?: number, network = false) {
+    const first = errors[0];
+    super(first?.message ?? "Request failed.");
+    this.name = "GatewayError";
+    this.errors = errors;
+    this.status = status;
+    this.network = network;
+    const code = first?.extensions?.["code"];
+    this.code = typeof code === "string" ? code : "offline:chat";
+  }
+
+  static from(error: unknown): GatewayError {
+    if (error instanceof GatewayError) return error;
+    if (Array.isArray(error)) return new GatewayError(error as GraphQLFormattedError[]);
+    const offline = (message: string, status?: number) =>
+      new GatewayError(
+        [{ message, extensions: { code: "offline:chat" } }],
+        status,
+        !(status && status >= 400 && status < 500 && status !== 408 && status !== 429),
+      );
+    if (error instanceof NetworkError) return offline(error.message, error.response?.status);
+    // A stream cut mid-way surfaces as a plain Error from graphql-sse's reader.
+    return offline(error instanceof Error ? error.message : String(error));
+  }
+}
