@@ -1,8 +1,7 @@
 // The load client: one streaming POST over a keep-alive node:http agent, read
 // as SSE. The same code reads the gateway (graphql-sse `next` events carrying
 // ChatStreamEvents) and the streamer or the pipe (AI SDK UI message chunks),
-// so both sides pay the same client costs.
-import { randomUUID } from "node:crypto";
+// so both sides pay the same client costs. What each request says: client-specs.ts.
 import http from "node:http";
 import { clock } from "./trace.ts";
 
@@ -231,96 +230,4 @@ export function openStream(spec: StreamSpec): StreamHandle {
   };
 }
 
-// The fields a benchmark reads of each event, the same for sendMessage and resumeStream.
-const EVENT_FIELDS = /* GraphQL */ `
-  __typename
-  ... on StreamEvent { seq }
-  ... on TextDelta { partId delta }
-  ... on StreamFinished { finishReason }
-  ... on StreamAborted { reason }
-  ... on StreamFailed { code reason }
-`;
-
-export const SEND_MESSAGE = /* GraphQL */ `
-  subscription Send($input: SendMessageInput!) {
-    sendMessage(input: $input) { ${EVENT_FIELDS} }
-  }
-`;
-
-export const RESUME_STREAM = /* GraphQL */ `
-  subscription Resume($chatId: ID!, $afterSeq: Int) {
-    resumeStream(chatId: $chatId, afterSeq: $afterSeq) { ${EVENT_FIELDS} }
-  }
-`;
-/** A resumeStream of the chat's latest turn from its start (afterSeq null). */
-export function resumeSpec(gatewayUrl: string, userToken: string, chatId: string, timeoutMs: number): StreamSpec {
-  return {
-    url: `${gatewayUrl}/graphql`,
-    kind: "graphql",
-    timeoutMs,
-    stamped: true,
-    headers: { accept: "text/event-stream", authorization: `Bearer ${userToken}` },
-    body: JSON.stringify({ query: RESUME_STREAM, variables: { chatId, afterSeq: null } }),
-  };
-}
-
-/** One gateway turn in a new chat (`chatId`, a fresh one by default). */
-export function gatewaySpec(
-  gatewayUrl: string,
-  userToken: string,
-  text: string,
-  timeoutMs: number,
-  chatId: string = randomUUID(),
-): StreamSpec {
-  return {
-    url: `${gatewayUrl}/graphql`,
-    kind: "graphql",
-    timeoutMs,
-    headers: { accept: "text/event-stream", authorization: `Bearer ${userToken}` },
-    body: JSON.stringify({
-      query: SEND_MESSAGE,
-      variables: { input: { chatId, message: { id: randomUUID(), parts: [{ text }] } } },
-    }),
-    stamped: text.includes("[stamp]"),
-  };
-}
-
-/** stopStream for the chat: its running turn is stopped and stored. */
-export async function stopTurn(gatewayUrl: string, userToken: string, chatId: string): Promise<void> {
-  const response = await fetch(`${gatewayUrl}/graphql`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${userToken}` },
-    body: JSON.stringify({ query: "mutation ($chatId: ID!) { stopStream(chatId: $chatId) }", variables: { chatId } }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  if (!response.ok) throw new Error(`stopStream: HTTP ${response.status}`);
-}
-
-/** The payload the gateway would POST to the streamer for a new chat's first message. */
-export function streamerPayload(chatId: string, text: string) {
-  return {
-    id: chatId,
-    message: { id: randomUUID(), role: "user", parts: [{ type: "text", text }] },
-    selectedChatModel: "chat-model",
-    selectedVisibilityType: "private",
-    existingMessages: [],
-  };
-}
-
-/** One turn straight to a streamer (or through the pipe), with an internal token for `chatId`. */
-export function uiSpec(
-  baseUrl: string,
-  internalToken: string,
-  chatId: string,
-  text: string,
-  timeoutMs: number,
-): StreamSpec {
-  return {
-    url: `${baseUrl}/api/chat/stream`,
-    kind: "ui",
-    timeoutMs,
-    headers: { accept: "text/event-stream", authorization: `Bearer ${internalToken}` },
-    body: JSON.stringify(streamerPayload(chatId, text)),
-    stamped: text.includes("[stamp]"),
-  };
-}
+export * from "./client-specs.ts";
