@@ -39,7 +39,14 @@ export async function gateway(
 }
 
 export function gatewayTarget(label: string, gw: GatewayProcess): Target {
-  return { kind: "gateway", label, url: gw.url, cpuMs: gw.cpuMs, rssBytes: gw.rssBytes };
+  return {
+    kind: "gateway",
+    label,
+    url: gw.url,
+    cpuMs: gw.cpuMs,
+    rssBytes: gw.rssBytes,
+    liveHeapBytes: gw.liveHeapBytes,
+  };
 }
 
 export async function warmUsers(url: string, users: User[]): Promise<void> {

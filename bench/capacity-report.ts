@@ -49,6 +49,7 @@ export function pacedTable(
   settings: { pace: number; deltas: number; rampMs: number },
 ): string {
   const pipeOf = (row: PacedRow) => pipeMean(rows, row.streams);
+  const live = rows.some((row) => row.livePerStream !== null);
   return [
     table(
       `${title} (${settings.deltas} deltas at ${settings.pace}/s each, streams opened over ${settings.rampMs / 1000} s); latency ms from the streamer's send, CPU µs per delta`,
@@ -69,6 +70,7 @@ export function pacedTable(
         "clients",
         "client core",
         "RSS KB/stream",
+        ...(live ? ["live KB/stream"] : []),
       ],
       rows.map((row) => {
         const pipe = row.label === PIPE ? null : pipeOf(row);
@@ -89,12 +91,19 @@ export function pacedTable(
           fixed(row.cpuPerDelta.clients, 1),
           fixed(row.clientCoreShare),
           kb(row.rssPerStream),
+          ...(live ? [row.livePerStream === null ? "" : kb(row.livePerStream)] : []),
         ];
       }),
     ),
     "   'vs pipe' and 'p99 - pipe': against the mean of the pipe's runs at that count (before and after: the machine drifts).",
     "   CPU of each process from /proc (a gateway's primary and its workers together); 'client core': each load process's",
     "   CPU over the wall time (near 1.00, the clients limit the run); RSS: peak during the run over the idle RSS before it.",
+    ...(live
+      ? [
+          "   live: heap and external memory left after a full collection halfway through the turns, over the same before the",
+          "   run (BENCH_LIVE_HEAP=1; each collection pauses the gateway, so read latency from a run without it).",
+        ]
+      : []),
   ].join("\n");
 }
 

@@ -8,8 +8,9 @@
 //             (afterSeq null) beside its sender: the sender's p99 delta latency
 //   redis     the gateway with REDIS_URL set vs unset (bench/redis-onoff.ts)
 //   paced     BENCH_PACED_STREAMS streams of BENCH_PACED_DELTAS deltas at
-//             BENCH_PACE deltas/s each: pipe, then gateway; latency per delta,
-//             failures, CPU per delta of each process, RSS per stream
+//             BENCH_PACE deltas/s each: pipe, gateway, pipe; latency per delta,
+//             failures, CPU per delta of each process, RSS per stream (with
+//             BENCH_LIVE_HEAP=1 also the live heap per stream: bench/live-heap-probe.ts)
 //   overload  a gateway with MAX_RUNNING_TURNS=BENCH_OVERLOAD_LIMIT: that many
 //             streams, then twice as many: refusals, and the admitted latency
 //   workers   the gateway with WORKERS=1 and 2 (BENCH_WORKERS_STREAMS streams)
@@ -119,8 +120,12 @@ async function main(): Promise<number> {
     : null;
   const pipeTarget = pipe ? childTarget("pipe", PIPE, pipe) : null;
   const prompt = pacedPrompt(settings.deltas);
-  const run = async (target: Target, n: number): Promise<PacedRow> => {
-    const { row } = await pacedRun(target, loaders, await specsFor(target, users, n, prompt), settings.rampMs);
+  // BENCH_LIVE_HEAP=1: the gateway's live heap is read before each paced run and halfway through its turns.
+  const liveHeapAtMs =
+    process.env.BENCH_LIVE_HEAP === "1" ? settings.rampMs + (settings.deltas * 500) / settings.pace : undefined;
+  const run = async (target: Target, n: number, live?: number): Promise<PacedRow> => {
+    const specs = await specsFor(target, users, n, prompt);
+    const { row } = await pacedRun(target, loaders, specs, settings.rampMs, { liveHeapAtMs: live });
     for (const problem of row.failures) fail(`${row.label} x${row.streams}: ${problem}`);
     return row;
   };
@@ -130,7 +135,7 @@ async function main(): Promise<number> {
       // The pipe before and after: the machine's speed drifts within a run, and the ratio is to their mean.
       for (const target of [pipeTarget, gatewayTarget("gateway", main), pipeTarget]) {
         progress(`paced: ${n} streams through the ${target.label}`);
-        pacedRows.push(await run(target, n));
+        pacedRows.push(await run(target, n, liveHeapAtMs));
       }
     }
     output.push(pacedTable("Paced streams", pacedRows, settings));

@@ -23,6 +23,8 @@ export interface Target {
   url: string;
   cpuMs(): number;
   rssBytes(): number;
+  /** Live heap bytes after a full collection (BENCH_LIVE_HEAP=1), or null. */
+  liveHeapBytes?(): Promise<number | null>;
 }
 
 export interface Loaders {
@@ -77,12 +79,22 @@ export interface PacedRow {
   clientCoreShare: number;
   /** Peak RSS over the idle RSS before the run, per stream, bytes. */
   rssPerStream: number;
+  /** Live heap at `liveHeapAtMs` into the run over the live heap before it, per stream, bytes; null when not asked. */
+  livePerStream: number | null;
   wallMs: number;
 }
 
 /** One paced run: `specs` through `target`, with CPU and peak RSS of each process. */
-export async function pacedRun(target: Target, loaders: Loaders, specs: StreamSpec[], rampMs: number) {
+export async function pacedRun(
+  target: Target,
+  loaders: Loaders,
+  specs: StreamSpec[],
+  rampMs: number,
+  { liveHeapAtMs }: { liveHeapAtMs?: number } = {},
+) {
   const clientPids = loaders.children.map((child) => child.pid);
+  const idleLive = liveHeapAtMs === undefined ? null : ((await target.liveHeapBytes?.()) ?? null);
+  let runningLive: Promise<number | null> = Promise.resolve(null);
   const idleRss = target.rssBytes();
   let peakRss = idleRss;
   let sampling = true;
@@ -99,8 +111,12 @@ export async function pacedRun(target: Target, loaders: Loaders, specs: StreamSp
     clients: procCpuMs(clientPids),
     at: performance.now(),
   };
+  if (idleLive !== null && liveHeapAtMs !== undefined) {
+    runningLive = sleep(liveHeapAtMs).then(async () => (await target.liveHeapBytes?.()) ?? null);
+  }
   const results = await openSpread(loaders, specs, rampMs).finally(() => (sampling = false));
   await sampler;
+  const live = await runningLive;
   const wallMs = performance.now() - before.at;
   const latencies: number[] = [];
   let deltas = 0;
@@ -136,6 +152,7 @@ export async function pacedRun(target: Target, loaders: Loaders, specs: StreamSp
     },
     clientCoreShare: clientsMs / wallMs / Math.max(1, clientPids.length),
     rssPerStream: (peakRss - idleRss) / specs.length,
+    livePerStream: idleLive === null || live === null ? null : (live - idleLive) / specs.length,
     wallMs,
   };
   return { row, results };

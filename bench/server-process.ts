@@ -3,11 +3,13 @@
 // workers), its URL read from the "gateway ready" log line. CPU and RSS are read
 // from /proc for the primary and every worker.
 import { spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { processTree, procCpuMs, procRssBytes } from "./cpu.ts";
 import { GATEWAY_NODE_FLAGS } from "../src/config/node-flags.ts";
 
 const SERVER = fileURLToPath(new URL("../src/server.ts", import.meta.url));
+const LIVE_HEAP_PROBE = fileURLToPath(new URL("./live-heap-probe.ts", import.meta.url));
 
 export interface GatewayProcess {
   url: string;
@@ -16,6 +18,11 @@ export interface GatewayProcess {
   cpuMs(): number;
   /** RSS of the primary and its workers, bytes. */
   rssBytes(): number;
+  /**
+   * Heap and external bytes left after a full collection, when the process
+   * was started with BENCH_LIVE_HEAP=1 (bench/live-heap-probe.ts); else null.
+   */
+  liveHeapBytes(): Promise<number | null>;
   /** SIGTERM (a drain) and the exit code. */
   stop(timeoutMs?: number): Promise<number | null>;
 }
@@ -31,6 +38,9 @@ export async function startGatewayProcess(
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   // BENCH_GATEWAY_FLAGS: Node flags for every gateway process (--trace-gc, --perf-basic-prof, --import=<preload>).
   const common = (process.env.BENCH_GATEWAY_FLAGS ?? "").split(" ").filter(Boolean);
+  // BENCH_LIVE_HEAP=1: the live heap can be asked for (a full collection each time: it costs the run a pause).
+  const liveHeap = process.env.BENCH_LIVE_HEAP === "1";
+  if (liveHeap) common.push("--expose-gc", `--import=${LIVE_HEAP_PROBE}`);
   // As npm start runs it; `flags` after them, so a compare can turn one back (--memory-reducer).
   const child = spawn(process.execPath, [...GATEWAY_NODE_FLAGS, ...profile, ...common, ...flags, server], {
     env: { ...env, LOG_LEVEL: "info" },
@@ -38,6 +48,7 @@ export async function startGatewayProcess(
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const tail: string[] = [];
+  let onLiveHeap: ((bytes: number) => void) | null = null;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} not ready within ${readyTimeoutMs} ms`)), readyTimeoutMs);
     let buffer = "";
@@ -47,6 +58,10 @@ export async function startGatewayProcess(
       while ((newline = buffer.indexOf("\n")) !== -1) {
         const line = buffer.slice(0, newline);
         buffer = buffer.slice(newline + 1);
+        if (line.startsWith('{"liveHeap":')) {
+          onLiveHeap?.(JSON.parse(line).liveHeap as number);
+          continue;
+        }
         tail.push(line);
         if (tail.length > 20) tail.shift();
         if (line.includes("gateway ready at")) {
@@ -69,6 +84,13 @@ export async function startGatewayProcess(
     pid,
     cpuMs: () => procCpuMs(processTree(pid)),
     rssBytes: () => procRssBytes(processTree(pid)),
+    async liveHeapBytes() {
+      if (!liveHeap) return null;
+      const bytes = new Promise<number>((resolve) => (onLiveHeap = resolve));
+      child.kill("SIGUSR2");
+      const timeout = sleep(10_000).then(() => null);
+      return Promise.race([bytes, timeout]);
+    },
     async stop(timeoutMs = 30_000) {
       if (child.exitCode !== null) return child.exitCode;
       child.kill("SIGTERM");
