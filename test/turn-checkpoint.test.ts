@@ -1,11 +1,15 @@
 // The running turns' checkpoints: each turn's STREAMING row shows its answer so
-// far, the turns due together go in one statement, a stop waits for the write
-// it is in, and a database that does not answer ends every turn of the write.
+// far (a tool call still waiting shown as waiting), the turns due together go
+// in one statement, a stop waits for the write it is in, and a database that
+// does not answer ends every turn of the write.
 import type { UIMessageChunk } from "ai";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Database } from "../src/db/client.ts";
+import { interruptedToolError } from "../src/turn/assemble.ts";
 import { CheckpointWriter } from "../src/turn/checkpoint.ts";
 import { ReceivedChunks } from "../src/turn/received-chunks.ts";
+import { recoverTurn } from "../src/turn/recover.ts";
+import type { TurnLog } from "../src/turn/turn-log.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { dropDatabase, insertChat, insertUser, newId } from "./support/fixtures.ts";
 import { eventually } from "./support/sse.ts";
@@ -111,4 +115,40 @@ test("a database that does not answer a checkpoint ends every turn of that write
   await eventually(async () => ended.size === ids.length);
   expect([...ended].sort()).toEqual([...ids].sort());
   await Promise.all(turns.map((turn) => turn.stop()));
+});
+
+test("a tool call waiting for its result is checkpointed as waiting; a recovery from that checkpoint ends it interrupted", async () => {
+  const [id] = await streamingRows(1);
+  const received = new ReceivedChunks();
+  const chunks = [
+    { type: "start" },
+    { type: "start-step" },
+    { type: "tool-input-available", toolCallId: "call-1", toolName: "getWeather", input: { city: "Oslo" } },
+  ] as UIMessageChunk[];
+  for (const chunk of chunks) received.push(chunk);
+  const writer = new CheckpointWriter(database.db, 150);
+  const turn = writer.track(id, received);
+  const toolPart = async () => {
+    const row = await database.db.prisma.message.findUnique({ where: { id } });
+    return ((row?.parts ?? []) as { type: string; state?: string; errorText?: string }[]).find(
+      (part) => part.type === "tool-getWeather",
+    );
+  };
+  await eventually(async () => (await toolPart()) !== undefined);
+  expect(await toolPart()).toMatchObject({ state: "input-available", input: { city: "Oslo" } });
+  await turn.stop();
+
+  // The instance died there: another one stores the turn FAILED from that checkpoint.
+  const row = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
+  const noLog = { recover: async () => null } as unknown as TurnLog;
+  await recoverTurn(database.db, noLog, {
+    id: newId(),
+    chatId: row.chatId,
+    assistantMessageId: id,
+    userId: row.userId,
+    checkpoint: row.parts,
+  });
+  const recovered = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
+  expect(recovered.status).toBe("failed");
+  expect(await toolPart()).toMatchObject({ state: "output-error", errorText: interruptedToolError });
 });

@@ -8,6 +8,12 @@ export type AssembleOptions = {
   messageId: string;
   /** Hears `error` chunks and chunks the fold could not apply. */
   onError?: (error: unknown) => void;
+  /**
+   * The turn is still running (a checkpoint): a tool call without its result
+   * yet is waiting for it, not interrupted. Its store at the end, or a recovery
+   * from this snapshot (settledParts), settles it.
+   */
+  running?: boolean;
 };
 
 export const interruptedToolError = "The tool call was interrupted before it returned.";
@@ -24,15 +30,20 @@ export const interruptedToolError = "The tool call was interrupted before it ret
  */
 export async function assembleMessage(
   chunks: readonly UIMessageChunk[],
-  { messageId, onError }: AssembleOptions,
+  { messageId, onError, running = false }: AssembleOptions,
 ): Promise<UIMessage> {
   const merged = mergeDeltas(chunks);
   const quick = quickFold(merged, { errorsHeard: onError !== undefined });
   const last = quick ? quick.folded : await lastSnapshot(merged, onError);
   const interrupted =
-    !chunks.some((chunk) => chunk.type === "finish") || chunks.some((chunk) => chunk.type === "abort");
+    !running && (!chunks.some((chunk) => chunk.type === "finish") || chunks.some((chunk) => chunk.type === "abort"));
   const message = last ?? { id: messageId, role: "assistant", parts: [] };
-  return { ...message, id: messageId, parts: message.parts.map((part) => settled(part, interrupted)) };
+  return { ...message, id: messageId, parts: settledParts(message.parts, interrupted) };
+}
+
+/** The parts as an ended turn stores them (see assembleMessage); `interrupted`: the stream did not finish. */
+export function settledParts(parts: UIMessage["parts"], interrupted: boolean): UIMessage["parts"] {
+  return parts.map((part) => settled(part, interrupted));
 }
 
 async function lastSnapshot(

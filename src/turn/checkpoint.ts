@@ -117,7 +117,7 @@ export class CheckpointWriter {
       if (this.tracked.get(entry.messageId) !== entry) continue;
       entry.written = entry.received.count;
       try {
-        const { parts } = await assembleMessage(entry.received.all, { messageId: entry.messageId });
+        const { parts } = await assembleMessage(entry.received.all, { messageId: entry.messageId, running: true });
         rows.push({ entry, parts });
       } catch (error) {
         log.warn("turn checkpoint failed", { messageId: entry.messageId, error });

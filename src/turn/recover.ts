@@ -3,7 +3,7 @@ import type { Database } from "../db/client.ts";
 import type { LapsedTurn } from "../db/turn-lease.ts";
 import { storeTurnOutcome, updateStreamStatus } from "../db/turn-queries.ts";
 import { log } from "../log.ts";
-import { assembleMessage } from "./assemble.ts";
+import { assembleMessage, settledParts } from "./assemble.ts";
 import type { TurnLog } from "./turn-log.ts";
 
 export const OWNER_LOST = "The gateway instance running this turn stopped; the answer so far is kept.";
@@ -51,6 +51,7 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
   log.warn("recovered a turn whose instance stopped", { streamId: turn.id, chatId: turn.chatId, parts: parts.length });
 }
 
+// A checkpoint is the answer as it stood while running; the turn ended there, unfinished.
 function checkpointParts(value: unknown): UIMessage["parts"] {
-  return Array.isArray(value) ? (value as UIMessage["parts"]) : [];
+  return Array.isArray(value) ? settledParts(value as UIMessage["parts"], true) : [];
 }
