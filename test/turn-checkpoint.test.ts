@@ -7,9 +7,9 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Database } from "../src/db/client.ts";
 import { interruptedToolError } from "../src/turn/assemble.ts";
 import { CheckpointWriter } from "../src/turn/checkpoint.ts";
+import { MemoryTurnLog } from "../src/turn/memory-turn-log.ts";
 import { ReceivedChunks } from "../src/turn/received-chunks.ts";
 import { recoverTurn } from "../src/turn/recover.ts";
-import type { TurnLog } from "../src/turn/turn-log.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { dropDatabase, insertChat, insertUser, newId } from "./support/fixtures.ts";
 import { eventually } from "./support/sse.ts";
@@ -140,8 +140,8 @@ test("a tool call waiting for its result is checkpointed as waiting; a recovery 
 
   // The instance died there: another one stores the turn FAILED from that checkpoint.
   const row = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
-  const noLog = { recover: async () => null } as unknown as TurnLog;
-  await recoverTurn(database.db, noLog, {
+  const turnLog = new MemoryTurnLog({ retentionMs: 60_000 });
+  await recoverTurn(database.db, turnLog, {
     id: newId(),
     chatId: row.chatId,
     assistantMessageId: id,
@@ -151,4 +151,5 @@ test("a tool call waiting for its result is checkpointed as waiting; a recovery 
   const recovered = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
   expect(recovered.status).toBe("failed");
   expect(await toolPart()).toMatchObject({ state: "output-error", errorText: interruptedToolError });
+  await turnLog.shutdown();
 });

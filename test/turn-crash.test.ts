@@ -151,7 +151,7 @@ describe.skipIf(onPostgres)(
       rmSync(dataDir, { recursive: true, force: true });
     });
 
-    it("keeps the earlier chats and stores the turn FAILED with its checkpointed prefix", async () => {
+    it("keeps the earlier chats, stores the turn FAILED with its checkpointed prefix, and ends its resumers with StreamFailed", async () => {
       gateway = await startGatewayProcess({ env: { ...env, STREAMER_URL: fake.url } });
       const bearer = await token(newUser());
 
@@ -187,13 +187,24 @@ describe.skipIf(onPostgres)(
       // The last checkpoint: at least the one the test read, a prefix of the answer.
       expect(partsText(answer.parts).startsWith(checkpointed)).toBe(true);
       expect(TEXT.startsWith(partsText(answer.parts))).toBe(true);
-      const resumed = await subscribeWithFetch(
-        gateway.url,
-        { chatId: sent.chatId, afterSeq: null },
-        { token: bearer, query: RESUME_STREAM },
-      );
-      expect(resumed.completed).toBe(true);
-      expect(resumed.events).toEqual([]);
+      // The events died with the process; its resumers get the recovery's terminal event,
+      // as the next seq of whatever they hold, carrying the stored answer.
+      const held = sent.seen.at(-1)!.seq;
+      for (const afterSeq of [null, held]) {
+        const resumed = await subscribeWithFetch(
+          gateway.url,
+          { chatId: sent.chatId, afterSeq },
+          { token: bearer, query: RESUME_STREAM },
+        );
+        expect(resumed.completed).toBe(true);
+        expect(resumed.events).toHaveLength(1);
+        expect(resumed.events[0]).toMatchObject({
+          __typename: "StreamFailed",
+          seq: afterSeq === null ? 0 : held + 1,
+          code: "offline:chat",
+          partialMessage: { id: answer.id, status: "FAILED" },
+        });
+      }
     }, 300_000);
   },
 );

@@ -11,12 +11,14 @@ export const OWNER_LOST = "The gateway instance running this turn stopped; the a
 /**
  * Ends a turn whose instance died: the assistant message stored FAILED with
  * every part the log holds (Redis: all that was streamed), else the last
- * checkpoint; the Stream row failed; and, when the log has the turn but not
- * its end, StreamFailed (`offline:chat`) appended for its readers.
+ * checkpoint; the Stream row failed; and, unless the log has the turn's end,
+ * StreamFailed (`offline:chat`) appended for its readers.
  */
 export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTurn): Promise<void> {
+  let readable = true;
   const logged = await turnLog.recover(turn.id).catch((error: unknown) => {
     log.warn("the turn log could not be read to recover a turn; using its checkpoint", { streamId: turn.id, error });
+    readable = false;
     return null;
   });
   if (!turn.assistantMessageId || !turn.userId) {
@@ -37,12 +39,12 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
     context: null,
     onlyStreaming: true,
   });
-  if (logged && !logged.ended) {
+  if (readable && !logged?.ended) {
     // Its clients may hold seqs past lastSeq (sent, then the instance died before
-    // Redis got them): the log hands this terminal to each as its next seq.
+    // the log got them, or the log died with it): the log hands this terminal to each as its next seq.
     await turnLog.appendTerminal(turn.id, {
       __typename: "StreamFailed",
-      seq: logged.lastSeq + 1,
+      seq: (logged?.lastSeq ?? -1) + 1,
       code: "offline:chat",
       reason: OWNER_LOST,
       partialMessage: stored,
