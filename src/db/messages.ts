@@ -82,6 +82,17 @@ export async function saveMessages(db: Queryable, messages: NewMessage[]): Promi
 }
 
 /** Deletes the chat's messages created at or after `timestamp` (editing a message); returns how many. */
+/** Whether a running turn's answer (a STREAMING message) is among the chat's messages from `timestamp` on. */
+export async function hasStreamingMessageSince(db: Queryable, chatId: string, timestamp: Date): Promise<boolean> {
+  const found = await dbCall("hasStreamingMessageSince", () =>
+    db.message.findFirst({
+      where: { chatId, createdAt: { gte: timestamp }, status: "streaming" },
+      select: { id: true },
+    }),
+  );
+  return found !== null;
+}
+
 export async function deleteMessagesByChatIdAfterTimestamp(
   db: Queryable,
   chatId: string,

@@ -1,7 +1,12 @@
 import type { UIMessage } from "ai";
 import { z } from "zod";
 import { inTransaction } from "../db/queryable.ts";
-import { deleteMessagesByChatIdAfterTimestamp, getMessageById, saveMessages } from "../db/messages.ts";
+import {
+  deleteMessagesByChatIdAfterTimestamp,
+  getMessageById,
+  hasStreamingMessageSince,
+  saveMessages,
+} from "../db/messages.ts";
 import { ChatSDKError, idNotAvailable } from "../errors.ts";
 import type { Message } from "../generated/prisma/client.ts";
 import { userMessagesFit } from "../quota.ts";
@@ -79,14 +84,22 @@ builder.mutationField("saveMessages", (t) =>
   }),
 );
 
+export const EDITED = "The conversation was edited.";
+
 builder.mutationField("deleteTrailingMessages", (t) =>
   t.int({
-    description: "Removes the message and every later one in its chat (editing a message); returns how many.",
+    description:
+      "Removes the message and every later one in its chat (editing a message); returns how many. A turn of the chat still answering among them is stopped first (its stream ends with StreamAborted).",
     args: { messageId: t.arg.id({ required: true, validate: uuid }) },
     resolve: async (_root, args, ctx) => {
       const message = await getMessageById(ctx.db.prisma, args.messageId);
       if (!message) throw new ChatSDKError("not_found:chat", "The message was not found.");
       await requireOwnedChat(ctx, message.chatId);
+      // A running turn whose messages go would store its answer after the edit: it
+      // stops first (its partial answer stored), and that answer goes with the rest.
+      if (await hasStreamingMessageSince(ctx.db.prisma, message.chatId, message.createdAt)) {
+        await ctx.services.turns.stop(message.chatId, EDITED);
+      }
       return deleteMessagesByChatIdAfterTimestamp(ctx.db.prisma, message.chatId, message.createdAt);
     },
   }),
