@@ -50,6 +50,16 @@ export function upstreamFailure(error: unknown, turn: Pick<PreparedTurn, "stream
   return { code: "offline:chat", reason: UNEXPECTED_REASON };
 }
 
+/** The StreamFailed for a stream whose chunks the fold could not apply in order (a malformed stream). */
+export function misorderedFailure(error: unknown, turn: Pick<PreparedTurn, "streamId">): TurnFailure {
+  return upstreamFailure(
+    new UpstreamError("offline:chat", "malformed", "malformed stream from streamer: a chunk out of order", {
+      cause: error,
+    }),
+    turn,
+  );
+}
+
 /** The StreamFailed for a stream that carried an `error` chunk (the text of the last one). */
 export function streamerErrorFailure(errorText: string, turn: Pick<PreparedTurn, "streamId">): TurnFailure {
   metrics.upstreamError("error-chunk");

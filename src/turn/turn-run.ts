@@ -1,5 +1,5 @@
 import { setImmediate as nextCheckPhase } from "node:timers/promises";
-import type { UIMessage, UIMessageChunk } from "ai";
+import { UIMessageStreamError, type UIMessage, type UIMessageChunk } from "ai";
 import type { Database } from "../db/client.ts";
 import type { Message } from "../generated/prisma/client.ts";
 import { isChatSDKError } from "../errors.ts";
@@ -10,7 +10,7 @@ import { checkpointWriter } from "./checkpoint.ts";
 import { createChunkMapper, type ChunkMapper } from "./chunk-events.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import type { WithoutSeq } from "./events.ts";
-import { streamerAbortReason, streamerErrorFailure, upstreamFailure } from "./failure.ts";
+import { misorderedFailure, streamerAbortReason, streamerErrorFailure, upstreamFailure } from "./failure.ts";
 import { persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { ReceivedChunks } from "./received-chunks.ts";
@@ -193,8 +193,9 @@ export class TurnRun {
    * once; the answer (FAILED, as the client was told) is kept and stored again
    * once the database takes it (unsaved-turns.ts).
    */
-  private async store(db: Database, received: ReceivedChunks, mapper: ChunkMapper, { failure, stopped }: Ending) {
-    const status: TurnOutcome["status"] = failure ? "failed" : stopped ? "aborted" : "complete";
+  private async store(db: Database, received: ReceivedChunks, mapper: ChunkMapper, ending: Ending) {
+    const { stopped } = ending;
+    let { failure } = ending;
     const usage = mapper.usage(this.turn.selectedChatModel);
     const cutOff = this.controller.signal.reason instanceof TurnCutOff;
     // A turn cut off by the database gets no quick retry: the database has just not answered.
@@ -202,7 +203,15 @@ export class TurnRun {
     let message: UIMessage | null = null;
     let stored: Message | null;
     try {
-      message = await assembleMessage(received.all, { messageId: this.turn.assistantMessageId });
+      let misordered: unknown = null;
+      message = await assembleMessage(received.all, {
+        messageId: this.turn.assistantMessageId,
+        onError: (error) => void (UIMessageStreamError.isInstance(error) && (misordered ??= error)),
+      });
+      // A chunk out of the protocol's order (a delta for a part never started...) ended
+      // the fold there: the stored answer stops at it, so the turn is malformed, not finished.
+      if (misordered !== null && !failure && !stopped) failure = misorderedFailure(misordered, this.turn);
+      const status: TurnOutcome["status"] = failure ? "failed" : stopped ? "aborted" : "complete";
       stored = await persistTurn(db, this.turn, { status, message, usage }, databaseLost ? { retryDelaysMs: [] } : {});
     } catch (error) {
       log.error("turn could not be stored", { streamId: this.turn.streamId, error });
