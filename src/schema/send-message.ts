@@ -8,7 +8,7 @@ import { currentUser, type Context } from "./context.ts";
 import { VisibilityEnum } from "./enums.ts";
 import { ChatStreamEventUnion, type StreamEventShape } from "./stream-events.ts";
 import { checkMessageBounds } from "./ui-messages.ts";
-import { invalidInput, storable, textUpTo, url, uuid } from "./validation.ts";
+import { fileUrl, invalidInput, storable, textUpTo, uuid } from "./validation.ts";
 
 // The input is checked once, in subscribe, with the schema below rather than
 // with Pothos' `validate`, which would run again for every event of the stream.
@@ -57,7 +57,7 @@ function sendMessageInputOf(limits: MessageLimits) {
               file: z
                 .object({
                   mediaType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "must be a media type such as image/png"),
-                  url,
+                  url: fileUrl,
                   filename: storable.max(255).nullish(),
                 })
                 .nullish(),

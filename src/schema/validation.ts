@@ -53,6 +53,27 @@ export function textUpTo(maxLength: number) {
 
 export const url = storable.max(fixedLimits.maxUrlLength).url();
 
+/**
+ * The URL schemes a model can take a file from: the AI SDK reads `data:` URLs
+ * itself and downloads only `http:` and `https:` ones (its `download` refuses
+ * any other scheme, which would fail every later turn of the chat).
+ */
+export const FILE_URL_SCHEMES: ReadonlySet<string> = new Set(["https:", "http:", "data:"]);
+
+export const FILE_URL_SCHEME = "must be an https, http or data URL";
+
+/** Whether `value` is a URL with a scheme a model can take a file from. */
+export function isFileUrl(value: string): boolean {
+  const parsed = URL.parse(value);
+  return parsed !== null && FILE_URL_SCHEMES.has(parsed.protocol);
+}
+
+/**
+ * A file part's URL: a URL of at most `maxUrlLength` characters with a scheme
+ * a model can use (an unparseable one gets `.url()`'s message alone).
+ */
+export const fileUrl = url.refine((value) => !URL.canParse(value) || isFileUrl(value), FILE_URL_SCHEME);
+
 type Issue = { message: string; path?: ReadonlyArray<PropertyKey | { key: PropertyKey }> };
 
 /** `bad_request:api` naming each problem with its path, e.g. `input.message.parts.0.text: must not be blank`. */

@@ -24,6 +24,9 @@
  *            on the system-wide monotonic clock (process.hrtime), so a client
  *            on the same machine reads each delta's latency (bench/capacity.ts).
  *
+ * It takes file URLs as they are (`supportedUrls` matches any), so the SDK
+ * downloads no file for it, and reads no file.
+ *
  * Usage per step is fixed: tool step 40 in (8 cached) / 24 out (12 reasoning);
  * answer step 60 in (8 cached) / 20 out (0 reasoning).
  */
@@ -60,6 +63,9 @@ export function createMockModel(options: { modelId: string; deltaDelayMs: number
   return new MockLanguageModelV4({
     provider: "mock",
     modelId: options.modelId,
+    // It reads no file, so the SDK must not download any for it: a history
+    // file that cannot be fetched would otherwise fail every turn of the chat.
+    supportedUrls: { "*/*": [/^/] },
     doStream: async (call) => {
       const userText = lastUserText(call.prompt);
       const delayMs = userText.includes("[slow]")

@@ -5,12 +5,15 @@ import {
   streamText,
   validateUIMessages,
   type FinishReason,
+  type ModelMessage,
+  type SystemModelMessage,
   type UIMessage,
   type UIMessageChunk,
 } from "ai";
 import type { Env } from "../config/env.ts";
 import type { Usage } from "../turn/events.ts";
 import { usageOf } from "../usage.ts";
+import { resolveHistoryFiles } from "./history-files.ts";
 import { resolveModel } from "./models.ts";
 import { streamerTools } from "./tools.ts";
 
@@ -45,11 +48,20 @@ export function streamChatTurn(input: ChatTurnInput): ReadableStream<UIMessageCh
     execute: async ({ writer }) => {
       const messages = await validateTurnMessages(input.existingMessages, input.message);
       const model = resolveModel(input.env, input.selectedChatModel);
+      // Stored partial turns may hold tool calls that never got a result.
+      const converted = await convertToModelMessages(messages, {
+        tools: streamerTools,
+        ignoreIncompleteToolCalls: true,
+      });
+      const prompt = await promptOf(converted, {
+        supportedUrls: await model.supportedUrls,
+        chatId: input.chatId,
+        abortSignal: input.signal,
+      });
       const result = streamText({
         model,
-        instructions: INSTRUCTIONS,
-        // Stored partial turns may hold tool calls that never got a result.
-        messages: await convertToModelMessages(messages, { tools: streamerTools, ignoreIncompleteToolCalls: true }),
+        instructions: prompt.instructions,
+        messages: prompt.messages,
         tools: streamerTools,
         stopWhen: isStepCount(2),
         abortSignal: input.signal,
@@ -72,6 +84,28 @@ export function streamChatTurn(input: ChatTurnInput): ReadableStream<UIMessageCh
       );
     },
   });
+}
+
+/**
+ * The call's instructions and messages. System messages stored in the chat
+ * (saveMessages takes them) follow the streamer's own instructions, in their
+ * order: ai v7 refuses system messages among `messages` once `instructions`
+ * is set, and instructions are where every provider takes them. Files of
+ * earlier messages the model would have to download are fetched first, and
+ * left out when they cannot be (see history-files.ts).
+ */
+export async function promptOf(
+  converted: ModelMessage[],
+  options: Omit<Parameters<typeof resolveHistoryFiles>[1], "download">,
+): Promise<{ instructions: SystemModelMessage[]; messages: ModelMessage[] }> {
+  const system = converted.filter((m): m is SystemModelMessage => m.role === "system");
+  const rest = converted.filter((m) => m.role !== "system");
+  // The last message is the new user message: its files are the SDK's to fetch.
+  const history = await resolveHistoryFiles(rest.slice(0, -1), options);
+  return {
+    instructions: [{ role: "system", content: INSTRUCTIONS }, ...system],
+    messages: [...history, ...rest.slice(-1)],
+  };
 }
 
 // The gateway is the one that decides what reaches end users; it needs the cause.
