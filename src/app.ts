@@ -17,6 +17,7 @@ import { corsPolicy } from "./http/cors.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
 import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
+import { useInvalidParamJson } from "./http/invalid-param-json.ts";
 import { useMetrics } from "./http/metrics-endpoint.ts";
 import { useReadiness } from "./http/readiness.ts";
 import { UNMATCHABLE_HEALTH_ENDPOINT, useHealth } from "./http/health.ts";
@@ -135,6 +136,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       useCsrfPrevention(),
 
       useKnownClientParams(),
+      useInvalidParamJson(),
       useMediaTypeRefusals(),
       useApolloMultipartSubscriptions(),
       useEventStreamBody(),

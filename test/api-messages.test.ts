@@ -182,6 +182,18 @@ describe("saveMessages", () => {
       "an unpaired surrogate in a data part's key",
       () => ({ messages: [{ id: newId(), role: "ASSISTANT", parts: [{ type: "data-x", data: { "\udc00": 1 } }] }] }),
     ],
+    [
+      "a file part with a javascript: URL",
+      () => ({
+        messages: [
+          {
+            id: newId(),
+            role: "USER",
+            parts: [{ type: "file", mediaType: "image/png", url: "javascript:alert(1)" }],
+          },
+        ],
+      }),
+    ],
     ["no messages", () => ({ messages: [] })],
     ["more than 100 messages", () => ({ messages: Array.from({ length: 101 }, () => textMessage("hi", "ASSISTANT")) })],
     ["a non-UUID message id", () => ({ messages: [textMessage("hi", "USER", "message-1")] })],

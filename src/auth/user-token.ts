@@ -75,10 +75,23 @@ function checkLifetime(payload: { exp?: number; iat?: number }, maxSeconds: numb
 
 function identityFromClaims(payload: Record<string, unknown>): UserIdentity {
   const { sub, type, email } = payload;
-  if (typeof sub !== "string" || sub.length === 0 || sub.length > 255) throw new TokenClaimError("sub");
+  if (typeof sub !== "string" || sub.length === 0 || sub.length > 255 || !isStorable(sub)) {
+    throw new TokenClaimError("sub");
+  }
   if (type !== undefined && type !== "guest" && type !== "regular") throw new TokenClaimError("type");
-  if (email !== undefined && email !== null && typeof email !== "string") throw new TokenClaimError("email");
+  if (email !== undefined && email !== null && (typeof email !== "string" || !isStorable(email))) {
+    throw new TokenClaimError("email");
+  }
   return { id: sub, type: type === "guest" ? "guest" : "regular", email: (email as string | undefined) ?? null };
+}
+
+/**
+ * Whether PostgreSQL can store the claim (the user's id and email): `text`
+ * takes no U+0000, and a lone surrogate (a JSON escape) is not Unicode. Such a
+ * claim would fail every operation with a database error.
+ */
+function isStorable(value: string): boolean {
+  return value.isWellFormed() && !value.includes("\u0000");
 }
 
 class TokenClaimError extends Error {

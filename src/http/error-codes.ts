@@ -7,6 +7,8 @@ const REFUSED_DOCUMENT = new Set([
   "GRAPHQL_VALIDATION_FAILED",
   "BAD_USER_INPUT",
   "BAD_REQUEST",
+  // No operation named `operationName`, or several and no `operationName`.
+  "OPERATION_RESOLUTION_FAILURE",
 ]);
 
 /**

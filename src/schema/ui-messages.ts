@@ -1,13 +1,20 @@
 import { safeValidateUIMessages, type UIMessage } from "ai";
+import { MAX_JSON_DEPTH, nestsDeeperThan } from "../config/json-depth.ts";
 import { fixedLimits, type MessageLimits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
-import { BLANK, isBlank, UNSTORABLE, unstorablePath } from "./validation.ts";
+import { BLANK, FILE_URL_SCHEME, isBlank, isFileUrl, UNSTORABLE, unstorablePath } from "./validation.ts";
 
 /**
  * Checks incoming messages with the AI SDK's own UIMessage validator, then the
  * gateway's size bounds; refuses with `bad_request:api` naming the first problem.
  */
 export async function validateUIMessages(messages: UIMessage[], limits: MessageLimits): Promise<UIMessage[]> {
+  // First: the AI SDK's validator (and the checks after it) walk parts recursively.
+  for (const [index, message] of messages.entries()) {
+    if (nestsDeeperThan((message as { parts?: unknown } | null)?.parts)) {
+      throw badPart(index, `parts must nest at most ${MAX_JSON_DEPTH} levels of arrays and objects`);
+    }
+  }
   const result = await safeValidateUIMessages({ messages });
   if (!result.success) throw new ChatSDKError("bad_request:api", `Invalid message parts: ${firstIssue(result.error)}`);
   return checkMessageBounds(result.data, limits);
@@ -15,7 +22,8 @@ export async function validateUIMessages(messages: UIMessage[], limits: MessageL
 
 /**
  * The gateway's bounds on messages already known to be UIMessages: sizes,
- * strings PostgreSQL can store, and no blank text from users. Refuses with
+ * strings PostgreSQL can store, file URLs a model can use, and no blank text
+ * from users. Refuses with
  * `bad_request:api`.
  */
 export function checkMessageBounds(messages: UIMessage[], limits: MessageLimits): UIMessage[] {
@@ -25,6 +33,7 @@ export function checkMessageBounds(messages: UIMessage[], limits: MessageLimits)
       throw badPart(index, `must have at most ${limits.MAX_PARTS_PER_MESSAGE} parts`);
     }
     for (const [at, part] of message.parts.entries()) {
+      if (part.type === "file" && !isFileUrl(part.url)) throw badPart(index, `parts.${at}.url: ${FILE_URL_SCHEME}`);
       if (part.type !== "text") continue;
       if (characters(part.text) > limits.MAX_TEXT_LENGTH) {
         throw badPart(index, `a text part must be at most ${limits.MAX_TEXT_LENGTH} characters`);

@@ -95,5 +95,13 @@ function titleFrom(message: UIMessage): string {
     ?.text.replace(/\s+/g, " ")
     .trim();
   if (!text) return DEFAULT_CHAT_TITLE;
-  return text.length > TITLE_LENGTH ? `${text.slice(0, TITLE_LENGTH - 1)}…` : text;
+  if (text.length <= TITLE_LENGTH) return text;
+  let end = TITLE_LENGTH - 1;
+  // Not between the halves of a surrogate pair (an emoji): one half alone is stored as U+FFFD.
+  if (isHighSurrogate(text.charCodeAt(end - 1))) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }

@@ -4,6 +4,8 @@
 // is mapped or kept: the live events, a resumed stream and the stored answer
 // then hold the same text.
 import type { UIMessageChunk } from "ai";
+import { MAX_JSON_DEPTH } from "../config/json-depth.ts";
+import { UpstreamError } from "./upstream.ts";
 
 export const REPLACEMENT_CHARACTER = "\uFFFD";
 
@@ -19,15 +21,22 @@ export function storableText(text: string): string {
 /**
  * `value` with every string in it, keys included, made storable. A value that
  * already was is returned as is, uncopied: the common case costs one walk.
+ * A value nested deeper than MAX_JSON_DEPTH is a malformed chunk: the
+ * database could not store it, and the walk stops there, well within the stack.
  */
 export function storableValue<T>(value: T): T {
+  return storableAt(value, 1);
+}
+
+function storableAt<T>(value: T, depth: number): T {
   if (typeof value === "string") return storableText(value) as T;
   if (typeof value !== "object" || value === null) return value;
+  if (depth > MAX_JSON_DEPTH) throw tooDeep();
   if (Array.isArray(value)) {
     let copy: unknown[] | null = null;
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
-      const fixed = storableValue(item);
+      const fixed = storableAt(item, depth + 1);
       if (fixed !== item) (copy ??= value.slice())[i] = fixed;
     }
     return (copy ?? value) as T;
@@ -36,13 +45,20 @@ export function storableValue<T>(value: T): T {
   let dirty = false;
   for (const key in record) {
     const item = record[key];
-    if (!isStorable(key) || (typeof item === "string" ? !isStorable(item) : storableValue(item) !== item)) {
+    if (!isStorable(key) || (typeof item === "string" ? !isStorable(item) : storableAt(item, depth + 1) !== item)) {
       dirty = true;
       break;
     }
   }
   if (!dirty) return value;
-  return Object.fromEntries(Object.entries(record).map(([key, item]) => [storableText(key), storableValue(item)])) as T;
+  return Object.fromEntries(
+    Object.entries(record).map(([key, item]) => [storableText(key), storableAt(item, depth + 1)]),
+  ) as T;
+}
+
+function tooDeep(): UpstreamError {
+  const detail = `malformed chunk from streamer: arrays and objects nested deeper than ${MAX_JSON_DEPTH} levels`;
+  return new UpstreamError("offline:chat", "malformed", detail);
 }
 
 type StreamedDelta = Extract<UIMessageChunk, { type: "text-delta" | "reasoning-delta" | "tool-input-delta" }>;
