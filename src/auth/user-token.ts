@@ -2,6 +2,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, SignJWT, 
 import { DEV_AUTH_SECRET, type Env } from "../config/env.ts";
 import { ChatSDKError } from "../errors.ts";
 import type { UserIdentity } from "../db/users.ts";
+import { isStorable } from "../db/storable-text.ts";
 
 const ALGORITHMS_SECRET = ["HS256"];
 const ALGORITHMS_JWKS = ["RS256", "PS256", "ES256", "EdDSA"];
@@ -83,15 +84,6 @@ function identityFromClaims(payload: Record<string, unknown>): UserIdentity {
     throw new TokenClaimError("email");
   }
   return { id: sub, type: type === "guest" ? "guest" : "regular", email: (email as string | undefined) ?? null };
-}
-
-/**
- * Whether PostgreSQL can store the claim (the user's id and email): `text`
- * takes no U+0000, and a lone surrogate (a JSON escape) is not Unicode. Such a
- * claim would fail every operation with a database error.
- */
-function isStorable(value: string): boolean {
-  return value.isWellFormed() && !value.includes("\u0000");
 }
 
 class TokenClaimError extends Error {

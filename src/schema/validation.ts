@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { fixedLimits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
+import { isStorable } from "../db/storable-text.ts";
 
 export const uuid = z.guid({ message: "must be a UUID" });
 
@@ -9,16 +10,6 @@ export const pageArgs = z.object({
   first: z.number().int().min(0).nullish(),
   after: z.string().max(200).nullish(),
 });
-
-/**
- * Whether PostgreSQL can store the string: neither `text` nor `jsonb` takes
- * U+0000, and a lone UTF-16 surrogate is not Unicode (jsonb refuses its escape).
- * Every user string the gateway stores passes here, so none of them turns into
- * `bad_request:database` half-way through a write.
- */
-export function isStorable(value: string): boolean {
-  return value.isWellFormed() && !value.includes("\u0000");
-}
 
 export const UNSTORABLE = "must not contain U+0000 or an unpaired surrogate";
 

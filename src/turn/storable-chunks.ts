@@ -5,13 +5,10 @@
 // then hold the same text.
 import type { UIMessageChunk } from "ai";
 import { MAX_JSON_DEPTH } from "../config/json-depth.ts";
+import { isStorable } from "../db/storable-text.ts";
 import { UpstreamError } from "./upstream.ts";
 
 export const REPLACEMENT_CHARACTER = "\uFFFD";
-
-function isStorable(text: string): boolean {
-  return text.isWellFormed() && !text.includes("\0");
-}
 
 /** `text` with U+0000 and lone surrogates replaced by U+FFFD. */
 export function storableText(text: string): string {
