@@ -13,7 +13,7 @@ import { useApolloMultipartSubscriptions } from "./http/apollo-multipart.ts";
 import { useDemoPage } from "./http/demo-page.ts";
 import { useEventStreamBody } from "./http/event-stream-body.ts";
 import { graphiqlOptions } from "./graphiql.ts";
-import { corsPolicy } from "./http/cors.ts";
+import { corsPolicy, useVaryOrigin } from "./http/cors.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
 import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
@@ -134,6 +134,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         execute: (request, serverContext): Promise<Response> | Response => yoga.fetch(request, serverContext),
       }),
       useCsrfPrevention(),
+      useVaryOrigin(),
 
       useKnownClientParams(),
       useInvalidParamJson(),

@@ -81,6 +81,15 @@ const operations: Operation[] = [
     },
   },
   {
+    // No field of the chat selected: the refusal cannot rest on the type's fields alone.
+    name: "chat { __typename }",
+    read: true,
+    run: (w, token) => gateway.gql(`query($id: ID!) { chat(id: $id) { __typename } }`, { id: w.chat.id }, token),
+    async allowed(_w, result) {
+      expect(expectOk(result).chat).toEqual({ __typename: "Chat" });
+    },
+  },
+  {
     name: "chat.messages",
     read: true,
     run: (w, token) =>

@@ -25,6 +25,8 @@ async function corsHeaders(url: string, origin: string, method: "POST" | "OPTION
     body: method === "POST" ? JSON.stringify({ query: "{ __typename }" }) : undefined,
   });
   await response.arrayBuffer();
+  // The answer depends on the Origin: a shared cache must not hand it to another origin.
+  expect(response.headers.get("vary") ?? "").toMatch(/(^|,\s*)Origin(,|$)/);
   return {
     allowOrigin: response.headers.get("access-control-allow-origin"),
     allowCredentials: response.headers.get("access-control-allow-credentials"),

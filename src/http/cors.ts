@@ -1,4 +1,4 @@
-import type { CORSOptions } from "graphql-yoga";
+import type { CORSOptions, Plugin } from "graphql-yoga";
 import type { Env } from "../config/env.ts";
 
 const LOCALHOST = new Set(["localhost", "127.0.0.1", "[::1]"]);
@@ -21,6 +21,22 @@ export function corsPolicy(env: Pick<Env, "CORS_ORIGINS" | "NODE_ENV">): (reques
     if (!origin || !isAllowed(origin)) return false;
     // PUT and DELETE: graphql-sse's single-connection mode on /graphql/stream.
     return { origin, credentials: false, methods: ["GET", "POST", "PUT", "DELETE"], maxAge: 600 };
+  };
+}
+
+/**
+ * `Vary: Origin` on every answer: whether it carries CORS headers, and which
+ * origin they name, depends on the request's Origin (Yoga adds nothing when
+ * the policy names one origin per request), so a shared cache must not give
+ * one origin's answer to another.
+ */
+export function useVaryOrigin(): Plugin {
+  return {
+    onResponse({ response }) {
+      const vary = response.headers.get("vary");
+      if (vary === "*" || vary?.split(",").some((name) => name.trim().toLowerCase() === "origin")) return;
+      response.headers.set("vary", vary ? `${vary}, Origin` : "Origin");
+    },
   };
 }
 

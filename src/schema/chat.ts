@@ -100,7 +100,15 @@ builder.queryFields((t) => ({
     nullable: true,
     description: "Null when it does not exist; a private chat of another user is `forbidden:chat`.",
     args: { id: t.arg.id({ required: true, validate: uuid }) },
-    resolve: (_root, args, ctx) => getChatById(ctx.db.prisma, args.id),
+    resolve: async (_root, args, ctx) => {
+      const chat = await getChatById(ctx.db.prisma, args.id);
+      // Here as well as on the type's fields: a selection of `__typename` alone runs none of them.
+      if (chat && !canReadChat(ctx, chat)) {
+        currentUser(ctx);
+        throw new ChatSDKError("forbidden:chat");
+      }
+      return chat;
+    },
   }),
   chats: t.field({
     type: ChatConnection,
