@@ -11,6 +11,8 @@ const BLOCK_MS = 5_000;
 const MAX_QUEUED = 1_024;
 // How long a reader of an ended turn waits for its terminal event to be logged.
 const ENDED_GRACE_MS = 2_000;
+// How soon an UNBLOCK that found no blocked read is tried again.
+const UNBLOCK_RETRY_MS = 50;
 
 class Follower {
   /** The id of the last entry received. */
@@ -37,8 +39,19 @@ export class RedisLogFollowers {
   private readonly byKey = new Map<string, Set<Follower>>();
   private readonly blocking: Redis;
   private readonly commands: Redis;
-  private blockingId = 0;
+  /**
+   * The CLIENT ID of the blocking connection as it is now; null from its close
+   * until its next connection answers: a reconnected connection has a new id,
+   * and an old one may be another client's (after a Redis restart, ids start over).
+   */
+  private blockingId: number | null = null;
+  /** Counts the blocking connection's connections, so a late CLIENT ID reply of an old one is dropped. */
+  private connection = 0;
   private blocked = false;
+  /** Counts the blocking reads, so an UNBLOCK retry knows its read is still the one blocked. */
+  private reads = 0;
+  /** The blocked read should end (a kick came while it was blocked). */
+  private unblockWanted = false;
   private unblocking = false;
   private idle: (() => void) | null = null;
   private closed = false;
@@ -50,8 +63,31 @@ export class RedisLogFollowers {
   }
 
   async start(): Promise<void> {
-    this.blockingId = Number(await this.blocking.client("ID"));
+    // CLIENT is a handshake command in ioredis: asked on "connect", it is written
+    // before the commands a reconnection resends (the XREAD cut by the drop).
+    this.blocking.on("connect", () => void this.learnBlockingId());
+    this.blocking.on("close", () => {
+      this.connection++;
+      this.blockingId = null;
+    });
+    await this.learnBlockingId();
     this.loop = this.run();
+  }
+
+  private async learnBlockingId(): Promise<void> {
+    const connection = ++this.connection;
+    this.blockingId = null;
+    let id: number;
+    try {
+      id = Number(await this.blocking.client("ID"));
+    } catch (error) {
+      // The connection dropped again: its next "connect" asks again.
+      if (connection === this.connection) log.warn("reading the blocking redis connection's id failed", { error });
+      return;
+    }
+    if (connection !== this.connection) return;
+    this.blockingId = id;
+    if (this.unblockWanted) this.unblock();
   }
 
   async close(): Promise<void> {
@@ -134,10 +170,30 @@ export class RedisLogFollowers {
   /** Makes the shared reader take the followers' current keys and cursors. */
   private kick(): void {
     if (this.idle) this.idle();
-    else if (this.blocked && !this.unblocking) {
-      this.unblocking = true;
-      this.commands.client("UNBLOCK", this.blockingId).catch(() => {});
+    else if (this.blocked) {
+      this.unblockWanted = true;
+      this.unblock();
     }
+  }
+
+  /**
+   * Ends the blocked read, with the blocking connection's current id only
+   * (none while it reconnects: its "connect" calls this again). Redis answers 0
+   * when the read has not reached it yet (just sent, or resent after a
+   * reconnection): tried again shortly, while that read is still blocked.
+   */
+  private unblock(): void {
+    if (this.unblocking || this.blockingId === null || !this.blocked || !this.unblockWanted) return;
+    this.unblocking = true;
+    const read = this.reads;
+    const retry = () => {
+      this.unblocking = false;
+      if (this.blocked && this.reads === read) setTimeout(() => this.unblock(), UNBLOCK_RETRY_MS).unref();
+    };
+    this.commands.client("UNBLOCK", this.blockingId).then((unblocked) => {
+      if (Number(unblocked) === 1) this.unblocking = false;
+      else retry();
+    }, retry);
   }
 
   private async run(): Promise<void> {
@@ -162,6 +218,7 @@ export class RedisLogFollowers {
       let result: unknown;
       try {
         this.blocked = true;
+        this.reads++;
         result = await this.blocking.call("XREAD", "COUNT", PAGE, "BLOCK", BLOCK_MS, "STREAMS", ...keys, ...ids);
       } catch (error) {
         if (this.closed) return;
@@ -170,6 +227,7 @@ export class RedisLogFollowers {
         continue;
       } finally {
         this.blocked = false;
+        this.unblockWanted = false;
         this.unblocking = false;
       }
       if (Array.isArray(result))
