@@ -13,6 +13,7 @@ import {
   turnKey,
 } from "./redis-log-entries.ts";
 import { appendEntries, type EntryWrite } from "./redis-log-append.ts";
+import { UnwrittenTerminals } from "./redis-log-terminals.ts";
 import type { RedisLogFollowers } from "./redis-log-followers.ts";
 import {
   isTerminal,
@@ -28,10 +29,6 @@ const RUNNING_TTL_SECONDS = 60 * 60;
 // Events Redis holds that a turn run here keeps for local readers besides the unwritten ones.
 const WINDOW_KEEP = 256;
 const RECOVER_PAGE = 1_000;
-// How often terminal entries whose write failed are tried again (and at once when Redis is back).
-const TERMINAL_RETRY_MS = 1_000;
-// Redis's answer to an entry it holds already (a write that failed on the way back, not on the way in).
-const ALREADY_WRITTEN = /equal or smaller than the target stream top item/;
 
 interface LocalTurn {
   window: EventWindow;
@@ -76,15 +73,8 @@ export class RedisTurnLog implements TurnLog {
   /** Turns ended while entries were still queued: dropped from `local` once none is. */
   private readonly ending = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
-  /**
-   * Terminal entries Redis did not take (it was unreachable when the turn
-   * ended), by turn, each until when it is worth writing (the retention):
-   * without one, a resumer on another instance would wait for the turn forever.
-   */
-  private readonly unwrittenTerminals = new Map<string, { write: EntryWrite; until: number }>();
-  private retryTimer: NodeJS.Timeout | null = null;
-  private readonly onReady = () => this.retryTerminalsSoon(0);
-  private readonly retentionMs: number;
+  /** Terminal entries Redis did not take, written again once it is back. */
+  private readonly unwrittenTerminals: UnwrittenTerminals;
   private readonly retentionSeconds: number;
   private readonly maxLength: number;
 
@@ -96,11 +86,17 @@ export class RedisTurnLog implements TurnLog {
     this.redis = redis;
     this.commands = redis.commands;
     this.followers = redis.followers;
-    this.retentionMs = retentionMs;
     this.retentionSeconds = Math.max(1, Math.ceil(retentionMs / 1000));
-    this.commands.on("ready", this.onReady);
     // Room for every event of the longest turn and its chunk-only entries: the cap only guards Redis.
     this.maxLength = maxEvents * 3 + 100;
+    this.unwrittenTerminals = new UnwrittenTerminals(this.commands, {
+      retentionMs,
+      maxLength: this.maxLength,
+      // In the flushes' queue, so a retry never runs beside a flush.
+      enqueue: (work) => {
+        this.flushing = this.flushing.then(work);
+      },
+    });
   }
 
   open(streamId: string): void {
@@ -182,55 +178,10 @@ export class RedisTurnLog implements TurnLog {
   async shutdown(): Promise<void> {
     // The last terminal events may wait for their check phase still; those not
     // written get one last try (bounded by the commands' timeout and retries).
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-    this.commands.off("ready", this.onReady);
-    this.flushing = this.flushing.then(() => this.flush()).then(() => this.retryTerminals(false));
+    this.unwrittenTerminals.stop();
+    this.flushing = this.flushing.then(() => this.flush()).then(() => this.unwrittenTerminals.retry(false));
     await this.flushing;
     await this.redis.release();
-  }
-
-  /** Tries the unwritten terminal entries again in `ms` (now, when Redis is back). */
-  private retryTerminalsSoon(ms: number): void {
-    if (this.unwrittenTerminals.size === 0) return;
-    if (this.retryTimer) {
-      if (ms > 0) return;
-      clearTimeout(this.retryTimer);
-    }
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.flushing = this.flushing.then(() => this.retryTerminals(true));
-    }, ms);
-    this.retryTimer.unref();
-  }
-
-  /** Writes the terminal entries that failed before; those past the retention are dropped. */
-  private async retryTerminals(again: boolean): Promise<void> {
-    const now = Date.now();
-    for (const [streamId, { until }] of this.unwrittenTerminals) {
-      if (until <= now) {
-        this.unwrittenTerminals.delete(streamId);
-        log.warn("turn log terminal event never written; gave up after the retention", { streamId });
-      }
-    }
-    const turns = [...this.unwrittenTerminals];
-    if (turns.length === 0) return;
-    const writes = turns.map(([, { write }]) => write);
-    const expiries = new Map(writes.map((write) => [write.key, this.retentionSeconds]));
-    let failures: Map<number, unknown>;
-    try {
-      failures = await appendEntries(this.commands, writes, this.maxLength, expiries);
-    } catch (error) {
-      failures = new Map(writes.map((_, i) => [i, error]));
-    }
-    turns.forEach(([streamId], i) => {
-      const failure = failures.get(i);
-      if (failure === undefined || ALREADY_WRITTEN.test(String(failure))) {
-        this.unwrittenTerminals.delete(streamId);
-        log.info("turn log terminal event written after a failed write", { streamId });
-      }
-    });
-    if (again) this.retryTerminalsSoon(TERMINAL_RETRY_MS);
   }
 
   private queue(entry: Pending): void {
@@ -277,8 +228,7 @@ export class RedisTurnLog implements TurnLog {
       const turn = this.local.get(entry.streamId);
       const failure = failures.get(i);
       if (failure !== undefined && entry.terminal) {
-        this.unwrittenTerminals.set(entry.streamId, { write: writes[i]!, until: Date.now() + this.retentionMs });
-        this.retryTerminalsSoon(TERMINAL_RETRY_MS);
+        this.unwrittenTerminals.keep(entry.streamId, writes[i]!);
       }
       if (!turn) return;
       if (failure !== undefined) {
