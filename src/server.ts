@@ -2,12 +2,11 @@ import cluster from "node:cluster";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
+import { checkRedis, failStartup, openMigratedDatabase } from "./startup.ts";
 import { createGatewayServer } from "./http/coalesce-writes.ts";
-import { databaseTimeoutsOf, parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
+import { parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
 import { nodeFlagsNote } from "./config/node-flags.ts";
 import { checkSecrets } from "./config/secrets.ts";
-import { openDatabase } from "./db/client.ts";
-import { applyMigrations } from "./db/migrate.ts";
 import { log, setLogLevel } from "./log.ts";
 import { closeServer, drainOnSignals } from "./http/shutdown.ts";
 import { startStreamer, type RunningStreamer } from "./streamer/server.ts";
@@ -37,9 +36,8 @@ export interface RunningGateway {
 /** Opens the database, applies migrations and serves the gateway. */
 export async function startGateway(env: Env): Promise<RunningGateway> {
   checkSecrets(env, "gateway");
-  const db = await openDatabase({ url: env.DATABASE_URL, dataDir: env.DATA_DIR, timeouts: databaseTimeoutsOf(env) });
-  const applied = await applyMigrations(db);
-  if (applied.length > 0) log.info("migrations applied", { applied });
+  const db = await openMigratedDatabase(env);
+  if (env.REDIS_URL) await checkRedis(env.REDIS_URL);
   const streamer = await builtInStreamerIfNeeded(env);
   const { yoga, services, eventStreams } = await createApp({
     env,
@@ -111,4 +109,4 @@ async function main() {
   });
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await main().catch(failStartup);

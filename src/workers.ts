@@ -8,9 +8,12 @@ import { log } from "./log.ts";
 // After the workers' own drain bound (SHUTDOWN_DRAIN_SECONDS plus their exit
 // margin), what the primary waits before it kills what is left.
 const PRIMARY_EXIT_MARGIN_MS = 6_000;
-// A worker that dies this soon after it was forked is not restarted: a
-// configuration or start-up failure would only repeat.
-const MIN_WORKER_LIFE_MS = 10_000;
+// A worker that dies before it serves is not restarted (a configuration or
+// start-up failure would only repeat); one that dies while serving is, but past
+// this many replacements per worker in a minute the instance is in a crash loop
+// and stops with code 1.
+const REPLACEMENTS_PER_WORKER_PER_MINUTE = 3;
+const REPLACEMENT_WINDOW_MS = 60_000;
 // Ctrl-C in a terminal reaches the primary and every worker; the primary's copy
 // is not sent on (see src/http/shutdown.ts for the same double signal).
 const REPEATED_SIGINT_MS = 500;
@@ -56,6 +59,8 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
   const perWorkerTurns = env.MAX_RUNNING_TURNS === 0 ? 0 : Math.ceil(env.MAX_RUNNING_TURNS / plan.workers);
   const forkedAt = new Map<Worker, number>();
   const ready = new Set<Worker>();
+  // When each replacement was started, to bound a crash loop.
+  const replacedAt: number[] = [];
   let stopping: { signal: NodeJS.Signals; at: number } | null = null;
   let failed = false;
   let announced = false;
@@ -80,25 +85,41 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
     });
   };
 
+  const stopAll = (why: string, fields: Record<string, unknown>) => {
+    log.error(why, fields);
+    for (const other of forkedAt.keys()) other.process.kill("SIGTERM");
+    process.exitCode = 1;
+    stopping = { signal: "SIGTERM", at: Date.now() };
+    failed = true;
+    if (forkedAt.size === 0) process.exit(1);
+  };
+
   cluster.on("exit", (worker, code, signal) => {
-    const lived = Date.now() - (forkedAt.get(worker) ?? 0);
     forkedAt.delete(worker);
-    ready.delete(worker);
+    // Whether it had said it serves: counted from its readiness, not from the fork.
+    const serving = ready.delete(worker);
     if (stopping) {
       if (code !== 0) failed = true;
       log.info("worker exited", { pid: worker.process.pid, code, signal, left: forkedAt.size });
       if (forkedAt.size === 0) process.exit(failed ? 1 : 0);
       return;
     }
-    if (!announced || lived < MIN_WORKER_LIFE_MS) {
-      log.error("a worker exited during start-up; stopping", { pid: worker.process.pid, code, signal });
-      for (const other of forkedAt.keys()) other.process.kill("SIGTERM");
-      process.exitCode = 1;
-      stopping = { signal: "SIGTERM", at: Date.now() };
-      failed = true;
-      if (forkedAt.size === 0) process.exit(1);
+    if (!serving) {
+      stopAll("a worker exited during start-up; stopping", { pid: worker.process.pid, code, signal });
       return;
     }
+    const now = Date.now();
+    while (replacedAt.length > 0 && now - replacedAt[0] >= REPLACEMENT_WINDOW_MS) replacedAt.shift();
+    if (replacedAt.length >= REPLACEMENTS_PER_WORKER_PER_MINUTE * plan.workers) {
+      stopAll("workers keep dying (a crash loop); stopping", {
+        pid: worker.process.pid,
+        code,
+        signal,
+        replacedInLastMinute: replacedAt.length,
+      });
+      return;
+    }
+    replacedAt.push(now);
     log.error("a worker died; starting another (its turns are recovered from Redis)", {
       pid: worker.process.pid,
       code,

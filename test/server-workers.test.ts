@@ -64,13 +64,57 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
   let database: TestDatabase | undefined;
   let gateway: GatewayProcess | undefined;
 
+  let crashed: GatewayProcess | undefined;
+
   beforeAll(async () => {
     database = await createTestDatabase();
   }, TIMEOUT_MS);
   afterAll(async () => {
     await gateway?.dispose();
+    await crashed?.dispose();
     await dropDatabase(database);
   });
+
+  it(
+    "a worker killed right after the instance is ready (while serving) is replaced, and the instance keeps serving",
+    async () => {
+      crashed = await startGatewayProcess({
+        env: {
+          AUTH_SECRET: SECRET,
+          DATABASE_URL: database!.url!,
+          REDIS_URL: process.env.REDIS_URL!,
+          WORKERS: "2",
+        },
+        readyTimeoutMs: TIMEOUT_MS,
+      });
+      const ready = crashed.entries().find((entry) => entry.msg.startsWith("gateway ready"))!;
+      const [victim, survivor] = ready.workerPids as number[];
+      // Seconds after the workers were forked: it has served, so it is no start-up failure.
+      process.kill(victim, "SIGKILL");
+      await crashed.waitForLog((entry) => entry.msg.startsWith("a worker died; starting another"), 30_000);
+      const replacement = await crashed.waitForLog(
+        (entry) => entry.msg === "worker serving" && ![victim, survivor].includes(entry.pid as number),
+        TIMEOUT_MS,
+      );
+      expect(crashed.exitStatus).toBeNull();
+      expect(crashed.entries().some((entry) => entry.msg.includes("during start-up"))).toBe(false);
+
+      // Both the survivor and the replacement serve turns.
+      const token = await signUserToken(parseEnv({ AUTH_SECRET: SECRET }), { id: newId(), type: "regular" }, 3600);
+      const turns = await Promise.all(
+        Array.from({ length: 4 }, (_, i) =>
+          subscribeWithFetch(crashed!.url, sendInput(`[plain] After the crash ${i}.`), { token }),
+        ),
+      );
+      for (const turn of turns) expect(turn.events.at(-1)?.__typename).toBe("StreamFinished");
+
+      crashed.signal("SIGTERM");
+      expect(await crashed.waitForExit(60_000)).toEqual({ code: 0, signal: null });
+      const exits = crashed.entries().filter((entry) => entry.msg === "worker exited");
+      expect(exits.map((entry) => entry.pid).sort()).toEqual([survivor, replacement.pid].sort());
+    },
+    TIMEOUT_MS,
+  );
 
   it(
     "serves turns from two workers on one port, resumes them from any connection, reports the instance on /metrics, and on SIGTERM drains every worker and exits 0",

@@ -193,11 +193,22 @@ function withProductionDefaults<
 
 export type Env = z.infer<typeof checkedEnvSchema>;
 
+/** Settings that fail parsing; `variables` names them (the message says what is wrong with each). */
+export class ConfigError extends Error {
+  readonly variables: string[];
+  constructor(message: string, variables: string[]) {
+    super(message);
+    this.name = "ConfigError";
+    this.variables = variables;
+  }
+}
+
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const result = checkedEnvSchema.safeParse(source);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
-    throw new Error(`Invalid configuration:\n${lines.join("\n")}`);
+    const variables = [...new Set(result.error.issues.map((i) => i.path.join(".")))];
+    throw new ConfigError(`Invalid configuration:\n${lines.join("\n")}`, variables);
   }
   return result.data;
 }
