@@ -62,7 +62,7 @@ export async function openMigratedDatabase(env: Env) {
     }
     throw new StartupError(
       "DATABASE_URL",
-      `cannot connect to the database at DATABASE_URL (${maskUrlPassword(url)}): ${reasonOf(error, url)}`,
+      `cannot open or migrate the database at DATABASE_URL (${maskUrlPassword(url)}): ${reasonOf(error, url)}`,
       error,
     );
   }
