@@ -190,16 +190,24 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
       return {
         ...next,
         status: "stopped",
-        message: event.partialMessage ?? (next.message && { ...next.message, status: "ABORTED" }),
+        message: event.partialMessage ?? keptAs(next.message, "ABORTED"),
       };
     case "StreamFailed":
       return {
         ...next,
         status: "failed",
         error: { code: event.code, message: event.reason },
-        message:
-          event.partialMessage ??
-          (next.message && next.message.parts.length > 0 ? { ...next.message, status: "FAILED" } : null),
+        message: event.partialMessage ?? keptAs(next.message, "FAILED"),
       };
   }
+}
+
+/**
+ * What the UI keeps of a stopped or failed turn the gateway sent no stored
+ * message for: the live message when it showed anything, as the gateway
+ * stores it (a step boundary alone is not an answer: the gateway stores none).
+ */
+function keptAs(message: ChatMessage | null, status: "ABORTED" | "FAILED"): ChatMessage | null {
+  if (!message?.parts.some((part) => part.__typename !== "StepStartPart")) return null;
+  return { ...message, status };
 }

@@ -118,6 +118,27 @@ describe("applyStreamEvent", () => {
     expect(empty.message).toBeNull();
   });
 
+  test("a turn stopped or failed after a step began but before any part shows no message, as the gateway stores none", () => {
+    for (const terminal of [
+      { __typename: "StreamAborted", reason: "Stopped.", partialMessage: null },
+      { __typename: "StreamFailed", code: "offline:chat", reason: "down", partialMessage: null },
+    ] as const) {
+      const state = run([started, { __typename: "StepStarted" }, terminal]);
+      expect(state.status).toBe(terminal.__typename === "StreamAborted" ? "stopped" : "failed");
+      expect(state.message).toBeNull();
+    }
+    const shown = run([
+      started,
+      { __typename: "StepStarted" },
+      { __typename: "TextDelta", partId: "t1", delta: "Half" },
+      { __typename: "StreamAborted", reason: "Stopped.", partialMessage: null },
+    ]);
+    expect(shown.message).toMatchObject({
+      status: "ABORTED",
+      parts: [{ __typename: "StepStartPart" }, { text: "Half" }],
+    });
+  });
+
   test("every state is a new object, so React sees each change", () => {
     const a = run([started, { __typename: "TextDelta", partId: "t1", delta: "a" }]);
     const b = applyStreamEvent(a, { __typename: "TextDelta", partId: "t1", delta: "b", seq: 2 });
