@@ -98,6 +98,21 @@ describe("/graphql/stream against hostile requests", () => {
     }
   });
 
+  it("gives every answer's status line its reason phrase (HTTP/1.1 405 Method Not Allowed, not `405 `)", async () => {
+    const token = await gateway.tokenFor({ id: "status-line-user" });
+    const reserved = await fetch(`${gateway.url}/graphql/stream`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect([reserved.status, reserved.statusText]).toEqual([201, "Created"]);
+    const patched = await fetch(`${gateway.url}/graphql/stream`, { method: "PATCH" });
+    expect([patched.status, patched.statusText]).toEqual([405, "Method Not Allowed"]);
+    const untokened = await fetch(`${gateway.url}/graphql/stream`, { method: "POST" });
+    expect([untokened.status, untokened.statusText]).toEqual([400, "Bad Request"]);
+    const ready = await fetch(`${gateway.url}/ready`);
+    expect(ready.statusText).toBe(ready.status === 200 ? "OK" : "Service Unavailable");
+  });
+
   it("answers a body /graphql refuses as a whole with JSON errors on the POST, not an event stream", async () => {
     const token = await gateway.tokenFor({ id: "hostile-body-user" });
     const streamToken = await reserveStream(gateway.url, token);

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import { ReasonedResponse } from "./status-reason.ts";
 
 /**
  * Wraps a request listener so that a response's writes made in one turn of
@@ -33,7 +34,7 @@ export function coalesceWrites(listener: RequestListener): RequestListener {
  * connections `keepAliveMs` (see KEEP_ALIVE_TIMEOUT_MS).
  */
 export function createGatewayServer(listener: RequestListener, { keepAliveMs }: { keepAliveMs: number }): Server {
-  const server = createServer(coalesceWrites(listener));
+  const server = createServer({ ServerResponse: ReasonedResponse }, coalesceWrites(listener));
   server.keepAliveTimeout = keepAliveMs;
   // Above the idle wait, or a reused connection's next request can be judged
   // late for its headers (nodejs/node#27363).

@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServerAdapter } from "@whatwg-node/server";
+import { ReasonedResponse } from "../http/status-reason.ts";
 import { handleChatStream, type ChatStreamEnv } from "./route.ts";
 
 const KEEP_ALIVE_MS = 30_000;
@@ -23,7 +24,7 @@ export async function startStreamer(
     return Response.json({ code: "not_found:api", message: "Not found." }, { status: 404 });
   });
 
-  const server = createServer(adapter);
+  const server = createServer({ ServerResponse: ReasonedResponse }, adapter);
   // Its client is a proxy that pools connections (the gateway). With Node's 5 s
   // default, a response the proxy reads late, under load, ends on a socket the
   // server has already closed, and the proxy's next request on it is reset
