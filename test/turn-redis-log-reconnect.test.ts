@@ -6,7 +6,6 @@
 //   into the log once Redis is back, so a resumer on another instance ends.
 // Redis only.
 import { randomUUID } from "node:crypto";
-import { createConnection, createServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
@@ -14,61 +13,9 @@ import { log } from "../src/log.ts";
 import { eventEntryId, turnKey } from "../src/turn/redis-log-entries.ts";
 import { RedisTurnLog } from "../src/turn/redis-turn-log.ts";
 import type { TurnEvent } from "../src/turn/turn-log.ts";
+import { startOutageProxy, type OutageProxy } from "./support/outage-proxy.ts";
 
 const redisUrl = process.env.REDIS_URL;
-
-interface OutageProxy {
-  url: string;
-  /** Drops every connection and refuses new ones, as a Redis that went away. */
-  down(): void;
-  up(): void;
-  close(): Promise<void>;
-}
-
-async function startOutageProxy(url: string): Promise<OutageProxy> {
-  const target = new URL(url);
-  let down = false;
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    if (down) {
-      client.destroy();
-      return;
-    }
-    const upstream = createConnection({ host: target.hostname, port: Number(target.port || 6379) });
-    sockets.add(client).add(upstream);
-    const gone = () => {
-      sockets.delete(client);
-      sockets.delete(upstream);
-      client.destroy();
-      upstream.destroy();
-    };
-    client.on("error", gone).on("close", gone);
-    upstream.on("error", gone).on("close", gone);
-    client.pipe(upstream);
-    upstream.pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("the proxy has no TCP address");
-  const proxied = new URL(url);
-  proxied.hostname = "127.0.0.1";
-  proxied.port = String(address.port);
-  return {
-    url: proxied.toString(),
-    down() {
-      down = true;
-      for (const socket of sockets) socket.destroy();
-    },
-    up() {
-      down = false;
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const socket of sockets) socket.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 const delta = (seq: number) => ({ __typename: "TextDelta", seq, partId: "t1", delta: `${seq} ` }) as TurnEvent;
 

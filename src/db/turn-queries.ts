@@ -162,3 +162,24 @@ export async function checkpointParts(sql: Sql, rows: { id: string; parts: unkno
     [JSON.stringify(rows)],
   );
 }
+
+/** A turn that is no longer running, as stored: its Stream status, assistant message and the chat's last usage. */
+export interface EndedTurn {
+  id: string;
+  status: Exclude<StreamStatus, "active">;
+  message: Message | null;
+  usage: unknown;
+}
+
+/** Of the turns `ids`, those whose Stream row is no longer active. */
+export async function endedTurns(sql: Sql, ids: string[]): Promise<EndedTurn[]> {
+  if (ids.length === 0) return [];
+  const rows = await sql.query<Omit<EndedTurn, "message"> & { message: JsonRow<Message> | null }>(
+    `SELECT s.id, s.status, c."lastContext" AS usage,
+            (SELECT row_to_json(m) FROM (SELECT ${MESSAGE} FROM "Message" WHERE id = s."assistantMessageId") m) AS message
+       FROM "Stream" s JOIN "Chat" c ON c.id = s."chatId"
+      WHERE s.id = ANY($1::uuid[]) AND s.status <> 'active'`,
+    [ids],
+  );
+  return rows.map((row) => ({ ...row, message: row.message && withDate(row.message) }));
+}

@@ -3,6 +3,7 @@ import { claimLapsedTurns, renewLeases } from "../db/turn-lease.ts";
 import { log } from "../log.ts";
 import type { TurnLog } from "./turn-log.ts";
 import { recoverTurn } from "./recover.ts";
+import { settleQuietReads } from "./settle-reads.ts";
 
 /**
  * The owner lease of the turns this instance runs, and the sweep for turns
@@ -58,6 +59,9 @@ export class TurnLeases {
       log.warn("turn leases could not be renewed", { error });
     }
     await this.sweep(this.leaseSeconds);
+    await settleQuietReads(this.db, this.turnLog, this.leaseSeconds * 1000).catch((error: unknown) =>
+      log.warn("the reads of ended turns could not be settled; the next sweep tries again", { error }),
+    );
   }
 
   /** Ends now the turns `streamIds` still active here: a stop that no instance answered for. */

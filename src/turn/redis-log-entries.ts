@@ -8,6 +8,9 @@ import type { TurnEvent } from "./turn-log.ts";
 /** The stream of one turn; the braces make it a hash tag (Redis Cluster keeps a key's slot). */
 export const turnKey = (streamId: string) => `chat-gateway:turn:{${streamId}}`;
 
+/** The turn of a key of turnKey's; null for any other key. */
+export const streamIdOfKey = (key: string) => /^chat-gateway:turn:\{(.+)\}$/.exec(key)?.[1] ?? null;
+
 export const eventEntryId = (seq: number) => `${seq}-1`;
 
 /**

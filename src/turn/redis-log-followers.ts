@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { log } from "../log.ts";
 import { compareIds, cursorAfter, parseEntries, parseEvent, type LogEntry } from "./redis-log-entries.ts";
+import { Follower } from "./redis-log-follower.ts";
 import { isTerminal, type TurnEvent } from "./turn-log.ts";
 
 const PAGE = 512;
@@ -13,18 +14,6 @@ const MAX_QUEUED = 1_024;
 const ENDED_GRACE_MS = 2_000;
 // How soon an UNBLOCK that found no blocked read is tried again.
 const UNBLOCK_RETRY_MS = 50;
-
-class Follower {
-  /** The id of the last entry received. */
-  cursor: string;
-  queue: LogEntry[] = [];
-  /** Fed by the shared reader; otherwise it pulls with XRANGE. */
-  live = false;
-  wake: (() => void) | null = null;
-  constructor(cursor: string) {
-    this.cursor = cursor;
-  }
-}
 
 /**
  * Every reader of turns logged in Redis, on one blocking connection per
@@ -120,7 +109,7 @@ export class RedisLogFollowers {
    * until `signal` (or, when not `running`, until nothing more is logged).
    */
   async *entries(key: string, cursor: string, { signal, running }: { signal?: AbortSignal; running: boolean }) {
-    const follower = new Follower(cursor);
+    const follower = new Follower(cursor, running);
     const followers = this.byKey.get(key) ?? new Set<Follower>();
     this.byKey.set(key, followers);
     followers.add(follower);
@@ -130,6 +119,7 @@ export class RedisLogFollowers {
       while (!signal?.aborted) {
         const entries = await this.nextEntries(key, follower, running, signal);
         if (entries === null) return;
+        follower.heardAt = Date.now();
         yield entries;
       }
     } finally {
@@ -165,6 +155,12 @@ export class RedisLogFollowers {
       follower.wake = null;
       if (!woke) return null;
     }
+  }
+
+  /** The keys some reader of a running turn has waited on for `quietMs` or more. */
+  quietKeys(quietMs: number): string[] {
+    const since = Date.now() - quietMs;
+    return [...this.byKey].filter(([, of]) => [...of].some((f) => f.running && f.heardAt <= since)).map(([key]) => key);
   }
 
   /** Makes the shared reader take the followers' current keys and cursors. */

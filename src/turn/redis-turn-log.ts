@@ -10,6 +10,7 @@ import {
   parseEntries,
   parseEvent,
   RECOVERED_TERMINAL_ID,
+  streamIdOfKey,
   turnKey,
 } from "./redis-log-entries.ts";
 import { appendEntries, type EntryWrite } from "./redis-log-append.ts";
@@ -100,13 +101,7 @@ export class RedisTurnLog implements TurnLog {
   }
 
   open(streamId: string): void {
-    this.local.set(streamId, {
-      window: new EventWindow(),
-      lastSeq: -1,
-      sub: 1,
-      expiring: false,
-      degraded: false,
-    });
+    this.local.set(streamId, { window: new EventWindow(), lastSeq: -1, sub: 1, expiring: false, degraded: false });
   }
 
   append(streamId: string, event: TurnEvent, chunk?: UIMessageChunk): void {
@@ -143,6 +138,10 @@ export class RedisTurnLog implements TurnLog {
       }
     }
     yield* this.followers.read(turnKey(streamId), cursor, { signal, running });
+  }
+
+  quietReads(quietMs: number): string[] {
+    return this.followers.quietKeys(quietMs).flatMap((key) => streamIdOfKey(key) ?? []);
   }
 
   async recover(streamId: string): Promise<LoggedTurn | null> {

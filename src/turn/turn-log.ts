@@ -29,6 +29,12 @@ export interface TurnLog {
    * otherwise a log with nothing more of the turn ends the read instead of waiting.
    */
   read(streamId: string, afterSeq: number, options: ReadOptions): AsyncGenerator<TurnEvent>;
+  /**
+   * The running turns some reader here has waited on for `quietMs` with
+   * nothing new (a shared log only: a turn's owner may have ended it while
+   * the log could not take its end; see settle-reads.ts).
+   */
+  quietReads?(quietMs: number): string[];
   /** What a recovering instance needs; null when the log holds nothing of the turn. */
   recover(streamId: string): Promise<LoggedTurn | null>;
   /**

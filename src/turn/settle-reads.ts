@@ -1,0 +1,47 @@
+import type { Database } from "../db/client.ts";
+import { endedTurns, type EndedTurn } from "../db/turn-queries.ts";
+import { log } from "../log.ts";
+import type { Usage } from "./events.ts";
+import type { TurnEvent, TurnLog } from "./turn-log.ts";
+
+const MAX_PER_SWEEP = 100;
+
+export const END_NOT_LOGGED = "This turn ended while its end could not be relayed; what was stored is attached.";
+
+/**
+ * Ends the reads still waiting on turns that are over: a turn's owner that
+ * ended it while the shared log (Redis) could not take its terminal event,
+ * then stopped before Redis came back, leaves its resumers on other
+ * instances waiting for an end no one will write. For the turns read here
+ * with nothing new for `quietMs` whose Stream row is no longer active, the
+ * terminal event is written from what the database stored (once the log
+ * holds its end, any later writer's copy is never read).
+ */
+export async function settleQuietReads(db: Database, turnLog: TurnLog, quietMs: number): Promise<void> {
+  const quiet = turnLog.quietReads?.(quietMs).slice(0, MAX_PER_SWEEP) ?? [];
+  if (quiet.length === 0) return;
+  for (const turn of await endedTurns(db.sql, quiet)) {
+    const logged = await turnLog.recover(turn.id);
+    if (logged?.ended) continue;
+    await turnLog.appendTerminal(turn.id, storedTerminal(turn, (logged?.lastSeq ?? -1) + 1));
+    log.warn("ended the reads of a turn whose end was never logged", { streamId: turn.id, status: turn.status });
+  }
+}
+
+/** The terminal event of an ended turn, from what the database holds of it. */
+export function storedTerminal(turn: EndedTurn, seq: number): TurnEvent {
+  const { message } = turn;
+  if (turn.status === "finished" && message) {
+    // The streamer's finish reason is not stored.
+    return {
+      __typename: "StreamFinished",
+      seq,
+      message,
+      usage: (turn.usage as Usage | null) ?? null,
+      finishReason: "unknown",
+    };
+  }
+  if (turn.status === "aborted")
+    return { __typename: "StreamAborted", seq, reason: END_NOT_LOGGED, partialMessage: message };
+  return { __typename: "StreamFailed", seq, code: "offline:chat", reason: END_NOT_LOGGED, partialMessage: message };
+}
