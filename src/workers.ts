@@ -1,6 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
-import type { Env } from "./config/env.ts";
+import { streamerUrlOf, type Env } from "./config/env.ts";
 import { nodeFlagsNote } from "./config/node-flags.ts";
 import { serveInstanceMetrics } from "./http/cluster-metrics.ts";
 import { log } from "./log.ts";
@@ -40,6 +40,11 @@ export function planWorkers(env: Env): WorkerPlan {
     workers: 1,
     reason: env.DATABASE_URL ? "one process: REDIS_URL is not set" : "one process: embedded PGlite (no DATABASE_URL)",
   };
+}
+
+/** The workers' built-in streamers would listen on one fixed port (node:cluster shares it among them). */
+export function sharedStreamerPort(env: Env, plan: WorkerPlan): boolean {
+  return plan.workers > 1 && env.STREAMER_PORT !== undefined && env.STREAM_MODE === "proxy" && !streamerUrlOf(env);
 }
 
 /** A message a worker sends its primary once it serves. */
@@ -154,5 +159,11 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
     workers: plan.workers,
     maxRunningTurnsPerWorker: perWorkerTurns,
   });
+  if (sharedStreamerPort(env, plan)) {
+    log.warn(
+      "STREAMER_PORT is set with several workers: their built-in streamers share that port, so a worker that shuts down cuts turns of other workers; leave it unset or run the streamer on its own (STREAMER_URL)",
+      { streamerPort: env.STREAMER_PORT, workers: plan.workers },
+    );
+  }
   for (let i = 0; i < plan.workers; i++) fork();
 }

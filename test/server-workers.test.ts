@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { parseEnv } from "../src/config/env.ts";
 import { GATEWAY_NODE_FLAGS, missingNodeFlags } from "../src/config/node-flags.ts";
-import { planWorkers } from "../src/workers.ts";
+import { planWorkers, sharedStreamerPort } from "../src/workers.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { dropDatabase, newId } from "./support/fixtures.ts";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
@@ -28,6 +28,17 @@ describe("how many processes npm start runs", () => {
     expect(plan({})).toMatchObject({ workers: 1, reason: expect.stringMatching(/PGlite/) });
     expect(plan({ DATABASE_URL: POSTGRES, REDIS_URL: REDIS, WORKERS: "1" }).workers).toBe(1);
     expect(plan({ DATABASE_URL: POSTGRES, REDIS_URL: REDIS, WORKERS: "3" }).workers).toBe(3);
+  });
+
+  it("warns when the workers' built-in streamers would share a fixed STREAMER_PORT", () => {
+    const shared = (extra: Record<string, string>) => {
+      const env = parseEnv({ AUTH_SECRET: SECRET, DATABASE_URL: POSTGRES, REDIS_URL: REDIS, ...extra });
+      return sharedStreamerPort(env, planWorkers(env));
+    };
+    expect(shared({ WORKERS: "2", STREAMER_PORT: "4011" })).toBe(true);
+    expect(shared({ WORKERS: "2" })).toBe(false);
+    expect(shared({ WORKERS: "1", STREAMER_PORT: "4011" })).toBe(false);
+    expect(shared({ WORKERS: "2", STREAMER_PORT: "4011", STREAMER_URL: "http://streamer.example" })).toBe(false);
   });
 
   it("npm start passes the gateway's Node flags, and a process started without them is told which", () => {
