@@ -14,6 +14,7 @@ import { useDemoPage } from "./http/demo-page.ts";
 import { useEventStreamBody } from "./http/event-stream-body.ts";
 import { graphiqlOptions } from "./graphiql.ts";
 import { corsPolicy, useVaryOrigin } from "./http/cors.ts";
+import { useContentEncodingRefusal } from "./http/content-encoding.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
 import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
@@ -124,6 +125,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     plugins: [
       useHealth(),
       useRequestSizeLimit(env.MAX_REQUEST_BYTES),
+      useContentEncodingRefusal(),
       // graphql-sse's single-connection mode on /graphql/stream: each operation
       // sent there runs through this Yoga as a POST to /graphql.
       useSingleConnection({

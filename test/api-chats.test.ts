@@ -47,7 +47,7 @@ const MESSAGES = /* GraphQL */ `
     chat(id: $id) {
       messages(first: $first, after: $after) {
         edges { cursor node { id role parts { ... on TextPart { text } } } }
-        pageInfo { hasNextPage endCursor }
+        pageInfo { hasNextPage startCursor endCursor }
       }
     }
   }
@@ -253,6 +253,22 @@ describe("chats", () => {
     expect(pages).toEqual([true, true, true, false]);
   });
 
+  test("an empty page has null cursors", async () => {
+    const me = await signedIn();
+    expect(expectOk(await gateway.gql(CHATS, {}, me.token)).chats.pageInfo).toMatchObject({
+      startCursor: null,
+      endCursor: null,
+    });
+    const chat = await insertChat(prisma(), { userId: me.id });
+    expect(expectOk(await gateway.gql(CHATS, { first: 0 }, me.token)).chats.pageInfo).toMatchObject({
+      startCursor: null,
+      endCursor: null,
+    });
+    const { messages } = expectOk(await gateway.gql(MESSAGES, { id: chat.id }, me.token)).chat;
+    expect(messages.edges).toEqual([]);
+    expect(messages.pageInfo).toMatchObject({ startCursor: null, endCursor: null });
+  });
+
   test("defaults to 20 per page", async () => {
     const me = await signedIn();
     for (let i = 0; i < 21; i++) await insertChat(prisma(), { userId: me.id });
@@ -283,6 +299,22 @@ describe("chats", () => {
     ]) {
       expectError(await gateway.gql(CHATS, { after }, me.token), "bad_request:api");
     }
+    // Well-formed enough to reach the database before (a database error, counted as one):
+    // an id that is not a UUID, dates PostgreSQL cannot hold.
+    for (const after of [
+      b64("2026-12-04T07:00:04.088Z|x' OR 1=1--"),
+      b64(`0000-01-01T00:00:00.000Z|${newId()}`),
+      b64(`-000001-01-01T00:00:00.000Z|${newId()}`),
+      b64(`+275760-09-13T00:00:00.000Z|${newId()}`),
+    ]) {
+      const refused = await gateway.gql(CHATS, { after }, me.token);
+      expectError(refused, "bad_request:api");
+      expect(refused.errors![0].message).toBe("after: not a valid cursor.");
+      const chat = await insertChat(prisma(), { userId: me.id });
+      const messages = await gateway.gql(MESSAGES, { id: chat.id, after }, me.token);
+      expectError(messages, "bad_request:api");
+      expect(messages.errors![0].message).toBe("after: not a valid cursor.");
+    }
     // A well-formed cursor is fine even when it points past everything.
     const cursor = encodeCursor({ createdAt: new Date("2000-01-01T00:00:00.000Z"), id: newId() });
     expect(expectOk(await gateway.gql(CHATS, { after: cursor }, me.token)).chats.edges).toEqual([]);
@@ -312,7 +344,8 @@ describe("updateChatVisibility and deleteChat", () => {
     await prisma().vote.create({ data: { chatId: chat.id, messageId: message.id, isUpvoted: true } });
 
     const DELETE = `mutation($id: ID!) { deleteChat(id: $id) }`;
-    expect(expectOk(await gateway.gql(DELETE, { id: chat.id }, me.token)).deleteChat).toBe(chat.id);
+    // The id as stored (lowercase), as every other operation returns ids, whatever case was sent.
+    expect(expectOk(await gateway.gql(DELETE, { id: chat.id.toUpperCase() }, me.token)).deleteChat).toBe(chat.id);
     expect(expectOk(await gateway.gql(CHAT, { id: chat.id }, me.token)).chat).toBeNull();
     expect(await prisma().message.count({ where: { chatId: chat.id } })).toBe(0);
     expect(await prisma().vote.count()).toBe(0);

@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { request as httpRequest } from "node:http";
 import { describe, expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
@@ -153,6 +154,38 @@ describe("request size", () => {
     const { status, text } = await postChunked(chunks, me.token);
     expect(status, text.slice(0, 200)).toBe(413);
     expect(text).not.toContain(me.id);
+  });
+});
+
+describe("Content-Encoding on a request body", () => {
+  test("gzip or br is 415 with Accept-Encoding: identity and runs nothing; identity is fine", async () => {
+    const me = await signedIn();
+    const body = JSON.stringify({ query: "mutation { createChat(input: {}) { id } }" });
+    const send = (encoding: string, payload: string | Blob) =>
+      fetch(`${gateway.url}/graphql`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "content-encoding": encoding,
+          authorization: `Bearer ${me.token}`,
+        },
+        body: payload,
+      });
+    for (const [encoding, payload] of [
+      ["gzip", new Blob([new Uint8Array(gzipSync(body))])],
+      ["br", body],
+    ] as const) {
+      const refused = await send(encoding, payload);
+      expect(refused.status).toBe(415);
+      expect(refused.headers.get("accept-encoding")).toBe("identity");
+      const { errors } = (await refused.json()) as { errors: { message: string; extensions: { code: string } }[] };
+      expect(errors[0].extensions.code).toBe("bad_request:api");
+      expect(errors[0].message).toContain(`content-encoding "${encoding}"`);
+    }
+    expect(await prisma().chat.count({ where: { userId: me.id } })).toBe(0);
+    const plain = await send("identity", body);
+    expect(plain.status).toBe(200);
+    expect(await prisma().chat.count({ where: { userId: me.id } })).toBe(1);
   });
 });
 

@@ -194,6 +194,30 @@ describe("saveMessages", () => {
         ],
       }),
     ],
+    [
+      "a file part with a URL over 2048 characters",
+      () => ({
+        messages: [
+          {
+            id: newId(),
+            role: "USER",
+            parts: [{ type: "file", mediaType: "image/png", url: `data:image/png;base64,${"A".repeat(2_100)}` }],
+          },
+        ],
+      }),
+    ],
+    [
+      "a source with a javascript: URL",
+      () => ({
+        messages: [
+          {
+            id: newId(),
+            role: "ASSISTANT",
+            parts: [{ type: "source-url", sourceId: "s1", url: "javascript:alert(1)", title: "<b>x</b>" }],
+          },
+        ],
+      }),
+    ],
     ["no messages", () => ({ messages: [] })],
     ["more than 100 messages", () => ({ messages: Array.from({ length: 101 }, () => textMessage("hi", "ASSISTANT")) })],
     ["a non-UUID message id", () => ({ messages: [textMessage("hi", "USER", "message-1")] })],
@@ -230,6 +254,37 @@ describe("saveMessages", () => {
     expectOk(await gateway.gql(SAVE_MESSAGES, { chatId: chat.id, messages: [textMessage("smile \u{1F600}")] }, token));
     const [row] = await prisma().message.findMany();
     expect(row.parts).toEqual([{ type: "text", text: "smile \u{1F600}" }]);
+  });
+
+  test("file URLs of 2048 characters and http(s) sources are stored; the refusals name the URL's path", async () => {
+    const { chat, token } = await ownerWithChat();
+    const url = `data:image/png;base64,${"A".repeat(2048 - "data:image/png;base64,".length)}`;
+    const parts = [
+      { type: "file", mediaType: "image/png", url },
+      { type: "source-url", sourceId: "s1", url: "https://example.com/a", title: "A" },
+    ];
+    expectOk(
+      await gateway.gql(
+        SAVE_MESSAGES,
+        { chatId: chat.id, messages: [{ id: newId(), role: "ASSISTANT", parts }] },
+        token,
+      ),
+    );
+    const tooLong = await gateway.gql(
+      SAVE_MESSAGES,
+      { chatId: chat.id, messages: [{ id: newId(), role: "USER", parts: [{ ...parts[0], url: `${url}A` }] }] },
+      token,
+    );
+    expect(tooLong.errors![0].message).toContain("messages.0: parts.0.url: must be at most 2048 characters");
+    const linked = await gateway.gql(
+      SAVE_MESSAGES,
+      {
+        chatId: chat.id,
+        messages: [{ id: newId(), role: "ASSISTANT", parts: [{ ...parts[1], url: "data:text/html,x" }] }],
+      },
+      token,
+    );
+    expect(linked.errors![0].message).toContain("messages.0: parts.0.url: must be an https or http URL");
   });
 
   test("white space between an assistant's steps is stored; a user message needs something else", async () => {

@@ -214,6 +214,25 @@ describe("the streamer's internals never reach the client", () => {
     expect(logged()).toContain(reason);
   });
 
+  it("a source linking to javascript: or data: is dropped, live and stored; an https one is kept", async () => {
+    const source = (sourceId: string, url: string) => ({ type: "source-url", sourceId, url, title: "<b>t</b>" });
+    const { terminal, events, messages } = await turn(
+      respond([
+        ...turnHead(),
+        source("s1", "javascript:alert(document.cookie)"),
+        source("s2", "https://example.com/a"),
+        source("s3", "data:text/html,<script>alert(1)</script>"),
+        ...textDeltas("t1", "Answer"),
+        ...turnTail(),
+      ]),
+    );
+    expect(terminal.__typename).toBe("StreamFinished");
+    expect(events.filter((e) => e.__typename === "SourceUrl").map((e) => e.url)).toEqual(["https://example.com/a"]);
+    const sources = messages[1].parts.filter((part: any) => part.__typename === "SourceUrlPart");
+    expect(sources.map((part: any) => part.url)).toEqual(["https://example.com/a"]);
+    expect(terminal.message.parts.filter((part: any) => part.__typename === "SourceUrlPart")).toEqual(sources);
+  });
+
   // (A refused connection gets the same sentence: send-message-upstream.test.ts.)
   it("a streamer that hangs up before answering: its address stays in the log", async () => {
     const { terminal, logged } = await turn((call) => call.destroy());

@@ -145,6 +145,8 @@ describe("refusals never reach the streamer", () => {
       ["no parts", () => withParts([])],
       ["an empty model name", () => withParts([{ text: "hi" }], { model: "" })],
       ["a model name over 100 characters", () => withParts([{ text: "hi" }], { model: "m".repeat(101) })],
+      ["a NUL in the model name", () => withParts([{ text: "hi" }], { model: "a\u0000" })],
+      ["an unpaired surrogate in the model name", () => withParts([{ text: "hi" }], { model: "a\ud800" })],
       ["a file with a bad URL", () => withParts([{ file: { mediaType: "image/png", url: "not a url" } }])],
       [
         // Each part within its characters, the whole over the parts' bound in UTF-8 bytes (not in UTF-16 units).

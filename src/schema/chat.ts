@@ -75,7 +75,7 @@ const FIRST_DESCRIPTION = `Page size, default ${DEFAULT_PAGE_SIZE}, at most MAX_
 const AFTER_DESCRIPTION = "The endCursor of the previous page.";
 
 /** Forward pagination over a (createdAt, id) order. */
-function resolvePage<T extends { createdAt: Date; id: string }>(
+async function resolvePage<T extends { createdAt: Date; id: string }>(
   args: { first?: number | null; after?: string | null },
   maxPageSize: number,
   load: (page: { limit: number; cursor: ReturnType<typeof decodeCursor> }) => Promise<T[]>,
@@ -85,13 +85,19 @@ function resolvePage<T extends { createdAt: Date; id: string }>(
   }
   const cursor = args.after ? decodeCursor(args.after) : null;
   if (args.after && !cursor) throw new ChatSDKError("bad_request:api", "after: not a valid cursor.");
-  return resolveCursorConnection(
+  const connection = await resolveCursorConnection(
     {
       args: { first: args.first ?? DEFAULT_PAGE_SIZE, after: args.after ?? undefined },
       toCursor: (row: T) => encodeCursor(row),
     },
     ({ limit }: ResolveCursorConnectionArgs) => load({ limit, cursor }),
   );
+  // An empty page has no cursors (Relay: null), where the plugin gives "".
+  const { pageInfo } = connection;
+  return {
+    ...connection,
+    pageInfo: { ...pageInfo, startCursor: pageInfo.startCursor || null, endCursor: pageInfo.endCursor || null },
+  };
 }
 
 builder.queryFields((t) => ({
@@ -170,11 +176,11 @@ builder.mutationFields((t) => ({
     description: "Deletes the chat with its messages, votes and streams; returns its id.",
     args: { id: t.arg.id({ required: true, validate: uuid }) },
     resolve: async (_root, args, ctx) => {
-      await requireOwnedChat(ctx, args.id);
+      const chat = await requireOwnedChat(ctx, args.id);
       // A running turn would otherwise generate to the end for a chat that is gone.
-      await ctx.services.turns.stop(args.id, "The chat was deleted.");
-      await deleteChatById(ctx.db.prisma, args.id);
-      return args.id;
+      await ctx.services.turns.stop(chat.id, "The chat was deleted.");
+      await deleteChatById(ctx.db.prisma, chat.id);
+      return chat.id;
     },
   }),
 }));

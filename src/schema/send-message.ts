@@ -67,7 +67,7 @@ function sendMessageInputOf(limits: MessageLimits) {
         .min(1)
         .max(limits.MAX_PARTS_PER_MESSAGE),
     }),
-    model: z.string().min(1).max(100).nullish(),
+    model: storable.min(1).max(100).nullish(),
     visibility: z.enum(["public", "private"]).nullish(),
   });
 }

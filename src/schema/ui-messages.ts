@@ -2,6 +2,7 @@ import { safeValidateUIMessages, type UIMessage } from "ai";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../config/json-depth.ts";
 import { fixedLimits, type MessageLimits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
+import { isSourceUrl, SOURCE_URL_SCHEME } from "../source-urls.ts";
 import { BLANK, FILE_URL_SCHEME, isBlank, isFileUrl, UNSTORABLE, unstorablePath } from "./validation.ts";
 
 /**
@@ -34,6 +35,11 @@ export function checkMessageBounds(messages: UIMessage[], limits: MessageLimits)
     }
     for (const [at, part] of message.parts.entries()) {
       if (part.type === "file" && !isFileUrl(part.url)) throw badPart(index, `parts.${at}.url: ${FILE_URL_SCHEME}`);
+      if ((part.type === "file" || part.type === "source-url") && part.url.length > fixedLimits.maxUrlLength) {
+        throw badPart(index, `parts.${at}.url: must be at most ${fixedLimits.maxUrlLength} characters`);
+      }
+      if (part.type === "source-url" && !isSourceUrl(part.url))
+        throw badPart(index, `parts.${at}.url: ${SOURCE_URL_SCHEME}`);
       if (part.type !== "text") continue;
       if (characters(part.text) > limits.MAX_TEXT_LENGTH) {
         throw badPart(index, `a text part must be at most ${limits.MAX_TEXT_LENGTH} characters`);

@@ -6,6 +6,8 @@
 import type { UIMessageChunk } from "ai";
 import { MAX_JSON_DEPTH } from "../config/json-depth.ts";
 import { isStorable } from "../db/storable-text.ts";
+import { log } from "../log.ts";
+import { isSourceUrl } from "../source-urls.ts";
 import { UpstreamError } from "./upstream.ts";
 
 export const REPLACEMENT_CHARACTER = "\uFFFD";
@@ -90,6 +92,12 @@ export class ChunkRepair {
       case "finish":
       case "abort":
         return this.endAll(chunk);
+      case "source-url":
+        if (isSourceUrl(chunk.url)) return [storableValue(chunk)];
+        log.warn("dropped a source the streamer sent with a URL readers should not follow", {
+          scheme: URL.parse(chunk.url)?.protocol ?? "(not a URL)",
+        });
+        return none;
       default:
         return [storableValue(chunk)];
     }
