@@ -204,10 +204,15 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
 
 /**
  * What the UI keeps of a stopped or failed turn the gateway sent no stored
- * message for: the live message when it showed anything, as the gateway
- * stores it (a step boundary alone is not an answer: the gateway stores none).
+ * message for: the live message when it showed anything, by the gateway's
+ * rule for storing one (step boundaries and text or reasoning with no text
+ * yet are not an answer: the gateway stores none).
  */
 function keptAs(message: ChatMessage | null, status: "ABORTED" | "FAILED"): ChatMessage | null {
-  if (!message?.parts.some((part) => part.__typename !== "StepStartPart")) return null;
-  return { ...message, status };
+  const showsAnything = message?.parts.some(
+    (part) =>
+      part.__typename !== "StepStartPart" &&
+      !((part.__typename === "TextPart" || part.__typename === "ReasoningPart") && part.text === ""),
+  );
+  return showsAnything ? { ...message!, status } : null;
 }

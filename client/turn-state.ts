@@ -142,6 +142,11 @@ export function failTurn(state: TurnState, error: GatewayError): TurnState {
   };
 }
 
+/** StreamFinished, StreamAborted or StreamFailed: the last event of a stream. */
+export function isTerminalEvent(event: StreamEvent): boolean {
+  return ["StreamFinished", "StreamAborted", "StreamFailed"].includes(event.__typename);
+}
+
 export function isDone(state: TurnState | null): boolean {
   return state !== null && ["finished", "stopped", "failed", "ended"].includes(state.status);
 }

@@ -14,6 +14,7 @@ import {
   applyStreamEvent,
   failTurn,
   isDone,
+  isTerminalEvent,
   resumeState,
   startTurn,
   type ChatMessage,
@@ -139,7 +140,10 @@ function follow(
         if (!live || !following) return;
         received++;
         // (An event already folded is left to the fold, which skips it.)
-        if (event.seq > state.seq + 1 || (event.seq === 0 && event.__typename !== "StreamStarted")) {
+        // A terminal event may open a resume from the start: a turn whose events died with a
+        // gateway that crashed (older gateways sent no StreamStarted before it).
+        const opensStream = event.__typename === "StreamStarted" || (send === null && isTerminalEvent(event));
+        if (event.seq > state.seq + 1 || (event.seq === 0 && !opensStream)) {
           return drop(offline(`The stream skipped from seq ${state.seq} to ${event.seq}.`));
         }
         if (event.__typename === "StreamStarted" && state.userMessage && event.userMessageId !== state.userMessage.id) {
@@ -151,7 +155,12 @@ function follow(
           options.onEvent?.(event);
         }
         update(applyStreamEvent(state, event));
-        if (event.__typename === "StreamStarted" && pendingStop) void requestStop().then(pendingStop);
+        if (event.__typename === "StreamStarted" && pendingStop) {
+          // Taken now: a StreamAborted that beats the mutation's answer must not settle it as false.
+          const settle = pendingStop;
+          pendingStop = null;
+          void requestStop().then(settle);
+        }
       },
       error(error: GatewayError) {
         if (!live || !following) return;

@@ -234,6 +234,28 @@ describe("resumeStream after a reload", () => {
     expect(updates.map(textOf).filter((t) => t.includes("Once Once"))).toEqual([]);
   });
 
+  test("a turn whose events died with a crashed gateway: a lone StreamFailed at seq 0 ends it, not a gap", async () => {
+    const { client, connections, connection } = scriptedClient();
+    const turn = resumeStream(client, chatId, fast);
+    const partialMessage: ChatMessage = {
+      id: assistantMessageId,
+      chatId,
+      role: "ASSISTANT",
+      status: "FAILED",
+      createdAt: "2026-01-01T00:00:00.000Z",
+      parts: [{ __typename: "TextPart", text: "So far" }],
+    };
+    (await connection(0)).send([
+      { __typename: "StreamFailed", seq: 0, code: "offline:chat", reason: "The instance stopped.", partialMessage },
+    ]);
+    expect(await turn.done).toMatchObject({
+      status: "failed",
+      error: { code: "offline:chat", message: "The instance stopped." },
+      message: partialMessage,
+    });
+    expect(connections).toHaveLength(1);
+  });
+
   test("no turn to resume: ended, showing the stored messages", async () => {
     const { client, connection } = scriptedClient();
     const turn = resumeStream(client, chatId, fast);
@@ -250,6 +272,20 @@ describe("stop and close", () => {
     const stopping = turn.stop();
     expect(stops).toEqual([]);
     (await connection(0)).send(events.slice(0, 1));
+    expect(await stopping).toBe(true);
+    expect(stops).toEqual([chatId]);
+  });
+
+  test("stop() before StreamStarted is true when the turn's StreamAborted beats the stop's answer", async () => {
+    const events = turnEvents(["a"]);
+    const { client, stops, connection } = scriptedClient();
+    const turn = sendMessage(client, input, fast);
+    const stopping = turn.stop();
+    const first = await connection(0);
+    first.send(events.slice(0, 1));
+    // The gateway ends the turn before stopStream's response arrives (so with Redis).
+    first.send([{ __typename: "StreamAborted", seq: 1, reason: "Stopped.", partialMessage: null }]);
+    expect(await turn.done).toMatchObject({ status: "stopped", message: null });
     expect(await stopping).toBe(true);
     expect(stops).toEqual([chatId]);
   });

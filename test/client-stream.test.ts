@@ -123,7 +123,12 @@ describe("applyStreamEvent", () => {
       { __typename: "StreamAborted", reason: "Stopped.", partialMessage: null },
       { __typename: "StreamFailed", code: "offline:chat", reason: "down", partialMessage: null },
     ] as const) {
-      const state = run([started, { __typename: "StepStarted" }, terminal]);
+      const state = run([
+        started,
+        { __typename: "StepStarted" },
+        { __typename: "ReasoningDelta", partId: "r1", delta: "" },
+        terminal,
+      ]);
       expect(state.status).toBe(terminal.__typename === "StreamAborted" ? "stopped" : "failed");
       expect(state.message).toBeNull();
     }

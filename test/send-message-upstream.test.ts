@@ -184,6 +184,20 @@ describe("streamer failures", () => {
     expect(chat.lastContext).toBeNull();
   });
 
+  it("an abort after reasoning began but before any text: StreamAborted, no empty answer stored", async () => {
+    const { terminal, messages } = await turn(
+      respond([
+        { type: "start" },
+        { type: "start-step" },
+        { type: "reasoning-start", id: "r1" },
+        { type: "text-start", id: "t1" },
+        { type: "abort", reason: "stopped upstream" },
+      ]),
+    );
+    expect(terminal).toMatchObject({ __typename: "StreamAborted", partialMessage: null });
+    expect(messages.map((message) => message.role)).toEqual(["USER"]);
+  });
+
   it("a body that ends with neither finish nor abort: StreamFailed", async () => {
     const { terminal, messages } = await turn(respond([...turnHead(), ...textDeltas("t1", "Unfinished")], "done"));
     expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "offline:chat" });

@@ -145,6 +145,7 @@ test("a tool call waiting for its result is checkpointed as waiting; a recovery 
     id: newId(),
     chatId: row.chatId,
     assistantMessageId: id,
+    userMessageId: null,
     userId: row.userId,
     checkpoint: row.parts,
   });

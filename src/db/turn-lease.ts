@@ -17,6 +17,8 @@ export interface LapsedTurn {
   id: string;
   chatId: string;
   assistantMessageId: string | null;
+  /** The turn's user message: the chat's last user message up to its assistant message. */
+  userMessageId: string | null;
   /** The chat's owner, who the assistant message belongs to. */
   userId: string | null;
   /** The STREAMING row's parts: the last checkpoint of the partial answer. */
@@ -52,6 +54,10 @@ export async function claimLapsedTurns(
      UPDATE "Stream" s SET "ownerId" = $1, "heartbeatAt" = ${NOW}
        FROM lapsed WHERE s.id = lapsed.id
      RETURNING s.id, s."chatId", s."assistantMessageId",
+       (SELECT u.id FROM "Message" u
+         WHERE u."chatId" = s."chatId" AND u.role = 'user'
+           AND u."createdAt" <= COALESCE((SELECT a."createdAt" FROM "Message" a WHERE a.id = s."assistantMessageId"), 'infinity')
+         ORDER BY u."createdAt" DESC, u.id DESC LIMIT 1) AS "userMessageId",
        (SELECT c."userId" FROM "Chat" c WHERE c.id = s."chatId") AS "userId",
        (SELECT m.parts FROM "Message" m WHERE m.id = s."assistantMessageId" AND m.status = 'streaming') AS checkpoint`,
     [ownerId, lapsedSeconds, running, only],

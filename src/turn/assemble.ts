@@ -41,6 +41,17 @@ export async function assembleMessage(
   return { ...message, id: messageId, parts: settledParts(message.parts, interrupted) };
 }
 
+/**
+ * Whether an unfinished answer shows anything worth keeping: a part besides
+ * step boundaries and text or reasoning begun with no text (a stop right
+ * after the model started stores no answer, rather than an empty one).
+ */
+export function showsAnything(parts: UIMessage["parts"]): boolean {
+  return parts.some(
+    (part) => part.type !== "step-start" && !((part.type === "text" || part.type === "reasoning") && part.text === ""),
+  );
+}
+
 /** The parts as an ended turn stores them (see assembleMessage); `interrupted`: the stream did not finish. */
 export function settledParts(parts: UIMessage["parts"], interrupted: boolean): UIMessage["parts"] {
   return parts.map((part) => settled(part, interrupted));

@@ -9,8 +9,8 @@ import type { LoggedTurn, ReadOptions, TurnEvent, TurnLog } from "./turn-log.ts"
  */
 export class MemoryTurnLog implements TurnLog {
   private readonly turns = new Map<string, EventWindow>();
-  /** Terminal events of recovered turns (recover.ts), for their resumers. */
-  private readonly recovered = new Map<string, TurnEvent>();
+  /** Terminal events of recovered turns (recover.ts), with their StreamStarted, for their resumers. */
+  private readonly recovered = new Map<string, { terminal: TurnEvent; started?: TurnEvent }>();
   private readonly expiries = new Set<NodeJS.Timeout>();
   private readonly retentionMs: number;
 
@@ -49,16 +49,23 @@ export class MemoryTurnLog implements TurnLog {
     }
     // A turn of this process's previous life, ended by its recovery: each reader
     // gets the terminal as its next seq, whatever it holds (the events died with that life).
-    const terminal = this.recovered.get(streamId);
-    if (terminal) yield terminal.seq > afterSeq ? terminal : { ...terminal, seq: afterSeq + 1 };
+    const recovered = this.recovered.get(streamId);
+    if (!recovered) return;
+    const { terminal, started } = recovered;
+    let held = afterSeq;
+    if (started && held < 0) {
+      yield started;
+      held = started.seq;
+    }
+    yield terminal.seq > held ? terminal : { ...terminal, seq: held + 1 };
   }
 
   async recover(): Promise<LoggedTurn | null> {
     return null;
   }
 
-  async appendTerminal(streamId: string, event: TurnEvent): Promise<void> {
-    this.recovered.set(streamId, event);
+  async appendTerminal(streamId: string, event: TurnEvent, started?: TurnEvent): Promise<void> {
+    this.recovered.set(streamId, { terminal: event, started });
     this.expire(() => this.recovered.delete(streamId));
   }
 

@@ -5,6 +5,7 @@ import { dbCall } from "../db/queryable.ts";
 import { storeTurnOutcome } from "../db/turn-queries.ts";
 import { isChatSDKError } from "../errors.ts";
 import type { Message, MessageStatus, StreamStatus } from "../generated/prisma/client.ts";
+import { showsAnything } from "./assemble.ts";
 import type { Usage } from "./events.ts";
 import type { PreparedTurn } from "./prepare.ts";
 
@@ -28,7 +29,7 @@ const RETRY_DELAYS_MS = [250];
 /**
  * Step 5 of a turn, in one statement: the assistant message in place of the
  * STREAMING row (a finished turn always; a stopped or failed one when
- * anything arrived, the row removed otherwise), the usage into
+ * it shows anything, the row removed otherwise), the usage into
  * Chat.lastContext and the Stream row's status. Returns the stored message.
  */
 export async function persistTurn(
@@ -37,7 +38,7 @@ export async function persistTurn(
   outcome: TurnOutcome,
   { retryDelaysMs = RETRY_DELAYS_MS }: { retryDelaysMs?: number[] } = {},
 ): Promise<Message | null> {
-  const keep = outcome.status === "complete" || outcome.message.parts.length > 0;
+  const keep = outcome.status === "complete" || showsAnything(outcome.message.parts);
   for (let attempt = 0; ; attempt++) {
     try {
       const stored = await dbCall("persistTurn", () =>

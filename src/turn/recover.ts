@@ -3,10 +3,12 @@ import type { Database } from "../db/client.ts";
 import type { LapsedTurn } from "../db/turn-lease.ts";
 import { storeTurnOutcome, updateStreamStatus } from "../db/turn-queries.ts";
 import { log } from "../log.ts";
-import { assembleMessage, settledParts } from "./assemble.ts";
-import type { TurnLog } from "./turn-log.ts";
+import { assembleMessage, settledParts, showsAnything } from "./assemble.ts";
+import type { TurnEvent, TurnLog } from "./turn-log.ts";
 
 export const OWNER_LOST = "The gateway instance running this turn stopped; the answer so far is kept.";
+export const OWNER_LOST_NOTHING_KEPT =
+  "The gateway instance running this turn stopped before any of the answer could be kept.";
 
 /**
  * Ends a turn whose instance died: the assistant message stored FAILED with
@@ -35,20 +37,34 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
     streamId: turn.id,
     streamStatus: "failed",
     messageId: turn.assistantMessageId,
-    message: parts.length > 0 ? { userId: turn.userId, parts, status: "failed" } : null,
+    message: showsAnything(parts) ? { userId: turn.userId, parts, status: "failed" } : null,
     context: null,
     onlyStreaming: true,
   });
   if (readable && !logged?.ended) {
+    // The log lost the turn's events (the embedded mode's died with the process):
+    // a reader from the start still gets StreamStarted first, as every stream begins.
+    const started: TurnEvent | undefined =
+      !logged && turn.userMessageId
+        ? {
+            __typename: "StreamStarted",
+            seq: 0,
+            streamId: turn.id,
+            chatId: turn.chatId,
+            userMessageId: turn.userMessageId,
+            assistantMessageId: turn.assistantMessageId,
+          }
+        : undefined;
     // Its clients may hold seqs past lastSeq (sent, then the instance died before
     // the log got them, or the log died with it): the log hands this terminal to each as its next seq.
-    await turnLog.appendTerminal(turn.id, {
+    const terminal: TurnEvent = {
       __typename: "StreamFailed",
-      seq: (logged?.lastSeq ?? -1) + 1,
+      seq: started ? 1 : (logged?.lastSeq ?? -1) + 1,
       code: "offline:chat",
-      reason: OWNER_LOST,
+      reason: stored ? OWNER_LOST : OWNER_LOST_NOTHING_KEPT,
       partialMessage: stored,
-    });
+    };
+    await turnLog.appendTerminal(turn.id, terminal, started);
   }
   log.warn("recovered a turn whose instance stopped", { streamId: turn.id, chatId: turn.chatId, parts: parts.length });
 }

@@ -165,10 +165,11 @@ export class RedisTurnLog implements TurnLog {
     return logged.lastSeq < 0 ? null : logged;
   }
 
-  async appendTerminal(streamId: string, event: TurnEvent): Promise<void> {
+  async appendTerminal(streamId: string, event: TurnEvent, started?: TurnEvent): Promise<void> {
     const key = turnKey(streamId);
-    await this.commands
-      .pipeline()
+    const writes = this.commands.pipeline();
+    if (started) writes.xadd(key, eventEntryId(started.seq), "e", JSON.stringify(started));
+    await writes
       .xadd(key, "MAXLEN", "~", this.maxLength, RECOVERED_TERMINAL_ID, "e", JSON.stringify(event))
       .expire(key, this.retentionSeconds)
       .exec();

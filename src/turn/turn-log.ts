@@ -41,8 +41,10 @@ export interface TurnLog {
    * A recovering instance's terminal event (seq: the logged last + 1), read
    * after every other event of the turn. A reader holding that seq already
    * (the dead instance sent events Redis never got) gets it as its next seq.
+   * `started`: the turn's StreamStarted (seq 0) when the log has none of its
+   * events, so a reader from the start gets it first, as every stream begins.
    */
-  appendTerminal(streamId: string, event: TurnEvent): Promise<void>;
+  appendTerminal(streamId: string, event: TurnEvent, started?: TurnEvent): Promise<void>;
   shutdown(): Promise<void>;
 }
 
