@@ -48,10 +48,27 @@ export interface GatewayChatTransportOptions {
   fetch?: typeof fetch;
 }
 
-/** sendMessage's optional fields, taken from useChat's request `body`. */
+/**
+ * sendMessage's optional fields, taken from useChat's request `body`: these
+ * names, or the Chat SDK's own (`selectedChatModel`, `selectedVisibilityType`);
+ * visibility in either spelling ("PUBLIC" or the Chat SDK's "public").
+ */
 export interface GatewayRequestBody {
   model?: string;
-  visibility?: Visibility;
+  visibility?: Visibility | "public" | "private";
+  selectedChatModel?: string;
+  selectedVisibilityType?: "public" | "private";
+}
+
+/** The model and visibility a request body names, in sendMessage's terms; an unknown visibility is refused. */
+function optionsOf(body: GatewayRequestBody): Pick<SendMessageInput, "model" | "visibility"> {
+  const model = body.model ?? body.selectedChatModel;
+  const named = body.visibility ?? body.selectedVisibilityType;
+  const visibility = typeof named === "string" ? named.toUpperCase() : named;
+  if (visibility != null && visibility !== "PUBLIC" && visibility !== "PRIVATE") {
+    throw badRequest(`visibility must be "public" or "private", not ${JSON.stringify(named)}.`);
+  }
+  return { ...(model ? { model } : {}), ...(visibility ? { visibility: visibility as Visibility } : {}) };
 }
 
 type SendOptions<M extends UIMessage> = Parameters<ChatTransport<M>["sendMessages"]>[0];
@@ -71,12 +88,10 @@ export class GatewayChatTransport<M extends UIMessage = UIMessage> implements Ch
     request.abortSignal?.throwIfAborted();
     const user = request.messages.findLast((message) => message.role === "user");
     if (!user) throw badRequest("There is no user message to send.");
-    const body = (request.body ?? {}) as GatewayRequestBody;
     const input: SendMessageInput = {
       chatId: gatewayId(request.chatId),
       message: { id: gatewayId(user.id), parts: userParts(user) },
-      ...(body.model ? { model: body.model } : {}),
-      ...(body.visibility ? { visibility: body.visibility } : {}),
+      ...optionsOf((request.body ?? {}) as GatewayRequestBody),
     };
     const client = await this.client(request.headers);
     // Regenerating, or editing a sent message, replaces it and what follows, as the Chat SDK does.

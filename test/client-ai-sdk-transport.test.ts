@@ -301,6 +301,30 @@ describe("GatewayChatTransport with the AI SDK's chat state", () => {
     expect(rows.map((row) => row.id)).toEqual([gatewayId(user.id), answer.id]);
   });
 
+  test("takes the Chat SDK's own body fields: selectedChatModel and selectedVisibilityType (lowercase)", async () => {
+    const { transport } = await transportFor();
+    for (const [body, visibility] of [
+      [{ selectedChatModel: "chat-model-reasoning", selectedVisibilityType: "public" }, "public"],
+      [{ model: "chat-model", visibility: "private" }, "private"],
+      [{ visibility: "PUBLIC" }, "public"],
+    ] as const) {
+      fake.handle(respond(textTurn("Hi.")));
+      const chat = chatWith(transport);
+      await chat.sendMessage({ text: "Hello" }, { body });
+      expect(chat.error).toBeUndefined();
+      const sent = fake.requests.at(-1)!.body;
+      if ("selectedChatModel" in body) expect(sent.selectedChatModel).toBe(body.selectedChatModel);
+      if ("model" in body) expect(sent.selectedChatModel).toBe(body.model);
+      expect(sent.selectedVisibilityType).toBe(visibility);
+      const stored = await gateway.database.db.prisma.chat.findUniqueOrThrow({ where: { id: chat.id } });
+      expect(stored.visibility).toBe(visibility);
+    }
+    const chat = chatWith(transport);
+    await chat.sendMessage({ text: "Hello" }, { body: { visibility: "everyone" } });
+    expect((chat.error as GatewayError).code).toBe("bad_request:api");
+    expect((chat.error as GatewayError).message).toContain('visibility must be "public" or "private"');
+  });
+
   test("a refusal surfaces as the chat's error with the Chat SDK code, and nothing is stored", async () => {
     const { transport } = await transportFor();
     const chat = chatWith(transport);
