@@ -195,7 +195,8 @@ describe("query abuse (graphql-armor)", () => {
     const many = Array.from({ length: 20 }, (_, i) => `a${i}: me { id }`).join(" ");
     const refused = await gateway.gql(`{ ${many} }`, {}, me.token);
     expect(refused.errors?.length).toBeGreaterThan(0);
-    expect(refused.errors![0].message).toMatch(/alias/i);
+    // Not a syntax error (graphql-armor's own wording): the document parsed.
+    expect(refused.errors![0].message).toBe("Aliases limit of 15 exceeded, found 20.");
     expect(refused.errors![0].extensions?.code).toBe("bad_request:api");
     expect(refused.data ?? null).toBeNull();
     const few = Array.from({ length: 3 }, (_, i) => `a${i}: me { id }`).join(" ");
@@ -216,6 +217,15 @@ describe("query abuse (graphql-armor)", () => {
     const introspection = await gateway.gql(`{ __type(name: "Chat") { ${ofType} } }`, {}, me.token);
     expect(introspection.errors?.[0].message).toMatch(/depth|cost/i);
     expect(introspection.data ?? null).toBeNull();
+  });
+
+  test("a query over the cost limit is refused as such, not as a syntax error", async () => {
+    const me = await signedIn();
+    const query = "{ chats(first: 100) { edges { node { id messages(first: 100) { edges { node { id } } } } } } }";
+    const result = await gateway.gql(query, {}, me.token);
+    expect(result.errors?.[0].message).toMatch(/^Query Cost limit of 100000 exceeded, found \d/);
+    expect(result.errors?.[0].extensions?.code).toBe("bad_request:api");
+    expect(result.data ?? null).toBeNull();
   });
 
   test("a query with too many tokens is refused", async () => {

@@ -35,8 +35,12 @@ function needsCode(error: GraphQLError): boolean {
   return code === undefined || REFUSED_DOCUMENT.has(String(code));
 }
 
+// graphql-armor's validation limits read "Syntax Error: Query Cost limit of...", though the
+// document parsed: the prefix goes (its token limit, checked while parsing, keeps it).
+const ARMOR_LIMIT = /^Syntax Error: (?=(Query Cost|Aliases|Directives|Query depth) limit)/;
+
 function refused(error: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message, {
+  return new GraphQLError(error.message.replace(ARMOR_LIMIT, ""), {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
