@@ -96,6 +96,32 @@ describe("single-connection mode (graphql-sse's client, singleConnection: true)"
     single.client.dispose();
   });
 
+  it("a DELETE of an operation ends it on the stream with `complete`, as graphql-sse's own server does", async () => {
+    const token = await gateway.tokenFor({ id: "delete-complete-user" });
+    const streamToken = await reserveStream(gateway.url, token);
+    const stream = await openStream(gateway.url, streamToken, token);
+    try {
+      const variables = sendInput("[slow] Tell me a long story.");
+      const posted = await postOperation(
+        gateway.url,
+        streamToken,
+        { query: SEND_MESSAGE, variables, operationId: "op1" },
+        token,
+      );
+      expect(posted.status).toBe(202);
+      await stream.waitFor((frame) => frame.event === "next" && JSON.parse(frame.data).id === "op1");
+      const deleted = await fetch(`${gateway.url}/graphql/stream?operationId=op1`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${token}`, "x-graphql-event-stream-token": streamToken },
+      });
+      expect(deleted.status).toBe(200);
+      await stream.waitFor((frame) => frame.event === "complete" && JSON.parse(frame.data).id === "op1");
+      expect(stream.frames.filter((frame) => frame.event === "complete")).toHaveLength(1);
+    } finally {
+      stream.close();
+    }
+  });
+
   it("answers the protocol's mistakes with a status and a message", async () => {
     const token = await gateway.tokenFor({ id: "protocol-user" });
     const other = await gateway.tokenFor({ id: "protocol-other-user" });

@@ -48,15 +48,24 @@ export async function startOperation(options: {
   const reader = response.body.getReader();
   const id = JSON.stringify(operationId);
   let stopped = false;
+  let completed = false;
   const stop = () => {
     if (stopped) return;
     stopped = true;
+    // As graphql-sse's own server does: a client's DELETE ends the operation with `complete`.
+    if (!completed) send(completeFrame(id));
     aborted.abort();
     reader.cancel().catch(() => {});
   };
-  const done = forward(reader, id, (frames) => stopped || send(frames)).catch((error: unknown) => {
+  const forwarded = (frames: string) => {
+    if (stopped) return;
+    if (frames.endsWith(completeFrame(id))) completed = true;
+    send(frames);
+  };
+  const done = forward(reader, id, forwarded).catch((error: unknown) => {
     if (stopped) return;
     log.error("single-connection operation failed", { error });
+    completed = true;
     send(nextFrame(id, FAILED) + completeFrame(id));
   });
   return { kind: "accepted", stop, done };
