@@ -154,3 +154,46 @@ test("a tool call waiting for its result is checkpointed as waiting; a recovery 
   expect(await toolPart()).toMatchObject({ state: "output-error", errorText: interruptedToolError });
   await turnLog.shutdown();
 });
+
+test("a recovery keeps the checkpoint when the turn log holds less (Redis missed events), the log when it holds more", async () => {
+  const text = (words: number) => Array.from({ length: words }, (_, i) => `w${i} `).join("");
+  const chunksOf = (words: number) =>
+    [
+      { type: "start" },
+      { type: "start-step" },
+      { type: "text-start", id: "t" },
+      { type: "text-delta", id: "t", delta: text(words) },
+    ] as UIMessageChunk[];
+  /** A turn log that recovers `words` words of the answer. */
+  const logWith = (words: number) => {
+    const turnLog = new MemoryTurnLog({ retentionMs: 60_000 });
+    turnLog.recover = async () => ({ chunks: chunksOf(words), lastSeq: 3 + words, ended: false });
+    return turnLog;
+  };
+  for (const [logged, checkpointed, kept] of [
+    [10, 58, 58],
+    [40, 20, 40],
+    [0, 30, 30],
+  ] as const) {
+    const [id] = await streamingRows(1);
+    const checkpoint = [{ type: "step-start" }, { type: "text", text: text(checkpointed), state: "streaming" }];
+    await database.db.prisma.message.update({ where: { id }, data: { parts: checkpoint } });
+    const row = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
+    const turnLog = logWith(logged);
+    if (logged === 0) turnLog.recover = async () => null;
+    await recoverTurn(database.db, turnLog, {
+      id: newId(),
+      chatId: row.chatId,
+      assistantMessageId: id,
+      userMessageId: null,
+      userId: row.userId,
+      checkpoint: row.parts,
+    });
+    const recovered = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
+    expect(recovered.status).toBe("failed");
+    expect((recovered.parts as { type: string; text?: string }[]).find((part) => part.type === "text")?.text).toBe(
+      text(kept),
+    );
+    await turnLog.shutdown();
+  }
+});

@@ -12,8 +12,8 @@ export const OWNER_LOST_NOTHING_KEPT =
 
 /**
  * Ends a turn whose instance died: the assistant message stored FAILED with
- * every part the log holds (Redis: all that was streamed), else the last
- * checkpoint; the Stream row failed; and, unless the log has the turn's end,
+ * every part the log holds (Redis: all that was streamed) or the last
+ * checkpoint, whichever holds more; the Stream row failed; and, unless the log has the turn's end,
  * StreamFailed (`offline:chat`) appended for its readers.
  */
 export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTurn): Promise<void> {
@@ -28,10 +28,14 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
     await updateStreamStatus(db.sql, turn.id, "failed");
     return;
   }
-  const parts =
+  // The log is every part streamed, unless Redis missed some (a write that failed, a Redis
+  // that lost its data): then the checkpoint may hold more. The one that holds more is kept.
+  const fromLog =
     logged && logged.chunks.length > 0
       ? (await assembleMessage(logged.chunks, { messageId: turn.assistantMessageId })).parts
-      : checkpointParts(turn.checkpoint);
+      : [];
+  const fromCheckpoint = checkpointParts(turn.checkpoint);
+  const parts = JSON.stringify(fromLog).length >= JSON.stringify(fromCheckpoint).length ? fromLog : fromCheckpoint;
   const stored = await storeTurnOutcome(db.sql, {
     chatId: turn.chatId,
     streamId: turn.id,
@@ -66,7 +70,12 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
     };
     await turnLog.appendTerminal(turn.id, terminal, started);
   }
-  log.warn("recovered a turn whose instance stopped", { streamId: turn.id, chatId: turn.chatId, parts: parts.length });
+  log.warn("recovered a turn whose instance stopped", {
+    streamId: turn.id,
+    chatId: turn.chatId,
+    parts: parts.length,
+    from: parts === fromLog && fromLog.length > 0 ? "turn log" : "checkpoint",
+  });
 }
 
 // A checkpoint is the answer as it stood while running; the turn ended there, unfinished.
