@@ -16,6 +16,7 @@ import { graphiqlOptions } from "./graphiql.ts";
 import { corsPolicy, useVaryOrigin } from "./http/cors.ts";
 import { useContentEncodingRefusal } from "./http/content-encoding.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
+import { UNSAVED_KEEP_MS } from "./turn/unsaved-turns.ts";
 import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
 import { useInvalidParamJson } from "./http/invalid-param-json.ts";
@@ -90,7 +91,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         maxMs: env.TURN_MAX_SECONDS * 1000,
       },
       leaseSeconds: env.TURN_LEASE_SECONDS,
-      unsavedRetentionMs: env.TURN_LOG_RETENTION_SECONDS * 1000,
+      unsavedRetentionMs: UNSAVED_KEEP_MS,
       overload: { maxRunningTurns: env.MAX_RUNNING_TURNS, eventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS },
     }),
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),

@@ -2,6 +2,7 @@
 // is bounded, clients get typed refusals and terminal events, and the gateway
 // heals by itself when the database answers again. PostgreSQL only: a TCP
 // proxy in front of the server stalls the connections.
+import { setTimeout as sleep } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { DatabaseTimeouts } from "../src/db/client.ts";
@@ -146,7 +147,12 @@ describe.skipIf(!onPostgres)("a stalled database (PostgreSQL only: PGlite runs i
     });
 
     test("a stall mid-turn ends the turn within the bounds; once the database answers, every delta seen is stored FAILED", async () => {
-      const { proxy, database, gateway } = await stallableGateway(SHORT, { TURN_CHECKPOINT_MS: "300" });
+      // A stall that outlasts the turn log's retention: the answer is still the owner's to store.
+      const { proxy, database, gateway } = await stallableGateway(SHORT, {
+        TURN_CHECKPOINT_MS: "300",
+        TURN_LOG_RETENTION_SECONDS: "1",
+        TURN_LEASE_SECONDS: "3",
+      });
       try {
         const token = await gateway.tokenFor(newUser());
         let pausedAt = 0;
@@ -171,6 +177,8 @@ describe.skipIf(!onPostgres)("a stalled database (PostgreSQL only: PGlite runs i
           .map((e) => e.delta)
           .join("");
 
+        // Past the retention (1 s) and a lease (3 s): the database is back only after both.
+        await sleep(3_500);
         proxy.resume();
         const started = events[0] as StreamEvent;
         const answer = await eventually(async () => {

@@ -10,6 +10,10 @@ import type { PreparedTurn } from "./prepare.ts";
 // MAX_DELAY_MS (README: "When the database is slow or down").
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 5_000;
+// How long an owner keeps an answer the database has not taken: an outage
+// of any length short of this loses nothing the client saw. Memory stays
+// bounded by the turns that were running (no turn begins without the database).
+export const UNSAVED_KEEP_MS = 24 * 60 * 60 * 1000;
 
 interface Unsaved {
   turn: PreparedTurn;
@@ -23,7 +27,7 @@ interface Unsaved {
  * Answers whose turn has ended but whose store the database refused (down,
  * stalled, or refusing the statement): their owner keeps every part the
  * client saw and stores them again with backoff until the database takes
- * them or `retentionMs` passes. Their Stream rows stay active, and their
+ * them or `retentionMs` (UNSAVED_KEEP_MS) passes. Their Stream rows stay active, and their
  * leases renewed (`streamIds`), so no sweep stores less of them meanwhile;
  * should this instance die first, another recovers them from the turn log.
  */
@@ -81,7 +85,7 @@ export class UnsavedTurns {
       if (this.closed || !this.waiting.has(unsaved.turn.streamId)) return;
       if (Date.now() >= unsaved.giveUpAt) {
         this.forget(unsaved.turn.streamId);
-        log.error("a turn's answer could not be stored within the retention; it is left to the lease sweep", {
+        log.error("a turn's answer could not be stored in time; it is left to the lease sweep", {
           streamId: unsaved.turn.streamId,
         });
         return;
