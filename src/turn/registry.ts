@@ -11,7 +11,8 @@ import { metrics } from "../metrics.ts";
 import { OverloadGuard, type OverloadLimits } from "./overload.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
-import type { TurnEvent, TurnLog } from "./turn-log.ts";
+import { storedEnd } from "./settle-reads.ts";
+import { isTerminal, type TurnEvent, type TurnLog } from "./turn-log.ts";
 import { TurnRun, type TurnSettings } from "./turn-run.ts";
 import { UnsavedTurns } from "./unsaved-turns.ts";
 
@@ -104,8 +105,18 @@ export class TurnRegistry {
    * A turn's events after `afterSeq`, from the log, wherever it runs; `running`:
    * its Stream row is active (so the read waits for events not logged yet).
    */
-  resume(streamId: string, afterSeq: number, running: boolean, signal?: AbortSignal): AsyncGenerator<TurnEvent> {
-    return this.turnLog.read(streamId, afterSeq, { signal, running });
+  async *resume(streamId: string, afterSeq: number, running: boolean, signal?: AbortSignal): AsyncGenerator<TurnEvent> {
+    let held = afterSeq;
+    for await (const event of this.turnLog.read(streamId, afterSeq, { signal, running })) {
+      yield event;
+      if (isTerminal(event)) return;
+      held = event.seq;
+    }
+    // An ended turn whose log lacks its end: the end the database stored.
+    if (!running && !signal?.aborted) {
+      const end = await storedEnd(this.db, this.turnLog, streamId, held);
+      if (end) yield end;
+    }
   }
 
   /** Hears stops published by every instance (REDIS_URL). */

@@ -28,6 +28,29 @@ export async function settleQuietReads(db: Database, turnLog: TurnLog, quietMs: 
   }
 }
 
+/**
+ * The end of a read of an ended turn that found no terminal event in the log
+ * (its owner could not write it, and stopped): written to the log from what
+ * the database stored, for every reader, and returned as the seq after `held`
+ * for this one. Null when the log holds nothing of the turn (it ended longer
+ * ago than the retention) or already holds its end.
+ */
+export async function storedEnd(
+  db: Database,
+  turnLog: TurnLog,
+  streamId: string,
+  held: number,
+): Promise<TurnEvent | null> {
+  const logged = await turnLog.recover(streamId);
+  if (!logged || logged.ended) return null;
+  const [turn] = await endedTurns(db.sql, [streamId]);
+  if (!turn) return null;
+  const terminal = storedTerminal(turn, logged.lastSeq + 1);
+  await turnLog.appendTerminal(streamId, terminal);
+  log.warn("ended a read of a turn whose end was never logged", { streamId, status: turn.status });
+  return terminal.seq > held ? terminal : { ...terminal, seq: held + 1 };
+}
+
 /** The terminal event of an ended turn, from what the database holds of it. */
 export function storedTerminal(turn: EndedTurn, seq: number): TurnEvent {
   const { message } = turn;
