@@ -16,6 +16,7 @@ import { graphiqlOptions } from "./graphiql.ts";
 import { corsPolicy, useVaryOrigin } from "./http/cors.ts";
 import { useContentEncodingRefusal } from "./http/content-encoding.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
+import { maskedError } from "./http/stream-errors.ts";
 import { UNSAVED_KEEP_MS } from "./turn/unsaved-turns.ts";
 import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
@@ -114,7 +115,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     // in a TransformStream and a new Request (its cost: BENCHMARKS.md, "What was tried").
     maxRequestBodySize: false,
     // Never the original error (with its stack) in a response, whatever NODE_ENV says.
-    maskedErrors: { isDev: false },
+    maskedErrors: { isDev: false, maskError: (error, message) => maskedError(error, message) },
     context: async ({ request, req }) => ({
       env,
       db,

@@ -1,0 +1,66 @@
+// Requests that need Redis while it does not answer: resumeStream and
+// stopStream are refused with offline:chat (try again), not masked as an
+// unexpected error, and served again once Redis is back. Redis only.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
+import { startTestGateway, type TestGateway } from "./support/gateway.ts";
+import { startOutageProxy, type OutageProxy } from "./support/outage-proxy.ts";
+import { eventually, RESUME_STREAM, sendInput, STOP_STREAM, subscribeWithFetch } from "./support/sse.ts";
+
+failOnUnhandledRejections();
+
+const redisUrl = process.env.REDIS_URL;
+
+describe.skipIf(!redisUrl)("Redis not answering", () => {
+  let proxy: OutageProxy;
+  let gateway: TestGateway;
+  let other: TestGateway;
+  beforeAll(async () => {
+    proxy = await startOutageProxy(redisUrl!);
+    gateway = await startTestGateway({ REDIS_URL: proxy.url });
+    other = await startTestGateway({ REDIS_URL: proxy.url }, { database: gateway.database });
+  });
+  afterAll(async () => {
+    proxy?.up();
+    await other?.close();
+    await closeGateway(gateway);
+    await proxy?.close();
+  });
+
+  it("resumeStream and stopStream from another instance are offline:chat, retryable, until Redis is back", async () => {
+    const token = await gateway.tokenFor({ id: "redis-unreachable-user" });
+    const variables = sendInput("[slow] Tell me a long story.");
+    const { chatId } = variables.input;
+    let deltas = 0;
+    let reached!: () => void;
+    const running = new Promise<void>((resolve) => (reached = resolve));
+    const sender = subscribeWithFetch(gateway.url, variables, {
+      token,
+      onEvent: (event) => {
+        if (event.__typename === "TextDelta" && ++deltas === 3) reached();
+      },
+    });
+    await running;
+
+    proxy.down();
+    try {
+      // From another instance: the turn's events and its stop go through Redis.
+      const resumed = await subscribeWithFetch(
+        other.url,
+        { chatId, afterSeq: null },
+        { token, query: RESUME_STREAM, signal: AbortSignal.timeout(20_000) },
+      );
+      expect(resumed.results.flatMap((result) => result.errors ?? [])[0]).toMatchObject({
+        message: expect.stringMatching(/try again/i),
+        extensions: { code: "offline:chat", retryable: true },
+      });
+      const stopped = await other.gql(STOP_STREAM, { chatId }, token);
+      expect(stopped.errors?.[0]).toMatchObject({ extensions: { code: "offline:chat", retryable: true } });
+    } finally {
+      proxy.up();
+    }
+    // Tried again once Redis is back, the stop reaches the turn.
+    await eventually(async () => (await other.gql(STOP_STREAM, { chatId }, token)).data?.stopStream === true, 15_000);
+    expect((await sender).events.at(-1)?.__typename).toBe("StreamAborted");
+  }, 60_000);
+});
