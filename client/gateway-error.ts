@@ -13,6 +13,8 @@ export class GatewayError extends Error {
    * error, no 4xx): a stream that was cut this way can be resumed.
    */
   readonly network: boolean;
+  /** A network failure, or a refusal the gateway marks `retryable` (Redis or the database not answering for a moment). */
+  readonly retryable: boolean;
 
   constructor(errors: readonly GraphQLFormattedError[], status?: number, network = false) {
     const first = errors[0];
@@ -21,6 +23,7 @@ export class GatewayError extends Error {
     this.errors = errors;
     this.status = status;
     this.network = network;
+    this.retryable = network || first?.extensions?.["retryable"] === true;
     const code = first?.extensions?.["code"];
     this.code = typeof code === "string" ? code : "offline:chat";
   }

@@ -165,7 +165,8 @@ function follow(
       error(error: GatewayError) {
         if (!live || !following) return;
         live = false;
-        lost(error);
+        // A resume refused for a moment (Redis not answering) is tried again; a send's refusal is final.
+        lost(error, send === null);
       },
       complete() {
         if (!live || !following) return;
@@ -195,8 +196,9 @@ function follow(
         );
   }
 
-  function lost(error: GatewayError) {
-    if (!error.network || !reconnect || failures >= reconnect.attempts) return update(failTurn(state, error));
+  function lost(error: GatewayError, resuming = false) {
+    const retry = error.network || (resuming && error.retryable);
+    if (!retry || !reconnect || failures >= reconnect.attempts) return update(failTurn(state, error));
     const wait = Math.min(reconnect.maxDelayMs, reconnect.delayMs * 2 ** failures) * (0.5 + Math.random() / 2);
     failures++;
     update({ ...state, status: "resuming" });

@@ -178,6 +178,20 @@ describe("a dropped connection is resumed from the last seq", () => {
     expect(connections).toHaveLength(fast.reconnect.attempts + 1);
   });
 
+  test("a resume refused for a moment (retryable offline:chat: Redis not answering) is tried again", async () => {
+    const events = turnEvents(["a", "b"]);
+    const { client, connection } = scriptedClient();
+    const turn = resumeStream(client, chatId, fast);
+    const refusal = {
+      message: "The service is not answering right now.",
+      extensions: { code: "offline:chat", retryable: true },
+    };
+    (await connection(0)).sink.error?.(new GatewayError([refusal]));
+    expect(turn.state.status).toBe("resuming");
+    (await connection(1)).send(events);
+    expect(await turn.done).toMatchObject({ status: "finished" });
+  });
+
   test("a refusal is not retried", async () => {
     const { client, connections, connection } = scriptedClient();
     const turn = sendMessage(client, input, fast);
