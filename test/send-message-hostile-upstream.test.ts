@@ -233,6 +233,37 @@ describe("the streamer's internals never reach the client", () => {
     expect(terminal.message.parts.filter((part: any) => part.__typename === "SourceUrlPart")).toEqual(sources);
   });
 
+  it("one chunk past the turn's byte bound is cut before it is all read; what came before is kept", async () => {
+    const huge = { type: "text-delta", id: "t1", delta: "x".repeat(3_000_000) };
+    const { terminal, events, messages, logged } = await turn(
+      respond([...turnHead(), ...textDeltas("t1", "Before"), huge, ...turnTail()]),
+    );
+    expect(terminal).toMatchObject({
+      __typename: "StreamFailed",
+      code: "offline:chat",
+      reason: "The answer grew past the gateway's bound for one turn; what arrived is kept.",
+    });
+    expect(joined(events, "TextDelta")).toBe("Before");
+    expect(messages[1]).toMatchObject({
+      status: "FAILED",
+      parts: expect.arrayContaining([{ __typename: "TextPart", text: "Before" }]),
+    });
+    expect(logged()).toContain("too-large");
+  });
+
+  it("the stream ends at [DONE]: a streamer that then leaves its connection open, or sends more, changes nothing", async () => {
+    const answer = [...turnHead(), ...textDeltas("t1", "Complete."), ...turnTail(), "[DONE]"];
+    for (const script of [
+      respond(answer, "hang"),
+      respond([...answer, { type: "text-delta", id: "t1", delta: "late" }], "hang"),
+    ]) {
+      const { terminal, events, messages } = await turn(script);
+      expect(terminal).toMatchObject({ __typename: "StreamFinished", message: { status: "COMPLETE" } });
+      expect(joined(events, "TextDelta")).toBe("Complete.");
+      expect(messages[1].parts).toContainEqual({ __typename: "TextPart", text: "Complete." });
+    }
+  });
+
   // (A refused connection gets the same sentence: send-message-upstream.test.ts.)
   it("a streamer that hangs up before answering: its address stays in the log", async () => {
     const { terminal, logged } = await turn((call) => call.destroy());

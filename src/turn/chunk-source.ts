@@ -69,7 +69,11 @@ async function* proxyChunks(
   // streamer works, not after its headers arrive; but only once undici has
   // written the request, which it does on a later tick.
   await nextCheckPhase();
-  const chunks = readChunks(body, { idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS, signal });
+  const chunks = readChunks(body, {
+    idleTimeoutMs: env.UPSTREAM_IDLE_TIMEOUT_MS,
+    maxBytes: env.TURN_MAX_BYTES,
+    signal,
+  });
   const first = chunks.next();
   // Awaited below; a stop before the answer rejects it while `opening` is pending.
   first.catch(() => {});

@@ -11,11 +11,17 @@ import { UpstreamError } from "./upstream.ts";
 export type ReadChunksOptions = {
   /** Longest silence tolerated; SSE keep-alive comments count as activity. */
   idleTimeoutMs: number;
+  /**
+   * TURN_MAX_BYTES: the turn checks its chunks against it as they come; the body
+   * is cut once it holds twice that, framing included, so one huge chunk is
+   * refused before it is all read (a chunk is whole only at its end).
+   */
+  maxBytes?: number;
   signal?: AbortSignal;
 };
 
 /**
- * Yields the stream's chunks until the end of the body (`data: [DONE]` is skipped);
+ * Yields the stream's chunks until `data: [DONE]` or the end of the body;
  * whether the stream ended properly (finish/abort) is the ChunkMapper's report.
  * Text the database cannot store is repaired here (see ChunkRepair).
  * Throws UpstreamError (idle-timeout, malformed, connection-lost), or the
@@ -23,13 +29,22 @@ export type ReadChunksOptions = {
  */
 export async function* readChunks(
   body: UpstreamBody,
-  { idleTimeoutMs, signal }: ReadChunksOptions,
+  { idleTimeoutMs, maxBytes = Infinity, signal }: ReadChunksOptions,
 ): AsyncGenerator<UIMessageChunk, void, undefined> {
   let idle = false;
+  let tooLarge = false;
+  let bodyBytes = 0;
   let timer: NodeJS.Timeout | undefined;
   // A streamer busy in a long tool call sends keep-alive comments, which the
   // parser swallows; watching the bytes keeps such a stream from timing out.
-  body.onBytes = () => timer?.refresh();
+  body.onBytes = (size) => {
+    timer?.refresh();
+    bodyBytes += size;
+    if (bodyBytes > 2 * maxBytes && !tooLarge) {
+      tooLarge = true;
+      stop();
+    }
+  };
   // The body may be made before the response arrives: silence counts from the headers on.
   body.whenAttached(() => {
     timer = setTimeout(() => {
@@ -59,9 +74,16 @@ export async function* readChunks(
       if (idle) {
         throw new UpstreamError("offline:chat", "idle-timeout", `streamer sent nothing for ${idleTimeoutMs} ms`);
       }
+      if (tooLarge) {
+        throw new UpstreamError("offline:chat", "too-large", `streamer sent more than ${2 * maxBytes} bytes`);
+      }
       if (data === null) return;
-      // The end marker of the AI SDK's stream, which parseJsonEventStream skips too.
-      if (data === "[DONE]") continue;
+      // The end marker of the AI SDK's stream (after `finish` and what the Chat SDK writes
+      // after it, such as its data-usage part): a connection left open after it does not hold the turn.
+      if (data === "[DONE]") {
+        await bodyEnd(body);
+        return;
+      }
       const parsed = parseChunk(data);
       const chunk = parsed instanceof Promise ? await parsed : parsed;
       if (chunk === "skip") continue;
@@ -73,6 +95,26 @@ export async function* readChunks(
     clearTimeout(timer);
     signal?.removeEventListener("abort", stop);
     stop();
+  }
+}
+
+// How long the body may go on after `[DONE]` (its end normally follows at once);
+// ending by itself, its connection is reused.
+const END_GRACE_MS = 1_000;
+
+/** Waits for the body to end, dropping what it still sends, for END_GRACE_MS at most. */
+async function bodyEnd(body: UpstreamBody): Promise<void> {
+  const grace = setTimeout(() => body.cancel(), END_GRACE_MS);
+  try {
+    for (;;) {
+      let data: string | null | undefined;
+      while ((data = body.take()) === undefined) await body.wait();
+      if (data === null) return;
+    }
+  } catch {
+    // The body failed after the answer ended: nothing of the answer is lost.
+  } finally {
+    clearTimeout(grace);
   }
 }
 

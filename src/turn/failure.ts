@@ -5,6 +5,7 @@
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import type { PreparedTurn } from "./prepare.ts";
+import { TOO_LONG } from "./turn-endings.ts";
 import { UpstreamError, type UpstreamErrorCode, type UpstreamErrorKind } from "./upstream.ts";
 
 export type TurnFailure = { code: string; reason: string };
@@ -19,6 +20,7 @@ const BY_KIND: Record<Exclude<UpstreamErrorKind, "status">, string> = {
   malformed: UNREADABLE,
   "connection-lost": "The connection to the model's service was lost. Try again.",
   "idle-timeout": "The model's service stopped responding. Try again.",
+  "too-large": TOO_LONG,
 };
 
 /** For `status`: what the streamer's HTTP status means, as its code says. */

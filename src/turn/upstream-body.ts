@@ -25,7 +25,7 @@ export class UpstreamBody {
   /** Set once: the body ended (true), failed (its error), or was cancelled. */
   private ended: true | { error: unknown } | null = null;
   private wake: (() => void) | null = null;
-  private bytesListener: () => void = () => {};
+  private bytesListener: (size: number) => void = () => {};
   private attachListener: (() => void) | null = null;
 
   /** Feeds the events from the undici body; a body that comes too late (cancelled, attached) is destroyed. */
@@ -41,7 +41,7 @@ export class UpstreamBody {
     const parser = createParser({ onEvent: (event) => this.events.push(event.data) });
     body.on("data", (bytes: Uint8Array) => {
       if (this.ended) return;
-      this.bytesListener();
+      this.bytesListener(bytes.length);
       parser.feed(decoder.decode(bytes, { stream: true }));
       if (this.events.length - this.head >= HIGH_WATER) body.pause();
       this.notify();
@@ -89,8 +89,8 @@ export class UpstreamBody {
     if (!this.body) this.settle({ error });
   }
 
-  /** Called for every piece of the body as it arrives, before it is parsed. */
-  set onBytes(listener: () => void) {
+  /** Called for every piece of the body as it arrives (with its size in bytes), before it is parsed. */
+  set onBytes(listener: (size: number) => void) {
     this.bytesListener = listener;
   }
 

@@ -20,7 +20,8 @@ export type UpstreamErrorKind =
   | "not-a-stream"
   | "connection-lost"
   | "idle-timeout"
-  | "malformed";
+  | "malformed"
+  | "too-large";
 
 export class UpstreamError extends Error {
   readonly code: UpstreamErrorCode;
