@@ -143,7 +143,10 @@ function follow(
         // A terminal event may open a resume from the start: a turn whose events died with a
         // gateway that crashed (older gateways sent no StreamStarted before it).
         const opensStream = event.__typename === "StreamStarted" || (send === null && isTerminalEvent(event));
-        if (event.seq > state.seq + 1 || (event.seq === 0 && !opensStream)) {
+        // A terminal event after a gap ends the turn all the same: it carries the stored answer
+        // (a replay misses events a Redis outage kept from the log, and would miss them again).
+        const gap = event.seq > state.seq + 1 && !(send === null && isTerminalEvent(event) && state.seq >= 0);
+        if (gap || (event.seq === 0 && !opensStream)) {
           return drop(offline(`The stream skipped from seq ${state.seq} to ${event.seq}.`));
         }
         if (event.__typename === "StreamStarted" && state.userMessage && event.userMessageId !== state.userMessage.id) {

@@ -192,6 +192,19 @@ describe("a dropped connection is resumed from the last seq", () => {
     expect(await turn.done).toMatchObject({ status: "finished" });
   });
 
+  test("a replay whose log misses events (a Redis outage) still ends at its terminal event, with the stored answer", async () => {
+    const events = turnEvents(["a", "b", "c", "d"]);
+    const { client, connections, connection } = scriptedClient();
+    const turn = resumeStream(client, chatId, fast);
+    // Events 4-6 never reached the log; the terminal event carries the whole stored answer.
+    (await connection(0)).send([...events.slice(0, 4), events.at(-1)!]);
+    const final = await turn.done;
+    expect(final.status).toBe("finished");
+    expect(final.message).toEqual((events.at(-1) as { message: ChatMessage }).message);
+    expect(textOf(final)).toBe("abcd");
+    expect(connections).toHaveLength(1);
+  });
+
   test("a refusal is not retried", async () => {
     const { client, connections, connection } = scriptedClient();
     const turn = sendMessage(client, input, fast);
