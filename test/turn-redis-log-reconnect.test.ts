@@ -3,7 +3,8 @@
 // - the shared blocking reader's connection comes back with a new CLIENT ID,
 //   and a new resumer still gets its events at once (not after XREAD BLOCK's timeout);
 // - a turn that ended while Redis was unreachable still gets its terminal event
-//   into the log once Redis is back, so a resumer on another instance ends.
+//   into the log once Redis is back, after the events Redis missed, so a
+//   resumer on another instance ends with no gap.
 // Redis only.
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -108,22 +109,29 @@ describe.skipIf(!redisUrl)("the Redis turn log across a Redis outage", () => {
     const warn = vi.spyOn(log, "warn");
     proxy.down();
     owner.append(streamId, delta(2));
-    const partialMessage = { id: randomUUID(), role: "assistant", parts: [{ type: "text", text: "0 1 2 " }] };
-    const terminal = { __typename: "StreamAborted", seq: 3, reason: "stopped", partialMessage } as unknown as TurnEvent;
-    owner.append(streamId, terminal);
-    owner.end(streamId);
     // The owner's write failed (not merely waiting for Redis to come back).
     await vi.waitFor(
       () => expect(warn.mock.calls.some(([message]) => message.startsWith("turn log write failed"))).toBe(true),
       { timeout: 10_000, interval: 25 },
     );
+    // Later events of the turn are not written while it is degraded; its end brings them.
+    owner.append(streamId, delta(3));
+    const partialMessage = { id: randomUUID(), role: "assistant", parts: [{ type: "text", text: "0 1 2 3 " }] };
+    const terminal = { __typename: "StreamAborted", seq: 4, reason: "stopped", partialMessage } as unknown as TurnEvent;
+    owner.append(streamId, terminal);
+    owner.end(streamId);
     await sleep(1_500);
     proxy.up();
 
     await reading;
     const last = events.at(-1)!.event;
     expect(last.__typename).toBe("StreamAborted");
-    expect(last.seq).toBe(3);
+    expect(last.seq).toBe(4);
+    // The events Redis missed came with the end: the resumer has no gap, nor will a replay.
+    expect(events.map(({ event }) => event.seq)).toEqual([0, 1, 2, 3, 4]);
+    const replayed: { event: TurnEvent; at: number }[] = [];
+    await collect(other.read(streamId, -1, { running: false }), replayed);
+    expect(replayed.map(({ event }) => event.seq)).toEqual([0, 1, 2, 3, 4]);
     expect((last as unknown as { partialMessage: unknown }).partialMessage).toEqual(partialMessage);
     await admin.del(turnKey(streamId));
   }, 30_000);

@@ -31,6 +31,11 @@ export class EventWindow {
     this.notify();
   }
 
+  /** The events it holds with `after < seq < before`, oldest first. */
+  between(after: number, before: number): TurnEvent[] {
+    return this.events.slice(Math.max(0, after + 1 - this.base), Math.max(0, before - this.base));
+  }
+
   /** Drops the events before `seq`. */
   trimTo(seq: number): void {
     const drop = Math.min(seq - this.base, this.events.length);

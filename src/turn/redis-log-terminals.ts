@@ -15,7 +15,7 @@ const ALREADY_WRITTEN = /equal or smaller than the target stream top item/;
  * would wait for the turn forever.
  */
 export class UnwrittenTerminals {
-  private readonly entries = new Map<string, { write: EntryWrite; until: number }>();
+  private readonly entries = new Map<string, { writes: EntryWrite[]; until: number }>();
   private timer: NodeJS.Timeout | null = null;
   private readonly onReady = () => this.soon(0);
   private readonly commands: Redis;
@@ -30,9 +30,9 @@ export class UnwrittenTerminals {
     commands.on("ready", this.onReady);
   }
 
-  /** The turn's terminal entry, whose write failed: tried again shortly. */
-  keep(streamId: string, write: EntryWrite): void {
-    this.entries.set(streamId, { write, until: Date.now() + this.settings.retentionMs });
+  /** The turn's terminal entry (last, after the events Redis missed), whose write failed: tried again shortly. */
+  keep(streamId: string, writes: EntryWrite[]): void {
+    this.entries.set(streamId, { writes, until: Date.now() + this.settings.retentionMs });
     this.soon(RETRY_MS);
   }
 
@@ -54,7 +54,10 @@ export class UnwrittenTerminals {
     }
     const turns = [...this.entries];
     if (turns.length === 0) return;
-    const writes = turns.map(([, { write }]) => write);
+    const writes = turns.flatMap(([, entry]) => entry.writes);
+    // Each turn's terminal entry: the last of its writes.
+    let at = -1;
+    const terminals = turns.map(([, entry]) => (at += entry.writes.length));
     const seconds = Math.max(1, Math.ceil(this.settings.retentionMs / 1000));
     const expiries = new Map(writes.map((write) => [write.key, seconds]));
     let failures: Map<number, unknown>;
@@ -64,7 +67,7 @@ export class UnwrittenTerminals {
       failures = new Map(writes.map((_, i) => [i, error]));
     }
     turns.forEach(([streamId], i) => {
-      const failure = failures.get(i);
+      const failure = failures.get(terminals[i]!);
       if (failure === undefined || ALREADY_WRITTEN.test(String(failure))) {
         this.entries.delete(streamId);
         log.info("turn log terminal event written after a failed write", { streamId });

@@ -37,8 +37,10 @@ interface LocalTurn {
   /** The sub-id of the last chunk-only entry after lastSeq's event. */
   sub: number;
   expiring: boolean;
-  /** A write failed: Redis misses events from here on, so it gets only the terminal one. */
+  /** A write failed: Redis misses events from here on, until the terminal one brings them (backfill). */
   degraded: boolean;
+  /** The seq of the last event Redis took before any write failed. */
+  writtenThrough: number;
 }
 
 interface Pending {
@@ -101,7 +103,14 @@ export class RedisTurnLog implements TurnLog {
   }
 
   open(streamId: string): void {
-    this.local.set(streamId, { window: new EventWindow(), lastSeq: -1, sub: 1, expiring: false, degraded: false });
+    this.local.set(streamId, {
+      window: new EventWindow(),
+      lastSeq: -1,
+      sub: 1,
+      expiring: false,
+      degraded: false,
+      writtenThrough: -1,
+    });
   }
 
   append(streamId: string, event: TurnEvent, chunk?: UIMessageChunk): void {
@@ -208,6 +217,20 @@ export class RedisTurnLog implements TurnLog {
       const turn = this.local.get(entry.streamId);
       if (turn?.degraded && !entry.terminal) continue;
       const key = turnKey(entry.streamId);
+      if (turn?.degraded && entry.event) {
+        // The events Redis missed go in before the end, so a replay elsewhere has no gap
+        // (their chunks are not kept: a recovery falls back on the checkpoint for them).
+        for (const missed of turn.window.between(turn.writtenThrough, entry.event.seq)) {
+          writes.push({ key, id: eventEntryId(missed.seq), event: JSON.stringify(missed), chunk: "" });
+          written.push({
+            streamId: entry.streamId,
+            id: eventEntryId(missed.seq),
+            event: missed,
+            chunk: null,
+            terminal: false,
+          });
+        }
+      }
       const event = entry.event ? JSON.stringify(entry.event) : "";
       const chunk = entry.chunk && !isImplied(entry.chunk, entry.event) ? JSON.stringify(entry.chunk) : "";
       writes.push({ key, id: entry.id, event, chunk });
@@ -228,9 +251,12 @@ export class RedisTurnLog implements TurnLog {
       const turn = this.local.get(entry.streamId);
       const failure = failures.get(i);
       if (failure !== undefined && entry.terminal) {
-        this.unwrittenTerminals.keep(entry.streamId, writes[i]!);
+        // With this flush's other entries of the turn (the missed events), in order.
+        const ofTurn = writes.filter((_, k) => k <= i && written[k]!.streamId === entry.streamId);
+        this.unwrittenTerminals.keep(entry.streamId, ofTurn);
       }
       if (!turn) return;
+      if (failure === undefined && entry.event && !turn.degraded) turn.writtenThrough = entry.event.seq;
       if (failure !== undefined) {
         if (!turn.degraded)
           log.warn("turn log write failed; resumes from other instances miss the rest of the turn until its end", {
