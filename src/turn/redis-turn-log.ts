@@ -6,14 +6,14 @@ import { EventWindow } from "./event-window.ts";
 import {
   eventEntryId,
   impliedChunk,
-  isImplied,
   parseEntries,
   parseEvent,
   RECOVERED_TERMINAL_ID,
   streamIdOfKey,
   turnKey,
 } from "./redis-log-entries.ts";
-import { appendEntries, type EntryWrite } from "./redis-log-append.ts";
+import { appendEntries } from "./redis-log-append.ts";
+import { batchWrites, type LocalTurn, type Pending } from "./redis-log-batch.ts";
 import { UnwrittenTerminals } from "./redis-log-terminals.ts";
 import type { RedisLogFollowers } from "./redis-log-followers.ts";
 import {
@@ -25,32 +25,9 @@ import {
   type TurnLog,
 } from "./turn-log.ts";
 
-// A running turn's log lives this long at most (its owner lease ends it far sooner).
-const RUNNING_TTL_SECONDS = 60 * 60;
 // Events Redis holds that a turn run here keeps for local readers besides the unwritten ones.
 const WINDOW_KEEP = 256;
 const RECOVER_PAGE = 1_000;
-
-interface LocalTurn {
-  window: EventWindow;
-  lastSeq: number;
-  /** The sub-id of the last chunk-only entry after lastSeq's event. */
-  sub: number;
-  expiring: boolean;
-  /** A write failed: Redis misses events from here on, until the terminal one brings them (backfill). */
-  degraded: boolean;
-  /** The seq of the last event Redis took before any write failed. */
-  writtenThrough: number;
-}
-
-interface Pending {
-  streamId: string;
-  id: string;
-  /** Serialised at the flush, off the path of the event to its local readers. */
-  event: TurnEvent | null;
-  chunk: UIMessageChunk | null;
-  terminal: boolean;
-}
 
 /**
  * The turn log in Redis: a Stream per turn, written in one command per turn
@@ -210,37 +187,7 @@ export class RedisTurnLog implements TurnLog {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    const writes: EntryWrite[] = [];
-    const written: Pending[] = [];
-    const expiries = new Map<string, number>();
-    for (const entry of batch) {
-      const turn = this.local.get(entry.streamId);
-      if (turn?.degraded && !entry.terminal) continue;
-      const key = turnKey(entry.streamId);
-      if (turn?.degraded && entry.event) {
-        // The events Redis missed go in before the end, so a replay elsewhere has no gap
-        // (their chunks are not kept: a recovery falls back on the checkpoint for them).
-        for (const missed of turn.window.between(turn.writtenThrough, entry.event.seq)) {
-          writes.push({ key, id: eventEntryId(missed.seq), event: JSON.stringify(missed), chunk: "" });
-          written.push({
-            streamId: entry.streamId,
-            id: eventEntryId(missed.seq),
-            event: missed,
-            chunk: null,
-            terminal: false,
-          });
-        }
-      }
-      const event = entry.event ? JSON.stringify(entry.event) : "";
-      const chunk = entry.chunk && !isImplied(entry.chunk, entry.event) ? JSON.stringify(entry.chunk) : "";
-      writes.push({ key, id: entry.id, event, chunk });
-      written.push(entry);
-      if (entry.terminal) expiries.set(key, this.retentionSeconds);
-      else if (turn && !turn.expiring) {
-        turn.expiring = true;
-        expiries.set(key, RUNNING_TTL_SECONDS);
-      }
-    }
+    const { writes, written, expiries } = batchWrites(batch, this.local, this.retentionSeconds);
     let failures: Map<number, unknown>;
     try {
       failures = writes.length > 0 ? await appendEntries(this.commands, writes, this.maxLength, expiries) : new Map();
