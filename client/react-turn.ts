@@ -5,7 +5,13 @@
 // stops an answer: only stop() does.
 import { useQueryClient } from "@tanstack/react-query";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { ChatDocument, ChatsDocument, MeDocument, type SendMessageInput } from "./generated/graphql.ts";
+import {
+  ChatDocument,
+  ChatsDocument,
+  DeleteTrailingMessagesDocument,
+  MeDocument,
+  type SendMessageInput,
+} from "./generated/graphql.ts";
 import { queryKeyOf, useChat, useGatewayClient } from "./react-queries.tsx";
 import { isDone, sendMessageInput, type ChatMessage, type MessageContent, type TurnState } from "./stream.ts";
 import {
@@ -152,17 +158,38 @@ export function useSendMessage(chatId: string, options: UseSendMessageOptions = 
     return running.stop();
   }, []);
 
+  /** Forgets the turn shown (call it after deleting its messages yourself, or withLiveMessages shows them still). */
   const reset = useCallback(() => {
     current.current.running?.close();
     current.current = { ...idle(), seen: current.current.seen };
     setTurn(null);
   }, []);
 
+  /**
+   * Edits a sent message as the Chat SDK does: it and every later message are
+   * deleted (deleteTrailingMessages, which stops a running turn first), then
+   * `content` is sent in its place. Rejects with the deletion's GatewayError.
+   */
+  const edit = useCallback(
+    async (
+      messageId: string,
+      content: MessageContent,
+      extra: Partial<Omit<SendMessageInput, "chatId" | "message">> = {},
+    ) => {
+      reset();
+      await client.request(DeleteTrailingMessagesDocument, { messageId });
+      refresh();
+      return send(content, extra);
+    },
+    [client, refresh, reset, send],
+  );
+
   // A turn of another chat (the hook was handed a new chatId) is not shown.
   const visible = turn?.chatId === chatId ? turn : null;
   const status: SendMessageStatus = visible?.status ?? "idle";
   return {
     send,
+    edit,
     stop,
     resume,
     reset,
