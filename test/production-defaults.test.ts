@@ -108,9 +108,12 @@ describe("a production gateway by default", () => {
     }
   });
 
-  test("serves no GraphiQL page", async () => {
+  test("serves no GraphiQL page, and tells a browser that it is off", async () => {
     const response = await browse(gateway.url);
-    expect(await response.text()).not.toMatch(/graphiql/i);
+    expect(response.status).toBe(406);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    const { errors } = (await response.json()) as { errors: { message: string }[] };
+    expect(errors[0].message).toContain("GraphiQL is off here (NODE_ENV=production; GRAPHIQL=true serves it).");
   });
 });
 

@@ -62,9 +62,14 @@ function readsStreams(request: Request): boolean {
 }
 
 function notAcceptable(request: Request): string {
+  // A browser opening /graphql: GraphiQL would have answered, were it on.
+  const page =
+    request.method === "GET" && request.headers.get("accept")?.includes("text/html")
+      ? " GraphiQL is off here (NODE_ENV=production; GRAPHIQL=true serves it)."
+      : "";
   return (
     `Cannot answer in any media type this request accepts (accept: ${quoted(request.headers.get("accept"))}). ` +
-    `Results come as ${RESPONSE_TYPES.join(" or ")}; subscriptions only as ${SUBSCRIPTION_TYPES.join(" or ")}.`
+    `Results come as ${RESPONSE_TYPES.join(" or ")}; subscriptions only as ${SUBSCRIPTION_TYPES.join(" or ")}.${page}`
   );
 }
 
