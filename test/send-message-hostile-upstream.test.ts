@@ -233,28 +233,33 @@ describe("the streamer's internals never reach the client", () => {
     expect(terminal.message.parts.filter((part: any) => part.__typename === "SourceUrlPart")).toEqual(sources);
   });
 
-  it("one chunk past the turn's byte bound is cut before it is all read; what came before is kept", async () => {
-    const huge = { type: "text-delta", id: "t1", delta: "x".repeat(3_000_000) };
-    const { terminal, events, messages, logged } = await turn(
-      respond([...turnHead(), ...textDeltas("t1", "Before"), huge, ...turnTail()]),
-    );
-    expect(terminal).toMatchObject({
-      __typename: "StreamFailed",
-      code: "offline:chat",
-      reason: "The answer grew past the gateway's bound for one turn; what arrived is kept.",
-    });
-    expect(joined(events, "TextDelta")).toBe("Before");
-    expect(messages[1]).toMatchObject({
-      status: "FAILED",
-      parts: expect.arrayContaining([{ __typename: "TextPart", text: "Before" }]),
-    });
-    expect(logged()).toContain("too-large");
+  it("a chunk that would take the turn past its byte bound is neither sent nor stored, however large", async () => {
+    // 1.5 MB: past TURN_MAX_BYTES (1 MB) once whole; 3 MB: the body is cut before it is all read (2 MB).
+    for (const size of [1_500_000, 3_000_000]) {
+      const huge = { type: "text-delta", id: "t1", delta: "x".repeat(size) };
+      const { terminal, events, messages, logged } = await turn(
+        respond([...turnHead(), ...textDeltas("t1", "Before"), huge, ...turnTail()]),
+      );
+      expect(terminal).toMatchObject({
+        __typename: "StreamFailed",
+        code: "offline:chat",
+        reason: "The answer grew past the gateway's bound for one turn; what arrived is kept.",
+      });
+      expect(joined(events, "TextDelta")).toBe("Before");
+      expect(messages[1]).toMatchObject({
+        status: "FAILED",
+        parts: expect.arrayContaining([{ __typename: "TextPart", text: "Before" }]),
+      });
+      if (size > 2_000_000) expect(logged()).toContain("too-large");
+    }
   });
 
-  it("the stream ends at [DONE]: a streamer that then leaves its connection open, or sends more, changes nothing", async () => {
+  it("the stream ends at [DONE], or a moment after finish: a streamer that leaves its connection open, or sends more, changes nothing", async () => {
     const answer = [...turnHead(), ...textDeltas("t1", "Complete."), ...turnTail(), "[DONE]"];
     for (const script of [
       respond(answer, "hang"),
+      // No [DONE] at all: the message's finish chunk, then silence.
+      respond(answer.slice(0, -1), "hang"),
       respond([...answer, { type: "text-delta", id: "t1", delta: "late" }], "hang"),
     ]) {
       const { terminal, events, messages } = await turn(script);

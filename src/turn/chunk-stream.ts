@@ -88,6 +88,13 @@ export async function* readChunks(
       const chunk = parsed instanceof Promise ? await parsed : parsed;
       if (chunk === "skip") continue;
       for (const repaired of repair.repair(chunk)) yield repaired;
+      if (chunk.type === "finish") {
+        // The message is complete: what may follow (the Chat SDK's data-usage part, `[DONE]`)
+        // comes at once, and a streamer silent after it does not hold the turn for the idle timeout.
+        clearTimeout(timer);
+        timer = setTimeout(stop, AFTER_FINISH_MS);
+        continue;
+      }
       // Time the caller spent on the chunk is not the streamer's silence.
       timer?.refresh();
     }
@@ -101,6 +108,9 @@ export async function* readChunks(
 // How long the body may go on after `[DONE]` (its end normally follows at once);
 // ending by itself, its connection is reused.
 const END_GRACE_MS = 1_000;
+// How long a streamer may be silent after `finish`: the Chat SDK writes its
+// data-usage part from its own onFinish, after its database write.
+const AFTER_FINISH_MS = 5_000;
 
 /** Waits for the body to end, dropping what it still sends, for END_GRACE_MS at most. */
 async function bodyEnd(body: UpstreamBody): Promise<void> {

@@ -15,11 +15,11 @@ export class ReceivedChunks {
   bytes = 0;
   private run: DeltaChunk | null = null;
 
-  push(chunk: UIMessageChunk): void {
+  /** Keeps `chunk`; `bytes`: its size (chunkBytes), when the caller has measured it. */
+  push(chunk: UIMessageChunk, bytes = chunkBytes(chunk)): void {
     this.count++;
-    const isDelta = (chunk.type === "text-delta" || chunk.type === "reasoning-delta") && !chunk.providerMetadata;
-    if (isDelta) {
-      this.bytes += Buffer.byteLength(chunk.delta, "utf8");
+    this.bytes += bytes;
+    if (isPlainDelta(chunk)) {
       if (this.run && this.run.type === chunk.type && this.run.id === chunk.id) {
         this.run.delta += chunk.delta;
         return;
@@ -28,8 +28,16 @@ export class ReceivedChunks {
       this.all.push(this.run);
       return;
     }
-    this.bytes += Buffer.byteLength(JSON.stringify(chunk), "utf8");
     this.run = null;
     this.all.push(chunk);
   }
+}
+
+function isPlainDelta(chunk: UIMessageChunk): chunk is DeltaChunk {
+  return (chunk.type === "text-delta" || chunk.type === "reasoning-delta") && !chunk.providerMetadata;
+}
+
+/** A chunk's size toward TURN_MAX_BYTES: a plain delta's text, anything else its JSON, in UTF-8. */
+export function chunkBytes(chunk: UIMessageChunk): number {
+  return Buffer.byteLength(isPlainDelta(chunk) ? chunk.delta : JSON.stringify(chunk), "utf8");
 }

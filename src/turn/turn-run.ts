@@ -13,7 +13,7 @@ import type { WithoutSeq } from "./events.ts";
 import { misorderedFailure, streamerAbortReason, streamerErrorFailure, upstreamFailure } from "./failure.ts";
 import { persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
-import { ReceivedChunks } from "./received-chunks.ts";
+import { chunkBytes, ReceivedChunks } from "./received-chunks.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
 import type { UnsavedTurns } from "./unsaved-turns.ts";
 import { DATABASE_LOST, stopReason, TOO_LONG, TOO_SLOW, TurnCutOff, TurnStopped, UNSAVED } from "./turn-endings.ts";
@@ -151,15 +151,15 @@ export class TurnRun {
     try {
       for (let next = await first; !next.done; next = await chunks.next()) {
         const arrivedAt = performance.now();
-        received.push(next.value);
+        const bytes = chunkBytes(next.value);
+        // A chunk that would take the turn past its bytes is neither sent nor kept.
+        if (received.bytes + bytes > settings.maxBytes) return this.outgrown();
+        received.push(next.value, bytes);
         const drafts = mapper.map(next.value);
         if (drafts.length === 0) this.log.note(this.turn.streamId, next.value);
         for (let i = 0; i < drafts.length; i++) this.emit(drafts[i], i === 0 ? next.value : undefined);
         metrics.delta(arrivedAt);
-        if (this.seq > settings.maxEvents || received.bytes > settings.maxBytes) {
-          this.controller.abort(new TurnStopped("The answer outgrew the gateway's bound."));
-          return { failure: { code: "offline:chat", reason: TOO_LONG }, stopped: null };
-        }
+        if (this.seq > settings.maxEvents) return this.outgrown();
         // Speed only: the socket's writes leave at the next check phase (src/http/coalesce-writes.ts),
         // and a read of many chunks is parsed in one run of microtasks: without
         // this pause, a burst's first delta waited for the whole burst
@@ -185,6 +185,12 @@ export class TurnRun {
       };
     }
     return { failure: null, stopped: null };
+  }
+
+  /** Past TURN_MAX_EVENTS or TURN_MAX_BYTES: the stream is cut, the answer so far kept. */
+  private outgrown(): Ending {
+    this.controller.abort(new TurnStopped("The answer outgrew the gateway's bound."));
+    return { failure: { code: "offline:chat", reason: TOO_LONG }, stopped: null };
   }
 
   /**
