@@ -127,13 +127,12 @@ export function sendMessageInput(
 
 /**
  * A refusal (GraphQL error before any event) or a connection lost for good,
- * folded into the turn. A lost connection (or a resume refused for a moment)
- * leaves the message as it was: the turn goes on at the gateway, and a resume
- * shows the rest.
+ * folded into the turn. A lost connection leaves the message as it was: the
+ * turn goes on at the gateway, and a resume shows the rest.
  */
 export function failTurn(state: TurnState, error: GatewayError): TurnState {
   if (isDone(state)) return state;
-  if (error.retryable)
+  if (error.network)
     return { ...state, status: "failed", error: { code: error.code, message: error.message, network: true } };
   return {
     ...state,
