@@ -33,6 +33,10 @@ describe("secrets with NODE_ENV=production", () => {
     await expect(
       start({ AUTH_SECRET: "dev-only-secret-change-me-dev-only-secret", NEXTJS_INTERNAL_TOKEN: secret() }),
     ).rejects.toThrow(/AUTH_SECRET/);
+    // With a secret file's trailing newline or space too.
+    await expect(
+      start({ AUTH_SECRET: secret(), NEXTJS_INTERNAL_TOKEN: "dev-only-secret-change-me-dev-only-secret-internal \n" }),
+    ).rejects.toThrow(/NEXTJS_INTERNAL_TOKEN/);
   });
 
   test("with AUTH_JWKS_URL, AUTH_SECRET may stay unset (guest sessions are off then); in direct mode no internal token is needed", () => {

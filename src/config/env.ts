@@ -49,7 +49,7 @@ function originOf(entry: string): string | null {
 
 const envSchema = z.object({
   NODE_ENV: z.string().default("development"),
-  PORT: int(4000),
+  PORT: int(4000).pipe(z.number().max(65_535)),
   HOST: z.string().default("0.0.0.0"),
   DATABASE_URL: optionalString,
   DATA_DIR: z.string().default("./.data"),
@@ -204,7 +204,10 @@ export class ConfigError extends Error {
 }
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
-  const result = checkedEnvSchema.safeParse(source);
+  // `KEY=` (compose and Kubernetes files write it) is unset, as for every string and
+  // boolean setting: a blank number would otherwise read as 0 (no bound, no quota).
+  const set = Object.fromEntries(Object.entries(source).filter(([, value]) => value?.trim() !== ""));
+  const result = checkedEnvSchema.safeParse(set);
   if (!result.success) {
     const lines = result.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
     const variables = [...new Set(result.error.issues.map((i) => i.path.join(".")))];

@@ -9,11 +9,12 @@ import { DEV_AUTH_SECRET, DEV_INTERNAL_TOKEN, type Env } from "./env.ts";
  */
 export function developmentSecrets(env: Env, role: "gateway" | "streamer"): string[] {
   const found: string[] = [];
-  if (role === "gateway" && env.AUTH_SECRET === DEV_AUTH_SECRET && !env.AUTH_JWKS_URL) {
+  // Trimmed: a secret file's trailing newline does not make the development value another one.
+  if (role === "gateway" && env.AUTH_SECRET.trim() === DEV_AUTH_SECRET && !env.AUTH_JWKS_URL) {
     found.push("AUTH_SECRET is unset or the development value: anyone could sign user tokens.");
   }
   const internalTokenUsed = role === "streamer" || env.STREAM_MODE === "proxy";
-  if (internalTokenUsed && env.NEXTJS_INTERNAL_TOKEN === DEV_INTERNAL_TOKEN) {
+  if (internalTokenUsed && env.NEXTJS_INTERNAL_TOKEN.trim() === DEV_INTERNAL_TOKEN) {
     found.push("NEXTJS_INTERNAL_TOKEN is unset or the development value: anyone could call the streamer as any user.");
   }
   return found;

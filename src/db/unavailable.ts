@@ -42,10 +42,27 @@ const UNAVAILABLE_CODES = new Set([
 export function isDatabaseUnavailable(error: unknown): boolean {
   for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     const code = codeOf(e);
-    if (code !== undefined && (UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) return true;
+    if (code !== undefined && isUnavailableCode(code)) return true;
     if (UNAVAILABLE_MESSAGES.includes(e.message)) return true;
+    // Prisma's raw queries ($queryRaw) fail as P2010 with the driver's code and message in `meta`.
+    if (code === "P2010" && rawQueryUnavailable((e as { meta?: unknown }).meta)) return true;
   }
   return false;
+}
+
+function isUnavailableCode(code: string): boolean {
+  return UNAVAILABLE_CODES.has(code) || code.startsWith("08");
+}
+
+function rawQueryUnavailable(meta: unknown): boolean {
+  const { code, message } = (meta ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === "string" && isUnavailableCode(code)) return true;
+  if (typeof message !== "string") return false;
+  return (
+    message.startsWith("Can't reach database server") ||
+    UNAVAILABLE_MESSAGES.some((known) => message.includes(known)) ||
+    [...UNAVAILABLE_CODES].some((known) => /^E[A-Z_]+$/.test(known) && message.includes(known))
+  );
 }
 
 /** The refusal a client gets while the database is unavailable: retry later. */
