@@ -146,6 +146,7 @@ test("a tool call waiting for its result is checkpointed as waiting; a recovery 
     chatId: row.chatId,
     assistantMessageId: id,
     userMessageId: null,
+    createdAt: new Date(),
     userId: row.userId,
     checkpoint: row.parts,
   });
@@ -186,6 +187,7 @@ test("a recovery keeps the checkpoint when the turn log holds less (Redis missed
       chatId: row.chatId,
       assistantMessageId: id,
       userMessageId: null,
+      createdAt: new Date(),
       userId: row.userId,
       checkpoint: row.parts,
     });
@@ -196,4 +198,34 @@ test("a recovery keeps the checkpoint when the turn log holds less (Redis missed
     );
     await turnLog.shutdown();
   }
+});
+
+test("a recovery that cannot read the turn log leaves the turn for the next sweep; an hour on, the checkpoint serves", async () => {
+  const [id] = await streamingRows(1);
+  const checkpoint = [{ type: "step-start" }, { type: "text", text: "so far", state: "streaming" }];
+  await database.db.prisma.message.update({ where: { id }, data: { parts: checkpoint } });
+  const row = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
+  const turnLog = new MemoryTurnLog({ retentionMs: 60_000 });
+  turnLog.recover = async () => {
+    throw new Error("Connection is closed.");
+  };
+  const lapsed = (createdAt: Date) => ({
+    id: newId(),
+    chatId: row.chatId,
+    assistantMessageId: id,
+    userMessageId: null,
+    createdAt,
+    userId: row.userId,
+    checkpoint: row.parts,
+  });
+  await expect(recoverTurn(database.db, turnLog, lapsed(new Date()))).rejects.toThrow(/next sweep/);
+  expect((await database.db.prisma.message.findUniqueOrThrow({ where: { id } })).status).toBe("streaming");
+
+  await recoverTurn(database.db, turnLog, lapsed(new Date(Date.now() - 2 * 60 * 60 * 1000)));
+  const recovered = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
+  expect(recovered.status).toBe("failed");
+  expect((recovered.parts as { type: string; text?: string }[]).find((part) => part.type === "text")?.text).toBe(
+    "so far",
+  );
+  await turnLog.shutdown();
 });

@@ -21,6 +21,8 @@ export interface LapsedTurn {
   userMessageId: string | null;
   /** The chat's owner, who the assistant message belongs to. */
   userId: string | null;
+  /** When the turn began. */
+  createdAt: Date;
   /** The STREAMING row's parts: the last checkpoint of the partial answer. */
   checkpoint: unknown;
 }
@@ -53,7 +55,7 @@ export async function claimLapsedTurns(
      )
      UPDATE "Stream" s SET "ownerId" = $1, "heartbeatAt" = ${NOW}
        FROM lapsed WHERE s.id = lapsed.id
-     RETURNING s.id, s."chatId", s."assistantMessageId",
+     RETURNING s.id, s."chatId", s."assistantMessageId", s."createdAt",
        (SELECT u.id FROM "Message" u
          WHERE u."chatId" = s."chatId" AND u.role = 'user'
            AND u."createdAt" <= COALESCE((SELECT a."createdAt" FROM "Message" a WHERE a.id = s."assistantMessageId"), 'infinity')

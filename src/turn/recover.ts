@@ -4,6 +4,7 @@ import type { LapsedTurn } from "../db/turn-lease.ts";
 import { storeTurnOutcome, updateStreamStatus } from "../db/turn-queries.ts";
 import { log } from "../log.ts";
 import { assembleMessage, settledParts, showsAnything } from "./assemble.ts";
+import { RUNNING_TTL_SECONDS } from "./redis-log-batch.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
 
 export const OWNER_LOST = "The gateway instance running this turn stopped; the answer so far is kept.";
@@ -19,6 +20,11 @@ export const OWNER_LOST_NOTHING_KEPT =
 export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTurn): Promise<void> {
   let readable = true;
   const logged = await turnLog.recover(turn.id).catch((error: unknown) => {
+    // The log may hold every part streamed: the next sweep tries again, until the log
+    // would be gone anyway (a running turn's Redis key lives an hour), then the checkpoint serves.
+    if (Date.now() - new Date(turn.createdAt).getTime() < RUNNING_TTL_SECONDS * 1000) {
+      throw new Error("the turn log could not be read; the turn is left for the next sweep", { cause: error });
+    }
     log.warn("the turn log could not be read to recover a turn; using its checkpoint", { streamId: turn.id, error });
     readable = false;
     return null;

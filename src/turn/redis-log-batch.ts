@@ -5,7 +5,7 @@ import { eventEntryId, isImplied, turnKey } from "./redis-log-entries.ts";
 import type { TurnEvent } from "./turn-log.ts";
 
 // A running turn's log lives this long at most (its owner lease ends it far sooner).
-const RUNNING_TTL_SECONDS = 60 * 60;
+export const RUNNING_TTL_SECONDS = 60 * 60;
 
 export interface LocalTurn {
   window: EventWindow;
