@@ -17,6 +17,7 @@ import { corsPolicy, useVaryOrigin } from "./http/cors.ts";
 import { useContentEncodingRefusal } from "./http/content-encoding.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
 import { maskedError } from "./http/stream-errors.ts";
+import { yogaLogger } from "./log.ts";
 import { UNSAVED_KEEP_MS } from "./turn/unsaved-turns.ts";
 import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
@@ -109,7 +110,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
     cors: corsPolicy(env),
     graphiql: env.GRAPHIQL ? graphiqlOptions : false,
     renderGraphiQL,
-    logging: env.LOG_LEVEL === "silent" ? false : env.LOG_LEVEL === "debug" ? "debug" : "warn",
+    logging: yogaLogger,
     // useRequestSizeLimit (below) enforces MAX_REQUEST_BYTES, with or without
     // Content-Length. Yoga's own 25 MB limit would re-wrap every request body
     // in a TransformStream and a new Request (its cost: BENCHMARKS.md, "What was tried").

@@ -15,7 +15,38 @@ function write(level: Exclude<LogLevel, "silent">, msg: string, fields?: Record<
     const e = entry.error;
     entry.error = { name: e.name, message: e.message, stack: e.stack };
   }
-  process.stderr.write(`${JSON.stringify(entry)}\n`);
+  let line = JSON.stringify(entry);
+  for (const secret of secrets) if (line.includes(secret)) line = line.replaceAll(secret, "[redacted]");
+  process.stderr.write(`${line}\n`);
+}
+
+let secrets: string[] = [];
+
+/**
+ * Values never written to the log, wherever they turn up (a streamer's error
+ * text that echoes its API key, a URL with its password): the process's own
+ * secrets, from its configuration.
+ */
+export function redactInLogs(values: readonly (string | undefined)[]): void {
+  secrets = [...new Set([...secrets, ...values.filter((v): v is string => typeof v === "string" && v.length >= 8)])];
+}
+
+/** Yoga's logger, writing through this one (JSON lines, LOG_LEVEL, redaction). */
+export const yogaLogger = {
+  debug: (...args: unknown[]) => yogaWrite("debug", args),
+  info: (...args: unknown[]) => yogaWrite("info", args),
+  warn: (...args: unknown[]) => yogaWrite("warn", args),
+  error: (...args: unknown[]) => yogaWrite("error", args),
+};
+
+function yogaWrite(level: Exclude<LogLevel, "silent">, args: unknown[]): void {
+  if (LEVELS[level] < threshold) return;
+  const error = args.find((arg) => arg instanceof Error);
+  const text = args.filter((arg) => typeof arg === "string").join(" ");
+  write(level, text || (error instanceof Error ? error.message : "graphql-yoga"), {
+    source: "graphql-yoga",
+    ...(error ? { error } : {}),
+  });
 }
 
 export const log = {

@@ -6,8 +6,8 @@ import { checkRedis, failStartup, openMigratedDatabase } from "./startup.ts";
 import { createGatewayServer } from "./http/coalesce-writes.ts";
 import { parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
 import { nodeFlagsNote } from "./config/node-flags.ts";
-import { checkSecrets } from "./config/secrets.ts";
-import { log, setLogLevel } from "./log.ts";
+import { checkSecrets, secretsOf } from "./config/secrets.ts";
+import { log, redactInLogs, setLogLevel } from "./log.ts";
 import { closeServer, drainOnSignals } from "./http/shutdown.ts";
 import { startStreamer, type RunningStreamer } from "./streamer/server.ts";
 import type { DrainOptions } from "./turn/drain.ts";
@@ -90,6 +90,7 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 async function main() {
   const env = parseEnv();
   setLogLevel(env.LOG_LEVEL);
+  redactInLogs(secretsOf(env));
   const plan = planWorkers(env);
   if (plan.workers > 1 && cluster.isPrimary) return runPrimary(env, plan);
   const gateway = await startGateway(env);

@@ -37,3 +37,19 @@ export function checkSecrets(env: Env, role: "gateway" | "streamer"): void {
   warned = true;
   log.warn(`development secrets in use (refused with NODE_ENV=production): ${found.join(" ")}`);
 }
+
+/** The configuration's secrets, as values a log line must never hold (log.ts redactInLogs). */
+export function secretsOf(env: Env): (string | undefined)[] {
+  const passwordOf = (url: string | undefined) => {
+    const password = url ? URL.parse(url)?.password : "";
+    return password ? decodeURIComponent(password) : undefined;
+  };
+  return [
+    env.AUTH_SECRET,
+    env.NEXTJS_INTERNAL_TOKEN,
+    env.OPENAI_API_KEY,
+    env.METRICS_TOKEN,
+    passwordOf(env.DATABASE_URL),
+    passwordOf(env.REDIS_URL),
+  ];
+}

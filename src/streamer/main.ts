@@ -1,8 +1,10 @@
 import { parseEnv } from "../config/env.ts";
-import { checkSecrets } from "../config/secrets.ts";
+import { checkSecrets, secretsOf } from "../config/secrets.ts";
+import { redactInLogs } from "../log.ts";
 import { startStreamer } from "./server.ts";
 
 const env = parseEnv();
+redactInLogs(secretsOf(env));
 checkSecrets(env, "streamer");
 const streamer = await startStreamer(env, { port: env.STREAMER_PORT ?? 4001, host: env.HOST });
 const model = env.OPENAI_API_KEY ? "OpenAI" : "the offline mock model";
