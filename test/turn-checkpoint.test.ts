@@ -5,6 +5,8 @@
 import type { UIMessageChunk } from "ai";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Database } from "../src/db/client.ts";
+import type { LapsedTurn } from "../src/db/turn-lease.ts";
+import type { Message } from "../src/generated/prisma/client.ts";
 import { interruptedToolError } from "../src/turn/assemble.ts";
 import { CheckpointWriter } from "../src/turn/checkpoint.ts";
 import { MemoryTurnLog } from "../src/turn/memory-turn-log.ts";
@@ -51,6 +53,19 @@ async function streamingRows(count: number): Promise<string[]> {
     })),
   });
   return ids;
+}
+
+/** The lapsed turn of the STREAMING row `row`, as the sweep claims it (begun at `createdAt`). */
+function lapsedTurn(row: Message, createdAt = new Date()): LapsedTurn {
+  return {
+    id: newId(),
+    chatId: row.chatId,
+    assistantMessageId: row.id,
+    userMessageId: null,
+    createdAt,
+    userId: row.userId,
+    checkpoint: row.parts,
+  };
 }
 
 function answerSoFar(text: string): ReceivedChunks {
@@ -141,15 +156,7 @@ test("a tool call waiting for its result is checkpointed as waiting; a recovery 
   // The instance died there: another one stores the turn FAILED from that checkpoint.
   const row = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
   const turnLog = new MemoryTurnLog({ retentionMs: 60_000 });
-  await recoverTurn(database.db, turnLog, {
-    id: newId(),
-    chatId: row.chatId,
-    assistantMessageId: id,
-    userMessageId: null,
-    createdAt: new Date(),
-    userId: row.userId,
-    checkpoint: row.parts,
-  });
+  await recoverTurn(database.db, turnLog, lapsedTurn(row));
   const recovered = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
   expect(recovered.status).toBe("failed");
   expect(await toolPart()).toMatchObject({ state: "output-error", errorText: interruptedToolError });
@@ -182,15 +189,7 @@ test("a recovery keeps the checkpoint when the turn log holds less (Redis missed
     const row = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
     const turnLog = logWith(logged);
     if (logged === 0) turnLog.recover = async () => null;
-    await recoverTurn(database.db, turnLog, {
-      id: newId(),
-      chatId: row.chatId,
-      assistantMessageId: id,
-      userMessageId: null,
-      createdAt: new Date(),
-      userId: row.userId,
-      checkpoint: row.parts,
-    });
+    await recoverTurn(database.db, turnLog, lapsedTurn(row));
     const recovered = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
     expect(recovered.status).toBe("failed");
     expect((recovered.parts as { type: string; text?: string }[]).find((part) => part.type === "text")?.text).toBe(
@@ -209,19 +208,10 @@ test("a recovery that cannot read the turn log leaves the turn for the next swee
   turnLog.recover = async () => {
     throw new Error("Connection is closed.");
   };
-  const lapsed = (createdAt: Date) => ({
-    id: newId(),
-    chatId: row.chatId,
-    assistantMessageId: id,
-    userMessageId: null,
-    createdAt,
-    userId: row.userId,
-    checkpoint: row.parts,
-  });
-  await expect(recoverTurn(database.db, turnLog, lapsed(new Date()))).rejects.toThrow(/next sweep/);
+  await expect(recoverTurn(database.db, turnLog, lapsedTurn(row))).rejects.toThrow(/next sweep/);
   expect((await database.db.prisma.message.findUniqueOrThrow({ where: { id } })).status).toBe("streaming");
 
-  await recoverTurn(database.db, turnLog, lapsed(new Date(Date.now() - 2 * 60 * 60 * 1000)));
+  await recoverTurn(database.db, turnLog, lapsedTurn(row, new Date(Date.now() - 2 * 60 * 60 * 1000)));
   const recovered = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
   expect(recovered.status).toBe("failed");
   expect((recovered.parts as { type: string; text?: string }[]).find((part) => part.type === "text")?.text).toBe(
