@@ -4,11 +4,33 @@ import type { Sql } from "./client.ts";
 // so instances with skewed clocks agree on who has lapsed.
 const NOW = `(clock_timestamp() AT TIME ZONE 'UTC')`;
 
-/** Renews the lease of the turns this instance runs, in one statement. */
-export async function renewLeases(sql: Sql, streamIds: string[]): Promise<void> {
-  if (streamIds.length === 0) return;
-  await sql.query(`UPDATE "Stream" SET "heartbeatAt" = ${NOW} WHERE id = ANY($1::uuid[]) AND status = 'active'`, [
+/** A stop asked for on another instance (see `requestStops`), read back by the turn's owner. */
+export interface StopRequest {
+  id: string;
+  reason: string;
+}
+
+/**
+ * Renews the lease of the turns this instance runs, in one statement, and
+ * returns the stops asked for them since (`requestStops`).
+ */
+export async function renewLeases(sql: Sql, streamIds: string[]): Promise<StopRequest[]> {
+  if (streamIds.length === 0) return [];
+  return sql.query<StopRequest>(
+    `WITH renewed AS (
+       UPDATE "Stream" SET "heartbeatAt" = ${NOW} WHERE id = ANY($1::uuid[]) AND status = 'active'
+       RETURNING id, "stopRequested"
+     )
+     SELECT id, "stopRequested" AS reason FROM renewed WHERE "stopRequested" IS NOT NULL`,
+    [streamIds],
+  );
+}
+
+/** Asks the owners of the active turns `streamIds` to stop them; each owner reads it when it next renews its lease. */
+export async function requestStops(sql: Sql, streamIds: string[], reason: string): Promise<void> {
+  await sql.query(`UPDATE "Stream" SET "stopRequested" = $2 WHERE id = ANY($1::uuid[]) AND status = 'active'`, [
     streamIds,
+    reason,
   ]);
 }
 

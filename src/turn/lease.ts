@@ -1,5 +1,5 @@
 import type { Database } from "../db/client.ts";
-import { claimLapsedTurns, renewLeases } from "../db/turn-lease.ts";
+import { claimLapsedTurns, renewLeases, type StopRequest } from "../db/turn-lease.ts";
 import { log } from "../log.ts";
 import type { TurnLog } from "./turn-log.ts";
 import { recoverTurn } from "./recover.ts";
@@ -10,7 +10,8 @@ import { settleQuietReads } from "./settle-reads.ts";
  * whose owner died. Every third of `leaseSeconds` the instance renews its
  * turns' leases and sweeps: a turn not renewed for `leaseSeconds` is claimed
  * by one instance and recovered (recover.ts). With the default 15 s a crashed
- * instance's turns end within about 20 s.
+ * instance's turns end within about 20 s. The renewal also hands its turns'
+ * stop requests (`requestStops`) to `onStop`.
  */
 export class TurnLeases {
   private readonly db: Database;
@@ -18,19 +19,31 @@ export class TurnLeases {
   private readonly ownerId: string;
   private readonly leaseSeconds: number;
   private readonly running: () => string[];
+  private readonly onStop: (request: StopRequest) => void;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
 
   constructor(
     db: Database,
     turnLog: TurnLog,
-    options: { ownerId: string; leaseSeconds: number; running: () => string[] },
+    options: {
+      ownerId: string;
+      leaseSeconds: number;
+      running: () => string[];
+      onStop: (request: StopRequest) => void;
+    },
   ) {
     this.db = db;
     this.turnLog = turnLog;
     this.ownerId = options.ownerId;
     this.leaseSeconds = options.leaseSeconds;
     this.running = options.running;
+    this.onStop = options.onStop;
+  }
+
+  /** How long until every running turn's lease is renewed (and its stop requests read). */
+  get renewEveryMs(): number {
+    return (this.leaseSeconds * 1000) / 3;
   }
 
   /**
@@ -39,10 +52,9 @@ export class TurnLeases {
    */
   async start({ recoverNow }: { recoverNow: boolean }): Promise<void> {
     if (recoverNow) await this.sweep(0);
-    const everyMs = (this.leaseSeconds * 1000) / 3;
     this.timer = setInterval(() => {
       this.ticking ??= this.tick().finally(() => (this.ticking = null));
-    }, everyMs);
+    }, this.renewEveryMs);
     this.timer.unref();
   }
 
@@ -54,7 +66,7 @@ export class TurnLeases {
 
   private async tick(): Promise<void> {
     try {
-      await renewLeases(this.db.sql, this.running());
+      for (const request of await renewLeases(this.db.sql, this.running())) this.onStop(request);
     } catch (error) {
       log.warn("turn leases could not be renewed", { error });
     }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Database } from "../db/client.ts";
 import { getActiveStreamIdsByChatId } from "../db/streams.ts";
+import { requestStops } from "../db/turn-lease.ts";
 import { log } from "../log.ts";
 import type { RedisConnections } from "../redis/connections.ts";
 import type { ChunkSource } from "./chunk-source.ts";
@@ -16,7 +17,8 @@ import { isTerminal, type TurnEvent, type TurnLog } from "./turn-log.ts";
 import { TurnRun, type TurnSettings } from "./turn-run.ts";
 import { UnsavedTurns } from "./unsaved-turns.ts";
 
-// How long stopStream waits for another instance to store the turn it stopped.
+// How long stopStream waits for another instance to store the turn it stopped,
+// once that instance has had the stop (at the latest when it renews its leases).
 const REMOTE_STOP_WAIT_MS = 5_000;
 
 export interface TurnRegistryOptions {
@@ -69,6 +71,9 @@ export class TurnRegistry {
       leaseSeconds,
       // An answer kept unsaved is still this instance's: its lease is renewed, no sweep takes it.
       running: () => [...this.runningStreamIds(), ...this.unsaved.streamIds],
+      onStop: ({ id, reason }) => {
+        for (const run of this.runs()) if (run.turn.streamId === id) run.stop(reason);
+      },
     });
   }
 
@@ -131,7 +136,8 @@ export class TurnRegistry {
    */
   async stop(chatId: string, reason: string): Promise<boolean> {
     const here = this.stopHere(chatId, reason);
-    const elsewhere = this.bus ? this.stopElsewhere(chatId, reason, here.ids) : Promise.resolve(false);
+    const bus = this.bus;
+    const elsewhere = bus ? this.stopElsewhere(bus, chatId, reason, here.ids) : Promise.resolve(false);
     const [, stoppedElsewhere] = await Promise.all([here.stored, elsewhere]);
     return here.ids.size > 0 || stoppedElsewhere;
   }
@@ -146,21 +152,29 @@ export class TurnRegistry {
   }
 
   /**
-   * Publishes the stop when another instance runs a turn of the chat, then
-   * waits for those turns to be stored; true when one was. A stream still
-   * active when the wait ends is taken for one left by an instance that is
-   * gone (a crash mid-turn) and ended as the lease sweep would, at once, so it
-   * does not hold every later stop of the chat for the whole wait, nor make it
-   * answer true. (Should its instance be alive after all, its own store of
-   * the turn overwrites that.)
+   * Stops the turns another instance runs: asks for the stop on their rows,
+   * which their owner reads when it renews its leases (so a Redis outage or
+   * reconnect that loses the published stop does not lose the stop), and
+   * publishes it, which their owner hears at once; then waits for those turns
+   * to be stored; true when one was. A stream still active when the wait ends
+   * is taken for one left by an instance that is gone (a crash mid-turn) and
+   * ended as the lease sweep would, at once, so it does not hold every later
+   * stop of the chat for the whole wait, nor make it answer true. (Should its
+   * instance be alive after all, its own store of the turn overwrites that.)
    */
-  private async stopElsewhere(chatId: string, reason: string, local: Set<string>): Promise<boolean> {
+  private async stopElsewhere(bus: StopBus, chatId: string, reason: string, local: Set<string>): Promise<boolean> {
     const remote = async () =>
       (await getActiveStreamIdsByChatId(this.db.prisma, chatId)).filter((id) => !local.has(id));
     const running = await remote();
     if (running.length === 0) return false;
-    await this.bus!.publish(chatId, reason);
-    const deadline = Date.now() + REMOTE_STOP_WAIT_MS;
+    await requestStops(this.db.sql, running, reason);
+    bus.publish(chatId, reason).catch((error: unknown) =>
+      log.warn("the stop could not be published; the turns' owners read it when they renew their leases", {
+        chatId,
+        error,
+      }),
+    );
+    const deadline = Date.now() + this.leases.renewEveryMs + REMOTE_STOP_WAIT_MS;
     // Only the turns running when the stop went out: later ones are not its business.
     let left = running;
     while (left.length > 0 && Date.now() < deadline) {
