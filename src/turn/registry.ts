@@ -1,9 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Database } from "../db/client.ts";
-import { getActiveStreamIdsByChatId } from "../db/streams.ts";
-import { requestStops } from "../db/turn-lease.ts";
-import { log } from "../log.ts";
 import type { RedisConnections } from "../redis/connections.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import { drainingRefusal, drainRuns, type DrainOptions, type DrainReport } from "./drain.ts";
@@ -11,15 +7,12 @@ import { TurnLeases } from "./lease.ts";
 import { metrics } from "../metrics.ts";
 import { OverloadGuard, type OverloadLimits } from "./overload.ts";
 import type { PreparedTurn } from "./prepare.ts";
+import { stopElsewhere } from "./remote-stop.ts";
 import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
 import { storedEnd } from "./settle-reads.ts";
 import { isTerminal, type TurnEvent, type TurnLog } from "./turn-log.ts";
 import { TurnRun, type TurnSettings } from "./turn-run.ts";
 import { UnsavedTurns } from "./unsaved-turns.ts";
-
-// How long stopStream waits for another instance to store the turn it stopped,
-// once that instance has had the stop (at the latest when it renews its leases).
-const REMOTE_STOP_WAIT_MS = 5_000;
 
 export interface TurnRegistryOptions {
   turnLog: TurnLog;
@@ -137,7 +130,9 @@ export class TurnRegistry {
   async stop(chatId: string, reason: string): Promise<boolean> {
     const here = this.stopHere(chatId, reason);
     const bus = this.bus;
-    const elsewhere = bus ? this.stopElsewhere(bus, chatId, reason, here.ids) : Promise.resolve(false);
+    const elsewhere = bus
+      ? stopElsewhere({ db: this.db, bus, leases: this.leases }, chatId, reason, here.ids)
+      : Promise.resolve(false);
     const [, stoppedElsewhere] = await Promise.all([here.stored, elsewhere]);
     return here.ids.size > 0 || stoppedElsewhere;
   }
@@ -149,47 +144,6 @@ export class TurnRegistry {
       ids: new Set(runs.map((run) => run.turn.streamId)),
       stored: Promise.allSettled(runs.map((run) => run.finished)),
     };
-  }
-
-  /**
-   * Stops the turns another instance runs: asks for the stop on their rows,
-   * which their owner reads when it renews its leases (so a Redis outage or
-   * reconnect that loses the published stop does not lose the stop), and
-   * publishes it, which their owner hears at once; then waits for those turns
-   * to be stored; true when one was. A stream still active when the wait ends
-   * is taken for one left by an instance that is gone (a crash mid-turn) and
-   * ended as the lease sweep would, at once, so it does not hold every later
-   * stop of the chat for the whole wait, nor make it answer true. (Should its
-   * instance be alive after all, its own store of the turn overwrites that.)
-   */
-  private async stopElsewhere(bus: StopBus, chatId: string, reason: string, local: Set<string>): Promise<boolean> {
-    const remote = async () =>
-      (await getActiveStreamIdsByChatId(this.db.prisma, chatId)).filter((id) => !local.has(id));
-    const running = await remote();
-    if (running.length === 0) return false;
-    await requestStops(this.db.sql, running, reason);
-    bus.publish(chatId, reason).catch((error: unknown) =>
-      log.warn("the stop could not be published; the turns' owners read it when they renew their leases", {
-        chatId,
-        error,
-      }),
-    );
-    const deadline = Date.now() + this.leases.renewEveryMs + REMOTE_STOP_WAIT_MS;
-    // Only the turns running when the stop went out: later ones are not its business.
-    let left = running;
-    while (left.length > 0 && Date.now() < deadline) {
-      await sleep(25);
-      const active = new Set(await remote());
-      left = left.filter((id) => active.has(id));
-    }
-    if (left.length > 0) {
-      log.warn("no instance answered the stop for these turns; ending them as their instance's crash", {
-        chatId,
-        streamIds: left,
-      });
-      await this.leases.recoverNow(left);
-    }
-    return left.length < running.length;
   }
 
   /** Set once shutdown begins: new turns are refused (see `refuseIfDraining`). */
