@@ -22,6 +22,7 @@ test("persisted documents cover every operation in client/documents", () => {
   );
   expect(operations.sort()).toEqual(
     [
+      "AddToolOutput",
       "Chat",
       "Chats",
       "CreateChat",

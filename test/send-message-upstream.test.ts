@@ -416,6 +416,42 @@ describe("streams that must not fail", () => {
     expect(terminal).toMatchObject({ __typename: "StreamFinished", finishReason: "length", usage: null });
   });
 
+  it("a tool call left to the client is stored as the model left it, and sent as output-error once the user goes on", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const chatId = randomUUID();
+    const ask = { toolCallId: "ask-1", toolName: "askUser", input: { question: "Proceed?" } };
+    fake.handle(
+      respond([
+        ...turnHead(),
+        ...textDeltas("t1", "Let me check."),
+        { type: "tool-input-available", ...ask },
+        ...turnTail(null, "tool-calls"),
+      ]),
+    );
+    const first = await subscribeWithFetch(gateway.url, sendInput("Do it", { chatId }), { token });
+    const finished = first.events.at(-1)!;
+    expect(finished).toMatchObject({ __typename: "StreamFinished", finishReason: "tool-calls" });
+    const tool = finished.message.parts.find((p: any) => p.__typename === "ToolPart");
+    expect(tool).toMatchObject({ toolCallId: "ask-1", state: "input-available", input: { question: "Proceed?" } });
+
+    // Sent as input-available, the AI SDK would refuse the history (AI_MissingToolResultsError) on every later turn.
+    fake.handle(respond(textTurn("Fine.")));
+    const second = await subscribeWithFetch(gateway.url, sendInput("Never mind", { chatId }), { token });
+    expect(second.events.at(-1)!.__typename).toBe("StreamFinished");
+    const sent = fake.requests.at(-1)!.body.existingMessages;
+    expect(sent[1].parts).toContainEqual({
+      type: "tool-askUser",
+      toolCallId: "ask-1",
+      state: "output-error",
+      input: { question: "Proceed?" },
+      errorText: expect.stringMatching(/without answering/),
+    });
+    const { convertToModelMessages } = await import("ai");
+    await expect(
+      convertToModelMessages([...sent, { id: "m", role: "user", parts: [{ type: "text", text: "x" }] }]),
+    ).resolves.toBeDefined();
+  });
+
   it("an interrupted tool call is stored as output-error and sent back so in the next turn", async () => {
     const token = await gateway.tokenFor(newUser());
     const chatId = randomUUID();

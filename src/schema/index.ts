@@ -8,6 +8,7 @@ import "./message-part.ts";
 import "./message.ts";
 import "./chat.ts";
 import "./vote.ts";
+import "./tool-output.ts";
 import "./stream-events.ts";
 import "./send-message.ts";
 import "./resume-stream.ts";

@@ -9,6 +9,7 @@ import { ChatSDKError, codeOf, idNotAvailable } from "../errors.ts";
 import type { Chat, Message, User, Visibility } from "../generated/prisma/client.ts";
 import { dailyMessageLimit, quotaWindowStart } from "../quota.ts";
 import { toUIMessage } from "./ui-message.ts";
+import { closeUnansweredToolCalls } from "./unanswered-tools.ts";
 
 export interface TurnRequest {
   chatId: string;
@@ -73,7 +74,7 @@ export async function prepareTurn(db: Database, env: Env, user: User, request: T
     streamId,
     assistantMessageId,
     selectedChatModel: request.model ?? env.DEFAULT_CHAT_MODEL,
-    existingMessages: begun.existing.map(toUIMessage),
+    existingMessages: closeUnansweredToolCalls(begun.existing.map(toUIMessage)),
   };
 }
 

@@ -1,0 +1,29 @@
+import { isToolUIPart, type UIMessage } from "ai";
+
+export const unansweredToolError = "The user went on without answering this tool call.";
+
+/**
+ * The chat's history as the streamer gets it: a tool call the model left to
+ * the client (a tool without `execute`, finish reason "tool-calls") that got
+ * no result before the user sent the next message goes as "output-error".
+ * Sent as "input-available", the AI SDK refuses the whole history
+ * (AI_MissingToolResultsError) and every later turn of the chat fails. The
+ * stored message keeps the call as the model left it; addToolOutput answers it.
+ */
+export function closeUnansweredToolCalls(messages: UIMessage[]): UIMessage[] {
+  return messages.map((message) =>
+    message.role === "assistant" && message.parts.some(isUnanswered)
+      ? { ...message, parts: message.parts.map((part) => (isUnanswered(part) ? closed(part) : part)) }
+      : message,
+  );
+}
+
+type Part = UIMessage["parts"][number];
+
+function isUnanswered(part: Part): boolean {
+  return isToolUIPart(part) && part.state === "input-available" && part.providerExecuted !== true;
+}
+
+function closed(part: Part): Part {
+  return { ...part, state: "output-error", errorText: unansweredToolError } as Part;
+}
