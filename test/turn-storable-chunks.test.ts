@@ -103,6 +103,36 @@ describe("ChunkRepair", () => {
     ]);
   });
 
+  it("replaces a half whose part a streamer never ended, where its step ends or a part of its id starts again", () => {
+    expect(
+      repairAll([
+        { type: "text-delta", id: "0", delta: "step one \ud83d" },
+        { type: "finish-step" },
+        { type: "start-step" },
+        { type: "reasoning-delta", id: "r", delta: "\ud83d" },
+        { type: "reasoning-start", id: "r" },
+        { type: "tool-input-delta", toolCallId: "c", inputTextDelta: "{\ud83d" },
+        { type: "tool-input-start", toolCallId: "c", toolName: "x" },
+        { type: "text-delta", id: "0", delta: "\ud83d" },
+        { type: "text-start", id: "0" },
+        { type: "text-delta", id: "0", delta: "step two" },
+      ]),
+    ).toEqual([
+      { type: "text-delta", id: "0", delta: "step one " },
+      { type: "text-delta", id: "0", delta: FFFD },
+      { type: "finish-step" },
+      { type: "start-step" },
+      { type: "reasoning-delta", id: "r", delta: FFFD },
+      { type: "reasoning-start", id: "r" },
+      { type: "tool-input-delta", toolCallId: "c", inputTextDelta: "{" },
+      { type: "tool-input-delta", toolCallId: "c", inputTextDelta: FFFD },
+      { type: "tool-input-start", toolCallId: "c", toolName: "x" },
+      { type: "text-delta", id: "0", delta: FFFD },
+      { type: "text-start", id: "0" },
+      { type: "text-delta", id: "0", delta: "step two" },
+    ]);
+  });
+
   it("replaces a low surrogate that follows nothing, and U+0000, in any field", () => {
     expect(
       repairAll([

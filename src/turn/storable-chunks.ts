@@ -68,8 +68,8 @@ const none: UIMessageChunk[] = [];
  * Makes a stream's chunks storable, in order. A surrogate pair cut in two
  * across deltas of one part (a streamer that slices text by UTF-16 units) is
  * joined, not replaced: a delta's trailing high surrogate waits for the part's
- * next delta, and becomes U+FFFD only if the part (or the stream, at finish or
- * abort) ends first. A body that breaks off loses such a waiting half.
+ * next delta, and becomes U+FFFD only if the part (or its step, or the stream,
+ * at finish or abort) ends first. A body that breaks off loses such a waiting half.
  */
 export class ChunkRepair {
   /** Waiting high surrogates by part; null while none waits (nearly always). */
@@ -82,13 +82,19 @@ export class ChunkRepair {
       case "reasoning-delta":
       case "tool-input-delta":
         return this.delta(chunk);
+      // A part ends at its end chunk, or, when a streamer leaves that out, where a part of
+      // the same id starts again or the step ends.
+      case "text-start":
       case "text-end":
         return this.endPart(`text-delta:${chunk.id}`, chunk);
+      case "reasoning-start":
       case "reasoning-end":
         return this.endPart(`reasoning-delta:${chunk.id}`, chunk);
+      case "tool-input-start":
       case "tool-input-available":
       case "tool-input-error":
         return this.endPart(`tool-input-delta:${chunk.toolCallId}`, chunk);
+      case "finish-step":
       case "finish":
       case "abort":
         return this.endAll(chunk);
