@@ -3,7 +3,8 @@
 //   useChat({ id: chatId, transport: new GatewayChatTransport({ url: "/graphql", headers }) })
 //
 // Ids that are not UUIDs (useChat's own) are mapped to UUIDs (client/ai-sdk-ids.ts).
-// sendMessages sends the last user message through sendMessage; the turn's
+// sendMessages sends the last user message through sendMessage (or, sent again
+// with client-side tools' results, stores them with addToolOutput); the turn's
 // events come back as UIMessageChunks (client/ai-sdk-chunks.ts) that fold into
 // the message the gateway stores. reconnectToStream replays the chat's turn
 // from StreamStarted through resumeStream. Only types come from `ai`: the
@@ -13,6 +14,7 @@ import { gatewayId } from "./ai-sdk-ids.ts";
 import { turnStream } from "./ai-sdk-stream.ts";
 import { createGatewayClient, GatewayError, type GatewayClient } from "./core.ts";
 import {
+  AddToolOutputDocument,
   DeleteTrailingMessagesDocument,
   StopStreamDocument,
   type SendMessageInput,
@@ -86,6 +88,28 @@ export class GatewayChatTransport<M extends UIMessage = UIMessage> implements Ch
   async sendMessages(request: SendOptions<M>): Promise<ReadableStream<UIMessageChunk>> {
     // Stopped before it was sent: nothing to send, nothing to stop.
     request.abortSignal?.throwIfAborted();
+    const last = request.messages.at(-1);
+    if (request.trigger === "submit-message" && last?.role === "assistant") {
+      // useChat sends the chat again once the client's tools have answered (sendAutomaticallyWhen):
+      // the answers are stored for the next turn's model; the gateway starts no turn without a user message.
+      const client = await this.client(request.headers);
+      try {
+        await saveToolOutputs(client, gatewayId(request.chatId), last, request.abortSignal);
+      } finally {
+        client.dispose();
+      }
+      // An empty step ends the message's tool step, as a model's answer would, so useChat's
+      // lastAssistantMessageIsCompleteWithToolCalls no longer holds and it does not send again.
+      return new ReadableStream<UIMessageChunk>({
+        start(controller) {
+          controller.enqueue({ type: "start-step" });
+          controller.enqueue({ type: "finish-step" });
+          // With metadata (none new), so the chat writes the message it folded.
+          controller.enqueue({ type: "finish", messageMetadata: {} });
+          controller.close();
+        },
+      });
+    }
     const user = request.messages.findLast((message) => message.role === "user");
     if (!user) throw badRequest("There is no user message to send.");
     const input: SendMessageInput = {
@@ -166,6 +190,36 @@ async function deleteFrom(client: GatewayClient, messageId: string, signal: Abor
     await client.request(DeleteTrailingMessagesDocument, { messageId }, { signal });
   } catch (error) {
     if (!(error instanceof GatewayError && error.code === "not_found:chat")) throw error;
+  }
+}
+
+type ToolOutcome = {
+  toolCallId: string;
+  state: string;
+  output?: unknown;
+  errorText?: string;
+  providerExecuted?: boolean;
+};
+
+/** Stores the results the client's tools gave (useChat's addToolOutput); one stored already is left as it is. */
+async function saveToolOutputs(client: GatewayClient, chatId: string, message: UIMessage, signal?: AbortSignal) {
+  const answered = message.parts.filter((part) => {
+    if (!part.type.startsWith("tool-") && part.type !== "dynamic-tool") return false;
+    const { state, providerExecuted } = part as unknown as ToolOutcome;
+    return (state === "output-available" || state === "output-error") && providerExecuted !== true;
+  }) as unknown as ToolOutcome[];
+  for (const part of answered) {
+    const answer =
+      part.state === "output-error" ? { errorText: part.errorText ?? "The tool failed." } : { output: part.output };
+    try {
+      await client.request(
+        AddToolOutputDocument,
+        { input: { chatId, messageId: gatewayId(message.id), toolCallId: part.toolCallId, ...answer } },
+        { signal },
+      );
+    } catch (error) {
+      if (!(error instanceof GatewayError && /not waiting for a result/.test(error.message))) throw error;
+    }
   }
 }
 

@@ -5,8 +5,8 @@
 // replaces the answer, and refusals surface with the Chat SDK's codes.
 import { randomUUID } from "node:crypto";
 import { Chat } from "@ai-sdk/react";
-import { readUIMessageStream, type UIMessage } from "ai";
-import { describe, expect, test } from "vitest";
+import { lastAssistantMessageIsCompleteWithToolCalls, readUIMessageStream, type UIMessage } from "ai";
+import { describe, expect, test, vi } from "vitest";
 import { gatewayId } from "../client/ai-sdk-ids.ts";
 import { GatewayChatTransport, type GatewayChatTransportOptions } from "../client/ai-sdk-transport.ts";
 import type { GatewayError } from "../client/core.ts";
@@ -120,6 +120,47 @@ describe("GatewayChatTransport with the AI SDK's chat state", () => {
       finishReason: "stop",
       usage: { inputTokens: 11, outputTokens: 7, totalTokens: 18, model: "fake-model" },
     });
+  });
+
+  test("a client-side tool's answer (addToolOutput, sent again automatically) is stored for the next turn", async () => {
+    fake.handle(
+      respond([
+        ...turnHead(),
+        { type: "tool-input-available", toolCallId: "ask-1", toolName: "askUser", input: { question: "Proceed?" } },
+        { type: "finish-step" },
+        { type: "finish", finishReason: "tool-calls" },
+      ]),
+    );
+    const { transport } = await transportFor();
+    const chat = new Chat({
+      id: randomUUID(),
+      transport,
+      generateId: randomUUID,
+      sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls,
+    });
+    await chat.sendMessage({ text: "Shall we?" });
+    expect(chat.messages.at(-1)?.parts).toContainEqual(
+      expect.objectContaining({ type: "tool-askUser", state: "input-available" }),
+    );
+    const requests = fake.requests.length;
+    await chat.addToolOutput({ tool: "askUser", toolCallId: "ask-1", output: { answer: "yes" } });
+    await vi.waitFor(async () => {
+      const stored = await storedAssistant(chat.id);
+      expect(stored?.parts).toContainEqual(
+        expect.objectContaining({ toolCallId: "ask-1", state: "output-available", output: { answer: "yes" } }),
+      );
+    });
+    await vi.waitFor(() => expect(chat.status).toBe("ready"));
+    expect(chat.error).toBeUndefined();
+    // Or useChat would send the chat again and again.
+    expect(lastAssistantMessageIsCompleteWithToolCalls({ messages: chat.messages })).toBe(false);
+    // No turn without a user message: the answer waits for the user's next one.
+    expect(fake.requests.length).toBe(requests);
+    fake.handle(respond(textTurn("Going ahead.")));
+    await chat.sendMessage({ text: "Go on." });
+    expect(fake.requests.at(-1)!.body.existingMessages[1].parts).toContainEqual(
+      expect.objectContaining({ toolCallId: "ask-1", state: "output-available", output: { answer: "yes" } }),
+    );
   });
 
   test("a second transport reconnects to a running turn and folds the same message", async () => {
