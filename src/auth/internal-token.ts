@@ -1,4 +1,5 @@
-import { jwtVerify, SignJWT } from "jose";
+import { createHmac } from "node:crypto";
+import { jwtVerify } from "jose";
 
 // The gateway -> streamer credential (contract: "The streamer side").
 export const INTERNAL_TOKEN_ISSUER = "chat-gateway";
@@ -19,35 +20,33 @@ export function signInternalToken(secret: string, claims: InternalTokenClaims): 
   const hit = cache.get(key);
   if (hit && hit.reuseUntil > now) return hit.token;
 
-  const token = signingKey(secret).then((key) =>
-    new SignJWT({ chatId: claims.chatId })
-      .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-      .setIssuer(INTERNAL_TOKEN_ISSUER)
-      .setAudience(INTERNAL_TOKEN_AUDIENCE)
-      .setSubject(claims.userId)
-      .setIssuedAt(Math.floor(now / 1000))
-      .setExpirationTime(Math.floor(now / 1000) + TTL_SECONDS)
-      .sign(key),
+  const iat = Math.floor(now / 1000);
+  const token = Promise.resolve(
+    signHs256(secret, {
+      chatId: claims.chatId,
+      iss: INTERNAL_TOKEN_ISSUER,
+      aud: INTERNAL_TOKEN_AUDIENCE,
+      sub: claims.userId,
+      iat,
+      exp: iat + TTL_SECONDS,
+    }),
   );
-  token.catch(() => {
-    if (cache.get(key)?.token === token) cache.delete(key);
-  });
-
   if (cache.size >= MAX_CACHED) pruneCache(now);
   cache.set(key, { token, reuseUntil: now + REUSE_MS });
   return token;
 }
 
-// Imported once per secret: jose would import the raw secret on every sign.
-const signingKeys = new Map<string, Promise<CryptoKey>>();
+const HEADER = Buffer.from(JSON.stringify({ alg: "HS256", typ: "JWT" })).toString("base64url");
 
-function signingKey(secret: string): Promise<CryptoKey> {
-  let key = signingKeys.get(secret);
-  if (!key) {
-    key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    signingKeys.set(secret, key);
-  }
-  return key;
+/**
+ * A compact HS256 JWT, signed with node:crypto's HMAC on the calling thread:
+ * jose signs through WebCrypto, a job on the thread pool for every turn's
+ * token (BENCHMARKS.md, "What was tried"). jose verifies every token, here and
+ * in the streamer.
+ */
+function signHs256(secret: string, payload: Record<string, string | number>): string {
+  const signed = `${HEADER}.${Buffer.from(JSON.stringify(payload)).toString("base64url")}`;
+  return `${signed}.${createHmac("sha256", secret).update(signed).digest("base64url")}`;
 }
 
 export async function verifyInternalToken(secret: string, token: string): Promise<InternalTokenClaims> {
