@@ -118,9 +118,9 @@ describe("updates", () => {
     expect((await getChatById(prisma(), chat.id))!.visibility).toBe("private");
   });
 
-  test("updating a chat that does not exist is bad_request:database", async () => {
+  test("updating a chat that does not exist (deleted meanwhile) is not_found:chat", async () => {
     await expect(updateChatVisibilityById(prisma(), newId(), "public")).rejects.toMatchObject({
-      code: "bad_request:database",
+      code: "not_found:chat",
     });
   });
 });

@@ -152,12 +152,12 @@ describe("saveMessages", () => {
     expect(saved.createdAt.toISOString()).toBe(at.toISOString());
   });
 
-  test("a chat that does not exist is bad_request:database, without SQL details, and stores nothing", async () => {
+  test("a chat that does not exist (deleted meanwhile) is not_found:chat, without SQL details, and stores nothing", async () => {
     const { user } = await userWithChat();
     const error = await saveMessages(prisma(), [newMessage(newId(), user.id, "orphan")]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChatSDKError);
-    expect((error as ChatSDKError).code).toBe("bad_request:database");
-    expect((error as ChatSDKError).extensions.code).toBe("bad_request:database");
+    expect((error as ChatSDKError).code).toBe("not_found:chat");
+    expect((error as ChatSDKError).extensions.code).toBe("not_found:chat");
     expect((error as Error).message).not.toMatch(/foreign|constraint|violat|Message_|chatId|INSERT|prisma|P20/i);
     expect(await prisma().message.count()).toBe(0);
   });
@@ -249,11 +249,11 @@ describe("voteMessage", () => {
     expect(await votesOf(chat.id)).toEqual([{ chatId: chat.id, messageId: message.id, isUpvoted: false }]);
   });
 
-  test("a vote on a message that does not exist is bad_request:database", async () => {
+  test("a vote on a message that does not exist (deleted meanwhile) is not_found:chat", async () => {
     const { chat } = await userWithChat();
     await expect(voteMessage(prisma(), { chatId: chat.id, messageId: newId(), isUpvoted: true })).rejects.toMatchObject(
       {
-        code: "bad_request:database",
+        code: "not_found:chat",
       },
     );
     expect(await votesOf(chat.id)).toEqual([]);

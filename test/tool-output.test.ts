@@ -86,6 +86,18 @@ describe("addToolOutput", () => {
     });
   });
 
+  it("refuses an answer once the user went on: the next turn's model was told the call went unanswered", async () => {
+    const { token, chatId, messageId } = await askedTurn();
+    fake.handle(respond(textTurn("Fine.")));
+    await subscribeWithFetch(gateway.url, sendInput("Never mind", { chatId }), { token });
+    const input = { chatId, messageId, toolCallId: "ask-1", output: { answer: "yes" } };
+    const late = await gateway.gql(ADD_TOOL_OUTPUT, { input }, token);
+    expect(late.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/went on past this tool call/),
+      extensions: { code: "bad_request:api" },
+    });
+  });
+
   it("stores a failure as output-error", async () => {
     const { token, chatId, messageId } = await askedTurn();
     const input = { chatId, messageId, toolCallId: "ask-1", errorText: "The user closed the dialog." };

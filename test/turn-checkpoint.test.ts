@@ -126,7 +126,7 @@ test("a database that does not answer a checkpoint ends every turn of that write
   seen.refuse = new Error("Query read timeout");
   const writer = new CheckpointWriter(db, 150);
   const ended = new Set<string>();
-  const turns = ids.map((id) => writer.track(id, answerSoFar("lost"), () => ended.add(id)));
+  const turns = ids.map((id) => writer.track(id, answerSoFar("lost"), { unavailable: () => ended.add(id) }));
   await eventually(async () => ended.size === ids.length);
   expect([...ended].sort()).toEqual([...ids].sort());
   await Promise.all(turns.map((turn) => turn.stop()));

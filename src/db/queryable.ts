@@ -2,6 +2,7 @@ import { tracingChannel } from "node:diagnostics_channel";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { ChatSDKError, isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
+import { goneMeanwhile, isGoneMeanwhile } from "./gone-meanwhile.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "./unavailable.ts";
 
 /** A client or an open transaction: every query function takes either. */
@@ -10,8 +11,9 @@ export type Queryable = PrismaClient | Prisma.TransactionClient;
 /**
  * Runs a query and turns any driver failure into a client's error, logging
  * the details, which never reach the client: `offline:chat` (try again) while
- * the database is unavailable, `bad_request:database` otherwise. Every wait
- * inside is bounded (src/db/postgres.ts).
+ * the database is unavailable, `not_found:chat` when the chat or message it
+ * wrote about was deleted meanwhile, `bad_request:database` otherwise. Every
+ * wait inside is bounded (src/db/postgres.ts).
  */
 export async function dbCall<T>(name: string, run: () => Promise<T>): Promise<T> {
   try {
@@ -21,6 +23,10 @@ export async function dbCall<T>(name: string, run: () => Promise<T>): Promise<T>
     if (isDatabaseUnavailable(error)) {
       log.warn("database unavailable", { query: name, error });
       throw databaseUnavailable();
+    }
+    if (isGoneMeanwhile(error)) {
+      log.info("a write found its chat or message deleted meanwhile", { query: name, error });
+      throw goneMeanwhile();
     }
     log.error("database query failed", { query: name, error });
     throw new ChatSDKError("bad_request:database");

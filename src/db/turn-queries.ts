@@ -92,12 +92,12 @@ export async function updateStreamStatus(sql: Sql, id: string, status: StreamSta
 
 /**
  * Step 5 of a turn as one statement (so atomic without a transaction): the
- * assistant message `messageId` with `message`'s parts and status (it replaces
- * the STREAMING row and keeps its time; inserted after every message of its
- * chat should that row be gone), or, when `message` is null, the STREAMING row
- * removed; the chat's lastContext when `context` is given; the Stream row's
- * status. Returns the stored message, or null when none was stored or the
- * chat is gone.
+ * assistant message `messageId` with `message`'s parts and status (in place of
+ * the STREAMING row, keeping its time), or, when `message` is null, the
+ * STREAMING row removed; the chat's lastContext when `context` is given; the
+ * Stream row's status. A row that is gone (its chat deleted, or the
+ * conversation edited back past it while the turn ran) stays gone: the answer
+ * is not brought back. Returns the stored message, or null when none was stored.
  */
 export async function storeTurnOutcome(
   sql: Sql,
@@ -115,28 +115,22 @@ export async function storeTurnOutcome(
   const { message, context } = outcome;
   const [row] = await sql.query<Message>(
     `WITH message AS (
-       INSERT INTO "Message" (id, "chatId", "userId", role, parts, attachments, status, "createdAt")
-       SELECT $1::uuid, chat.id, $3, 'assistant', $4::jsonb, '[]'::jsonb, $5::"MessageStatus",
-              next_message_time(chat.id, $6::timestamp)
-         FROM "Chat" chat WHERE chat.id = $2::uuid AND $7::boolean
-       ON CONFLICT (id) DO UPDATE SET parts = EXCLUDED.parts, status = EXCLUDED.status
-         WHERE NOT $12::boolean OR "Message".status = 'streaming'
+       UPDATE "Message" SET parts = $3::jsonb, status = $4::"MessageStatus"
+        WHERE id = $1::uuid AND "chatId" = $2::uuid AND $5::boolean AND (NOT $10::boolean OR status = 'streaming')
        RETURNING ${MESSAGE}
      ), dropped AS (
-       DELETE FROM "Message" WHERE id = $1::uuid AND NOT $7::boolean AND status = 'streaming'
+       DELETE FROM "Message" WHERE id = $1::uuid AND NOT $5::boolean AND status = 'streaming'
      ), context AS (
-       UPDATE "Chat" SET "lastContext" = $8::jsonb WHERE id = $2::uuid AND $9::boolean
+       UPDATE "Chat" SET "lastContext" = $6::jsonb WHERE id = $2::uuid AND $7::boolean
      ), stream AS (
-       UPDATE "Stream" SET status = $10::"StreamStatus" WHERE id = $11::uuid
+       UPDATE "Stream" SET status = $8::"StreamStatus" WHERE id = $9::uuid
      )
      SELECT * FROM message`,
     [
       outcome.messageId,
       outcome.chatId,
-      message?.userId ?? null,
       message ? JSON.stringify(message.parts) : null,
       message?.status ?? "complete",
-      new Date().toISOString(),
       message !== null,
       context?.value == null ? null : JSON.stringify(context.value),
       context !== null,
@@ -151,16 +145,20 @@ export async function storeTurnOutcome(
 /**
  * The partial answers so far into their turns' STREAMING rows, in one
  * statement, so a restart can store them (the embedded mode's recovery); a
- * no-op for a turn already stored.
+ * no-op for a turn already stored. Returns the ids of the rows that are gone
+ * (deleted with their chat, or by an edit of the conversation).
  */
-export async function checkpointParts(sql: Sql, rows: { id: string; parts: unknown }[]): Promise<void> {
-  if (rows.length === 0) return;
-  await sql.query(
-    `UPDATE "Message" AS m SET parts = v.parts
-       FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, parts jsonb)
-      WHERE m.id = v.id AND m.status = 'streaming'`,
+export async function checkpointParts(sql: Sql, rows: { id: string; parts: unknown }[]): Promise<string[]> {
+  if (rows.length === 0) return [];
+  const gone = await sql.query<{ id: string }>(
+    `WITH v AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, parts jsonb)),
+     written AS (
+       UPDATE "Message" AS m SET parts = v.parts FROM v WHERE m.id = v.id AND m.status = 'streaming'
+     )
+     SELECT v.id FROM v WHERE NOT EXISTS (SELECT 1 FROM "Message" m WHERE m.id = v.id)`,
     [JSON.stringify(rows)],
   );
+  return gone.map((row) => row.id);
 }
 
 /** A turn that is no longer running, as stored: its Stream status, assistant message and the chat's last usage. */

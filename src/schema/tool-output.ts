@@ -78,6 +78,17 @@ builder.mutationField("addToolOutput", (t) =>
         if (message.status === "streaming") {
           throw new ChatSDKError("bad_request:api", "The message is still being generated.");
         }
+        const later = await tx.message.findFirst({
+          where: { chatId: chat.id, createdAt: { gt: message.createdAt } },
+          select: { id: true },
+        });
+        // The next turn's model was told the call went unanswered (unanswered-tools.ts).
+        if (later) {
+          throw new ChatSDKError(
+            "bad_request:api",
+            "The conversation went on past this tool call; the model was told it went unanswered.",
+          );
+        }
         const parts = answered(message.parts as UIMessage["parts"], input.toolCallId, input.answer);
         const [checked] = await validateUIMessages([{ id: message.id, role: "assistant", parts }], ctx.env);
         return tx.message.update({ where: { id: message.id }, data: { parts: checked.parts as never } });

@@ -17,6 +17,7 @@ interface Tracked {
   messageId: string;
   received: ReceivedChunks;
   unavailable: () => void;
+  deleted: () => void;
   /** `received.count` at the last write. */
   written: number;
   dueAt: number;
@@ -33,7 +34,9 @@ interface Tracked {
  * due times stay spread as the turns started. A timer, so never on the
  * first-delta path. A write that finds the database down or not answering
  * within its bounds calls each of its turns' `unavailable` (the turn then
- * ends, see turn-run.ts); other failures are only logged.
+ * ends, see turn-run.ts); one that finds a turn's row gone (its chat
+ * deleted, or the conversation edited past it) calls its `deleted`; other
+ * failures are only logged.
  */
 export class CheckpointWriter {
   private readonly db: Database;
@@ -48,12 +51,17 @@ export class CheckpointWriter {
   }
 
   /** Checkpoints the turn's answer until `stop`, which waits for a write under way so the final store lands after it. */
-  track(messageId: string, received: ReceivedChunks, unavailable: () => void = () => {}): { stop(): Promise<void> } {
+  track(
+    messageId: string,
+    received: ReceivedChunks,
+    { unavailable = () => {}, deleted = () => {} }: { unavailable?: () => void; deleted?: () => void } = {},
+  ): { stop(): Promise<void> } {
     if (this.everyMs <= 0) return { stop: async () => {} };
     const entry: Tracked = {
       messageId,
       received,
       unavailable,
+      deleted,
       written: 0,
       dueAt: Date.now() + this.everyMs,
       writing: null,
@@ -94,10 +102,13 @@ export class CheckpointWriter {
   private write(batch: Tracked[]): Promise<void> {
     const writing = this.fold(batch).then(async (folded) => {
       try {
-        await checkpointParts(
-          this.db.sql,
-          folded.map(({ entry, parts }) => ({ id: entry.messageId, parts })),
+        const gone = new Set(
+          await checkpointParts(
+            this.db.sql,
+            folded.map(({ entry, parts }) => ({ id: entry.messageId, parts })),
+          ),
         );
+        for (const { entry } of folded) if (gone.has(entry.messageId)) entry.deleted();
       } catch (error) {
         log.warn("turn checkpoint failed", { messageIds: folded.map(({ entry }) => entry.messageId), error });
         if (isDatabaseUnavailable(error)) for (const { entry } of folded) entry.unavailable();

@@ -9,6 +9,13 @@ import { showsAnything } from "./assemble.ts";
 import type { Usage } from "./events.ts";
 import type { PreparedTurn } from "./prepare.ts";
 
+/** The turn's assistant message was deleted while it ran (deleteChat, or deleteTrailingMessages past it): not stored. */
+export class AnswerDeleted extends Error {
+  constructor(chatId: string) {
+    super(`the answer's message in chat ${chatId} was deleted while the turn ran; it was not stored`);
+  }
+}
+
 export interface TurnOutcome {
   status: Exclude<MessageStatus, "streaming">;
   message: UIMessage;
@@ -53,7 +60,7 @@ export async function persistTurn(
           context: outcome.status === "complete" || outcome.usage !== null ? { value: outcome.usage } : null,
         }),
       );
-      if (keep && !stored) throw new Error(`chat ${turn.chat.id} is gone; the answer was not stored`);
+      if (keep && !stored) throw new AnswerDeleted(turn.chat.id);
       return stored;
     } catch (error) {
       const retry = retryDelaysMs[attempt];

@@ -35,3 +35,6 @@ export const UNSAVED =
   "The answer could not be stored yet; what arrived is kept and stored once the database takes it.";
 
 export const TOO_LONG = "The answer grew past the gateway's bound for one turn; what arrived is kept.";
+
+export const ANSWER_DELETED =
+  "The answer was deleted (its chat deleted, or the conversation edited) while it was being generated.";

@@ -11,12 +11,21 @@ import { createChunkMapper, type ChunkMapper } from "./chunk-events.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import type { WithoutSeq } from "./events.ts";
 import { misorderedFailure, streamerAbortReason, streamerErrorFailure, upstreamFailure } from "./failure.ts";
-import { persistTurn, type TurnOutcome } from "./persist.ts";
+import { AnswerDeleted, persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { chunkBytes, ReceivedChunks } from "./received-chunks.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
 import type { UnsavedTurns } from "./unsaved-turns.ts";
-import { DATABASE_LOST, stopReason, TOO_LONG, TOO_SLOW, TurnCutOff, TurnStopped, UNSAVED } from "./turn-endings.ts";
+import {
+  ANSWER_DELETED,
+  DATABASE_LOST,
+  stopReason,
+  TOO_LONG,
+  TOO_SLOW,
+  TurnCutOff,
+  TurnStopped,
+  UNSAVED,
+} from "./turn-endings.ts";
 
 export type { TurnEvent } from "./turn-log.ts";
 
@@ -113,9 +122,11 @@ export class TurnRun {
     // A database that does not answer a checkpoint will not take the answer
     // either: the turn ends now (its client told within the database's
     // bounds) rather than streaming on into an answer it cannot store yet.
-    const checkpoints = checkpointWriter(db, settings.checkpointMs).track(turn.assistantMessageId, received, () =>
-      cutOff(DATABASE_LOST),
-    );
+    // A turn whose answer was deleted meanwhile (its chat, or an edit past it) has no one to answer.
+    const checkpoints = checkpointWriter(db, settings.checkpointMs).track(turn.assistantMessageId, received, {
+      unavailable: () => cutOff(DATABASE_LOST),
+      deleted: () => this.stop(ANSWER_DELETED),
+    });
     try {
       const ending = await this.read(chunks, first, received, mapper, settings);
       await checkpoints.stop();
@@ -220,6 +231,13 @@ export class TurnRun {
       const status: TurnOutcome["status"] = failure ? "failed" : stopped ? "aborted" : "complete";
       stored = await persistTurn(db, this.turn, { status, message, usage }, databaseLost ? { retryDelaysMs: [] } : {});
     } catch (error) {
+      if (error instanceof AnswerDeleted) {
+        // Deleted by its user: the turn ends as stopped, with nothing to keep.
+        log.info("turn ended with its answer deleted", { streamId: this.turn.streamId });
+        this.emit({ __typename: "StreamAborted", reason: ANSWER_DELETED, partialMessage: null });
+        metrics.turnEnded("aborted");
+        return;
+      }
       log.error("turn could not be stored", { streamId: this.turn.streamId, error });
       // Only the database's refusals (down, stalled, a statement refused) may pass; a chat gone stays gone.
       if (message && isChatSDKError(error)) this.unsaved?.keep(this.turn, { status: "failed", message, usage });
