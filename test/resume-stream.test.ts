@@ -174,6 +174,30 @@ describe.skipIf(!redisUrl)("resumeStream across instances (REDIS_URL)", () => {
     expect(late.events).toEqual(sent.events.slice(5));
   });
 
+  it("a resumer holding a seq past the running turn's (its chat's earlier turn's) ends with it, on either instance", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const first = sendInput("Tell me something.");
+    const chatId = first.input.chatId;
+    const earlier = await subscribeWithFetch(gateway.url, first, { token });
+    // A client that kept the earlier turn's last seq and resumes the chat without streamId.
+    const afterSeq = earlier.events.at(-1)!.seq + 10;
+    let resumed: Promise<Awaited<ReturnType<typeof resume>>[]> | null = null;
+    const sent = await subscribeWithFetch(gateway.url, sendInput("And more.", { chatId }), {
+      token,
+      onEvent: (_event, all) => {
+        if (textDeltaCount(all) === 1)
+          resumed ??= Promise.all(
+            [other.url, gateway.url].map((url) => resume(url, chatId, afterSeq, token, AbortSignal.timeout(15_000))),
+          );
+      },
+    });
+    expect(sent.events.at(-1)!.__typename).toBe("StreamFinished");
+    for (const result of await resumed!) {
+      expect(result.completed).toBe(true);
+      expect(result.events).toEqual([]);
+    }
+  });
+
   it("a stop on instance B of a turn running on A reaches every reader, on both instances", async () => {
     fake.handle(endless);
     try {

@@ -1,7 +1,14 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Redis } from "ioredis";
 import { log } from "../log.ts";
-import { compareIds, cursorAfter, parseEntries, parseEvent, type LogEntry } from "./redis-log-entries.ts";
+import {
+  compareIds,
+  cursorAfter,
+  parseEntries,
+  parseEvent,
+  RECOVERED_TERMINAL_ID,
+  type LogEntry,
+} from "./redis-log-entries.ts";
 import { Follower } from "./redis-log-follower.ts";
 import { isTerminal, type TurnEvent } from "./turn-log.ts";
 
@@ -85,19 +92,33 @@ export class RedisLogFollowers {
     await this.loop;
   }
 
-  /** The events of `key` after `afterSeq`, then live ones until the terminal event. */
+  /**
+   * The events of `key` after `afterSeq`, then live ones until the terminal
+   * event. A reader of a running turn whose `afterSeq` is past what the log
+   * holds (the log lags its sender, or a client passes a seq of the chat's
+   * earlier turn) reads from the log's last entry, so it still sees the turn
+   * end, whatever seq that end has.
+   */
   async *read(key: string, afterSeq: number, { signal, running }: { signal?: AbortSignal; running: boolean }) {
+    let cursor = cursorAfter(afterSeq);
+    if (running && afterSeq >= 0) {
+      const [last] = parseEntries(await this.commands.xrevrange(key, "+", "-", "COUNT", 1));
+      if (last && compareIds(last.id, cursor) < 0) cursor = last.id;
+    }
     // The last seq this reader holds: a recovered turn's terminal may carry one
     // it holds already (see RECOVERED_TERMINAL_ID); it comes as the next seq.
     let held = afterSeq;
-    for await (const entries of this.entries(key, cursorAfter(afterSeq), { signal, running })) {
+    for await (const entries of this.entries(key, cursor, { signal, running })) {
       for (const entry of entries) {
         if (entry.e === undefined) continue;
         const event: TurnEvent = parseEvent(entry.e);
         if (isTerminal(event)) {
-          yield event.seq > held ? event : { ...event, seq: held + 1 };
+          if (entry.id === RECOVERED_TERMINAL_ID) yield event.seq > held ? event : { ...event, seq: held + 1 };
+          // The owner's own end, before this reader's seq: nothing more for it.
+          else if (event.seq > held) yield event;
           return;
         }
+        if (event.seq <= held) continue;
         held = event.seq;
         yield event;
       }
