@@ -132,7 +132,14 @@ export function createGatewayClient(options: GatewayClientOptions): GatewayClien
       body = (await response.json()) as typeof body;
     } catch {
       throw new GatewayError(
-        [{ message: `The gateway answered ${response.status} ${response.statusText}.` }],
+        [
+          {
+            message:
+              response.status === 404
+                ? `The gateway answered 404 ${response.statusText}: is ${url} its GraphQL endpoint (…/graphql)?`
+                : `The gateway answered ${response.status} ${response.statusText}.`,
+          },
+        ],
         response.status,
       );
     }

@@ -25,7 +25,7 @@ export class GatewayError extends Error {
     this.network = network;
     this.retryable = network || first?.extensions?.["retryable"] === true;
     const code = first?.extensions?.["code"];
-    this.code = typeof code === "string" ? code : "offline:chat";
+    this.code = typeof code === "string" ? code : codeOfStatus(status);
   }
 
   static from(error: unknown): GatewayError {
@@ -33,7 +33,7 @@ export class GatewayError extends Error {
     if (Array.isArray(error)) return new GatewayError(error as GraphQLFormattedError[]);
     const offline = (message: string, status?: number) =>
       new GatewayError(
-        [{ message, extensions: { code: "offline:chat" } }],
+        [{ message, extensions: { code: codeOfStatus(status) } }],
         status,
         !(status && status >= 400 && status < 500 && status !== 408 && status !== 429),
       );
@@ -41,4 +41,17 @@ export class GatewayError extends Error {
     // A stream cut mid-way surfaces as a plain Error from graphql-sse's reader.
     return offline(error instanceof Error ? error.message : String(error));
   }
+}
+
+/**
+ * The Chat SDK code of an answer without one (not the gateway's JSON): a path
+ * or method the gateway does not serve is the caller's mistake, not an outage
+ * to wait out; anything else (no answer, a proxy's 502) is offline.
+ */
+function codeOfStatus(status: number | undefined): string {
+  if (status === 404 || status === 405 || status === 400 || status === 413 || status === 415) return "bad_request:api";
+  if (status === 401) return "unauthorized:chat";
+  if (status === 403) return "forbidden:chat";
+  if (status === 429) return "rate_limit:chat";
+  return "offline:chat";
 }

@@ -40,9 +40,18 @@ if (values.help) {
   process.exit(0);
 }
 
+const env = parseEnv();
+const ttl = Number(values.ttl);
+// The gateway refuses a token that lives longer than MAX_TOKEN_LIFETIME_SECONDS.
+if (!Number.isInteger(ttl) || ttl < 1 || ttl > env.MAX_TOKEN_LIFETIME_SECONDS) {
+  console.error(
+    `--ttl must be a whole number of seconds from 1 to ${env.MAX_TOKEN_LIFETIME_SECONDS} (MAX_TOKEN_LIFETIME_SECONDS), not ${JSON.stringify(values.ttl)}.\n\n${USAGE}`,
+  );
+  process.exit(2);
+}
 const token = await signUserToken(
-  parseEnv(),
+  env,
   { id: values.sub ?? randomUUID(), type: values.guest ? "guest" : "regular", email: values.email ?? null },
-  Number(values.ttl),
+  ttl,
 );
 console.log(token);

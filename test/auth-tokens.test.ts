@@ -266,4 +266,17 @@ describe("the dev token script", () => {
     const data = expectOk(await gateway.gql(ME, {}, token));
     expect(data.me.type).toBe("REGULAR");
   });
+
+  test.skipIf(!existsSync(script))("refuses a lifetime the gateway would refuse, saying so, with no stack", () => {
+    for (const ttl of ["abc", "0", "-5", "99999999"]) {
+      const run = spawnSync(process.execPath, [script, `--ttl=${ttl}`], {
+        env: { ...process.env, LOG_LEVEL: "silent" },
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(run.status, ttl).toBe(2);
+      expect(run.stderr).toMatch(/--ttl must be a whole number of seconds from 1 to \d+/);
+      expect(run.stderr).not.toMatch(/\bat \w/);
+    }
+  });
 });

@@ -63,6 +63,17 @@ describe("requests", () => {
     const error = await nowhere.request(MeDocument).catch((e: unknown) => e);
     expect((error as GatewayError).code).toBe("offline:chat");
   });
+
+  test("a wrong path is the caller's mistake (bad_request:api, not retryable), for requests and streams alike", async () => {
+    const wrong = createGatewayClient({ url: `${gateway.url}/graphq`, token: () => token });
+    const error = (await wrong.request(MeDocument).catch((e: unknown) => e)) as GatewayError;
+    expect(error).toMatchObject({ code: "bad_request:api", retryable: false, status: 404 });
+    expect(error.message).toMatch(/is .*\/graphq its GraphQL endpoint/);
+    const turn = sendMessage(wrong, sendMessageInput(newId(), "Hello?"), { reconnect: false });
+    const ended = await turn.done;
+    expect(ended).toMatchObject({ status: "failed", error: { code: "bad_request:api" } });
+    wrong.dispose();
+  });
 });
 
 describe("sendMessage", () => {

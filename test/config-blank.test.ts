@@ -1,7 +1,8 @@
 // Settings written blank (`KEY=`, as compose and Kubernetes files write them)
 // are unset, so their defaults hold: a blank number read as 0 switched off the
 // overload bound and the drain, and zeroed the guests' quota. Out-of-range
-// ports are refused at start, naming the setting.
+// ports, URLs of the wrong kind and size bounds of 0 are refused at start,
+// naming the setting.
 import { expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
 
@@ -46,4 +47,25 @@ test("a blank setting takes its default, as if unset", () => {
 
 test("PORT past 65535 is refused at start, naming it", () => {
   expect(() => parseEnv({ PORT: "70000" })).toThrow(/PORT:/);
+});
+
+test("URLs of the wrong kind and size bounds of 0 are refused at start, naming the setting", () => {
+  for (const [key, value, message] of [
+    ["STREAMER_URL", "localhost:3000", /STREAMER_URL: must be a URL such as http:/],
+    ["STREAMER_URL", "ftp://127.0.0.1:21", /STREAMER_URL: must be a URL such as http:/],
+    ["NEXTJS_URL", ":::", /NEXTJS_URL: must be a URL/],
+    ["DATABASE_URL", "mysql://127.0.0.1/x", /DATABASE_URL: must be a URL such as postgresql:/],
+    ["REDIS_URL", "127.0.0.1:6379", /REDIS_URL: must be a URL such as redis:/],
+    ["MAX_PAGE_SIZE", "0", /MAX_PAGE_SIZE:/],
+    ["MAX_TEXT_LENGTH", "0", /MAX_TEXT_LENGTH:/],
+    ["MAX_REQUEST_BYTES", "0", /MAX_REQUEST_BYTES:/],
+  ] as const) {
+    expect(() => parseEnv({ [key]: value }), `${key}=${value}`).toThrow(message);
+  }
+  const fine = parseEnv({
+    STREAMER_URL: "https://streamer.internal:8443",
+    DATABASE_URL: "postgres://u:p@db:5432/chat",
+    REDIS_URL: "rediss://cache:6380",
+  });
+  expect(fine.STREAMER_URL).toBe("https://streamer.internal:8443");
 });

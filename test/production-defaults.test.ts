@@ -117,7 +117,9 @@ describe("a production gateway by default", () => {
     expect(response.status).toBe(406);
     expect(response.headers.get("content-type")).toMatch(/^application\/json/);
     const { errors } = (await response.json()) as { errors: { message: string }[] };
-    expect(errors[0].message).toContain("GraphiQL is off here (NODE_ENV=production; GRAPHIQL=true serves it).");
+    expect(errors[0].message).toContain(
+      "GraphiQL is off here (GRAPHIQL=false, or NODE_ENV=production without GRAPHIQL=true; GRAPHIQL=true serves it).",
+    );
   });
 });
 

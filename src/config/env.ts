@@ -11,6 +11,14 @@ const optionalString = z
   .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
 
 const int = (fallback: number) => z.coerce.number().int().nonnegative().default(fallback);
+// A size bound: zero would refuse every request it bounds.
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** An optional URL of one of `schemes` (e.g. "http:"); `example` shows the form in the error. */
+const urlOf = (schemes: string[], example: string) =>
+  optionalString.refine((value) => value === undefined || schemes.includes(URL.parse(value)?.protocol ?? ""), {
+    message: `must be a URL such as ${example}`,
+  });
 
 // Node holds a timer for at most 2^31 - 1 ms (about 24.8 days) and fires a
 // longer one at once: a bound past it would end every wait as it began.
@@ -51,7 +59,7 @@ const envSchema = z.object({
   NODE_ENV: z.string().default("development"),
   PORT: int(4000).pipe(z.number().max(65_535)),
   HOST: z.string().default("0.0.0.0"),
-  DATABASE_URL: optionalString,
+  DATABASE_URL: urlOf(["postgres:", "postgresql:"], "postgresql://user:password@host:5432/database"),
   DATA_DIR: z.string().default("./.data"),
   // Bounds on every database wait, so a database that stops answering gives
   // refusals instead of hangs (README: "When the database is slow or down").
@@ -82,16 +90,16 @@ const envSchema = z.object({
     }),
   QUOTA_GUEST_PER_DAY: int(20),
   QUOTA_REGULAR_PER_DAY: int(50),
-  MAX_TEXT_LENGTH: int(2000),
-  MAX_PARTS_PER_MESSAGE: int(32),
-  MAX_MESSAGES_PER_CALL: int(100),
-  MAX_PAGE_SIZE: int(100),
-  MAX_REQUEST_BYTES: int(1_000_000),
+  MAX_TEXT_LENGTH: positiveInt(2000),
+  MAX_PARTS_PER_MESSAGE: positiveInt(32),
+  MAX_MESSAGES_PER_CALL: positiveInt(100),
+  MAX_PAGE_SIZE: positiveInt(100),
+  MAX_REQUEST_BYTES: positiveInt(1_000_000),
   // Node times a request's headers against headersTimeout, kept above this
   // (src/http/coalesce-writes.ts) and at most requestTimeout (300 s).
   KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().nonnegative().max(290_000).default(65_000),
-  STREAMER_URL: optionalString,
-  NEXTJS_URL: optionalString,
+  STREAMER_URL: urlOf(["http:", "https:"], "http://127.0.0.1:3000"),
+  NEXTJS_URL: urlOf(["http:", "https:"], "http://127.0.0.1:3000"),
   // Unset: a free port for the built-in streamer (the gateway hands its URL over
   // internally), 4001 for `npm run streamer`.
   STREAMER_PORT: z.coerce.number().int().nonnegative().max(65_535).optional(),
@@ -104,7 +112,7 @@ const envSchema = z.object({
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString,
   MOCK_DELTA_DELAY_MS: int(30),
-  REDIS_URL: optionalString,
+  REDIS_URL: urlOf(["redis:", "rediss:"], "redis://127.0.0.1:6379"),
   // How long running turns may go on after SIGTERM before they are stopped;
   // under Kubernetes' default 30 s grace, with room for the exit (src/http/shutdown.ts).
   SHUTDOWN_DRAIN_SECONDS: z.coerce.number().int().nonnegative().max(3600).default(25),

@@ -65,7 +65,7 @@ function notAcceptable(request: Request): string {
   // A browser opening /graphql: GraphiQL would have answered, were it on.
   const page =
     request.method === "GET" && request.headers.get("accept")?.includes("text/html")
-      ? " GraphiQL is off here (NODE_ENV=production; GRAPHIQL=true serves it)."
+      ? " GraphiQL is off here (GRAPHIQL=false, or NODE_ENV=production without GRAPHIQL=true; GRAPHIQL=true serves it)."
       : "";
   return (
     `Cannot answer in any media type this request accepts (accept: ${quoted(request.headers.get("accept"))}). ` +
