@@ -12,13 +12,12 @@ const CHAT_OR_MESSAGE_KEY = /(chatId|messageId)_fkey/;
 
 /** True when a database error means the chat or message the write was about was deleted meanwhile. */
 export function isGoneMeanwhile(error: unknown): boolean {
-  // Prisma's driver adapters put the driver's error, a plain object, in `cause`.
-  for (let e = error, depth = 0; typeof e === "object" && e !== null && depth < 5; e = (e as Error).cause, depth++) {
-    const meta = (e as { meta?: { code?: unknown } }).meta;
+  const chain = chainOf(error);
+  for (const e of chain) {
     // Prisma's raw queries fail as P2010 with the driver's code in `meta`.
-    const code = codeOf(e) === "P2010" ? String(meta?.code) : codeOf(e);
+    const code = codeOf(e) === "P2010" ? String((e as { meta?: { code?: unknown } }).meta?.code) : codeOf(e);
     if (code === "P2025") return true;
-    if (code !== undefined && GONE_CODES.has(code)) return CHAT_OR_MESSAGE_KEY.test(describe(error));
+    if (code !== undefined && GONE_CODES.has(code)) return CHAT_OR_MESSAGE_KEY.test(describe(chain));
   }
   return false;
 }
@@ -28,12 +27,19 @@ export function goneMeanwhile(): ChatSDKError {
   return new ChatSDKError("not_found:chat", "The chat or message was deleted while the request ran.");
 }
 
-/** Every message and meta of the error's chain, where the constraint's name is. */
-function describe(error: unknown): string {
-  const texts: string[] = [];
-  for (let e = error, depth = 0; typeof e === "object" && e !== null && depth < 5; e = (e as Error).cause, depth++) {
-    const { message, meta, constraint } = e as { message?: unknown; meta?: unknown; constraint?: unknown };
-    texts.push(String(message ?? ""), JSON.stringify(meta ?? null), String(constraint ?? ""));
-  }
-  return texts.join(" ");
+/** The error and its causes; Prisma's driver adapters put the driver's error, a plain object, in `cause`. */
+function chainOf(error: unknown): object[] {
+  const chain: object[] = [];
+  for (let e = error; typeof e === "object" && e !== null && chain.length < 5; e = (e as Error).cause) chain.push(e);
+  return chain;
+}
+
+/** Every message and meta of the chain, where the constraint's name is. */
+function describe(chain: object[]): string {
+  return chain
+    .map((e) => {
+      const { message, meta, constraint } = e as { message?: unknown; meta?: unknown; constraint?: unknown };
+      return `${String(message ?? "")} ${JSON.stringify(meta ?? null)} ${String(constraint ?? "")}`;
+    })
+    .join(" ");
 }

@@ -106,7 +106,7 @@ export async function storeTurnOutcome(
     streamId: string;
     streamStatus: StreamStatus;
     messageId: string;
-    message: { userId: string; parts: unknown; status: MessageStatus } | null;
+    message: { parts: unknown; status: MessageStatus } | null;
     context: { value: unknown } | null;
     /** Recovery's store: a message no longer STREAMING (stored by its owner after all) is left as it is. */
     onlyStreaming?: boolean;

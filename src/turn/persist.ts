@@ -54,7 +54,7 @@ export async function persistTurn(
           streamId: turn.streamId,
           streamStatus: STREAM_STATUS[outcome.status],
           messageId: turn.assistantMessageId,
-          message: keep ? { userId: turn.user.id, parts: outcome.message.parts, status: outcome.status } : null,
+          message: keep ? { parts: outcome.message.parts, status: outcome.status } : null,
           // A finished turn's usage replaces the last, even when unknown (null, never zero);
           // a stopped turn only records figures it actually got.
           context: outcome.status === "complete" || outcome.usage !== null ? { value: outcome.usage } : null,

@@ -47,7 +47,7 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
     streamId: turn.id,
     streamStatus: "failed",
     messageId: turn.assistantMessageId,
-    message: showsAnything(parts) ? { userId: turn.userId, parts, status: "failed" } : null,
+    message: showsAnything(parts) ? { parts, status: "failed" } : null,
     context: null,
     onlyStreaming: true,
   });
