@@ -37,7 +37,7 @@ function chunkFrom(pick: (n: number) => number): UIMessageChunk {
   const providerMetadata = pick(4) === 0 ? { providerMetadata: structuredClone(meta) } : {};
   const options: (() => UIMessageChunk)[] = [
     () => ({ type: "start", ...(pick(2) ? { messageId: ["m1", "m2"][pick(2)] } : {}) }),
-    () => ({ type: "start", messageId: "m1", messageMetadata: { n: 1 } }),
+    () => ({ type: "start", messageId: "m1", messageMetadata: { n: 1, usage: { inputTokens: 3 } } }),
     () => ({ type: "start-step" }),
     () => ({ type: "finish-step" }),
     () => ({ type: "text-start", id, ...providerMetadata }),
@@ -48,16 +48,27 @@ function chunkFrom(pick: (n: number) => number): UIMessageChunk {
     () => ({ type: "reasoning-delta", id: rid, delta: "thinking", ...providerMetadata }),
     () => ({ type: "reasoning-end", id: rid, ...providerMetadata }),
     () => ({ type: "finish", ...(pick(2) ? { finishReason: "stop" as const } : {}) }),
-    () => ({ type: "finish", finishReason: "stop", messageMetadata: { usage: 1 } }),
+    () => ({ type: "finish", finishReason: "stop", messageMetadata: pick(2) ? { usage: 1 } : usageMetadata(pick) }),
     () => ({ type: "abort" }),
     () => ({ type: "error", errorText: "upstream said no" }),
-    () => ({ type: "message-metadata", messageMetadata: { n: 2 } }),
+    () => ({ type: "message-metadata", messageMetadata: { n: 2, usage: { outputTokens: 5 }, tags: ["a"] } }),
+    () => ({ type: "message-metadata", messageMetadata: ["not", "an", "object"] }),
+    () => ({ type: "start", messageMetadata: "not an object" }),
     () => ({ type: "text-end", id, citations: [] }) as UIMessageChunk,
     () => ({ type: "source-url", sourceId: "s1", url: "https://example.com" }),
     () => ({ type: "tool-input-start", toolCallId: "c1", toolName: "weather" }),
   ];
-  // The plain chunks (the first 14) most of the time, so that many sequences take the hand fold.
-  return options[pick(5) === 0 ? pick(options.length) : pick(14)]();
+  // The plain chunks (the first 16) most of the time, so that many sequences take the hand fold.
+  return options[pick(5) === 0 ? pick(options.length) : pick(16)]();
+}
+
+/** Metadata as the streamers send it on `finish` (usage), at times with keys to merge into or over earlier metadata. */
+function usageMetadata(pick: (n: number) => number): Record<string, unknown> {
+  const metadata: Record<string, unknown> = { usage: { inputTokens: 3, outputTokens: pick(9) }, model: "mock" };
+  if (pick(2)) metadata.n = [null, { deep: true }, 7][pick(3)];
+  if (pick(3) === 0) metadata.usage = { outputTokens: undefined, totalTokens: 9 };
+  if (pick(4) === 0) metadata.tags = { a: 1 };
+  return metadata;
 }
 
 /** Mostly well-formed answers: a start, then parts opened before their deltas, with random chunks mixed in. */
@@ -91,7 +102,7 @@ describe("quickFold", () => {
     expect(left).toBeGreaterThan(300);
   });
 
-  it("leaves to the ai package what it cannot judge: a delta for a part never started, metadata, other chunks, an error someone hears", () => {
+  it("leaves to the ai package what it cannot judge: a delta for a part never started, metadata not an object, other chunks, an error someone hears", () => {
     const cases: UIMessageChunk[][] = [
       [{ type: "text-delta", id: "t1", delta: "x" }],
       [
@@ -99,7 +110,8 @@ describe("quickFold", () => {
         { type: "text-end", id: "t1" },
         { type: "text-delta", id: "t1", delta: "x" },
       ],
-      [{ type: "start", messageMetadata: { a: 1 } }],
+      [{ type: "start", messageMetadata: "a" }],
+      [{ type: "message-metadata", messageMetadata: [1] }],
       [{ type: "source-url", sourceId: "s", url: "https://example.com" }],
     ];
     for (const chunks of cases) expect(quickFold(chunks, { errorsHeard: false })).toBeNull();

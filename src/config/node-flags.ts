@@ -7,7 +7,7 @@
  * `--no-memory-reducer`: V8's memory reducer runs full, memory-shrinking
  * collections when allocation slows, which for a gateway means every lull
  * between bursts of turns; the next burst then pays for it in CPU and in
- * latency (BENCHMARKS.md, "The memory reducer").
+ * latency (BENCHMARKS.md, "What was tried").
  */
 export const GATEWAY_NODE_FLAGS: readonly string[] = ["--no-memory-reducer"];
 

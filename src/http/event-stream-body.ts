@@ -1,3 +1,4 @@
+import type { ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import type { ExecutionResult } from "graphql";
 import { isAsyncIterable, processRegularResult, type Plugin } from "graphql-yoga";
@@ -55,31 +56,34 @@ class EventStreamBody extends Readable {
   private ping: NodeJS.Timeout | undefined;
   private started = false;
   private wanted: (() => void) | null = null;
+  /** The response this body writes into directly, once piped into one. */
+  private sink: ServerResponse | null = null;
 
   constructor(stream: AsyncIterable<ExecutionResult>, fetchAPI: FetchAPI) {
     super();
     this.results = stream[Symbol.asyncIterator]();
     this.fetchAPI = fetchAPI;
-    // Some browsers hold a response back until its first bytes.
-    this.push(PING);
+  }
+
+  /**
+   * Speed only: piped into a node:http response (as @whatwg-node's server
+   * does), each event is written into it directly, without passing through
+   * this stream's buffer and a Buffer of its own. Anything else reads a plain Node stream.
+   */
+  override pipe<T extends NodeJS.WritableStream>(destination: T, options?: { end?: boolean }): T {
+    if (this.started || !isServerResponse(destination)) return super.pipe(destination, options);
+    this.sink = destination;
+    destination.on("drain", () => this.wakePump());
+    this.start();
+    return destination;
   }
 
   override _read(): void {
     if (!this.started) {
-      // From the first read on: a body never sent (its client gone first) keeps no timer.
-      this.started = true;
-      this.ping = setInterval(
-        () => {
-          if (this.readableLength === 0) this.push(PING);
-        },
-        process.env.NODE_ENV === "test" ? 300 : 12_000,
-      );
-      void this.pump();
+      this.start();
       return;
     }
-    const wanted = this.wanted;
-    this.wanted = null;
-    wanted?.();
+    this.wakePump();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
@@ -89,6 +93,39 @@ class EventStreamBody extends Readable {
     callback(error);
   }
 
+  /** From the first read (or the pipe into a response) on: a body never sent (its client gone first) keeps no timer. */
+  private start(): void {
+    this.started = true;
+    // Some browsers hold a response back until its first bytes.
+    this.send(PING);
+    this.ping = setInterval(
+      () => {
+        if ((this.sink ? this.sink.writableLength : this.readableLength) === 0) this.send(PING);
+      },
+      process.env.NODE_ENV === "test" ? 300 : 12_000,
+    );
+    void this.pump();
+  }
+
+  private wakePump(): void {
+    const wanted = this.wanted;
+    this.wanted = null;
+    wanted?.();
+  }
+
+  /** Writes `text`; false when the reader wants no more for now. */
+  private send(text: string): boolean {
+    if (!this.sink) return this.push(text);
+    if (this.sink.destroyed) return true;
+    return this.sink.write(text);
+  }
+
+  private finish(): void {
+    clearInterval(this.ping);
+    if (!this.sink) this.push(null);
+    else if (!this.sink.destroyed) this.sink.end();
+  }
+
   private async pump(): Promise<void> {
     try {
       for (;;) {
@@ -96,7 +133,7 @@ class EventStreamBody extends Readable {
         if (this.destroyed) return;
         if (next.done) break;
         const json = this.json(next.value);
-        if (!this.push(`event: next\ndata: ${typeof json === "string" ? json : await json}\n\n`)) {
+        if (!this.send(`event: next\ndata: ${typeof json === "string" ? json : await json}\n\n`)) {
           await new Promise<void>((resolve) => (this.wanted = resolve));
           if (this.destroyed) return;
         }
@@ -106,16 +143,14 @@ class EventStreamBody extends Readable {
       if (isAbort(error)) {
         // The request was given up on (its client gone, mostly): the body ends
         // without `complete`, and without an error no listener would take.
-        clearInterval(this.ping);
-        this.push(null);
+        this.finish();
         return;
       }
       // As Yoga does for a stream that throws: one last result with the error, masked.
-      this.push(`event: next\ndata: ${await this.json({ errors: [masked(error) as never] })}\n\n`);
+      this.send(`event: next\ndata: ${await this.json({ errors: [masked(error) as never] })}\n\n`);
     }
-    clearInterval(this.ping);
-    this.push(COMPLETE);
-    this.push(null);
+    this.send(COMPLETE);
+    this.finish();
   }
 
   /**
@@ -127,4 +162,8 @@ class EventStreamBody extends Readable {
     if (!result.errors?.length && !result.extensions) return JSON.stringify(result);
     return processRegularResult(result, this.fetchAPI as never, "application/json").text();
   }
+}
+
+function isServerResponse(destination: NodeJS.WritableStream): destination is NodeJS.WritableStream & ServerResponse {
+  return typeof (destination as Partial<ServerResponse>).writeHead === "function";
 }

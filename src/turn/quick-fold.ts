@@ -13,16 +13,19 @@ type StreamingText = {
  * The message readUIMessageStream's last snapshot would be for an answer of
  * plain text and reasoning (start, steps, text and reasoning parts, finish,
  * abort), folded by hand as the ai package's processUIMessageStream does
- * (ai 7.0): the same parts with their keys in the same order, taken as they
- * stood at the last chunk that updates the message. `{ folded: undefined }`
- * when no chunk did (readUIMessageStream yields nothing then); null for any
- * other chunk, metadata, citations or a chunk out of order (a delta for a part
- * never started), which only the ai package's own fold may judge.
+ * (ai 7.0): the same parts with their keys in the same order, and the same
+ * message metadata (merged as it merges it), taken as they stood at the last
+ * chunk that updates the message. `{ folded: undefined }` when no chunk did
+ * (readUIMessageStream yields nothing then); null for any other chunk,
+ * citations or a chunk out of order (a delta for a part never started), which
+ * only the ai package's own fold may judge.
  *
  * Speed only: a checkpoint folds every running turn's answer every
- * TURN_CHECKPOINT_MS, and readUIMessageStream builds a pipeline of web
- * streams and clones the message for every chunk (BENCHMARKS.md, "What was
- * tried"). test/turn-quick-fold.test.ts holds it to the ai package's fold.
+ * TURN_CHECKPOINT_MS, every turn's answer is folded once more when it ends
+ * (its `finish` chunk carrying usage as metadata), and readUIMessageStream
+ * builds a pipeline of web streams and clones the message for every chunk
+ * (BENCHMARKS.md, "What was tried"). test/turn-quick-fold.test.ts holds it to
+ * the ai package's fold.
  */
 export function quickFold(
   chunks: readonly UIMessageChunk[],
@@ -37,12 +40,12 @@ export function quickFold(
     const chunk = chunks[i];
     switch (chunk.type) {
       case "start":
-        if (chunk.messageMetadata != null) return null;
         if (chunk.messageId != null && chunk.messageId !== message.id) {
           message = fresh(chunk.messageId);
           texts = new Map();
           reasonings = new Map();
         }
+        if (!withMetadata(message, chunk.messageMetadata)) return null;
         break;
       case "start-step":
         message.parts.push({ type: "step-start" });
@@ -51,7 +54,8 @@ export function quickFold(
       case "abort":
         break;
       case "finish":
-        if (chunk.messageMetadata != null) return null;
+      case "message-metadata":
+        if (!withMetadata(message, chunk.messageMetadata)) return null;
         break;
       case "error":
         // readUIMessageStream only reports it, to an onError this fold does not have.
@@ -103,7 +107,14 @@ export function quickFold(
 function lastUpdate(chunks: readonly UIMessageChunk[]): number {
   for (let i = chunks.length - 1; i >= 0; i--) {
     const chunk = chunks[i];
-    if (chunk.type === "start" ? chunk.messageId != null : UPDATES.has(chunk.type)) return i;
+    if (UPDATES.has(chunk.type)) return i;
+    if (
+      (chunk.type === "start" || chunk.type === "finish" || chunk.type === "message-metadata") &&
+      chunk.messageMetadata != null
+    ) {
+      return i;
+    }
+    if (chunk.type === "start" && chunk.messageId != null) return i;
   }
   return -1;
 }
@@ -116,6 +127,42 @@ const UPDATES = new Set<string>([
   "reasoning-delta",
   "reasoning-end",
 ]);
+
+/**
+ * Merges `metadata` into the message's as processUIMessageStream does; false
+ * for metadata other than a plain object, which the ai package merges in ways
+ * of its own (a string spread into an object).
+ */
+function withMetadata(message: UIMessage, metadata: unknown): boolean {
+  if (metadata == null) return true;
+  if (!isPlainObject(metadata)) return false;
+  message.metadata = isPlainObject(message.metadata) ? mergeObjects(message.metadata, metadata) : metadata;
+  return true;
+}
+
+/** The ai package's mergeObjects (it does not export it), for two plain objects. */
+function mergeObjects(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = { ...base };
+  for (const key in overrides) {
+    if (key === "__proto__" || key === "constructor" || key === "prototype") continue;
+    if (!Object.hasOwn(overrides, key)) continue;
+    const value = overrides[key];
+    if (value === undefined) continue;
+    const current = key in base ? base[key] : undefined;
+    result[key] = isPlainObject(value) && isPlainObject(current) ? mergeObjects(current, value) : value;
+  }
+  return result;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    value !== null &&
+    typeof value === "object" &&
+    !Array.isArray(value) &&
+    !(value instanceof Date) &&
+    !(value instanceof RegExp)
+  );
+}
 
 function fresh(id: string): UIMessage {
   return { id, metadata: undefined, role: "assistant", parts: [] };
