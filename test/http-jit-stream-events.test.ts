@@ -18,9 +18,22 @@ const yoga = createYoga({
   schema: createSchema({
     typeDefs: /* GraphQL */ `
       type Query { ok: Boolean }
-      type Subscription { ${subscriptionCaseFields} }
+      type Tick { n: Int!, label(prefix: String): String }
+      type Subscription { ${subscriptionCaseFields}, ticks(to: Int!, scale: Int = 1): Tick }
     `,
-    resolvers: { Subscription: subscriptionCases },
+    resolvers: {
+      Subscription: {
+        ...subscriptionCases,
+        ticks: {
+          subscribe: async function* (_: unknown, { to }: { to: number }) {
+            for (let n = 1; n <= to; n++) yield { n };
+          },
+          // The root field's own resolver, with its arguments, runs for each event.
+          resolve: (event: { n: number }, { scale }: { scale: number }) => ({ n: event.n * scale }),
+        },
+      },
+      Tick: { label: (tick: { n: number }, { prefix }: { prefix?: string }) => `${prefix ?? "#"}${tick.n}` },
+    },
   }),
   plugins: [
     useApolloMultipartSubscriptions({ heartbeatMs: 1000 }),
@@ -38,11 +51,11 @@ beforeAll(async () => {
 });
 
 /** The `data:` payloads of an SSE response, parsed. */
-async function sse(query: string): Promise<{ text: string; results: unknown[] }> {
+async function sse(query: string, variables?: Record<string, unknown>): Promise<{ text: string; results: unknown[] }> {
   const response = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", accept: "text/event-stream" },
-    body: JSON.stringify({ query, operationName: query.split(" ")[1] }),
+    body: JSON.stringify({ query, variables, operationName: query.split(" ")[1].split("(")[0] }),
   });
   const text = await response.text().catch(() => "");
   const results = [...text.matchAll(/^data: (.+)$/gm)].map((match) => JSON.parse(match[1]));
@@ -70,6 +83,27 @@ it("a document's second subscription runs compiled, with the same events", async
   expect(compiled).toContain("Count");
   expect(second.results).toEqual([{ data: { count: 1 } }, { data: { count: 2 } }, { data: { count: 3 } }]);
   expect(second.results).toEqual(first.results);
+});
+
+it("the root field's arguments, an alias, fragments and variables in the selection: the same events compiled", async () => {
+  const query = /* GraphQL */ `subscription Ticks($to: Int!, $scale: Int, $prefix: String, $withLabel: Boolean!) {
+    t: ticks(to: $to, scale: $scale) { n ...Label @include(if: $withLabel) }
+  }
+  fragment Label on Tick { label(prefix: $prefix) }`;
+  const runs = [];
+  for (const variables of [
+    { to: 2, scale: 10, prefix: "tick ", withLabel: true },
+    { to: 2, scale: 3, prefix: null, withLabel: true },
+    { to: 1, withLabel: false },
+  ]) {
+    runs.push((await sse(query, variables)).results);
+  }
+  expect(compiled).toContain("Ticks");
+  expect(runs).toEqual([
+    [{ data: { t: { n: 10, label: "tick 10" } } }, { data: { t: { n: 20, label: "tick 20" } } }],
+    [{ data: { t: { n: 3, label: "#3" } } }, { data: { t: { n: 6, label: "#6" } } }],
+    [{ data: { t: { n: 1 } } }],
+  ]);
 });
 
 it("an event whose field fails carries the masked error, compiled or not", async () => {

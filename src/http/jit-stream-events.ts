@@ -1,5 +1,7 @@
 import {
   createSourceEventStream,
+  getArgumentValues,
+  getVariableValues,
   type GraphQLError,
   type DocumentNode,
   type ExecutionArgs,
@@ -8,6 +10,7 @@ import {
 import { compileQuery, isCompiledQuery, type CompiledQuery } from "graphql-jit";
 import { isAsyncIterable, isPromise, type Plugin } from "graphql-yoga";
 import { log } from "../log.ts";
+import { eventOperation, type EventOperation, type EventRoot } from "./event-operation.ts";
 import { isAbort, masked } from "./stream-errors.ts";
 import { keepUnmapped } from "./unmapped-streams.ts";
 
@@ -34,9 +37,9 @@ export function useJitStreamEvents(options: { onCompiled?: (operationName: strin
   // the same text): "once" until its second use, since compiling costs more
   // than a few executions and a one-off document (literal arguments) would pay it for nothing;
   // null when the compiler cannot take it.
-  const compiled = new WeakMap<DocumentNode, Map<string, CompiledQuery | "once" | null>>();
+  const compiled = new WeakMap<DocumentNode, Map<string, Compiled | "once" | null>>();
 
-  function compiledFor(args: ExecutionArgs): CompiledQuery | null {
+  function compiledFor(args: ExecutionArgs): Compiled | null {
     let operations = compiled.get(args.document);
     if (!operations) compiled.set(args.document, (operations = new Map()));
     const name = args.operationName ?? "";
@@ -46,11 +49,14 @@ export function useJitStreamEvents(options: { onCompiled?: (operationName: strin
       return null;
     }
     if (entry !== "once") return entry;
-    let operation: CompiledQuery | null = null;
+    let operation: Compiled | null = null;
     try {
-      const result = compileQuery(args.schema, args.document, args.operationName ?? undefined);
+      const event = eventOperation(args.schema, args.document, args.operationName);
+      const result = event
+        ? compileQuery(event.schema, event.document, event.operationName)
+        : compileQuery(args.schema, args.document, args.operationName ?? undefined);
       if (isCompiledQuery(result)) {
-        operation = result;
+        operation = { query: result, event };
         options.onCompiled?.(name);
       }
     } catch (error) {
@@ -69,21 +75,36 @@ export function useJitStreamEvents(options: { onCompiled?: (operationName: strin
         setResultAndStopExecution(withMaskedErrors(source as ExecutionResult));
         return;
       }
-      const events = eventResults(source, operation, args as ExecutionArgs);
+      const events = eventResults(source, eventExecutor(operation, args as ExecutionArgs));
       keepUnmapped((args.contextValue as { request?: Request }).request, events);
       setResultAndStopExecution(events);
     },
   };
 }
 
-async function* eventResults(
-  source: AsyncIterable<unknown>,
-  operation: CompiledQuery,
-  args: ExecutionArgs,
-): AsyncGenerator<ExecutionResult> {
+/** A compiled subscription: its event operation when it has one (event-operation.ts), else the whole operation. */
+interface Compiled {
+  query: CompiledQuery;
+  event: EventOperation | null;
+}
+
+type Executor = (event: unknown) => ReturnType<CompiledQuery["query"]>;
+
+/** Executes one event of this subscription; the root field's arguments are computed here, once. */
+function eventExecutor({ query, event }: Compiled, args: ExecutionArgs): Executor {
+  const variables = args.variableValues;
+  if (!event) return (value) => query.query(value, args.contextValue, variables);
+  const coerced = getVariableValues(args.schema, event.operation.variableDefinitions ?? [], variables ?? {});
+  // The source stream was made with these same variables, so they coerce.
+  if (coerced.errors) throw coerced.errors[0];
+  const rootArgs = getArgumentValues(event.field, event.fieldNode, coerced.coerced);
+  return (value) => query.query({ event: value, args: rootArgs } satisfies EventRoot, args.contextValue, variables);
+}
+
+async function* eventResults(source: AsyncIterable<unknown>, execute: Executor): AsyncGenerator<ExecutionResult> {
   try {
     for await (const event of source) {
-      const result = operation.query(event, args.contextValue, args.variableValues);
+      const result = execute(event);
       // Speed only: an event's fields resolve synchronously; awaiting would cost it a turn of the microtask queue.
       yield withMaskedErrors(isPromise(result) ? await result : result);
     }
