@@ -48,7 +48,7 @@ export function eventOperation(
 ): EventOperation | null {
   const operation = operationOf(document, operationName);
   const subscription = schema.getSubscriptionType();
-  if (!operation || operation.operation !== "subscription" || !subscription) return null;
+  if (operation?.operation !== "subscription" || !subscription) return null;
   const [fieldNode, ...others] = operation.selectionSet.selections;
   if (!fieldNode || others.length > 0 || fieldNode.kind !== Kind.FIELD || fieldNode.directives?.length) return null;
   const field = subscription.getFields()[fieldNode.name.value];
