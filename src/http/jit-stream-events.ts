@@ -25,7 +25,9 @@ import { keepUnmapped } from "./unmapped-streams.ts";
  * with graphql-js. @envelop/graphql-jit hands subscribe resolvers the
  * variables instead of the field's arguments, and executes each event with
  * variables already coerced, coercing them again (an enum's internal value
- * then fails); here each event is executed with the request's own variables.
+ * then fails); here each event is executed with the request's own variables,
+ * by the subscription's event operation where it has one (event-operation.ts:
+ * the root field's arguments are computed once, not for every event).
  *
  * The result is set with `setResultAndStopExecution`, so the onSubscribe
  * hooks of the plugins after this one do not run: keep it last among
