@@ -218,7 +218,10 @@ async function saveToolOutputs(client: GatewayClient, chatId: string, message: U
         { signal },
       );
     } catch (error) {
-      if (!(error instanceof GatewayError && /not waiting for a result/.test(error.message))) throw error;
+      // Answered already (an earlier request of useChat's stored it): nothing to do.
+      if (!(error instanceof GatewayError && error.errors[0]?.extensions?.["reason"] === "tool_call_not_waiting")) {
+        throw error;
+      }
     }
   }
 }

@@ -156,6 +156,17 @@ describe("GatewayChatTransport with the AI SDK's chat state", () => {
     expect(lastAssistantMessageIsCompleteWithToolCalls({ messages: chat.messages })).toBe(false);
     // No turn without a user message: the answer waits for the user's next one.
     expect(fake.requests.length).toBe(requests);
+    // The same answer sent again (a retry, another tab): stored already, skipped, no error.
+    const again = await transport.sendMessages({
+      chatId: chat.id,
+      messages: chat.messages,
+      trigger: "submit-message",
+      messageId: undefined,
+      abortSignal: undefined,
+    });
+    const chunks: { type: string }[] = [];
+    for await (const chunk of again as unknown as AsyncIterable<{ type: string }>) chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.type)).toEqual(["start-step", "finish-step", "finish"]);
     fake.handle(respond(textTurn("Going ahead.")));
     await chat.sendMessage({ text: "Go on." });
     expect(fake.requests.at(-1)!.body.existingMessages[1].parts).toContainEqual(

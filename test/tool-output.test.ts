@@ -72,7 +72,7 @@ describe("addToolOutput", () => {
     const again = await gateway.gql(ADD_TOOL_OUTPUT, { input: { ...input, output: { answer: "no" } } }, token);
     expect(again.errors?.[0]).toMatchObject({
       message: expect.stringMatching(/not waiting for a result.*output-available/),
-      extensions: { code: "bad_request:api" },
+      extensions: { code: "bad_request:api", reason: "tool_call_not_waiting" },
     });
 
     fake.handle(respond(textTurn("Going ahead.")));

@@ -40,6 +40,9 @@ function checkedInput(input: typeof ToolOutputInput.$inferInput, maxTextLength: 
   return { ...result.data, answer };
 }
 
+/** `extensions.reason` of the refusal of a call already answered or run by the provider (clients that resend answers skip it). */
+const NOT_WAITING = "tool_call_not_waiting";
+
 /** The parts with the call answered; refuses a call that is not waiting for its result. */
 function answered(parts: UIMessage["parts"], toolCallId: string, answer: Answer): UIMessage["parts"] {
   const at = parts.findIndex((part) => isToolUIPart(part) && part.toolCallId === toolCallId);
@@ -49,7 +52,9 @@ function answered(parts: UIMessage["parts"], toolCallId: string, answer: Answer)
   }
   if (part.state !== "input-available" || part.providerExecuted === true) {
     const why = part.providerExecuted === true ? "the provider runs it" : `its state is ${part.state}`;
-    throw new ChatSDKError("bad_request:api", `The tool call is not waiting for a result from the client (${why}).`);
+    throw new ChatSDKError("bad_request:api", `The tool call is not waiting for a result from the client (${why}).`, {
+      reason: NOT_WAITING,
+    });
   }
   const { output: _output, errorText: _errorText, ...call } = part as typeof part & Partial<Answer>;
   const settled =
