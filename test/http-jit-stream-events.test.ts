@@ -4,6 +4,7 @@
 // or the plugin's own (compiled runs).
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { GraphQLResolveInfo } from "graphql";
 import { createSchema, createYoga } from "graphql-yoga";
 import { beforeAll, expect, it } from "vitest";
 import { useApolloMultipartSubscriptions } from "../src/http/apollo-multipart.ts";
@@ -12,6 +13,8 @@ import { setLogLevel } from "../src/log.ts";
 import { subscriptionCaseFields, subscriptionCases } from "./support/subscription-cases.ts";
 
 const compiled: string[] = [];
+/** What the root resolver's `info` said of where it runs, as graphql-js would say it. */
+const tickParents = new Set<string>();
 const yoga = createYoga({
   logging: false,
   maskedErrors: { isDev: false },
@@ -29,7 +32,10 @@ const yoga = createYoga({
             for (let n = 1; n <= to; n++) yield { n };
           },
           // The root field's own resolver, with its arguments, runs for each event.
-          resolve: (event: { n: number }, { scale }: { scale: number }) => ({ n: event.n * scale }),
+          resolve: (event: { n: number }, { scale }: { scale: number }, _ctx: unknown, info: GraphQLResolveInfo) => {
+            tickParents.add(`${info.parentType.name} ${info.operation.operation}`);
+            return { n: event.n * scale };
+          },
         },
       },
       Tick: { label: (tick: { n: number }, { prefix }: { prefix?: string }) => `${prefix ?? "#"}${tick.n}` },
@@ -104,6 +110,7 @@ it("the root field's arguments, an alias, fragments and variables in the selecti
     [{ data: { t: { n: 3, label: "#3" } } }, { data: { t: { n: 6, label: "#6" } } }],
     [{ data: { t: { n: 1 } } }],
   ]);
+  expect([...tickParents]).toEqual(["Subscription subscription"]);
 });
 
 it("an event whose field fails carries the masked error, compiled or not", async () => {

@@ -86,6 +86,32 @@ describe("addToolOutput", () => {
     });
   });
 
+  it("a call cut off while its input streamed is refused without the answered reason (a client must not skip it as stored)", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const chatId = randomUUID();
+    fake.handle(
+      respond(
+        [
+          ...turnHead(),
+          ...textDeltas("t1", "Let me ask."),
+          { type: "tool-input-start", toolCallId: "ask-1", toolName: "askUser" },
+          { type: "tool-input-delta", toolCallId: "ask-1", inputTextDelta: '{"question":' },
+        ],
+        "close",
+      ),
+    );
+    const { events } = await subscribeWithFetch(gateway.url, sendInput("Do it", { chatId }), { token });
+    expect(events.at(-1)).toMatchObject({ __typename: "StreamFailed" });
+    const messageId = events[0]!.assistantMessageId;
+    const input = { chatId, messageId, toolCallId: "ask-1", output: { answer: "yes" } };
+    const refused = await gateway.gql(ADD_TOOL_OUTPUT, { input }, token);
+    expect(refused.errors?.[0]).toMatchObject({
+      message: expect.stringMatching(/not waiting for a result.*input-streaming/),
+      extensions: { code: "bad_request:api" },
+    });
+    expect(refused.errors?.[0]?.extensions).not.toHaveProperty("reason");
+  });
+
   it("refuses an answer once the user went on: the next turn's model was told the call went unanswered", async () => {
     const { token, chatId, messageId } = await askedTurn();
     fake.handle(respond(textTurn("Fine.")));

@@ -25,7 +25,10 @@ export interface EventRoot {
  * (its message) is the largest of them, and its coercion the largest part of
  * an event's execution (BENCHMARKS.md, "What was tried"). The root field's
  * own `resolve` still runs for each event, with the arguments computed once
- * per subscription (`EventRoot`); its `info` is of the event schema.
+ * per subscription (`EventRoot`). The event schema is the schema with its
+ * subscription type replaced by one of the same name holding that one field,
+ * so errors and `info.parentType` name the type as graphql-js would; `info`'s
+ * variables are only those the selection uses.
  */
 export interface EventOperation {
   schema: GraphQLSchema;
@@ -37,8 +40,6 @@ export interface EventOperation {
   /** The subscription's own operation (its variables define the root field's arguments). */
   operation: OperationDefinitionNode;
 }
-
-const ROOT_TYPE_NAME = "SubscriptionEventRoot";
 
 /** The event operation of a subscription document, or null when it has no plain root field (an alias is fine; a fragment or directive at the root is not). */
 export function eventOperation(
@@ -59,7 +60,6 @@ export function eventOperation(
   const used = variablesIn([selection, ...fragments]);
   const eventQuery: OperationDefinitionNode = {
     ...operation,
-    operation: "query" as OperationDefinitionNode["operation"],
     directives: [],
     variableDefinitions: operation.variableDefinitions?.filter((definition) =>
       used.has(definition.variable.name.value),
@@ -67,7 +67,7 @@ export function eventOperation(
     selectionSet: { ...operation.selectionSet, selections: [selection] },
   };
   return {
-    schema: eventSchemaFor(schema, field),
+    schema: eventSchemaFor(schema, subscription, field),
     document: { kind: Kind.DOCUMENT, definitions: [eventQuery, ...fragments] },
     operationName: operation.name?.value,
     field,
@@ -96,15 +96,19 @@ function variablesIn(nodes: readonly object[]): Set<string> {
 
 const eventSchemas = new WeakMap<GraphQLSchema, Map<string, GraphQLSchema>>();
 
-/** A schema whose query root has the one field, of the same type, resolving each `EventRoot` with the field's own resolver. */
-function eventSchemaFor(schema: GraphQLSchema, field: GraphQLField<unknown, unknown>): GraphQLSchema {
+/** The schema with a subscription type of the same name whose one field, of the same type and without arguments, resolves each `EventRoot` with the field's own resolver. */
+function eventSchemaFor(
+  schema: GraphQLSchema,
+  subscription: GraphQLObjectType,
+  field: GraphQLField<unknown, unknown>,
+): GraphQLSchema {
   let byField = eventSchemas.get(schema);
   if (!byField) eventSchemas.set(schema, (byField = new Map()));
   const known = byField.get(field.name);
   if (known) return known;
   const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
   const root = new GraphQLObjectType({
-    name: ROOT_TYPE_NAME,
+    name: subscription.name,
     fields: {
       [field.name]: {
         type: field.type,
@@ -115,10 +119,11 @@ function eventSchemaFor(schema: GraphQLSchema, field: GraphQLField<unknown, unkn
       },
     },
   });
-  const roots = new Set([schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]);
   const eventSchema = new GraphQLSchema({
-    query: root,
-    types: Object.values(schema.getTypeMap()).filter((type) => !roots.has(type as GraphQLObjectType)),
+    query: schema.getQueryType(),
+    mutation: schema.getMutationType(),
+    subscription: root,
+    types: Object.values(schema.getTypeMap()).filter((type) => type !== subscription),
     directives: schema.getDirectives(),
   });
   byField.set(field.name, eventSchema);

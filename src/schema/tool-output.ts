@@ -40,8 +40,9 @@ function checkedInput(input: typeof ToolOutputInput.$inferInput, maxTextLength: 
   return { ...result.data, answer };
 }
 
-/** `extensions.reason` of the refusal of a call already answered or run by the provider (clients that resend answers skip it). */
+/** `extensions.reason` of the refusal of a call answered already or run by the provider (clients that resend answers skip it). */
 const NOT_WAITING = "tool_call_not_waiting";
+const SETTLED_STATES = new Set<string>(["output-available", "output-error", "output-denied"]);
 
 /** The parts with the call answered; refuses a call that is not waiting for its result. */
 function answered(parts: UIMessage["parts"], toolCallId: string, answer: Answer): UIMessage["parts"] {
@@ -52,9 +53,13 @@ function answered(parts: UIMessage["parts"], toolCallId: string, answer: Answer)
   }
   if (part.state !== "input-available" || part.providerExecuted === true) {
     const why = part.providerExecuted === true ? "the provider runs it" : `its state is ${part.state}`;
-    throw new ChatSDKError("bad_request:api", `The tool call is not waiting for a result from the client (${why}).`, {
-      reason: NOT_WAITING,
-    });
+    // Only a call with its result already (or the provider's own) is "answered": a client resending answers skips it.
+    const settled = part.providerExecuted === true || SETTLED_STATES.has(part.state);
+    throw new ChatSDKError(
+      "bad_request:api",
+      `The tool call is not waiting for a result from the client (${why}).`,
+      settled ? { reason: NOT_WAITING } : undefined,
+    );
   }
   const { output: _output, errorText: _errorText, ...call } = part as typeof part & Partial<Answer>;
   const settled =
