@@ -21,7 +21,7 @@ const yoga = createYoga({
   schema: createSchema({
     typeDefs: /* GraphQL */ `
       type Query { ok: Boolean }
-      type Tick { n: Int!, label(prefix: String): String }
+      type Tick { n: Int!, label(prefix: String): String, required: Int! }
       type Subscription { ${subscriptionCaseFields}, ticks(to: Int!, scale: Int = 1): Tick }
     `,
     resolvers: {
@@ -111,6 +111,20 @@ it("the root field's arguments, an alias, fragments and variables in the selecti
     [{ data: { t: { n: 1 } } }],
   ]);
   expect([...tickParents]).toEqual(["Subscription subscription"]);
+});
+
+it("a null in a non-null field of an event is masked, compiled or not", async () => {
+  const query = "subscription Required { ticks(to: 1) { n required } }";
+  const runs = [await sse(query), await sse(query)];
+  expect(compiled).toContain("Required");
+  for (const { results } of runs) {
+    expect(results).toEqual([
+      {
+        data: { ticks: null },
+        errors: [expect.objectContaining({ message: "Unexpected error.", path: ["ticks", "required"] })],
+      },
+    ]);
+  }
 });
 
 it("an event whose field fails carries the masked error, compiled or not", async () => {

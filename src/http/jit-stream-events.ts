@@ -1,8 +1,8 @@
 import {
+  GraphQLError,
   createSourceEventStream,
   getArgumentValues,
   getVariableValues,
-  type GraphQLError,
   type DocumentNode,
   type ExecutionArgs,
   type ExecutionResult,
@@ -119,5 +119,17 @@ async function* eventResults(source: AsyncIterable<unknown>, execute: Executor):
 
 function withMaskedErrors(result: ExecutionResult): ExecutionResult {
   if (!result.errors?.length) return result;
-  return { ...result, errors: result.errors.map((error) => masked(error) as GraphQLError) };
+  return { ...result, errors: result.errors.map((error) => masked(asGraphQLJsReports(error)) as GraphQLError) };
+}
+
+const NON_NULL_VIOLATION = /^Cannot return null for non-nullable field /;
+
+/**
+ * graphql-jit reports a null in a non-null field as a GraphQLError of its
+ * own; graphql-js as one wrapping a plain Error, which Yoga's masking hides.
+ * Reported as graphql-js does, a compiled run shows what the first run showed.
+ */
+function asGraphQLJsReports(error: GraphQLError): GraphQLError {
+  if (error.originalError !== undefined || !NON_NULL_VIOLATION.test(error.message)) return error;
+  return new GraphQLError(error.message, { path: error.path, originalError: new Error(error.message) });
 }
