@@ -18,7 +18,7 @@ export interface EventRoot {
 }
 
 /**
- * A subscription's selection as a query whose root is its events: the root
+ * A subscription's operation as executed for each of its events: the root
  * field without its arguments, the variables only those its selection uses.
  * graphql-jit executes a compiled operation by coercing every variable of it
  * and the root field's arguments again for each event; a turn's `input`
