@@ -5,13 +5,20 @@ import type { TurnLog } from "./turn-log.ts";
 import { recoverTurn } from "./recover.ts";
 import { settleQuietReads } from "./settle-reads.ts";
 
+// A lapse no lease reaches (only a turn begun before leases existed, with none, is taken).
+const NO_LEASE_LAPSES = 1e9;
+
 /**
  * The owner lease of the turns this instance runs, and the sweep for turns
  * whose owner died. Every third of `leaseSeconds` the instance renews its
  * turns' leases and sweeps: a turn not renewed for `leaseSeconds` is claimed
  * by one instance and recovered (recover.ts). With the default 15 s a crashed
  * instance's turns end within about 20 s. The renewal also hands its turns'
- * stop requests (`requestStops`) to `onStop`.
+ * stop requests (`requestStops`) to `onStop`. A database that did not answer
+ * kept every owner from renewing, the live ones too: once it answers this
+ * instance again, its sweep takes no turn for a full lease, so live owners
+ * renew first (an owner holding an answer the database did not take would
+ * lose it to a recovery from an older checkpoint).
  */
 export class TurnLeases {
   private readonly db: Database;
@@ -22,6 +29,10 @@ export class TurnLeases {
   private readonly onStop: (request: StopRequest) => void;
   private timer: NodeJS.Timeout | null = null;
   private ticking: Promise<void> | null = null;
+  /** A renewal or a sweep failed, and no sweep has succeeded since. */
+  private failing = false;
+  /** When a sweep last succeeded after a failure. */
+  private answeredAgainAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     db: Database,
@@ -68,9 +79,12 @@ export class TurnLeases {
     try {
       for (const request of await renewLeases(this.db.sql, this.running())) this.onStop(request);
     } catch (error) {
+      this.failing = true;
       log.warn("turn leases could not be renewed", { error });
     }
-    await this.sweep(this.leaseSeconds);
+    const settled = !this.failing && Date.now() - this.answeredAgainAt >= this.leaseSeconds * 1000;
+    // Until then the sweep only finds out whether the database answers: no lease lapses.
+    await this.sweep(settled ? this.leaseSeconds : NO_LEASE_LAPSES);
     await settleQuietReads(this.db, this.turnLog, this.leaseSeconds * 1000).catch((error: unknown) =>
       log.warn("the reads of ended turns could not be settled; the next sweep tries again", { error }),
     );
@@ -89,12 +103,17 @@ export class TurnLeases {
         running: this.running(),
         only,
       });
+      if (this.failing) {
+        this.failing = false;
+        this.answeredAgainAt = Date.now();
+      }
       for (const turn of lapsed) {
         await recoverTurn(this.db, this.turnLog, turn).catch((error: unknown) =>
           log.error("a lapsed turn could not be recovered; the next sweep tries again", { streamId: turn.id, error }),
         );
       }
     } catch (error) {
+      this.failing = true;
       log.warn("the sweep for lapsed turns failed", { error });
     }
   }
