@@ -5,7 +5,6 @@
 // PostgreSQL (with Redis when REDIS_URL is set): the turn's statements (SQL on
 // the driver) go through a switch that refuses them as a closed port does.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Database } from "../src/db/client.ts";
 import { metricsRegistry } from "../src/metrics.ts";
 import { closeGateway, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import { respond, slowTextTurn } from "./support/fake-streamer.ts";
@@ -13,25 +12,13 @@ import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { eventually, sendInput, subscribeWithFetch, TERMINAL_TYPES, streamedText } from "./support/sse.ts";
 import { useFakeStreamer } from "./support/file-hooks.ts";
+import { switchable } from "./support/turn-rows.ts";
 
 failOnUnhandledRejections();
 
 const TEXT = "Every word the client saw is kept. ".repeat(40);
 // A delta every 20 ms: about 5 s of answer.
 const slow = respond(slowTextTurn(TEXT, 20));
-
-/** The database, with its driver SQL refused (ECONNREFUSED, as pg says it) while `down`. */
-function switchable(db: Database) {
-  const state = { down: false };
-  const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
-  const wrapped: Database = {
-    ...db,
-    sql: {
-      query: (text, params) => (state.down ? Promise.reject(refused()) : db.sql.query(text, params)),
-    },
-  };
-  return { db: wrapped, state };
-}
 
 const fake = useFakeStreamer(slow);
 let database: TestDatabase;

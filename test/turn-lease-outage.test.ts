@@ -2,16 +2,14 @@
 // live ones too: an instance that saw the database not answer does not take
 // the others' turns for dead the moment it answers again, but a full lease
 // later, when a live owner has renewed (and a dead one still has not).
-import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import type { Database } from "../src/db/client.ts";
-import { beginTurn } from "../src/db/turn-queries.ts";
 import { setLogLevel } from "../src/log.ts";
 import { TurnLeases } from "../src/turn/lease.ts";
 import { MemoryTurnLog } from "../src/turn/memory-turn-log.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { insertUser } from "./support/fixtures.ts";
 import { eventually } from "./support/sse.ts";
+import { beginStoredTurn, switchable } from "./support/turn-rows.ts";
 
 let database: TestDatabase;
 beforeAll(async () => {
@@ -22,36 +20,10 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** The database, with its driver SQL refused (ECONNREFUSED, as pg says it) while `down`. */
-function switchable(db: Database) {
-  const state = { down: false };
-  const refused = () => Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" });
-  const wrapped: Database = {
-    ...db,
-    sql: { query: (text, params) => (state.down ? Promise.reject(refused()) : db.sql.query(text, params)) },
-  };
-  return { db: wrapped, state };
-}
-
 it("waits a full lease after the database answers again before it takes another instance's turn", async () => {
   const { db } = database;
   const user = await insertUser(db.prisma);
-  const streamId = randomUUID();
-  const begun = await beginTurn(db.sql, {
-    userId: user.id,
-    quotaSince: new Date(0),
-    quotaLimit: 100,
-    chatId: randomUUID(),
-    title: "A chat",
-    visibility: "private",
-    messageId: randomUUID(),
-    parts: [{ type: "text", text: "Tell me." }],
-    streamId,
-    now: new Date(),
-    assistantMessageId: randomUUID(),
-    ownerId: "the-other-instance",
-  });
-  expect(begun.refusal).toBeNull();
+  const { streamId } = await beginStoredTurn(db, user.id, "the-other-instance");
   const stream = () => db.prisma.stream.findUniqueOrThrow({ where: { id: streamId } });
 
   const link = switchable(db);

@@ -3,17 +3,16 @@
 // its clients before its pipelined write to Redis, so the recovery's
 // StreamFailed (at Redis's last seq + 1) may carry a seq such a client holds.
 // Redis only (the memory log dies with its process and recovers nothing).
-import { randomUUID } from "node:crypto";
 import type { UIMessageChunk } from "ai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { claimLapsedTurns } from "../src/db/turn-lease.ts";
-import { beginTurn } from "../src/db/turn-queries.ts";
 import { recoverTurn } from "../src/turn/recover.ts";
 import { RedisTurnLog } from "../src/turn/redis-turn-log.ts";
 import type { TurnEvent } from "../src/turn/turn-log.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { insertUser } from "./support/fixtures.ts";
 import { eventually } from "./support/sse.ts";
+import { beginStoredTurn } from "./support/turn-rows.ts";
 
 const redisUrl = process.env.REDIS_URL;
 
@@ -44,22 +43,7 @@ describe.skipIf(!redisUrl)("a recovered turn's terminal event (Redis)", () => {
   it("reaches a live reader and a late one holding a seq Redis never got, as their next seq", async () => {
     const { db } = database;
     const user = await insertUser(db.prisma);
-    const [streamId, chatId, assistantMessageId] = [randomUUID(), randomUUID(), randomUUID()];
-    const begun = await beginTurn(db.sql, {
-      userId: user.id,
-      quotaSince: new Date(0),
-      quotaLimit: 100,
-      chatId,
-      title: "A chat",
-      visibility: "private",
-      messageId: randomUUID(),
-      parts: [{ type: "text", text: "Tell me." }],
-      streamId,
-      now: new Date(),
-      assistantMessageId,
-      ownerId: "the-instance-that-dies",
-    });
-    expect(begun.refusal).toBeNull();
+    const { streamId, chatId, assistantMessageId } = await beginStoredTurn(db, user.id, "the-instance-that-dies");
 
     // The dying instance logs StreamStarted and three deltas; Redis gets them.
     owner.open(streamId);
