@@ -17,6 +17,8 @@ export interface LocalTurn {
   degraded: boolean;
   /** The seq of the last event Redis took before any write failed. */
   writtenThrough: number;
+  /** Its entries queued or being written: an ended turn is let go once none is. */
+  unwritten: number;
 }
 
 export interface Pending {

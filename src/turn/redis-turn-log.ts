@@ -50,7 +50,7 @@ export class RedisTurnLog implements TurnLog {
 
   private readonly local = new Map<string, LocalTurn>();
   private pending: Pending[] = [];
-  /** Turns ended while entries were still queued: dropped from `local` once none is. */
+  /** Turns ended while entries of theirs were still unwritten: dropped from `local` once none is. */
   private readonly ending = new Set<string>();
   private flushing: Promise<void> = Promise.resolve();
   /** Terminal entries Redis did not take, written again once it is back. */
@@ -87,6 +87,7 @@ export class RedisTurnLog implements TurnLog {
       expiring: false,
       degraded: false,
       writtenThrough: -1,
+      unwritten: 0,
     });
   }
 
@@ -96,18 +97,25 @@ export class RedisTurnLog implements TurnLog {
     turn.window.push(event);
     turn.lastSeq = event.seq;
     turn.sub = 1;
+    turn.unwritten++;
     this.queue({ streamId, id: eventEntryId(event.seq), event, chunk: chunk ?? null, terminal: isTerminal(event) });
   }
 
   note(streamId: string, chunk: UIMessageChunk): void {
     const turn = this.local.get(streamId);
     if (!turn) return;
+    turn.unwritten++;
     this.queue({ streamId, id: `${turn.lastSeq}-${++turn.sub}`, event: null, chunk, terminal: false });
   }
 
   end(streamId: string): void {
-    if (this.pending.length === 0) this.local.delete(streamId);
+    if ((this.local.get(streamId)?.unwritten ?? 0) === 0) this.local.delete(streamId);
     else this.ending.add(streamId);
+  }
+
+  /** Turns whose events this instance holds in memory: its running turns, and ended ones until their entries are written. */
+  get held(): number {
+    return this.local.size;
   }
 
   async *read(streamId: string, afterSeq: number, { signal, running }: ReadOptions): AsyncGenerator<TurnEvent> {
@@ -215,9 +223,11 @@ export class RedisTurnLog implements TurnLog {
         turn.window.trimTo(entry.event.seq - WINDOW_KEEP + 1);
       }
     });
-    if (this.pending.length === 0) {
-      for (const streamId of this.ending) this.local.delete(streamId);
-      this.ending.clear();
+    // Per turn: under steady load some entry is always pending, so waiting for an
+    // empty queue would hold every ended turn's events until the load stops.
+    for (const entry of batch) {
+      const turn = this.local.get(entry.streamId);
+      if (turn && --turn.unwritten === 0 && this.ending.delete(entry.streamId)) this.local.delete(entry.streamId);
     }
   }
 }
