@@ -41,6 +41,8 @@ export interface StreamResult {
   deltas: number;
   /** With `stamped`: ms from the streamer's send to our read, per delta sent after the request started. */
   latencies: number[];
+  /** The streamer's send time of each of `latencies`' deltas, on the shared clock. */
+  sentAt: number[];
   /** The GraphQL error's extensions, when the stream ended with one. */
   errorCode?: string;
   retryAfterSeconds?: number;
@@ -63,11 +65,15 @@ export function openStream(spec: StreamSpec): StreamHandle {
   let firstDelta: number | null = null;
   let abortedByUs = false;
   const latencies: number[] = [];
+  const sentAt: number[] = [];
   let errorExtensions: { code?: string; retryAfterSeconds?: number } | undefined;
   const stampOf = (text: string | undefined) => {
     const at = clock();
     const stamp = text?.startsWith(" @") ? Number(text.slice(2)) : Number.NaN;
-    if (stamp >= t0) latencies.push(at - stamp);
+    if (stamp >= t0) {
+      latencies.push(at - stamp);
+      sentAt.push(stamp);
+    }
   };
   let markStepped!: () => void;
   const stepped = new Promise<void>((resolve) => (markStepped = resolve));
@@ -102,6 +108,7 @@ export function openStream(spec: StreamSpec): StreamHandle {
         end: clock(),
         deltas,
         latencies,
+        sentAt,
         errorCode: errorExtensions?.code,
         retryAfterSeconds: errorExtensions?.retryAfterSeconds,
       });

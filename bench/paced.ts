@@ -9,7 +9,8 @@ import type { BenchChild } from "./children.ts";
 import { gatewaySpec, uiSpec, type StreamResult, type StreamSpec } from "./client.ts";
 import { postgresCpu, postgresCpuBetween, procCpuMs, procRssBytes } from "./cpu.ts";
 import { secrets } from "./setup.ts";
-import { percentile } from "./stats.ts";
+import { latencyTimeline } from "./latency-timeline.ts";
+import { maximum, percentile } from "./stats.ts";
 
 export interface User {
   id: string;
@@ -118,6 +119,8 @@ export async function pacedRun(
   await sampler;
   const live = await runningLive;
   const wallMs = performance.now() - before.at;
+  const timelineMs = Number(process.env.BENCH_TIMELINE ?? 0);
+  if (timelineMs > 0) console.error(latencyTimeline(`${target.label}, ${specs.length} streams`, results, timelineMs));
   const latencies: number[] = [];
   let deltas = 0;
   const failures: string[] = [];
@@ -143,7 +146,7 @@ export async function pacedRun(
     deltas,
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
-    max: latencies.length ? Math.max(...latencies) : Number.NaN,
+    max: maximum(latencies),
     cpuPerDelta: {
       target: perDelta(target.cpuMs() - before.target),
       streamer: perDelta(procCpuMs([loaders.streamerPid]) - before.streamer),

@@ -8,6 +8,11 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[rank - 1];
 }
 
+/** The largest value (without spreading: a run has more deltas than a call has arguments); NaN when empty. */
+export function maximum(values: readonly number[]): number {
+  return values.length === 0 ? Number.NaN : values.reduce((a, b) => Math.max(a, b));
+}
+
 export const median = (values: readonly number[]) => percentile(values, 50);
 
 export function fixed(value: number, digits = 2): string {

@@ -1,0 +1,37 @@
+// BENCH_TIMELINE=1: a paced run's delta latency second by second (by the
+// streamer's send time), beside the turns opened and ended in that second,
+// to tell a run's tail from its steady state.
+import type { StreamResult } from "./client.ts";
+import { fixed, maximum, percentile, table } from "./stats.ts";
+
+export function latencyTimeline(label: string, results: readonly StreamResult[], bucketMs = 1_000): string {
+  const start = Math.min(...results.map((r) => r.t0));
+  const buckets = new Map<number, { latencies: number[]; opened: number; ended: number }>();
+  const bucket = (at: number) => {
+    const key = Math.floor((at - start) / bucketMs);
+    let entry = buckets.get(key);
+    if (!entry) buckets.set(key, (entry = { latencies: [], opened: 0, ended: 0 }));
+    return entry;
+  };
+  for (const result of results) {
+    bucket(result.t0).opened++;
+    bucket(result.end).ended++;
+    for (let i = 0; i < result.latencies.length; i++) bucket(result.sentAt[i]).latencies.push(result.latencies[i]);
+  }
+  const rows = [...buckets]
+    .sort(([a], [b]) => a - b)
+    .map(([key, { latencies, opened, ended }]) => [
+      fixed((key * bucketMs) / 1000, 1),
+      String(opened),
+      String(ended),
+      String(latencies.length),
+      fixed(percentile(latencies, 50)),
+      fixed(percentile(latencies, 99)),
+      fixed(maximum(latencies)),
+    ]);
+  return table(
+    `${label}: delta latency by the second it was sent in, ms`,
+    ["from s", "opened", "ended", "deltas", "p50", "p99", "max"],
+    rows,
+  );
+}
