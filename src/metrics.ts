@@ -49,6 +49,23 @@ const unsavedAnswers = new Gauge({
   registers,
 });
 
+const poolWait = new Histogram({
+  name: `${PREFIX}database_pool_wait_seconds`,
+  help: "How long each query waited for one of the database pool's connections (DB_POOL_SIZE), connecting included.",
+  buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3],
+  registers,
+});
+
+const poolsWatched: { readonly waitingCount: number }[] = [];
+new Gauge({
+  name: `${PREFIX}database_pool_waiting`,
+  help: "Queries waiting for one of the database pool's connections, when scraped.",
+  registers,
+  collect() {
+    this.set(poolsWatched.reduce((sum, pool) => sum + pool.waitingCount, 0));
+  },
+});
+
 const redisErrors = new Counter({ name: `${PREFIX}redis_errors_total`, help: "Redis connection errors.", registers });
 
 const refusedForOverload = new Counter({
@@ -85,6 +102,16 @@ export const metrics = {
   delta: (since: number) => deltaLatency.observe((performance.now() - since) / 1000),
   upstreamError: (kind: string) => upstreamErrors.inc({ kind }),
   databaseError: () => databaseErrors.inc(),
+  /** `since`: performance.now() when the query asked the pool for a connection. */
+  poolWaited: (since: number) => poolWait.observe((performance.now() - since) / 1000),
+  /** The pool's waiting queries are read at each scrape, until the returned function is called (its close). */
+  watchPool: (pool: { readonly waitingCount: number }): (() => void) => {
+    poolsWatched.push(pool);
+    return () => {
+      const at = poolsWatched.indexOf(pool);
+      if (at >= 0) poolsWatched.splice(at, 1);
+    };
+  },
   unsavedAnswers: (count: number) => unsavedAnswers.set(count),
   redisError: () => redisErrors.inc(),
   refusedForOverload: (reason: "running_turns" | "event_loop_delay") => refusedForOverload.inc({ reason }),

@@ -47,7 +47,12 @@ export async function openMigratedDatabase(env: Env) {
   const url = env.DATABASE_URL;
   let db: Awaited<ReturnType<typeof openDatabase>> | undefined;
   try {
-    db = await openDatabase({ url, dataDir: env.DATA_DIR, timeouts: databaseTimeoutsOf(env) });
+    db = await openDatabase({
+      url,
+      dataDir: env.DATA_DIR,
+      poolSize: env.DB_POOL_SIZE,
+      timeouts: databaseTimeoutsOf(env),
+    });
     const applied = await applyMigrations(db);
     if (applied.length > 0) log.info("migrations applied", { applied });
     return db;

@@ -68,6 +68,9 @@ const envSchema = z.object({
   DB_STATEMENT_TIMEOUT_MS: positiveMs(5_000),
   DB_QUERY_TIMEOUT_MS: positiveMs(6_000),
   DB_MIGRATION_TIMEOUT_MS: positiveMs(600_000),
+  // Per process (each worker has its own pool): instances × WORKERS × this must stay
+  // under the server's max_connections (README: "Configuration").
+  DB_POOL_SIZE: positiveInt(20).pipe(z.number().max(1_000)),
   AUTH_SECRET: z.string().min(32, "AUTH_SECRET must be at least 32 characters").default(DEV_AUTH_SECRET),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,

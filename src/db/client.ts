@@ -48,6 +48,7 @@ export interface DatabaseOptions {
   url?: string;
   /** Where PGlite keeps its files; `memory://` for a throwaway database. */
   dataDir: string;
+  /** Connections at most (DB_POOL_SIZE); default: the setting's default. */
   poolSize?: number;
   /** Default: the settings' defaults. */
   timeouts?: DatabaseTimeouts;
@@ -55,7 +56,12 @@ export interface DatabaseOptions {
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   if (!options.url) return openPglite(options.dataDir);
-  return openPostgres(options.url, options.poolSize ?? 10, options.timeouts ?? databaseTimeoutsOf(parseEnv({})));
+  const defaults = parseEnv({});
+  return openPostgres(
+    options.url,
+    options.poolSize ?? defaults.DB_POOL_SIZE,
+    options.timeouts ?? databaseTimeoutsOf(defaults),
+  );
 }
 
 async function openPglite(dataDir: string): Promise<Database> {

@@ -4,8 +4,9 @@ import pg from "pg";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { codeOf } from "../errors.ts";
 import { log } from "../log.ts";
+import { metrics } from "../metrics.ts";
 import type { Database, DatabaseTimeouts, Session } from "./client.ts";
-import { StallGuard } from "./stall-guard.ts";
+import { type ConnectCallback, StallGuard } from "./stall-guard.ts";
 
 /**
  * PostgreSQL through a pg Pool that Prisma (@prisma/adapter-pg) and the raw
@@ -35,6 +36,8 @@ export function openPostgres(url: string, max: number, timeouts: DatabaseTimeout
   // pool; unheard, it would crash the process. The pool replaces the client.
   pool.on("error", (error) => log.warn("idle database connection failed", { error }));
   guard.watch(pool);
+  timeAcquisitions(pool);
+  const unwatch = metrics.watchPool(pool);
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
     kind: "postgres",
@@ -55,9 +58,30 @@ export function openPostgres(url: string, max: number, timeouts: DatabaseTimeout
       }
     },
     async close() {
+      unwatch();
       await prisma.$disconnect();
       await endWithin(pool, open, timeouts.queryMs);
     },
+  };
+}
+
+/** Each connection the pool hands out, timed from the ask (chat_gateway_database_pool_wait_seconds). */
+function timeAcquisitions(pool: pg.Pool): void {
+  const connect = pool.connect.bind(pool) as (callback?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
+  (pool as { connect: unknown }).connect = (callback?: ConnectCallback) => {
+    const asked = performance.now();
+    if (typeof callback === "function") {
+      return connect((error, client, done) => {
+        if (!error) metrics.poolWaited(asked);
+        callback(error, client, done);
+      });
+    }
+    const connected = connect()!;
+    connected.then(
+      () => metrics.poolWaited(asked),
+      () => {},
+    );
+    return connected;
   };
 }
 

@@ -10,7 +10,11 @@ const CONNECT_TIMED_OUT = ["Connection terminated due to connection timeout", "t
 // see whether it answers again.
 const PROBE_EVERY_MS = 1_000;
 
-type ConnectCallback = (error: Error | undefined, client?: pg.PoolClient, done?: (release?: unknown) => void) => void;
+export type ConnectCallback = (
+  error: Error | undefined,
+  client?: pg.PoolClient,
+  done?: (release?: unknown) => void,
+) => void;
 
 /**
  * Once a query or a connection attempt goes unanswered past its bound, the
