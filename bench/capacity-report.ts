@@ -1,6 +1,7 @@
 // Tables for bench/capacity.ts.
 import type { PacedRow } from "./paced.ts";
-import { fixed, kb, table } from "./stats.ts";
+import { fixed, kb, mb, table } from "./stats.ts";
+import type { SustainedRow } from "./sustained.ts";
 
 export interface ResumeRow {
   resumers: number;
@@ -115,4 +116,82 @@ export function pipeMean(rows: PacedRow[], streams: number): { cpu: number; p99:
   if (runs.length === 0) return null;
   const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
   return { cpu: mean(runs.map((r) => r.cpuPerDelta.target)), p99: mean(runs.map((r) => r.p99)) };
+}
+
+export function sustainedTable(
+  rows: SustainedRow[],
+  settings: { pace: number; deltas: number; rampMs: number; durationMs: number },
+): string {
+  const pipes = rows.filter((row) => row.label === PIPE);
+  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+  const pipe = pipes.length
+    ? { cpu: mean(pipes.map((r) => r.cpuPerDelta.target)), p99: mean(pipes.map((r) => r.p99)) }
+    : null;
+  const live = rows.some((row) => row.liveAtStart !== null);
+  return [
+    table(
+      `Sustained streams: each slot opens a turn of ${settings.deltas} deltas at ${settings.pace}/s as its last ends, for ${settings.durationMs / 1000} s, slots started over ${settings.rampMs / 1000} s; figures over the window when every slot is busy; latency ms, CPU µs per delta`,
+      [
+        "path",
+        "slots",
+        "turns",
+        "finished",
+        "refused",
+        "failed",
+        "turns/s",
+        "p50",
+        "p99",
+        "max",
+        "first p50",
+        "first p99",
+        "CPU/delta",
+        "vs pipe",
+        "p99 - pipe",
+        "streamer",
+        "PostgreSQL",
+        "clients",
+        "RSS MB start",
+        "RSS MB end",
+        ...(live ? ["live MB start", "live MB end", "live KB/turn"] : []),
+      ],
+      rows.map((row) => {
+        const versus = row.label === PIPE ? null : pipe;
+        return [
+          row.label,
+          String(row.slots),
+          String(row.turns),
+          String(row.finished),
+          String(row.refused),
+          String(row.failed),
+          fixed(row.turnsPerSecond, 1),
+          fixed(row.p50),
+          fixed(row.p99),
+          fixed(row.max),
+          fixed(row.firstDeltaP50),
+          fixed(row.firstDeltaP99),
+          fixed(row.cpuPerDelta.target, 1),
+          versus ? fixed(row.cpuPerDelta.target / versus.cpu) : "",
+          versus ? fixed(row.p99 - versus.p99) : "",
+          fixed(row.cpuPerDelta.streamer, 1),
+          row.cpuPerDelta.postgres === null ? "n/a" : fixed(row.cpuPerDelta.postgres, 1),
+          fixed(row.cpuPerDelta.clients, 1),
+          mb(row.rssAtStart),
+          mb(row.rssAtEnd),
+          ...(live
+            ? row.liveAtStart === null || row.liveAtEnd === null
+              ? ["", "", ""]
+              : [
+                  mb(row.liveAtStart),
+                  mb(row.liveAtEnd),
+                  kb((row.liveAtEnd - row.liveAtStart) / Math.max(1, row.endedInWindow)),
+                ]
+            : []),
+        ];
+      }),
+    ),
+    "   first: request to first text delta of the turns opened in the window (the streamer waits one pace before it).",
+    "   'vs pipe' and 'p99 - pipe': against the mean of the pipe's runs (before and after). RSS and live heap: over the",
+    "   idle process before the run, at the window's start and end; live KB/turn: the live heap's growth over the window",
+    "   per turn ended in it (near 0: ended turns are let go; BENCH_LIVE_HEAP=1, whose collections pause the gateway).",
+  ].join("\n");
 }

@@ -28,6 +28,8 @@ export const settings = {
   workers: listSetting("BENCH_WORKERS", "1,2"),
   workersStreams: intSetting("BENCH_WORKERS_STREAMS", 1000),
   compareRounds: Math.max(1, intSetting("BENCH_COMPARE_ROUNDS", 2)),
+  sustainedStreams: intSetting("BENCH_SUSTAINED_STREAMS", 1000),
+  sustainedSeconds: intSetting("BENCH_SUSTAINED_SECONDS", 60),
   streamer: streamerSetting(),
   redis: {
     warmup: intSetting("BENCH_WARMUP", 200),
@@ -37,7 +39,7 @@ export const settings = {
     longDeltas: 200,
   },
 };
-export const ALL = ["resume", "redis", "paced", "overload", "workers", "compare"];
+export const ALL = ["resume", "redis", "paced", "sustained", "overload", "workers", "compare"];
 // BENCH_ONLY, when set, replaces the script's default sections (its arguments).
 export const only = process.env.BENCH_ONLY?.split(",").map((s) => s.trim());
 export const chosen = only ?? (process.argv.slice(2).length ? process.argv.slice(2) : ALL);

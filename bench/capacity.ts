@@ -11,6 +11,10 @@
 //             BENCH_PACE deltas/s each: pipe, gateway, pipe; latency per delta,
 //             failures, CPU per delta of each process, RSS per stream (with
 //             BENCH_LIVE_HEAP=1 also the live heap per stream: bench/live-heap-probe.ts)
+//   sustained BENCH_SUSTAINED_STREAMS slots, each opening its next paced turn as
+//             its last ends, for BENCH_SUSTAINED_SECONDS: pipe, gateway, pipe; the
+//             same figures over the window when every slot is busy, with RSS (and
+//             with BENCH_LIVE_HEAP=1 the live heap) at its start and end (bench/sustained.ts)
 //   overload  a gateway with MAX_RUNNING_TURNS=BENCH_OVERLOAD_LIMIT: that many
 //             streams, then twice as many: refusals, and the admitted latency
 //   workers   the gateway with WORKERS=1 and 2 (BENCH_WORKERS_STREAMS streams)
@@ -45,7 +49,8 @@ import {
 import { measureRedisOnOff } from "./redis-onoff.ts";
 import { measureResume } from "./resume-fanout.ts";
 import { createDatabase, env } from "./setup.ts";
-import { PIPE, pacedTable, resumeTable } from "./capacity-report.ts";
+import { PIPE, pacedTable, resumeTable, sustainedTable } from "./capacity-report.ts";
+import { sustainedRun } from "./sustained.ts";
 import { compareOther, measureCompare } from "./compare.ts";
 import { cleanup, gateway, gatewayTarget, spawn, warmUsers } from "./capacity-processes.ts";
 import { databases, fail, failures, output, progress, sections, settings } from "./capacity-settings.ts";
@@ -57,7 +62,15 @@ async function main(): Promise<number> {
     .join(" ");
   const users: User[] = await Promise.all(
     Array.from(
-      { length: Math.max(500, 2 * settings.overloadLimit, ...settings.streams, settings.workersStreams) },
+      {
+        length: Math.max(
+          500,
+          2 * settings.overloadLimit,
+          ...settings.streams,
+          settings.workersStreams,
+          settings.sustainedStreams,
+        ),
+      },
       async () => {
         const id = randomUUID();
         return { id, token: await signUserToken(env, { id, type: "regular" }, 3600) };
@@ -77,8 +90,10 @@ async function main(): Promise<number> {
     ),
     streamerPid: streamer.pid,
   };
-  const needsMain = sections.some((s) => ["resume", "paced"].includes(s));
-  const main = needsMain ? await gateway("gateway", database, streamer.url, {}) : null;
+  const needsMain = sections.some((s) => ["resume", "paced", "sustained"].includes(s));
+  const main = needsMain
+    ? await gateway("gateway", database, streamer.url, process.env.XW ? { WORKERS: process.env.XW } : {})
+    : null;
   if (main) await warmUsers(main.url, users);
 
   if (main && sections.includes("resume")) {
@@ -115,7 +130,7 @@ async function main(): Promise<number> {
       await Promise.all([on.stop(), off.stop()]);
     }
   }
-  const pipe = sections.some((s) => ["paced", "workers", "compare"].includes(s))
+  const pipe = sections.some((s) => ["paced", "sustained", "workers", "compare"].includes(s))
     ? await spawn("pipe", "pipe-main.ts", { BENCH_UPSTREAM_URL: streamer.url })
     : null;
   const pipeTarget = pipe ? childTarget("pipe", PIPE, pipe) : null;
@@ -139,6 +154,23 @@ async function main(): Promise<number> {
       }
     }
     output.push(pacedTable("Paced streams", pacedRows, settings));
+  }
+  if (main && pipeTarget && sections.includes("sustained")) {
+    const n = settings.sustainedStreams;
+    // Slots start over one turn's length: the rate at which n concurrent turns of that length start.
+    const timing = {
+      rampMs: (settings.deltas * 1000) / settings.pace,
+      durationMs: settings.sustainedSeconds * 1000,
+      liveHeap: process.env.BENCH_LIVE_HEAP === "1",
+    };
+    const rows = [];
+    for (const target of [pipeTarget, gatewayTarget("gateway", main), pipeTarget]) {
+      progress(`sustained: ${n} slots through the ${target.label} for ${settings.sustainedSeconds} s`);
+      const row = await sustainedRun(target, loaders, await specsFor(target, users, n, prompt), timing);
+      for (const problem of row.failures) fail(`${row.label} sustained x${n}: ${problem}`);
+      rows.push(row);
+    }
+    output.push(sustainedTable(rows, { ...settings, ...timing }));
   }
   if (sections.includes("overload")) {
     const limit = settings.overloadLimit;
@@ -201,7 +233,7 @@ if (sections.length > 0) {
     console.log(`${output.join("\n\n")}\nABANDONED: time limit`);
     killAllChildren();
     process.exit(1);
-  }, 1_200_000);
+  }, 1_800_000);
   let code = 1;
   try {
     code = await main();

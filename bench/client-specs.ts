@@ -57,6 +57,20 @@ export function gatewaySpec(
   };
 }
 
+/**
+ * The spec again as a new turn: a sendMessage in a new chat with a new message
+ * (so a slot's turns do not grow one chat's history); other specs as they are.
+ */
+export function renewed(spec: StreamSpec): StreamSpec {
+  if (spec.kind !== "graphql") return spec;
+  const body = JSON.parse(spec.body) as { variables?: { input?: { chatId?: string; message?: { id?: string } } } };
+  const input = body.variables?.input;
+  if (!input?.chatId || !input.message) return spec;
+  input.chatId = randomUUID();
+  input.message.id = randomUUID();
+  return { ...spec, body: JSON.stringify(body) };
+}
+
 /** stopStream for the chat: its running turn is stopped and stored. */
 export async function stopTurn(gatewayUrl: string, userToken: string, chatId: string): Promise<void> {
   const response = await fetch(`${gatewayUrl}/graphql`, {
