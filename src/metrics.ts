@@ -51,7 +51,7 @@ const unsavedAnswers = new Gauge({
 
 const poolWait = new Histogram({
   name: `${PREFIX}database_pool_wait_seconds`,
-  help: "How long each query waited for one of the database pool's connections (DB_POOL_SIZE), connecting included.",
+  help: "How long each query waited for one of the database pool's connections (DB_POOL_SIZE), connecting included, or until it gave up.",
   buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 3],
   registers,
 });

@@ -1,7 +1,8 @@
+import cluster from "node:cluster";
 // Start-up's connections, checked so that a gateway that cannot start says
 // why in one log line naming the setting at fault, and exits with code 1.
 import { Redis } from "ioredis";
-import { ConfigError, databaseTimeoutsOf, type Env } from "./config/env.ts";
+import { ConfigError, databaseTimeoutsOf, type Env, poolSizeOf } from "./config/env.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { log } from "./log.ts";
@@ -50,7 +51,7 @@ export async function openMigratedDatabase(env: Env) {
     db = await openDatabase({
       url,
       dataDir: env.DATA_DIR,
-      poolSize: env.DB_POOL_SIZE,
+      poolSize: poolSizeOf(env, cluster.isWorker),
       timeouts: databaseTimeoutsOf(env),
     });
     const applied = await applyMigrations(db);

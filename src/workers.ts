@@ -1,6 +1,6 @@
 import cluster, { type Worker } from "node:cluster";
 import { availableParallelism } from "node:os";
-import { streamerUrlOf, type Env } from "./config/env.ts";
+import { poolSizeOf, streamerUrlOf, type Env } from "./config/env.ts";
 import { nodeFlagsNote } from "./config/node-flags.ts";
 import { serveInstanceMetrics } from "./http/cluster-metrics.ts";
 import { log } from "./log.ts";
@@ -52,9 +52,6 @@ export interface WorkerReady {
   gatewayReady: { url: string };
 }
 
-// A worker's turn start and its checkpoint or lease statement must not wait on each other.
-const MIN_POOL_PER_WORKER = 2;
-
 /**
  * The node:cluster primary: forks `workers` gateway processes on the same port
  * (each runs src/server.ts as a worker), logs "gateway ready" once all serve,
@@ -63,10 +60,8 @@ const MIN_POOL_PER_WORKER = 2;
  * once all have: 0 when every worker exited 0.
  */
 export function runPrimary(env: Env, plan: WorkerPlan): void {
-  // Each worker admits its share, so MAX_RUNNING_TURNS stays a per-instance bound;
-  // and opens its share of DB_POOL_SIZE, so the instance's connections stay within it.
+  // Each worker admits its share, so MAX_RUNNING_TURNS stays a per-instance bound.
   const perWorkerTurns = env.MAX_RUNNING_TURNS === 0 ? 0 : Math.ceil(env.MAX_RUNNING_TURNS / plan.workers);
-  const perWorkerPool = Math.max(MIN_POOL_PER_WORKER, Math.floor(env.DB_POOL_SIZE / plan.workers));
   const forkedAt = new Map<Worker, number>();
   const ready = new Set<Worker>();
   // When each replacement was started, to bound a crash loop.
@@ -76,7 +71,7 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
   let announced = false;
 
   const fork = () => {
-    const worker = cluster.fork({ MAX_RUNNING_TURNS: String(perWorkerTurns), DB_POOL_SIZE: String(perWorkerPool) });
+    const worker = cluster.fork({ MAX_RUNNING_TURNS: String(perWorkerTurns) });
     forkedAt.set(worker, Date.now());
     worker.on("message", (message: WorkerReady) => {
       if (!message?.gatewayReady) return;
@@ -163,7 +158,7 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
   log.info(`starting ${plan.workers} gateway workers (${plan.reason})`, {
     workers: plan.workers,
     maxRunningTurnsPerWorker: perWorkerTurns,
-    dbPoolSizePerWorker: perWorkerPool,
+    dbPoolSizePerWorker: poolSizeOf(env, true),
   });
   if (sharedStreamerPort(env, plan)) {
     log.warn(

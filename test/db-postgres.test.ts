@@ -80,3 +80,31 @@ test.skipIf(!onPostgres)(
     }
   },
 );
+
+test.skipIf(!onPostgres)("a query that gives up waiting for a connection is in the pool-wait series too", async () => {
+  const db = await openMigratedDatabase(
+    parseEnv({ DATABASE_URL: database.url, DB_POOL_SIZE: "1", DB_POOL_ACQUIRE_TIMEOUT_MS: "300" }),
+  );
+  const waits = async () => {
+    const text = await metricsRegistry.metrics();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+    return {
+      count: value("chat_gateway_database_pool_wait_seconds_count"),
+      sum: value("chat_gateway_database_pool_wait_seconds_sum"),
+    };
+  };
+  try {
+    const start = await waits();
+    const holding = db.sql.query("SELECT pg_sleep(1)");
+    // The one connection is taken (its own wait counted) before the second query asks.
+    await eventually(async () => (await waits()).count === start.count + 1);
+    const before = await waits();
+    await expect(db.sql.query("SELECT 1")).rejects.toThrow(/timeout/);
+    const after = await waits();
+    expect(after.count - before.count).toBe(1);
+    expect(after.sum - before.sum).toBeGreaterThan(0.25);
+    await holding;
+  } finally {
+    await db.close();
+  }
+});

@@ -138,7 +138,6 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
           REDIS_URL: process.env.REDIS_URL!,
           WORKERS: "2",
           MAX_RUNNING_TURNS: "10",
-          DB_POOL_SIZE: "7",
           METRICS: "true",
         },
         readyTimeoutMs: TIMEOUT_MS,
@@ -157,7 +156,7 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
       }
       expect(gateway.entries().find((entry) => entry.msg.startsWith("starting 2 gateway workers"))).toMatchObject({
         maxRunningTurnsPerWorker: 5,
-        dbPoolSizePerWorker: 3,
+        dbPoolSizePerWorker: 10,
       });
 
       // Concurrent requests open connections of their own, which the primary hands to the workers in turn.

@@ -68,9 +68,8 @@ const envSchema = z.object({
   DB_STATEMENT_TIMEOUT_MS: positiveMs(5_000),
   DB_QUERY_TIMEOUT_MS: positiveMs(6_000),
   DB_MIGRATION_TIMEOUT_MS: positiveMs(600_000),
-  // Per process (each worker has its own pool): instances × WORKERS × this must stay
-  // under the server's max_connections (README: "Configuration").
-  DB_POOL_SIZE: positiveInt(20).pipe(z.number().max(1_000)),
+  // Per gateway process, each worker its own pool; unset: see poolSizeOf.
+  DB_POOL_SIZE: z.coerce.number().int().positive().max(1_000).optional(),
   AUTH_SECRET: z.string().min(32, "AUTH_SECRET must be at least 32 characters").default(DEV_AUTH_SECRET),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
@@ -236,6 +235,15 @@ export function databaseTimeoutsOf(env: Env) {
     queryMs: env.DB_QUERY_TIMEOUT_MS,
     migrationMs: env.DB_MIGRATION_TIMEOUT_MS,
   };
+}
+
+/**
+ * PostgreSQL connections of one gateway process at most: DB_POOL_SIZE, else 20
+ * for a process alone and 10 for each of several workers (as every process had
+ * before the setting, so an instance of many workers opens no more than it did).
+ */
+export function poolSizeOf(env: Env, inWorker: boolean): number {
+  return env.DB_POOL_SIZE ?? (inWorker ? 10 : 20);
 }
 
 /** The streamer base URL, `NEXTJS_URL` accepted as the seed's alias. */

@@ -2,7 +2,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { PrismaPGlite } from "pglite-prisma-adapter";
-import { databaseTimeoutsOf, parseEnv } from "../config/env.ts";
+import { databaseTimeoutsOf, parseEnv, poolSizeOf } from "../config/env.ts";
 import { PrismaClient } from "../generated/prisma/client.ts";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { openPostgres } from "./postgres.ts";
@@ -48,7 +48,7 @@ export interface DatabaseOptions {
   url?: string;
   /** Where PGlite keeps its files; `memory://` for a throwaway database. */
   dataDir: string;
-  /** Connections at most (DB_POOL_SIZE); default: the setting's default. */
+  /** Connections at most (DB_POOL_SIZE); default: a process alone's. */
   poolSize?: number;
   /** Default: the settings' defaults. */
   timeouts?: DatabaseTimeouts;
@@ -59,7 +59,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   const defaults = parseEnv({});
   return openPostgres(
     options.url,
-    options.poolSize ?? defaults.DB_POOL_SIZE,
+    options.poolSize ?? poolSizeOf(defaults, false),
     options.timeouts ?? databaseTimeoutsOf(defaults),
   );
 }

@@ -6,7 +6,7 @@ import { codeOf } from "../errors.ts";
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
 import type { Database, DatabaseTimeouts, Session } from "./client.ts";
-import { type ConnectCallback, StallGuard } from "./stall-guard.ts";
+import { type ConnectCallback, STALLED_MESSAGE, StallGuard } from "./stall-guard.ts";
 
 /**
  * PostgreSQL through a pg Pool that Prisma (@prisma/adapter-pg) and the raw
@@ -65,22 +65,26 @@ export function openPostgres(url: string, max: number, timeouts: DatabaseTimeout
   };
 }
 
-/** Each connection the pool hands out, timed from the ask (chat_gateway_database_pool_wait_seconds). */
+/**
+ * Each wait for a pooled connection, timed from the ask to the connection or to
+ * giving up (DB_POOL_ACQUIRE_TIMEOUT_MS): chat_gateway_database_pool_wait_seconds.
+ * The stall guard's refusals waited for nothing and are left out.
+ */
 function timeAcquisitions(pool: pg.Pool): void {
   const connect = pool.connect.bind(pool) as (callback?: ConnectCallback) => Promise<pg.PoolClient> | undefined;
   (pool as { connect: unknown }).connect = (callback?: ConnectCallback) => {
     const asked = performance.now();
+    const waited = (error?: unknown) => {
+      if ((error as Error | undefined)?.message !== STALLED_MESSAGE) metrics.poolWaited(asked);
+    };
     if (typeof callback === "function") {
       return connect((error, client, done) => {
-        if (!error) metrics.poolWaited(asked);
+        waited(error);
         callback(error, client, done);
       });
     }
     const connected = connect()!;
-    connected.then(
-      () => metrics.poolWaited(asked),
-      () => {},
-    );
+    connected.then(() => waited(), waited);
     return connected;
   };
 }
