@@ -91,9 +91,7 @@ async function main(): Promise<number> {
     streamerPid: streamer.pid,
   };
   const needsMain = sections.some((s) => ["resume", "paced", "sustained"].includes(s));
-  const main = needsMain
-    ? await gateway("gateway", database, streamer.url, process.env.XW ? { WORKERS: process.env.XW } : {})
-    : null;
+  const main = needsMain ? await gateway("gateway", database, streamer.url, {}) : null;
   if (main) await warmUsers(main.url, users);
 
   if (main && sections.includes("resume")) {

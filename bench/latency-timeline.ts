@@ -5,7 +5,8 @@ import type { StreamResult } from "./client.ts";
 import { fixed, maximum, percentile, table } from "./stats.ts";
 
 export function latencyTimeline(label: string, results: readonly StreamResult[], bucketMs = 1_000): string {
-  const start = Math.min(...results.map((r) => r.t0));
+  if (results.length === 0) return `${label}: no stream`;
+  const start = results.reduce((earliest, r) => Math.min(earliest, r.t0), Number.POSITIVE_INFINITY);
   const buckets = new Map<number, { latencies: number[]; opened: number; ended: number }>();
   const bucket = (at: number) => {
     const key = Math.floor((at - start) / bucketMs);

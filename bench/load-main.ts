@@ -29,7 +29,8 @@ export interface SustainArgs extends OpenArgs {
   durationMs: number;
 }
 
-// A slot whose turn did not finish waits this long before its next, as a refused client would.
+// A slot whose turn did not finish waits before its next, as a refused client would:
+// the refusal's retryAfterSeconds, or this long.
 const RETRY_MS = 1_000;
 
 async function sustainAll({ specs, rampMs, durationMs }: SustainArgs): Promise<StreamResult[]> {
@@ -42,7 +43,7 @@ async function sustainAll({ specs, rampMs, durationMs }: SustainArgs): Promise<S
       do {
         const result = await openStream(renewed(spec)).done;
         results.push(result);
-        if (result.status !== "finished") await sleep(RETRY_MS);
+        if (result.status !== "finished") await sleep((result.retryAfterSeconds ?? 0) * 1000 || RETRY_MS);
       } while (performance.now() - started < durationMs);
     }),
   );

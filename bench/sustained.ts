@@ -16,6 +16,7 @@ import { clock } from "./trace.ts";
 export interface SustainedRow {
   label: string;
   slots: number;
+  /** The whole run's turns (ramp and drain too), as `finished`, `refused` and `failed`. */
   turns: number;
   finished: number;
   refused: number;
@@ -63,18 +64,20 @@ export async function sustainedRun(
   const clientPids = loaders.children.map((child) => child.pid);
   const idleRss = target.rssBytes();
   const idleLive = liveHeap ? ((await target.liveHeapBytes?.()) ?? null) : null;
-  const snapshot = async (): Promise<Snapshot> => {
-    // The collection first: its pause then falls before the window's CPU is read.
-    const live = idleLive === null ? null : ((await target.liveHeapBytes?.()) ?? null);
-    return {
+  // The first snapshot collects before it reads the CPU, the last after: neither
+  // full collection (BENCH_LIVE_HEAP=1) falls inside the window's CPU.
+  const snapshot = async (which: "first" | "last"): Promise<Snapshot> => {
+    const collected = async () => (idleLive === null ? null : ((await target.liveHeapBytes?.()) ?? null));
+    const early = which === "first" ? await collected() : null;
+    const taken = {
       at: clock(),
       target: target.cpuMs(),
       streamer: procCpuMs([loaders.streamerPid]),
       postgres: postgresCpu(),
       clients: procCpuMs(clientPids),
       rss: target.rssBytes(),
-      live,
     };
+    return { ...taken, live: which === "first" ? early : await collected() };
   };
   const parts = loaders.children.map(() => [] as StreamSpec[]);
   for (const [i, spec] of specs.entries()) parts[i % parts.length].push(spec);
@@ -87,9 +90,9 @@ export async function sustainedRun(
     ),
   );
   await sleep(rampMs);
-  const first = await snapshot();
+  const first = await snapshot("first");
   await sleep(Math.max(0, started + durationMs - clock()));
-  const last = await snapshot();
+  const last = await snapshot("last");
   const results = (await running).flat();
   const timelineMs = Number(process.env.BENCH_TIMELINE ?? 0);
   if (timelineMs > 0) console.error(latencyTimeline(`${target.label}, ${specs.length} slots`, results, timelineMs));
