@@ -57,4 +57,23 @@ describe.skipIf(!redisUrl)("ended turns in the Redis turn log", () => {
     turnLog.end(busy);
     await eventually(async () => turnLog.held === 0, 10_000);
   }, 30_000);
+
+  it("goes on writing after a write that threw, and lets its turns go", async () => {
+    const broken = randomUUID();
+    const next = randomUUID();
+    turnLog.open(broken);
+    // An event JSON cannot carry: its serialisation throws inside the write.
+    turnLog.append(broken, { ...delta(0), delta: 1n } as unknown as TurnEvent);
+    turnLog.append(broken, failed(1));
+    turnLog.end(broken);
+    await eventually(async () => turnLog.held === 0, 10_000);
+    turnLog.open(next);
+    turnLog.append(next, delta(0));
+    turnLog.append(next, failed(1));
+    turnLog.end(next);
+    await eventually(async () => turnLog.held === 0, 10_000);
+    const read: number[] = [];
+    for await (const event of turnLog.read(next, -1, { running: false })) read.push(event.seq);
+    expect(read).toEqual([0, 1]);
+  });
 });

@@ -73,9 +73,7 @@ export class RedisTurnLog implements TurnLog {
       retentionMs,
       maxLength: this.maxLength,
       // In the flushes' queue, so a retry never runs beside a flush.
-      enqueue: (work) => {
-        this.flushing = this.flushing.then(work);
-      },
+      enqueue: (work) => void this.enqueue(work),
     });
   }
 
@@ -173,8 +171,8 @@ export class RedisTurnLog implements TurnLog {
     // The last terminal events may wait for their check phase still; those not
     // written get one last try (bounded by the commands' timeout and retries).
     this.unwrittenTerminals.stop();
-    this.flushing = this.flushing.then(() => this.flush()).then(() => this.unwrittenTerminals.retry(false));
-    await this.flushing;
+    void this.enqueue(() => this.flush());
+    await this.enqueue(() => this.unwrittenTerminals.retry(false));
     await this.redis.release();
   }
 
@@ -185,9 +183,15 @@ export class RedisTurnLog implements TurnLog {
       // written after them, so the first delta never waits for Redis, and a
       // SIGKILL inside this window leaves a client holding events the log lacks
       // (RELIABILITY.md; recovery's terminal still reaches it).
-      setImmediate(() => setImmediate(() => (this.flushing = this.flushing.then(() => this.flush()))));
+      setImmediate(() => setImmediate(() => void this.enqueue(() => this.flush())));
     }
     this.pending.push(entry);
+  }
+
+  /** Runs `work` after the writes queued before it; one that throws is logged, and the ones after it still run. */
+  private enqueue(work: () => Promise<void>): Promise<void> {
+    this.flushing = this.flushing.then(work).catch((error) => log.error("turn log write failed", { error }));
+    return this.flushing;
   }
 
   /** Writes the queued entries in one command; a turn whose write fails is marked degraded. */
@@ -195,6 +199,20 @@ export class RedisTurnLog implements TurnLog {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
+    try {
+      await this.write(batch);
+    } finally {
+      // Per turn: under steady load some entry is always pending, so waiting for an
+      // empty queue would hold every ended turn's events until the load stops.
+      for (const entry of batch) {
+        const turn = this.local.get(entry.streamId);
+        if (turn && --turn.unwritten === 0 && this.ending.delete(entry.streamId)) this.local.delete(entry.streamId);
+      }
+    }
+  }
+
+  /** The batch's command, then each entry's turn told how it went. */
+  private async write(batch: Pending[]): Promise<void> {
     const { writes, written, expiries } = batchWrites(batch, this.local, this.retentionSeconds);
     let failures: Map<number, unknown>;
     try {
@@ -223,11 +241,5 @@ export class RedisTurnLog implements TurnLog {
         turn.window.trimTo(entry.event.seq - WINDOW_KEEP + 1);
       }
     });
-    // Per turn: under steady load some entry is always pending, so waiting for an
-    // empty queue would hold every ended turn's events until the load stops.
-    for (const entry of batch) {
-      const turn = this.local.get(entry.streamId);
-      if (turn && --turn.unwritten === 0 && this.ending.delete(entry.streamId)) this.local.delete(entry.streamId);
-    }
   }
 }
