@@ -1,14 +1,18 @@
 import { EventWindow } from "./event-window.ts";
+import { parseEvent } from "./redis-log-entries.ts";
 import type { LoggedTurn, ReadOptions, TurnEvent, TurnLog } from "./turn-log.ts";
 
 /**
  * The turn log without Redis: each turn's events once, in this process, kept
- * for the retention after the turn ends. Nothing here outlives the process:
+ * for the retention after the turn ends, then as one JSON text (every turn
+ * of the retention is held, and its events' objects took about twice the
+ * memory: BENCHMARKS.md). Nothing here outlives the process:
  * the embedded mode recovers a turn from its database checkpoint instead, and
  * its resumers get the recovery's terminal event.
  */
 export class MemoryTurnLog implements TurnLog {
-  private readonly turns = new Map<string, EventWindow>();
+  /** Running turns' windows; ended turns' events as JSON texts, one a line. */
+  private readonly turns = new Map<string, EventWindow | string>();
   /** Terminal events of recovered turns (recover.ts), with their StreamStarted, for their resumers. */
   private readonly recovered = new Map<string, { terminal: TurnEvent; started?: TurnEvent }>();
   private readonly expiries = new Set<NodeJS.Timeout>();
@@ -23,12 +27,24 @@ export class MemoryTurnLog implements TurnLog {
   }
 
   append(streamId: string, event: TurnEvent): void {
-    this.turns.get(streamId)?.push(event);
+    const window = this.turns.get(streamId);
+    if (window instanceof EventWindow) window.push(event);
   }
 
   note(): void {}
 
   end(streamId: string): void {
+    // Readers already on the window read on from it; later ones get the text.
+    const window = this.turns.get(streamId);
+    if (window instanceof EventWindow && window.ended) {
+      this.turns.set(
+        streamId,
+        window
+          .between(-1, window.nextSeq)
+          .map((event) => JSON.stringify(event))
+          .join("\n"),
+      );
+    }
     this.expire(() => this.turns.delete(streamId));
   }
 
@@ -42,9 +58,17 @@ export class MemoryTurnLog implements TurnLog {
   }
 
   async *read(streamId: string, afterSeq: number, { signal }: ReadOptions): AsyncGenerator<TurnEvent> {
-    const window = this.turns.get(streamId);
-    if (window) {
-      yield* window.read(afterSeq, signal);
+    const kept = this.turns.get(streamId);
+    if (kept instanceof EventWindow) {
+      yield* kept.read(afterSeq, signal);
+      return;
+    }
+    if (kept !== undefined) {
+      for (const line of kept.split("\n")) {
+        if (signal?.aborted) return;
+        const event = parseEvent(line);
+        if (event.seq > afterSeq) yield event;
+      }
       return;
     }
     // A turn of this process's previous life, ended by its recovery: each reader
