@@ -1,6 +1,6 @@
-import cluster from "node:cluster";
 // Start-up's connections, checked so that a gateway that cannot start says
 // why in one log line naming the setting at fault, and exits with code 1.
+import cluster from "node:cluster";
 import { Redis } from "ioredis";
 import { ConfigError, databaseTimeoutsOf, type Env, poolSizeOf } from "./config/env.ts";
 import { openDatabase } from "./db/client.ts";
