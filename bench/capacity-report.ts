@@ -84,12 +84,7 @@ export function pacedTable(
           fixed(row.p50),
           fixed(row.p99),
           fixed(row.max),
-          fixed(row.cpuPerDelta.target, 1),
-          pipe ? fixed(row.cpuPerDelta.target / pipe.cpu) : "",
-          pipe ? fixed(row.p99 - pipe.p99) : "",
-          fixed(row.cpuPerDelta.streamer, 1),
-          row.cpuPerDelta.postgres === null ? "n/a" : fixed(row.cpuPerDelta.postgres, 1),
-          fixed(row.cpuPerDelta.clients, 1),
+          ...againstPipe(row, pipe),
           fixed(row.clientCoreShare),
           kb(row.rssPerStream),
           ...(live ? [row.livePerStream === null ? "" : kb(row.livePerStream)] : []),
@@ -110,23 +105,43 @@ export function pacedTable(
 
 export const PIPE = "byte-pipe proxy";
 
+/** What a paced and a sustained row share: the figures put beside the pipe's. */
+interface Measured {
+  label: string;
+  p99: number;
+  cpuPerDelta: { target: number; streamer: number; postgres: number | null; clients: number };
+}
+
 /** The pipe's CPU per delta and p99 at `streams`, the mean of its runs there; null when it has none. */
 export function pipeMean(rows: PacedRow[], streams: number): { cpu: number; p99: number } | null {
-  const runs = rows.filter((r) => r.streams === streams && r.label === PIPE);
+  return pipeMeanOf(rows.filter((r) => r.streams === streams));
+}
+
+/** The mean CPU per delta and p99 of the pipe's runs among `rows`; null when it has none. */
+function pipeMeanOf(rows: Measured[]): { cpu: number; p99: number } | null {
+  const runs = rows.filter((r) => r.label === PIPE);
   if (runs.length === 0) return null;
   const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
   return { cpu: mean(runs.map((r) => r.cpuPerDelta.target)), p99: mean(runs.map((r) => r.p99)) };
+}
+
+/** The cells CPU/delta, vs pipe, p99 - pipe, streamer, PostgreSQL and clients (the comparisons empty without `pipe`). */
+function againstPipe(row: Measured, pipe: { cpu: number; p99: number } | null): string[] {
+  return [
+    fixed(row.cpuPerDelta.target, 1),
+    pipe ? fixed(row.cpuPerDelta.target / pipe.cpu) : "",
+    pipe ? fixed(row.p99 - pipe.p99) : "",
+    fixed(row.cpuPerDelta.streamer, 1),
+    row.cpuPerDelta.postgres === null ? "n/a" : fixed(row.cpuPerDelta.postgres, 1),
+    fixed(row.cpuPerDelta.clients, 1),
+  ];
 }
 
 export function sustainedTable(
   rows: SustainedRow[],
   settings: { pace: number; deltas: number; rampMs: number; durationMs: number },
 ): string {
-  const pipes = rows.filter((row) => row.label === PIPE);
-  const mean = (values: number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
-  const pipe = pipes.length
-    ? { cpu: mean(pipes.map((r) => r.cpuPerDelta.target)), p99: mean(pipes.map((r) => r.p99)) }
-    : null;
+  const pipe = pipeMeanOf(rows);
   const live = rows.some((row) => row.liveAtStart !== null);
   return [
     table(
@@ -154,40 +169,32 @@ export function sustainedTable(
         "RSS MB end",
         ...(live ? ["live MB start", "live MB end", "live KB/turn"] : []),
       ],
-      rows.map((row) => {
-        const versus = row.label === PIPE ? null : pipe;
-        return [
-          row.label,
-          String(row.slots),
-          String(row.turns),
-          String(row.finished),
-          String(row.refused),
-          String(row.failed),
-          fixed(row.turnsPerSecond, 1),
-          fixed(row.p50),
-          fixed(row.p99),
-          fixed(row.max),
-          fixed(row.firstDeltaP50),
-          fixed(row.firstDeltaP99),
-          fixed(row.cpuPerDelta.target, 1),
-          versus ? fixed(row.cpuPerDelta.target / versus.cpu) : "",
-          versus ? fixed(row.p99 - versus.p99) : "",
-          fixed(row.cpuPerDelta.streamer, 1),
-          row.cpuPerDelta.postgres === null ? "n/a" : fixed(row.cpuPerDelta.postgres, 1),
-          fixed(row.cpuPerDelta.clients, 1),
-          mb(row.rssAtStart),
-          mb(row.rssAtEnd),
-          ...(live
-            ? row.liveAtStart === null || row.liveAtEnd === null
-              ? ["", "", ""]
-              : [
-                  mb(row.liveAtStart),
-                  mb(row.liveAtEnd),
-                  kb((row.liveAtEnd - row.liveAtStart) / Math.max(1, row.endedInWindow)),
-                ]
-            : []),
-        ];
-      }),
+      rows.map((row) => [
+        row.label,
+        String(row.slots),
+        String(row.turns),
+        String(row.finished),
+        String(row.refused),
+        String(row.failed),
+        fixed(row.turnsPerSecond, 1),
+        fixed(row.p50),
+        fixed(row.p99),
+        fixed(row.max),
+        fixed(row.firstDeltaP50),
+        fixed(row.firstDeltaP99),
+        ...againstPipe(row, row.label === PIPE ? null : pipe),
+        mb(row.rssAtStart),
+        mb(row.rssAtEnd),
+        ...(live
+          ? row.liveAtStart === null || row.liveAtEnd === null
+            ? ["", "", ""]
+            : [
+                mb(row.liveAtStart),
+                mb(row.liveAtEnd),
+                kb((row.liveAtEnd - row.liveAtStart) / Math.max(1, row.endedInWindow)),
+              ]
+          : []),
+      ]),
     ),
     "   first: request to first text delta of the turns opened in the window (the streamer waits one pace before it).",
     "   'vs pipe' and 'p99 - pipe': against the mean of the pipe's runs (before and after). RSS and live heap: over the",

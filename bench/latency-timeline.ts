@@ -4,7 +4,13 @@
 import type { StreamResult } from "./client.ts";
 import { fixed, maximum, percentile, table } from "./stats.ts";
 
-export function latencyTimeline(label: string, results: readonly StreamResult[], bucketMs = 1_000): string {
+/** The timeline on stderr when BENCH_TIMELINE=<ms> asks for one. */
+export function printTimeline(label: string, results: readonly StreamResult[]): void {
+  const bucketMs = Number(process.env.BENCH_TIMELINE ?? 0);
+  if (bucketMs > 0) console.error(latencyTimeline(label, results, bucketMs));
+}
+
+function latencyTimeline(label: string, results: readonly StreamResult[], bucketMs = 1_000): string {
   if (results.length === 0) return `${label}: no stream`;
   const start = results.reduce((earliest, r) => Math.min(earliest, r.t0), Number.POSITIVE_INFINITY);
   const buckets = new Map<number, { latencies: number[]; opened: number; ended: number }>();
@@ -31,7 +37,7 @@ export function latencyTimeline(label: string, results: readonly StreamResult[],
       fixed(maximum(latencies)),
     ]);
   return table(
-    `${label}: delta latency by the second it was sent in, ms`,
+    `${label}: delta latency by when it was sent, in intervals of ${bucketMs} ms; ms`,
     ["from s", "opened", "ended", "deltas", "p50", "p99", "max"],
     rows,
   );

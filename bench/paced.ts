@@ -9,7 +9,7 @@ import type { BenchChild } from "./children.ts";
 import { gatewaySpec, uiSpec, type StreamResult, type StreamSpec } from "./client.ts";
 import { postgresCpu, postgresCpuBetween, procCpuMs, procRssBytes } from "./cpu.ts";
 import { secrets } from "./setup.ts";
-import { latencyTimeline } from "./latency-timeline.ts";
+import { printTimeline } from "./latency-timeline.ts";
 import { maximum, percentile } from "./stats.ts";
 
 export interface User {
@@ -119,8 +119,7 @@ export async function pacedRun(
   await sampler;
   const live = await runningLive;
   const wallMs = performance.now() - before.at;
-  const timelineMs = Number(process.env.BENCH_TIMELINE ?? 0);
-  if (timelineMs > 0) console.error(latencyTimeline(`${target.label}, ${specs.length} streams`, results, timelineMs));
+  printTimeline(`${target.label}, ${specs.length} streams`, results);
   const latencies: number[] = [];
   let deltas = 0;
   const failures: string[] = [];
@@ -129,8 +128,9 @@ export async function pacedRun(
   for (const result of results) {
     deltas += result.deltas;
     for (const latency of result.latencies) latencies.push(latency);
-    if (result.status === "finished") finished++;
-    else if (result.errorCode === "offline:chat" && (result.retryAfterSeconds ?? 0) > 0) refused++;
+    const outcome = outcomeOf(result);
+    if (outcome === "finished") finished++;
+    else if (outcome === "refused") refused++;
     else failures.push(`${result.status}: ${result.detail}`);
   }
   const perDelta = (ms: number) => (deltas > 0 ? (ms * 1000) / deltas : Number.NaN);
@@ -159,6 +159,12 @@ export async function pacedRun(
     wallMs,
   };
   return { row, results };
+}
+
+/** How a stream ended: finished, refused for overload (offline:chat with a retry hint), or failed. */
+export function outcomeOf(result: StreamResult): "finished" | "refused" | "failed" {
+  if (result.status === "finished") return "finished";
+  return result.errorCode === "offline:chat" && (result.retryAfterSeconds ?? 0) > 0 ? "refused" : "failed";
 }
 
 /** A target served by a bench child (the pipe), read from /proc. */

@@ -8,8 +8,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StreamResult, StreamSpec } from "./client.ts";
 import { postgresCpu, postgresCpuBetween, procCpuMs } from "./cpu.ts";
-import type { Loaders, Target } from "./paced.ts";
-import { latencyTimeline } from "./latency-timeline.ts";
+import { type Loaders, outcomeOf, type Target } from "./paced.ts";
+import { printTimeline } from "./latency-timeline.ts";
 import { maximum, percentile } from "./stats.ts";
 import { clock } from "./trace.ts";
 
@@ -94,8 +94,7 @@ export async function sustainedRun(
   await sleep(Math.max(0, started + durationMs - clock()));
   const last = await snapshot("last");
   const results = (await running).flat();
-  const timelineMs = Number(process.env.BENCH_TIMELINE ?? 0);
-  if (timelineMs > 0) console.error(latencyTimeline(`${target.label}, ${specs.length} slots`, results, timelineMs));
+  printTimeline(`${target.label}, ${specs.length} slots`, results);
 
   const latencies: number[] = [];
   const failures: string[] = [];
@@ -107,8 +106,9 @@ export async function sustainedRun(
     if (result.t0 >= first.at && result.t0 <= last.at && result.firstDelta !== null) {
       firstDeltas.push(result.firstDelta - result.t0);
     }
-    if (result.status === "finished") finished++;
-    else if (result.errorCode === "offline:chat" && (result.retryAfterSeconds ?? 0) > 0) refused++;
+    const outcome = outcomeOf(result);
+    if (outcome === "finished") finished++;
+    else if (outcome === "refused") refused++;
     else failures.push(`${result.status}: ${result.detail}`);
     if (result.end >= first.at && result.end <= last.at) endedInWindow++;
     result.sentAt.forEach((sent, i) => {

@@ -41,19 +41,21 @@ test.skipIf(!onPostgres)(
   },
 );
 
+/** The pool series of this process's /metrics: queries waiting now, and the waits' count and seconds. */
+async function poolSeries() {
+  const text = await metricsRegistry.metrics();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
+  return {
+    waiting: value("chat_gateway_database_pool_waiting"),
+    count: value("chat_gateway_database_pool_wait_seconds_count"),
+    sum: value("chat_gateway_database_pool_wait_seconds_sum"),
+  };
+}
+
 test.skipIf(!onPostgres)(
   "DB_POOL_SIZE bounds the connections; queries waiting for one show in /metrics' pool series",
   async () => {
     const db = await openMigratedDatabase(parseEnv({ DATABASE_URL: database.url, DB_POOL_SIZE: "2" }));
-    const series = async () => {
-      const text = await metricsRegistry.metrics();
-      const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
-      return {
-        waiting: value("chat_gateway_database_pool_waiting"),
-        count: value("chat_gateway_database_pool_wait_seconds_count"),
-        sum: value("chat_gateway_database_pool_wait_seconds_sum"),
-      };
-    };
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
     const sleeping = async () =>
@@ -64,12 +66,12 @@ test.skipIf(!onPostgres)(
         )
       ).rows[0].n as number;
     try {
-      const before = await series();
+      const before = await poolSeries();
       const sleeps = Array.from({ length: 5 }, () => db.sql.query("SELECT pg_sleep(0.3)"));
       // The pool's two connections run two of them, and no third is opened.
-      expect(await eventually(async () => (await sleeping()) === 2 && (await series()).waiting === 3)).toBe(true);
+      expect(await eventually(async () => (await sleeping()) === 2 && (await poolSeries()).waiting === 3)).toBe(true);
       await Promise.all(sleeps);
-      const after = await series();
+      const after = await poolSeries();
       expect(after.waiting).toBe(0);
       expect(after.count - before.count).toBe(5);
       // Two waited for the first pair, one for the second too: 0.3 + 0.3 + 0.6 s at least.
@@ -85,22 +87,14 @@ test.skipIf(!onPostgres)("a query that gives up waiting for a connection is in t
   const db = await openMigratedDatabase(
     parseEnv({ DATABASE_URL: database.url, DB_POOL_SIZE: "1", DB_POOL_ACQUIRE_TIMEOUT_MS: "300" }),
   );
-  const waits = async () => {
-    const text = await metricsRegistry.metrics();
-    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, "m").exec(text)?.[1] ?? Number.NaN);
-    return {
-      count: value("chat_gateway_database_pool_wait_seconds_count"),
-      sum: value("chat_gateway_database_pool_wait_seconds_sum"),
-    };
-  };
   try {
-    const start = await waits();
+    const start = await poolSeries();
     const holding = db.sql.query("SELECT pg_sleep(1)");
     // The one connection is taken (its own wait counted) before the second query asks.
-    await eventually(async () => (await waits()).count === start.count + 1);
-    const before = await waits();
+    await eventually(async () => (await poolSeries()).count === start.count + 1);
+    const before = await poolSeries();
     await expect(db.sql.query("SELECT 1")).rejects.toThrow(/timeout/);
-    const after = await waits();
+    const after = await poolSeries();
     expect(after.count - before.count).toBe(1);
     expect(after.sum - before.sum).toBeGreaterThan(0.25);
     await holding;
