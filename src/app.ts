@@ -1,3 +1,4 @@
+import { workerInstanceSlots } from "./turn/turn-slots.ts";
 import { EnvelopArmorPlugin } from "@escape.tech/graphql-armor";
 import { useDisableIntrospection } from "@graphql-yoga/plugin-disable-introspection";
 import { renderGraphiQL } from "@graphql-yoga/render-graphiql";
@@ -94,7 +95,11 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       },
       leaseSeconds: env.TURN_LEASE_SECONDS,
       unsavedRetentionMs: UNSAVED_KEEP_MS,
-      overload: { maxRunningTurns: env.MAX_RUNNING_TURNS, eventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS },
+      overload: {
+        maxRunningTurns: env.MAX_RUNNING_TURNS,
+        eventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS,
+        instanceSlots: workerInstanceSlots(),
+      },
     }),
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),
   };

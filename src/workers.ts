@@ -4,6 +4,8 @@ import { poolSizeOf, streamerUrlOf, type Env } from "./config/env.ts";
 import { nodeFlagsNote } from "./config/node-flags.ts";
 import { serveInstanceMetrics } from "./http/cluster-metrics.ts";
 import { log } from "./log.ts";
+import { TurnSlotLedger, type SlotHolder } from "./turn/turn-slot-ledger.ts";
+import { TURN_SLOTS_ENV } from "./turn/turn-slots.ts";
 
 // After the workers' own drain bound (SHUTDOWN_DRAIN_SECONDS plus their exit
 // margin), what the primary waits before it kills what is left.
@@ -60,8 +62,9 @@ export interface WorkerReady {
  * once all have: 0 when every worker exited 0.
  */
 export function runPrimary(env: Env, plan: WorkerPlan): void {
-  // Each worker admits its share, so MAX_RUNNING_TURNS stays a per-instance bound.
-  const perWorkerTurns = env.MAX_RUNNING_TURNS === 0 ? 0 : Math.ceil(env.MAX_RUNNING_TURNS / plan.workers);
+  // MAX_RUNNING_TURNS bounds the instance: the workers share its slots (src/turn/turn-slots.ts).
+  const slots = env.MAX_RUNNING_TURNS === 0 ? null : new TurnSlotLedger(env.MAX_RUNNING_TURNS);
+  const holders = new Map<Worker, SlotHolder>();
   const forkedAt = new Map<Worker, number>();
   const ready = new Set<Worker>();
   // When each replacement was started, to bound a crash loop.
@@ -71,8 +74,20 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
   let announced = false;
 
   const fork = () => {
-    const worker = cluster.fork({ MAX_RUNNING_TURNS: String(perWorkerTurns) });
+    // An even share of what is free among the workers still to start; a replacement takes what its predecessor held.
+    const first = slots?.take(Math.ceil(slots.unheld / Math.max(1, plan.workers - forkedAt.size))) ?? 0;
+    const worker = cluster.fork(slots ? { [TURN_SLOTS_ENV]: String(first) } : {});
     forkedAt.set(worker, Date.now());
+    if (slots) {
+      const holder: SlotHolder = {
+        send: (message) => {
+          if (worker.isConnected()) worker.send(message, undefined, () => {});
+        },
+      };
+      holders.set(worker, holder);
+      slots.join(holder, first);
+      worker.on("message", (message: unknown) => slots.receive(holder, message));
+    }
     worker.on("message", (message: WorkerReady) => {
       if (!message?.gatewayReady) return;
       ready.add(worker);
@@ -101,6 +116,9 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
 
   cluster.on("exit", (worker, code, signal) => {
     forkedAt.delete(worker);
+    const holder = holders.get(worker);
+    if (holder) slots?.leave(holder);
+    holders.delete(worker);
     // Whether it had said it serves: counted from its readiness, not from the fork.
     const serving = ready.delete(worker);
     if (stopping) {
@@ -157,7 +175,7 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
 
   log.info(`starting ${plan.workers} gateway workers (${plan.reason})`, {
     workers: plan.workers,
-    maxRunningTurnsPerWorker: perWorkerTurns,
+    maxRunningTurns: env.MAX_RUNNING_TURNS,
     dbPoolSizePerWorker: poolSizeOf(env, true),
   });
   if (sharedStreamerPort(env, plan)) {

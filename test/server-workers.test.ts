@@ -155,7 +155,7 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
         expect(argv).toEqual(expect.arrayContaining([...GATEWAY_NODE_FLAGS]));
       }
       expect(gateway.entries().find((entry) => entry.msg.startsWith("starting 2 gateway workers"))).toMatchObject({
-        maxRunningTurnsPerWorker: 5,
+        maxRunningTurns: 10,
         dbPoolSizePerWorker: 10,
       });
 

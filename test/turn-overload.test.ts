@@ -10,32 +10,46 @@ function stall(ms: number): void {
   while (performance.now() < until);
 }
 
+function refusalOf(admit: () => unknown): any {
+  try {
+    admit();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 describe("OverloadGuard", () => {
   it("refuses with offline:chat while the loop's p99 delay is past OVERLOAD_EVENT_LOOP_DELAY_MS, then admits again", async () => {
-    const guard = new OverloadGuard({ maxRunningTurns: 0, eventLoopDelayMs: 100 });
+    const guard = new OverloadGuard({ maxRunningTurns: 0, eventLoopDelayMs: 100 }, () => 1);
     try {
-      expect(guard.reason(0)).toBeNull();
+      expect(guard.reason()).toBeNull();
       await eventually(async () => {
         stall(300);
-        return guard.reason(0) === "event_loop_delay";
+        return guard.reason() === "event_loop_delay";
       }, 10_000);
-      let refusal: any;
-      try {
-        guard.refuseIfOverloaded(0);
-      } catch (error) {
-        refusal = error;
-      }
-      expect(refusal?.extensions).toMatchObject({ code: "offline:chat", retryable: true, retryAfterSeconds: 5 });
-      await eventually(async () => guard.reason(0) === null, 10_000);
+      expect(refusalOf(() => guard.admit())?.extensions).toMatchObject({
+        code: "offline:chat",
+        retryable: true,
+        retryAfterSeconds: 5,
+      });
+      await eventually(async () => guard.reason() === null, 10_000);
     } finally {
       guard.close();
     }
   });
 
-  it("counts MAX_RUNNING_TURNS; 0 is no limit", () => {
-    const limited = new OverloadGuard({ maxRunningTurns: 2, eventLoopDelayMs: 0 });
-    expect(limited.reason(1)).toBeNull();
-    expect(limited.reason(2)).toBe("running_turns");
-    expect(new OverloadGuard({ maxRunningTurns: 0, eventLoopDelayMs: 0 }).reason(1_000_000)).toBeNull();
+  it("counts MAX_RUNNING_TURNS, the new turn among the counted; 0 is no limit", () => {
+    let turns = 1;
+    const limited = new OverloadGuard({ maxRunningTurns: 2, eventLoopDelayMs: 0 }, () => turns);
+    expect(limited.reason()).toBeNull();
+    turns = 2;
+    expect(limited.admit()).toBeUndefined();
+    expect(limited.reason()).toBe("running_turns");
+    turns = 3;
+    expect(refusalOf(() => limited.admit())?.extensions).toMatchObject({ code: "offline:chat" });
+    const unlimited = new OverloadGuard({ maxRunningTurns: 0, eventLoopDelayMs: 0 }, () => 1_000_000);
+    expect(unlimited.reason()).toBeNull();
+    expect(unlimited.admit()).toBeUndefined();
   });
 });

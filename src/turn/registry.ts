@@ -53,7 +53,10 @@ export class TurnRegistry {
     source: ChunkSource,
     { turnLog, settings, leaseSeconds, unsavedRetentionMs, overload }: TurnRegistryOptions,
   ) {
-    this.overload = new OverloadGuard(overload ?? { maxRunningTurns: 0, eventLoopDelayMs: 0 });
+    this.overload = new OverloadGuard(
+      overload ?? { maxRunningTurns: 0, eventLoopDelayMs: 0 },
+      () => this.runningTurns + this.preparing,
+    );
     this.db = db;
     this.source = source;
     this.turnLog = turnLog;
@@ -162,7 +165,7 @@ export class TurnRegistry {
 
   /** True while new turns would be refused for overload (see OverloadGuard); /ready says so. */
   get overloaded(): boolean {
-    return this.overload.reason(this.runningCount() + this.preparing) !== null;
+    return this.overload.reason() !== null;
   }
 
   /**
@@ -171,19 +174,20 @@ export class TurnRegistry {
    */
   async admit(prepare: () => Promise<PreparedTurn>): Promise<TurnRun> {
     this.refuseIfDraining();
-    this.overload.refuseIfOverloaded(this.runningCount() + this.preparing);
+    // Counted before it is judged: turns admitted at once see each other, also while a worker asks its primary.
     this.preparing++;
     let turn: PreparedTurn;
     try {
+      const admitted = this.overload.admit();
+      if (admitted instanceof Promise) {
+        await admitted;
+        this.refuseIfDraining();
+      }
       turn = await prepare();
     } finally {
       this.preparing--;
     }
     return this.start(turn);
-  }
-
-  private runningCount(): number {
-    return this.runningTurns;
   }
 
   /** The stream ids of the turns running here (what a shutdown cut off, when it logs that). */

@@ -156,6 +156,8 @@ export async function subscribeWithFetch(
     operationName?: string;
     signal?: AbortSignal;
     onEvent?: (event: StreamEvent, all: StreamEvent[]) => void;
+    /** An undici dispatcher of its own (a connection of its own, say); fetch's shared pool by default. */
+    dispatcher?: unknown;
   } = {},
 ): Promise<SseSubscription> {
   const result: SseSubscription = {
@@ -178,7 +180,8 @@ export async function subscribeWithFetch(
       },
       body: JSON.stringify({ query: options.query ?? SEND_MESSAGE, variables, operationName: options.operationName }),
       signal: options.signal,
-    });
+      ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    } as RequestInit);
     result.status = response.status;
     result.contentType = response.headers.get("content-type");
     const decoder = new TextDecoder();
