@@ -24,7 +24,8 @@ export async function gateway(
       STREAMER_URL: streamerUrl,
       STREAM_MODE: "proxy",
       QUOTA_REGULAR_PER_DAY: "1000000",
-      WORKERS: "1",
+      // BENCH_GATEWAY_WORKERS: the paced and sustained gateway's WORKERS (the workers section sets its own).
+      WORKERS: process.env.BENCH_GATEWAY_WORKERS ?? "1",
       // Refusals for event-loop delay would measure the other work on this
       // shared machine; MAX_RUNNING_TURNS (the overload section) still applies.
       OVERLOAD_EVENT_LOOP_DELAY_MS: "0",

@@ -17,7 +17,8 @@
 //             with BENCH_LIVE_HEAP=1 the live heap) at its start and end (bench/sustained.ts)
 //   overload  a gateway with MAX_RUNNING_TURNS=BENCH_OVERLOAD_LIMIT: that many
 //             streams, then twice as many: refusals, and the admitted latency
-//   workers   the gateway with WORKERS=1 and 2 (BENCH_WORKERS_STREAMS streams)
+//   workers   the gateway with WORKERS=1 and 2 (BENCH_WORKERS_STREAMS streams); the other
+//             sections run it with BENCH_GATEWAY_WORKERS (1)
 //   compare   this tree's gateway against another version's, paced, turn about
 //             (BENCH_COMPARE_ROUNDS rounds, 2 by default: A B B A, then B A A B..., after an
 //             unmeasured warm-up of each, with the pipe before and after), BENCH_COMPARE_SERVER
