@@ -4,7 +4,8 @@
 //   and a new resumer still gets its events at once (not after XREAD BLOCK's timeout);
 // - a turn that ended while Redis was unreachable still gets its terminal event
 //   into the log once Redis is back, after the events Redis missed, so a
-//   resumer on another instance ends with no gap.
+//   resumer on another instance ends with no gap; until then the owner keeps
+//   the turn in memory, and a resume there reads it whole.
 // Redis only.
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -121,6 +122,11 @@ describe.skipIf(!redisUrl)("the Redis turn log across a Redis outage", () => {
     owner.append(streamId, terminal);
     owner.end(streamId);
     await sleep(1_500);
+    // Meanwhile Redis lacks the turn's end and the events it missed: a resume on the owner reads them from memory.
+    const fromOwner: { event: TurnEvent; at: number }[] = [];
+    await collect(owner.read(streamId, -1, { running: false, signal: AbortSignal.timeout(5_000) }), fromOwner);
+    expect(fromOwner.map(({ event }) => event.seq)).toEqual([0, 1, 2, 3, 4]);
+    expect(owner.held).toBe(1);
     proxy.up();
 
     await reading;
@@ -133,6 +139,8 @@ describe.skipIf(!redisUrl)("the Redis turn log across a Redis outage", () => {
     await collect(other.read(streamId, -1, { running: false }), replayed);
     expect(replayed.map(({ event }) => event.seq)).toEqual([0, 1, 2, 3, 4]);
     expect((last as unknown as { partialMessage: unknown }).partialMessage).toEqual(partialMessage);
+    // Written at last, the turn is let go.
+    await vi.waitFor(() => expect(owner.held).toBe(0), { timeout: 10_000, interval: 25 });
     await admin.del(turnKey(streamId));
   }, 30_000);
 });

@@ -7,6 +7,14 @@ const RETRY_MS = 1_000;
 // Redis's answer to an entry it holds already (a write that failed on the way back, not on the way in).
 const ALREADY_WRITTEN = /equal or smaller than the target stream top item/;
 
+interface TerminalSettings {
+  retentionMs: number;
+  maxLength: number;
+  enqueue: (work: () => Promise<void>) => void;
+  /** A turn's terminal entry is written, or given up on: nothing of it is kept any more. */
+  settled: (streamId: string) => void;
+}
+
 /**
  * Terminal entries of the turn log that Redis did not take (it was
  * unreachable when the turn ended), by turn, each tried again every second
@@ -19,12 +27,9 @@ export class UnwrittenTerminals {
   private timer: NodeJS.Timeout | null = null;
   private readonly onReady = () => this.soon(0);
   private readonly commands: Redis;
-  private readonly settings: { retentionMs: number; maxLength: number; enqueue: (work: () => Promise<void>) => void };
+  private readonly settings: TerminalSettings;
 
-  constructor(
-    commands: Redis,
-    settings: { retentionMs: number; maxLength: number; enqueue: (work: () => Promise<void>) => void },
-  ) {
+  constructor(commands: Redis, settings: TerminalSettings) {
     this.commands = commands;
     this.settings = settings;
     commands.on("ready", this.onReady);
@@ -34,6 +39,11 @@ export class UnwrittenTerminals {
   keep(streamId: string, writes: EntryWrite[]): void {
     this.entries.set(streamId, { writes, until: Date.now() + this.settings.retentionMs });
     this.soon(RETRY_MS);
+  }
+
+  /** Whether the turn's terminal entry waits to be written again. */
+  holds(streamId: string): boolean {
+    return this.entries.has(streamId);
   }
 
   /** No more retries on their own (shutdown: one last `retry(false)` may follow). */
@@ -49,6 +59,7 @@ export class UnwrittenTerminals {
     for (const [streamId, { until }] of this.entries) {
       if (until <= now) {
         this.entries.delete(streamId);
+        this.settings.settled(streamId);
         log.warn("turn log terminal event never written; gave up after the retention", { streamId });
       }
     }
@@ -70,6 +81,7 @@ export class UnwrittenTerminals {
       const failure = failures.get(terminals[i]!);
       if (failure === undefined || ALREADY_WRITTEN.test(String(failure))) {
         this.entries.delete(streamId);
+        this.settings.settled(streamId);
         log.info("turn log terminal event written after a failed write", { streamId });
       }
     });

@@ -74,6 +74,9 @@ export class RedisTurnLog implements TurnLog {
       maxLength: this.maxLength,
       // In the flushes' queue, so a retry never runs beside a flush.
       enqueue: (work) => void this.enqueue(work),
+      settled: (streamId) => {
+        if (this.ending.delete(streamId)) this.local.delete(streamId);
+      },
     });
   }
 
@@ -107,11 +110,17 @@ export class RedisTurnLog implements TurnLog {
   }
 
   end(streamId: string): void {
-    if ((this.local.get(streamId)?.unwritten ?? 0) === 0) this.local.delete(streamId);
+    const unwritten = this.local.get(streamId)?.unwritten ?? 0;
+    if (unwritten === 0 && !this.unwrittenTerminals.holds(streamId)) this.local.delete(streamId);
     else this.ending.add(streamId);
   }
 
-  /** Turns whose events this instance holds in memory: its running turns, and ended ones until their entries are written. */
+  /**
+   * Turns whose events this instance holds in memory: its running turns, and
+   * ended ones until their entries are written (a turn whose terminal entry
+   * Redis refused, until it is written again: Redis lacks its end and the
+   * events it missed, and a resume here reads them from memory meanwhile).
+   */
   get held(): number {
     return this.local.size;
   }
@@ -206,7 +215,12 @@ export class RedisTurnLog implements TurnLog {
       // empty queue would hold every ended turn's events until the load stops.
       for (const entry of batch) {
         const turn = this.local.get(entry.streamId);
-        if (turn && --turn.unwritten === 0 && this.ending.delete(entry.streamId)) this.local.delete(entry.streamId);
+        if (turn && --turn.unwritten === 0 && this.ending.has(entry.streamId)) {
+          if (!this.unwrittenTerminals.holds(entry.streamId)) {
+            this.ending.delete(entry.streamId);
+            this.local.delete(entry.streamId);
+          }
+        }
       }
     }
   }
