@@ -74,9 +74,7 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
   let announced = false;
 
   const fork = () => {
-    // An even share of what is free among the workers still to start; a replacement takes what its predecessor held.
-    const first = slots?.take(Math.ceil(slots.unheld / Math.max(1, plan.workers - forkedAt.size))) ?? 0;
-    const worker = cluster.fork(slots ? { [TURN_SLOTS_ENV]: String(first) } : {});
+    const worker = cluster.fork(slots ? { [TURN_SLOTS_ENV]: "shared" } : {});
     forkedAt.set(worker, Date.now());
     if (slots) {
       const holder: SlotHolder = {
@@ -85,7 +83,7 @@ export function runPrimary(env: Env, plan: WorkerPlan): void {
         },
       };
       holders.set(worker, holder);
-      slots.join(holder, first);
+      slots.started(holder);
       worker.on("message", (message: unknown) => slots.receive(holder, message));
     }
     worker.on("message", (message: WorkerReady) => {

@@ -20,26 +20,30 @@ interface Worker {
 function instance(limit: number, workers: number) {
   const ledger = new TurnSlotLedger(limit);
   const all: Worker[] = [];
-  for (let i = 0; i < workers; i++) {
-    const first = ledger.take(Math.ceil(ledger.unheld / (workers - i)));
+  /** A worker forked; it says hello (and gets its share) once `start` is called. */
+  const fork = (): Worker & { start(): Promise<void> } => {
     let toWorker: (message: unknown) => void = () => {};
-    const worker = { delayMs: 0, turns: 0 } as Worker;
+    const worker = { delayMs: 0, turns: 0 } as Worker & { start(): Promise<void> };
     worker.holder = { send: (message) => setImmediate(() => toWorker(message)) };
-    worker.slots = new WorkerTurnSlots(
-      first,
-      {
-        send: (message: TurnSlotMessage) => {
-          const deliver = () => ledger.receive(worker.holder, message);
-          if (worker.delayMs > 0) setTimeout(deliver, worker.delayMs);
-          else setImmediate(deliver);
+    ledger.started(worker.holder);
+    worker.start = async () => {
+      worker.slots = new WorkerTurnSlots(
+        {
+          send: (message: TurnSlotMessage) => {
+            const deliver = () => ledger.receive(worker.holder, message);
+            if (worker.delayMs > 0) setTimeout(deliver, worker.delayMs);
+            else setImmediate(deliver);
+          },
+          onMessage: (listener: (message: unknown) => void) => (toWorker = listener),
         },
-        onMessage: (listener) => (toWorker = listener),
-      },
-      () => worker.turns,
-    );
-    ledger.join(worker.holder, first);
-    all.push(worker);
-  }
+        () => worker.turns,
+      );
+      await until(
+        () => ledger.heldBy(worker.holder) !== undefined && worker.slots.held === ledger.heldBy(worker.holder),
+      );
+    };
+    return worker;
+  };
   /** Admits a turn as the registry does: counted first, then judged; false when refused. */
   const admit = async (worker: Worker): Promise<boolean> => {
     worker.turns++;
@@ -47,81 +51,127 @@ function instance(limit: number, workers: number) {
     if (!fits) worker.turns--;
     return fits;
   };
-  /** Every slot is free or held, and each worker holds what the ledger says it does. */
-  const accounted = () => {
+  /** Every slot is free or held, and each worker holds what the ledger says it does (once messages settle). */
+  const accounted = async () => {
+    await until(() =>
+      all.every((w) => ledger.heldBy(w.holder) === undefined || w.slots.held === ledger.heldBy(w.holder)),
+    );
     const held = all.filter((w) => ledger.heldBy(w.holder) !== undefined);
-    for (const worker of held) expect(worker.slots.held).toBe(ledger.heldBy(worker.holder));
     expect(ledger.unheld + held.reduce((sum, w) => sum + ledger.heldBy(w.holder)!, 0)).toBe(limit);
   };
-  return { ledger, workers: all, admit, accounted };
+  const start = async () => {
+    for (let i = 0; i < workers; i++) all.push(fork());
+    for (const worker of all) await (worker as ReturnType<typeof fork>).start();
+    return all;
+  };
+  return { ledger, all, fork, start, admit, accounted };
 }
 
+async function until(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 describe("MAX_RUNNING_TURNS shared by workers", () => {
-  it("splits the slots evenly at the start, the remainder to the first", () => {
-    const { workers, ledger } = instance(5, 3);
-    expect(workers.map((w) => w.slots.held)).toEqual([2, 2, 1]);
+  it("gives each worker an even share when it says hello, the remainder to the first", async () => {
+    const { ledger, start } = instance(5, 3);
+    expect((await start()).map((w) => w.slots.held)).toEqual([2, 2, 1]);
     expect(ledger.unheld).toBe(0);
   });
 
   it("admits up to the instance's limit on whichever worker the turns reach, and not one more", async () => {
-    const { workers, admit, accounted } = instance(4, 2);
-    const [a, b] = workers;
+    const { start, admit, accounted } = instance(4, 2);
+    const [a, b] = await start();
     // Every turn reaches the first worker: it gets what the second leaves unused.
     expect(await admit(a)).toBe(true);
     expect(await admit(a)).toBe(true);
     expect(await admit(a)).toBe(true);
-    accounted();
     expect(await admit(b)).toBe(true);
-    accounted();
+    await accounted();
     // Four running: the fifth is refused wherever it arrives, and /ready says so there.
     expect(await admit(b)).toBe(false);
     expect(b.slots.full()).toBe(true);
     expect(await admit(a)).toBe(false);
     expect(a.turns + b.turns).toBe(4);
-    accounted();
+    await accounted();
     // The first worker's turns end: the second takes their slots.
     a.turns = 0;
     expect(await admit(b)).toBe(true);
     expect(await admit(b)).toBe(true);
+    await accounted();
     expect(b.slots.full()).toBe(false);
-    accounted();
   });
 
   it("admits turns that arrive at once while a worker asks its primary, never past the limit", async () => {
-    const { workers, admit, accounted } = instance(10, 2);
-    const [a] = workers;
+    const { start, admit, accounted } = instance(10, 2);
+    const [a] = await start();
     const results = await Promise.all(Array.from({ length: 14 }, () => admit(a)));
     expect(results.filter(Boolean)).toHaveLength(10);
     expect(a.turns).toBe(10);
-    accounted();
+    await accounted();
+  });
+
+  it("says it is full (/ready) while the instance is, whichever worker is asked, and no longer once a turn ends", async () => {
+    const { start, admit } = instance(4, 2);
+    const [a, b] = await start();
+    for (const worker of [a, b, a, b]) expect(await admit(worker)).toBe(true);
+    // Neither has been refused: each asked ahead when its share was taken, and the primary had none.
+    await until(() => a.slots.full() && b.slots.full());
+    await sleep(1_300);
+    expect([a.slots.full(), b.slots.full()]).toEqual([true, true]);
+    // A turn ends on the first worker: the second learns of the room within a second or so.
+    a.turns--;
+    expect(a.slots.full()).toBe(false);
+    await until(() => !b.slots.full(), 3_000);
+    expect(await admit(b)).toBe(true);
+  });
+
+  it("answers a request as soon as the slots given back cover it, not after the slowest worker", async () => {
+    const { start, admit, accounted } = instance(12, 4);
+    const [a, b, c, d] = await start();
+    // The idle worker answers 300 ms late; the three others are full and each gets one more turn at once.
+    d.delayMs = 300;
+    a.turns = b.turns = c.turns = 3;
+    expect(await Promise.all([admit(a), admit(b), admit(c)])).toEqual([true, true, true]);
+    await accounted();
   });
 
   it("takes in slots a worker gave back after the primary stopped waiting for them", async () => {
-    const { ledger, workers, admit, accounted } = instance(4, 2);
-    const [a, b] = workers;
-    // The first worker answers past the primary's wait (500 ms): the turn is refused meanwhile.
-    a.delayMs = 800;
+    const { ledger, start, admit, accounted } = instance(4, 2);
+    const [a, b] = await start();
+    // The first worker answers past the primary's wait (400 ms): its answer comes while the second request waits.
+    a.delayMs = 600;
     b.turns = 2;
-    expect(await admit(b)).toBe(false);
-    // Its answer still counts when it comes: the slot it gave is free, and the next turn gets it.
-    await new Promise<void>((resolve) => setTimeout(resolve, 600));
-    expect(ledger.unheld).toBe(1);
-    accounted();
     expect(await admit(b)).toBe(true);
-    expect(b.slots.held).toBe(3);
-    accounted();
+    // The second request's reclaim is answered late too: that slot is free in the ledger, none lost.
+    await until(() => ledger.unheld === 1);
+    await accounted();
   });
 
-  it("frees what a dead worker held", async () => {
-    const { ledger, workers, admit } = instance(4, 2);
-    const [a, b] = workers;
+  it("frees what a dead worker held; a replacement gets its share only once it can answer", async () => {
+    const { ledger, start, fork, admit, accounted, all } = instance(4, 2);
+    const [a, b] = await start();
     b.turns = 2;
     ledger.leave(a.holder);
     expect(ledger.unheld).toBe(2);
+    // The replacement is starting: it is neither given slots nor asked for any yet.
+    const replacement = fork();
+    const asked = Date.now();
     expect(await admit(b)).toBe(true);
+    expect(Date.now() - asked).toBeLessThan(300);
     expect(await admit(b)).toBe(true);
     expect(await admit(b)).toBe(false);
-    expect(b.slots.held).toBe(4);
-    expect(ledger.unheld).toBe(0);
+    await replacement.start();
+    all.splice(0, 1, replacement);
+    // All four run on the second worker; the replacement has none to give a turn.
+    expect(await admit(replacement)).toBe(false);
+    b.turns--;
+    expect(await admit(replacement)).toBe(true);
+    await accounted();
   });
 });

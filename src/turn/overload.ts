@@ -17,8 +17,8 @@ export interface OverloadLimits {
   maxRunningTurns: number;
   /** p99 event-loop delay over the last window past which new turns are refused; 0: not measured. */
   eventLoopDelayMs: number;
-  /** In a worker: its first slots of the instance's maxRunningTurns, and its primary (see turn-slots.ts). */
-  instanceSlots?: { initial: number; channel: TurnSlotChannel };
+  /** In a worker: its primary, which shares out the instance's maxRunningTurns (see turn-slots.ts). */
+  instanceSlots?: { channel: TurnSlotChannel };
 }
 
 type Reason = "running_turns" | "event_loop_delay";
@@ -38,9 +38,7 @@ export class OverloadGuard {
 
   constructor(limits: OverloadLimits, count: () => number) {
     const shared = limits.maxRunningTurns > 0 ? limits.instanceSlots : undefined;
-    this.bound = shared
-      ? new WorkerTurnSlots(shared.initial, shared.channel, count)
-      : localBound(limits.maxRunningTurns, count);
+    this.bound = shared ? new WorkerTurnSlots(shared.channel, count) : localBound(limits.maxRunningTurns, count);
     if (limits.eventLoopDelayMs > 0) {
       const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
       delay.enable();

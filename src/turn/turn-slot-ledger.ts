@@ -1,7 +1,7 @@
 import { isTurnSlotMessage, type TurnSlotMessage } from "./turn-slots.ts";
 
-// How long the primary waits for a worker to give back slots; a late answer still counts.
-const RECLAIM_TIMEOUT_MS = 500;
+// How long the primary waits for the other workers to give back slots; a late answer still counts.
+const RECLAIM_TIMEOUT_MS = 400;
 
 /** A worker as the ledger sees it. */
 export interface SlotHolder {
@@ -11,17 +11,25 @@ export interface SlotHolder {
 /**
  * The primary's account of MAX_RUNNING_TURNS across its workers (see
  * turn-slots.ts): the slots free and those each worker holds, always
- * summing to the limit. Requests for more are answered one at a time; with
- * fewer free than asked for, every other worker is asked for the rest, or
- * half of its unused slots if that is more, and the requester gets all that
- * is free then.
+ * summing to the limit. A worker gets its share once it says it can answer
+ * (its `hello`, sent when its turn registry exists): an even share of what is
+ * free among the workers yet to say it, so a replacement takes what is free.
+ * Requests for more are answered one at a time; with fewer free than asked
+ * for, every other worker is asked for the rest (or half of its unused slots,
+ * if that is more); the requester is answered as soon as what is free covers
+ * its need, or when the others have answered or the wait ran out, with what
+ * it needs (or half of what is free, if that is more).
  */
 export class TurnSlotLedger {
   private free: number;
   private readonly held = new Map<SlotHolder, number>();
+  /** Workers started that have not said hello yet. */
+  private readonly starting = new Set<SlotHolder>();
   private readonly reclaims = new Map<number, () => void>();
   private requests: Promise<void> = Promise.resolve();
   private nextId = 0;
+  /** Called whenever slots come back, so a request waiting for them can go on. */
+  private onGiven: (() => void) | null = null;
 
   constructor(limit: number) {
     this.free = limit;
@@ -32,24 +40,19 @@ export class TurnSlotLedger {
     return this.free;
   }
 
-  /** What `holder` holds (undefined once it left). */
+  /** What `holder` holds (undefined until its hello, and once it left). */
   heldBy(holder: SlotHolder): number | undefined {
     return this.held.get(holder);
   }
 
-  /** Takes up to `slots` of the free ones for a worker about to start; join() it with what this returned. */
-  take(slots: number): number {
-    const taken = Math.max(0, Math.min(slots, this.free));
-    this.free -= taken;
-    return taken;
-  }
-
-  join(holder: SlotHolder, slots: number): void {
-    this.held.set(holder, slots);
+  /** A worker forked: it gets its share when it says hello. */
+  started(holder: SlotHolder): void {
+    this.starting.add(holder);
   }
 
   /** A worker gone: what it held is free again. */
   leave(holder: SlotHolder): void {
+    this.starting.delete(holder);
     this.free += this.held.get(holder) ?? 0;
     this.held.delete(holder);
   }
@@ -57,7 +60,13 @@ export class TurnSlotLedger {
   /** A message from `holder`; anything but the slots' messages is ignored. */
   receive(holder: SlotHolder, message: unknown): void {
     if (!isTurnSlotMessage(message)) return;
-    if (message.type === "gateway:turn-slots-more") {
+    if (message.type === "gateway:turn-slots-hello") {
+      if (!this.starting.delete(holder)) return;
+      const share = Math.min(this.free, Math.ceil(this.free / (this.starting.size + 1)));
+      this.free -= share;
+      this.held.set(holder, share);
+      holder.send({ type: "gateway:turn-slots-granted", id: message.id, granted: share });
+    } else if (message.type === "gateway:turn-slots-more") {
       // A worker that can no longer be written to has gone; its exit frees what it held.
       this.requests = this.requests.then(() => this.more(holder, message.id, message.need)).catch(() => {});
     } else if (message.type === "gateway:turn-slots-given") {
@@ -67,18 +76,26 @@ export class TurnSlotLedger {
         this.free += message.given;
       }
       this.reclaims.get(message.id)?.();
+      this.onGiven?.();
     }
   }
 
   private async more(holder: SlotHolder, id: number, need: number): Promise<void> {
     if (this.free < need) {
       const others = [...this.held.keys()].filter((other) => other !== holder);
-      await Promise.all(others.map((other) => this.reclaim(other, need - this.free)));
+      const answered = Promise.all(others.map((other) => this.reclaim(other, need - this.free)));
+      // One slow worker does not hold up a request the others' slots already cover.
+      const covered = new Promise<void>((resolve) => {
+        this.onGiven = () => this.free >= need && resolve();
+      });
+      await Promise.race([answered, covered]);
+      this.onGiven = null;
     }
     const held = this.held.get(holder);
     if (held === undefined) return;
-    const granted = this.free;
-    this.free = 0;
+    // What it needs, or half of what is free if that is more: the rest stays for the other workers' requests.
+    const granted = Math.min(this.free, Math.max(need, Math.ceil(this.free / 2)));
+    this.free -= granted;
     this.held.set(holder, held + granted);
     holder.send({ type: "gateway:turn-slots-granted", id, granted });
   }

@@ -7,16 +7,18 @@ import cluster from "node:cluster";
 // leave unused. Connections, and so turns, do not reach the workers evenly: a
 // fixed split refused turns while the instance was under its bound (BENCHMARKS.md).
 
-/** The environment variable the primary gives each worker its first slots in. */
+/** Set by the primary in its workers' environment: the worker takes its share of the instance's turns from it. */
 export const TURN_SLOTS_ENV = "GATEWAY_TURN_SLOTS";
 
 export type TurnSlotMessage =
+  | { type: "gateway:turn-slots-hello"; id: number }
   | { type: "gateway:turn-slots-more"; id: number; need: number }
   | { type: "gateway:turn-slots-granted"; id: number; granted: number }
   | { type: "gateway:turn-slots-reclaim"; id: number; need: number }
   | { type: "gateway:turn-slots-given"; id: number; given: number };
 
 const TYPES = new Set<string>([
+  "gateway:turn-slots-hello",
   "gateway:turn-slots-more",
   "gateway:turn-slots-granted",
   "gateway:turn-slots-reclaim",
@@ -34,12 +36,10 @@ export interface TurnSlotChannel {
   onMessage(listener: (message: unknown) => void): void;
 }
 
-/** In a worker given slots by its primary: its first slots and the IPC channel to the primary; else undefined. */
-export function workerInstanceSlots(): { initial: number; channel: TurnSlotChannel } | undefined {
-  const initial = process.env[TURN_SLOTS_ENV];
-  if (!cluster.isWorker || initial === undefined) return undefined;
+/** In a worker whose primary shares out MAX_RUNNING_TURNS: the IPC channel to the primary; else undefined. */
+export function workerInstanceSlots(): { channel: TurnSlotChannel } | undefined {
+  if (!cluster.isWorker || process.env[TURN_SLOTS_ENV] !== "shared") return undefined;
   return {
-    initial: Number(initial),
     channel: {
       send: (message) => {
         // A primary gone takes the instance down with it; an answer then matters to no one.
@@ -68,30 +68,35 @@ export function localBound(limit: number, count: () => number): RunningTurnBound
 
 // How long a worker waits for the primary's answer; past it the turn is refused.
 const ASK_TIMEOUT_MS = 1_000;
-// After the primary had nothing to give, how long /ready says the worker is full.
-const EXHAUSTED_MS = 1_000;
+// While a worker's share is taken and the primary had none to give, how often it asks again.
+const RECHECK_MS = 1_000;
 
 /**
- * A worker's share of the instance's running turns. `count` is the turns
- * running or being prepared in this worker. Slots the primary sends after its
- * answer came too late are still taken in, so none is lost between the two.
+ * A worker's share of the instance's running turns, from none: the primary
+ * sends the first share in answer to its hello. `count` is the turns running
+ * or being prepared in this worker. A worker whose share is just taken asks
+ * for more ahead of its next turn, and while the primary has none it is full
+ * (what /ready says) and asks again every RECHECK_MS. Slots the primary sends
+ * after the worker stopped waiting are still taken in, so none is lost.
  */
 export class WorkerTurnSlots implements RunningTurnBound {
-  private slots: number;
+  private slots = 0;
   private readonly channel: TurnSlotChannel;
   private readonly count: () => number;
   private asking: Promise<void> | null = null;
   /** Turns counted in `count` that wait for the primary's answer. */
   private waiting = 0;
-  private exhaustedUntil = 0;
+  /** The last answer gave nothing while the share was taken. */
+  private exhausted = false;
+  private recheck: NodeJS.Timeout | null = null;
   private nextId = 0;
-  private readonly answers = new Map<number, () => void>();
+  private readonly answers = new Map<number, (granted: number) => void>();
 
-  constructor(initial: number, channel: TurnSlotChannel, count: () => number) {
-    this.slots = initial;
+  constructor(channel: TurnSlotChannel, count: () => number) {
     this.channel = channel;
     this.count = count;
     channel.onMessage((message) => this.receive(message));
+    channel.send({ type: "gateway:turn-slots-hello", id: this.nextId++ });
   }
 
   /** The slots this worker holds now. */
@@ -100,42 +105,63 @@ export class WorkerTurnSlots implements RunningTurnBound {
   }
 
   fits(): boolean | Promise<boolean> {
-    return this.count() - this.waiting <= this.slots || this.askForMore();
+    const turns = this.count() - this.waiting;
+    if (turns > this.slots) return this.askForMore();
+    if (turns === this.slots && !this.exhausted) void this.askNow();
+    return true;
   }
 
   full(): boolean {
-    return this.count() >= this.slots && Date.now() < this.exhaustedUntil;
+    return this.exhausted && this.count() >= this.slots;
   }
 
   private async askForMore(): Promise<boolean> {
     this.waiting++;
     try {
       // Turns that find the share taken at once share one request; the second
-      // asks for those that came while the first was out.
+      // asks for those that came while the first was out, and for slots a
+      // slow worker gave back after the primary stopped waiting for it.
       for (let tries = 0; tries < 2; tries++) {
-        const before = this.slots;
-        this.asking ??= this.ask().finally(() => (this.asking = null));
-        await this.asking;
+        await this.askNow();
         // The waiting turns wake in order, each admitted one no longer waiting.
         if (this.count() - this.waiting + 1 <= this.slots) return true;
-        if (this.slots <= before) break;
       }
-      this.exhaustedUntil = Date.now() + EXHAUSTED_MS;
       return false;
     } finally {
       this.waiting--;
     }
   }
 
-  private ask(): Promise<void> {
+  /** One request at a time; its answer says whether the worker is full. */
+  private askNow(): Promise<void> {
+    this.asking ??= this.ask().then((granted) => {
+      this.asking = null;
+      this.exhausted = granted === 0 && this.count() >= this.slots;
+      if (this.exhausted) this.recheckLater();
+    });
+    return this.asking;
+  }
+
+  private recheckLater(): void {
+    if (this.recheck) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = null;
+      if (this.count() >= this.slots) void this.askNow();
+      else this.exhausted = false;
+    }, RECHECK_MS);
+    this.recheck.unref();
+  }
+
+  /** Resolves with the slots granted (0 when the primary did not answer in time). */
+  private ask(): Promise<number> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      const done = () => {
+      const done = (granted: number) => {
         clearTimeout(timer);
         this.answers.delete(id);
-        resolve();
+        resolve(granted);
       };
-      const timer = setTimeout(done, ASK_TIMEOUT_MS);
+      const timer = setTimeout(() => done(0), ASK_TIMEOUT_MS);
       timer.unref();
       this.answers.set(id, done);
       this.channel.send({ type: "gateway:turn-slots-more", id, need: Math.max(1, this.count() - this.slots) });
@@ -146,8 +172,8 @@ export class WorkerTurnSlots implements RunningTurnBound {
     if (!isTurnSlotMessage(message)) return;
     if (message.type === "gateway:turn-slots-granted") {
       this.slots += message.granted;
-      if (message.granted > 0) this.exhaustedUntil = 0;
-      this.answers.get(message.id)?.();
+      if (message.granted > 0) this.exhausted = false;
+      this.answers.get(message.id)?.(message.granted);
     } else if (message.type === "gateway:turn-slots-reclaim") {
       // What the asking worker needs, or half of what is unused if that is more, from what is unused.
       const unused = Math.max(0, this.slots - this.count());
