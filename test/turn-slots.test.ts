@@ -131,6 +131,34 @@ describe("MAX_RUNNING_TURNS shared by workers", () => {
     expect(await admit(b)).toBe(true);
   });
 
+  it("says it is full when its share was taken by slots given back or by a turn that waited", async () => {
+    const { ledger, start, admit, accounted } = instance(4, 2);
+    const [a, b] = await start();
+    for (const worker of [b, b, b, a]) expect(await admit(worker)).toBe(true);
+    await accounted();
+    expect(ledger.unheld).toBe(0);
+    await until(() => a.slots.full() && b.slots.full());
+    await sleep(1_300);
+    expect([a.slots.full(), b.slots.full()]).toEqual([true, true]);
+  });
+
+  it("stops asking its primary once closed (the worker drains)", async () => {
+    const sent: TurnSlotMessage[] = [];
+    let deliver: (message: unknown) => void = () => {};
+    let turns = 0;
+    const slots = new WorkerTurnSlots({ send: (m) => sent.push(m), onMessage: (l) => (deliver = l) }, () => turns);
+    deliver({ type: "gateway:turn-slots-granted", id: 0, granted: 1 });
+    turns = 1;
+    expect(slots.fits()).toBe(true);
+    // Its share just taken, it asked ahead; the primary has none.
+    deliver({ type: "gateway:turn-slots-granted", id: sent.at(-1)!.id, granted: 0 });
+    await until(() => slots.full());
+    slots.close();
+    const before = sent.length;
+    await sleep(1_500);
+    expect(sent.length).toBe(before);
+  });
+
   it("answers a request as soon as the slots given back cover it, not after the slowest worker", async () => {
     const { start, admit, accounted } = instance(12, 4);
     const [a, b, c, d] = await start();
@@ -148,8 +176,10 @@ describe("MAX_RUNNING_TURNS shared by workers", () => {
     a.delayMs = 600;
     b.turns = 2;
     expect(await admit(b)).toBe(true);
-    // The second request's reclaim is answered late too: that slot is free in the ledger, none lost.
-    await until(() => ledger.unheld === 1);
+    // The second request's reclaim is answered late too: that slot is not lost either, the second
+    // worker (its share taken again) gets it ahead of its next turn.
+    await until(() => b.slots.held === 4 && a.slots.held === 0);
+    expect(ledger.unheld).toBe(0);
     await accounted();
   });
 

@@ -72,6 +72,7 @@ export class OverloadGuard {
   }
 
   close(): void {
+    this.bound.close?.();
     if (this.timer) clearInterval(this.timer);
     this.delay?.disable();
   }

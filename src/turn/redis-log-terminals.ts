@@ -25,6 +25,7 @@ interface TerminalSettings {
 export class UnwrittenTerminals {
   private readonly entries = new Map<string, { writes: EntryWrite[]; until: number }>();
   private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
   private readonly onReady = () => this.soon(0);
   private readonly commands: Redis;
   private readonly settings: TerminalSettings;
@@ -48,6 +49,7 @@ export class UnwrittenTerminals {
 
   /** No more retries on their own (shutdown: one last `retry(false)` may follow). */
   stop(): void {
+    this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     this.commands.off("ready", this.onReady);
@@ -89,7 +91,7 @@ export class UnwrittenTerminals {
   }
 
   private soon(ms: number): void {
-    if (this.entries.size === 0) return;
+    if (this.entries.size === 0 || this.stopped) return;
     if (this.timer) {
       if (ms > 0) return;
       clearTimeout(this.timer);

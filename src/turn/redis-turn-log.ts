@@ -182,6 +182,9 @@ export class RedisTurnLog implements TurnLog {
     this.unwrittenTerminals.stop();
     void this.enqueue(() => this.flush());
     await this.enqueue(() => this.unwrittenTerminals.retry(false));
+    // What Redis still lacks is given up on (logged when it was refused); nothing is held past here.
+    this.local.clear();
+    this.ending.clear();
     await this.redis.release();
   }
 

@@ -56,6 +56,7 @@ export interface RunningTurnBound {
   fits(): boolean | Promise<boolean>;
   /** Whether a new turn would be refused now, as /ready tells, without asking anyone. */
   full(): boolean;
+  close?(): void;
 }
 
 /** MAX_RUNNING_TURNS of a process alone; 0 is no bound. */
@@ -89,6 +90,7 @@ export class WorkerTurnSlots implements RunningTurnBound {
   /** The last answer gave nothing while the share was taken. */
   private exhausted = false;
   private recheck: NodeJS.Timeout | null = null;
+  private closed = false;
   private nextId = 0;
   private readonly answers = new Map<number, (granted: number) => void>();
 
@@ -105,10 +107,16 @@ export class WorkerTurnSlots implements RunningTurnBound {
   }
 
   fits(): boolean | Promise<boolean> {
-    const turns = this.count() - this.waiting;
-    if (turns > this.slots) return this.askForMore();
-    if (turns === this.slots && !this.exhausted) void this.askNow();
+    if (this.count() - this.waiting > this.slots) return this.askForMore();
+    this.lookAhead();
     return true;
+  }
+
+  /** No more asking of its own (the worker drains). */
+  close(): void {
+    this.closed = true;
+    if (this.recheck) clearTimeout(this.recheck);
+    this.recheck = null;
   }
 
   full(): boolean {
@@ -117,19 +125,29 @@ export class WorkerTurnSlots implements RunningTurnBound {
 
   private async askForMore(): Promise<boolean> {
     this.waiting++;
+    let admitted = false;
     try {
       // Turns that find the share taken at once share one request; the second
       // asks for those that came while the first was out, and for slots a
       // slow worker gave back after the primary stopped waiting for it.
-      for (let tries = 0; tries < 2; tries++) {
+      for (let tries = 0; tries < 2 && !admitted; tries++) {
         await this.askNow();
         // The waiting turns wake in order, each admitted one no longer waiting.
-        if (this.count() - this.waiting + 1 <= this.slots) return true;
+        admitted = this.count() - this.waiting + 1 <= this.slots;
       }
-      return false;
     } finally {
       this.waiting--;
     }
+    if (admitted) this.lookAhead();
+    return admitted;
+  }
+
+  /** Once a turn admitted takes the share, asks for more ahead of the next turn; its answer tells /ready. */
+  private lookAhead(): void {
+    if (this.closed || this.exhausted || this.asking || this.waiting > 0) return;
+    // An idle worker asks when a turn comes: asking ahead, it would pull back what it just gave.
+    const turns = this.count();
+    if (turns > 0 && turns >= this.slots) void this.askNow();
   }
 
   /** One request at a time; its answer says whether the worker is full. */
@@ -138,12 +156,13 @@ export class WorkerTurnSlots implements RunningTurnBound {
       this.asking = null;
       this.exhausted = granted === 0 && this.count() >= this.slots;
       if (this.exhausted) this.recheckLater();
+      else this.lookAhead();
     });
     return this.asking;
   }
 
   private recheckLater(): void {
-    if (this.recheck) return;
+    if (this.recheck || this.closed) return;
     this.recheck = setTimeout(() => {
       this.recheck = null;
       if (this.count() >= this.slots) void this.askNow();
@@ -180,6 +199,12 @@ export class WorkerTurnSlots implements RunningTurnBound {
       const given = Math.min(unused, Math.max(message.need, Math.ceil(unused / 2)));
       this.slots -= given;
       this.channel.send({ type: "gateway:turn-slots-given", id: message.id, given });
+      // The primary was short of slots: with none left unused here, take the instance for
+      // full (what /ready says) until the next check, rather than ask them back at once.
+      if (given > 0 && this.count() >= this.slots) {
+        this.exhausted = true;
+        this.recheckLater();
+      }
     }
   }
 }
