@@ -10,7 +10,7 @@ import { parseEnv } from "../src/config/env.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { dropDatabase, newId } from "./support/fixtures.ts";
 import { startGatewayProcess, type GatewayProcess } from "./support/gateway-process.ts";
-import { sendInput, STOP_STREAM, subscribeWithFetch, type SseSubscription } from "./support/sse.ts";
+import { eventually, sendInput, STOP_STREAM, subscribeWithFetch, type SseSubscription } from "./support/sse.ts";
 
 const SECRET = "server-workers-bound-test-secret-at-least-32-chars";
 const TIMEOUT_MS = 120_000;
@@ -112,6 +112,20 @@ describe.skipIf(!shared)("MAX_RUNNING_TURNS with WORKERS=2", () => {
           retryAfterSeconds: 5,
         });
       }
+
+      // /ready says so whichever worker answers it (each probe on a connection of its own).
+      const readiness = async () => {
+        const statuses: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const probe = new Agent();
+          const response = await fetch(`${url}/ready`, { dispatcher: probe } as RequestInit);
+          statuses.push(response.status);
+          await response.body?.cancel();
+          await probe.close();
+        }
+        return statuses;
+      };
+      await eventually(async () => (await readiness()).every((status) => status === 503), 10_000);
 
       // One ends: a new turn is admitted again.
       await stop(kept.pop()!);
