@@ -3,9 +3,10 @@ import cluster from "node:cluster";
 // With several workers (src/workers.ts), MAX_RUNNING_TURNS bounds the whole
 // instance, not each worker: the primary holds the slots (turn-slot-ledger.ts)
 // and each worker a share it admits from without asking. A worker whose share
-// is taken asks the primary for more, which takes back half of what the others
-// leave unused. Connections, and so turns, do not reach the workers evenly: a
-// fixed split refused turns while the instance was under its bound (BENCHMARKS.md).
+// is taken asks the primary for more, which takes back from the others what it
+// needs (or half of what they leave unused, if that is more). Connections, and
+// so turns, do not reach the workers evenly: a fixed split refused turns while
+// the instance was under its bound (BENCHMARKS.md).
 
 /** Set by the primary in its workers' environment: the worker takes its share of the instance's turns from it. */
 export const TURN_SLOTS_ENV = "GATEWAY_TURN_SLOTS";
