@@ -74,9 +74,7 @@ export class RedisTurnLog implements TurnLog {
       maxLength: this.maxLength,
       // In the flushes' queue, so a retry never runs beside a flush.
       enqueue: (work) => void this.enqueue(work),
-      settled: (streamId) => {
-        if (this.ending.delete(streamId)) this.local.delete(streamId);
-      },
+      settled: (streamId) => void (this.ending.has(streamId) && this.letGo(streamId)),
     });
   }
 
@@ -111,16 +109,22 @@ export class RedisTurnLog implements TurnLog {
 
   end(streamId: string): void {
     const unwritten = this.local.get(streamId)?.unwritten ?? 0;
-    if (unwritten === 0 && !this.unwrittenTerminals.holds(streamId)) this.local.delete(streamId);
-    else this.ending.add(streamId);
+    if (unwritten > 0 || !this.letGo(streamId)) this.ending.add(streamId);
   }
 
   /**
-   * Turns whose events this instance holds in memory: its running turns, and
-   * ended ones until their entries are written (a turn whose terminal entry
-   * Redis refused, until it is written again: Redis lacks its end and the
-   * events it missed, and a resume here reads them from memory meanwhile).
+   * Drops an ended turn's events from memory, unless its terminal entry waits
+   * to be written again (Redis lacks its end and the events it missed; a
+   * resume here reads them from memory meanwhile). True when dropped.
    */
+  private letGo(streamId: string): boolean {
+    if (this.unwrittenTerminals.holds(streamId)) return false;
+    this.ending.delete(streamId);
+    this.local.delete(streamId);
+    return true;
+  }
+
+  /** Turns whose events this instance holds in memory: its running turns, and ended ones until let go (letGo). */
   get held(): number {
     return this.local.size;
   }
@@ -218,12 +222,7 @@ export class RedisTurnLog implements TurnLog {
       // empty queue would hold every ended turn's events until the load stops.
       for (const entry of batch) {
         const turn = this.local.get(entry.streamId);
-        if (turn && --turn.unwritten === 0 && this.ending.has(entry.streamId)) {
-          if (!this.unwrittenTerminals.holds(entry.streamId)) {
-            this.ending.delete(entry.streamId);
-            this.local.delete(entry.streamId);
-          }
-        }
+        if (turn && --turn.unwritten === 0 && this.ending.has(entry.streamId)) this.letGo(entry.streamId);
       }
     }
   }

@@ -1,4 +1,4 @@
-import { isTurnSlotMessage, type TurnSlotMessage } from "./turn-slots.ts";
+import { isTurnSlotMessage, PendingAnswers, type TurnSlotMessage } from "./turn-slots.ts";
 
 // How long the primary waits for the other workers to give back slots; a late answer still counts.
 const RECLAIM_TIMEOUT_MS = 400;
@@ -25,9 +25,8 @@ export class TurnSlotLedger {
   private readonly held = new Map<SlotHolder, number>();
   /** Workers started that have not said hello yet. */
   private readonly starting = new Set<SlotHolder>();
-  private readonly reclaims = new Map<number, () => void>();
+  private readonly reclaims = new PendingAnswers<void>();
   private requests: Promise<void> = Promise.resolve();
-  private nextId = 0;
   /** Called whenever slots come back, so a request waiting for them can go on. */
   private onGiven: (() => void) | null = null;
 
@@ -75,7 +74,7 @@ export class TurnSlotLedger {
         this.held.set(holder, held - message.given);
         this.free += message.given;
       }
-      this.reclaims.get(message.id)?.();
+      this.reclaims.answer(message.id, undefined);
       this.onGiven?.();
     }
   }
@@ -101,17 +100,10 @@ export class TurnSlotLedger {
   }
 
   private reclaim(holder: SlotHolder, need: number): Promise<void> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.reclaims.delete(id);
-        resolve();
-      };
-      const timer = setTimeout(done, RECLAIM_TIMEOUT_MS);
-      timer.unref();
-      this.reclaims.set(id, done);
-      holder.send({ type: "gateway:turn-slots-reclaim", id, need });
-    });
+    return this.reclaims.ask(
+      (id) => holder.send({ type: "gateway:turn-slots-reclaim", id, need }),
+      RECLAIM_TIMEOUT_MS,
+      undefined,
+    );
   }
 }

@@ -37,6 +37,36 @@ export interface TurnSlotChannel {
   onMessage(listener: (message: unknown) => void): void;
 }
 
+/**
+ * Requests awaiting their answer, by id, on either side of the channel: one
+ * not answered within its bound resolves with its fallback, and an answer
+ * that comes later finds no one waiting (the caller's handler still counts it).
+ */
+export class PendingAnswers<T> {
+  private nextId = 0;
+  private readonly waiting = new Map<number, (value: T) => void>();
+
+  /** Sends the request `send` makes with a fresh id; resolves with its answer, or `fallback` after `timeoutMs`. */
+  ask(send: (id: number) => void, timeoutMs: number, fallback: T): Promise<T> {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      const done = (value: T) => {
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        resolve(value);
+      };
+      const timer = setTimeout(() => done(fallback), timeoutMs);
+      timer.unref();
+      this.waiting.set(id, done);
+      send(id);
+    });
+  }
+
+  answer(id: number, value: T): void {
+    this.waiting.get(id)?.(value);
+  }
+}
+
 /** In a worker whose primary shares out MAX_RUNNING_TURNS: the IPC channel to the primary; else undefined. */
 export function workerInstanceSlots(): { channel: TurnSlotChannel } | undefined {
   if (!cluster.isWorker || process.env[TURN_SLOTS_ENV] !== "shared") return undefined;
@@ -92,14 +122,14 @@ export class WorkerTurnSlots implements RunningTurnBound {
   private exhausted = false;
   private recheck: NodeJS.Timeout | null = null;
   private closed = false;
-  private nextId = 0;
-  private readonly answers = new Map<number, (granted: number) => void>();
+  private readonly answers = new PendingAnswers<number>();
 
   constructor(channel: TurnSlotChannel, count: () => number) {
     this.channel = channel;
     this.count = count;
     channel.onMessage((message) => this.receive(message));
-    channel.send({ type: "gateway:turn-slots-hello", id: this.nextId++ });
+    // Its share comes as a grant no one waits for.
+    channel.send({ type: "gateway:turn-slots-hello", id: -1 });
   }
 
   /** The slots this worker holds now. */
@@ -174,18 +204,12 @@ export class WorkerTurnSlots implements RunningTurnBound {
 
   /** Resolves with the slots granted (0 when the primary did not answer in time). */
   private ask(): Promise<number> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      const done = (granted: number) => {
-        clearTimeout(timer);
-        this.answers.delete(id);
-        resolve(granted);
-      };
-      const timer = setTimeout(() => done(0), ASK_TIMEOUT_MS);
-      timer.unref();
-      this.answers.set(id, done);
-      this.channel.send({ type: "gateway:turn-slots-more", id, need: Math.max(1, this.count() - this.slots) });
-    });
+    const need = Math.max(1, this.count() - this.slots);
+    return this.answers.ask(
+      (id) => this.channel.send({ type: "gateway:turn-slots-more", id, need }),
+      ASK_TIMEOUT_MS,
+      0,
+    );
   }
 
   private receive(message: unknown): void {
@@ -193,7 +217,7 @@ export class WorkerTurnSlots implements RunningTurnBound {
     if (message.type === "gateway:turn-slots-granted") {
       this.slots += message.granted;
       if (message.granted > 0) this.exhausted = false;
-      this.answers.get(message.id)?.(message.granted);
+      this.answers.answer(message.id, message.granted);
     } else if (message.type === "gateway:turn-slots-reclaim") {
       // What the asking worker needs, or half of what is unused if that is more, from what is unused.
       const unused = Math.max(0, this.slots - this.count());
