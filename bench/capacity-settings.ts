@@ -21,6 +21,7 @@ export const settings = {
   pace: intSetting("BENCH_PACE", 10),
   deltas: intSetting("BENCH_PACED_DELTAS", 60),
   streams: listSetting("BENCH_PACED_STREAMS", "250,500,1000"),
+  warmupStreams: intSetting("BENCH_PACED_WARMUP", 250),
   rampMs: intSetting("BENCH_RAMP_MS", 2_000),
   clients: Math.max(1, intSetting("BENCH_CLIENT_PROCESSES", 4)),
   resumers: listSetting("BENCH_RESUMERS", "1,100,1000"),

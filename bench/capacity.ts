@@ -8,7 +8,8 @@
 //             (afterSeq null) beside its sender: the sender's p99 delta latency
 //   redis     the gateway with REDIS_URL set vs unset (bench/redis-onoff.ts)
 //   paced     BENCH_PACED_STREAMS streams of BENCH_PACED_DELTAS deltas at
-//             BENCH_PACE deltas/s each: pipe, gateway, pipe; latency per delta,
+//             BENCH_PACE deltas/s each (after an unmeasured warm-up run of
+//             BENCH_PACED_WARMUP streams through each): pipe, gateway, pipe; latency per delta,
 //             failures, CPU per delta of each process, RSS per stream (with
 //             BENCH_LIVE_HEAP=1 also the live heap per stream: bench/live-heap-probe.ts)
 //   sustained BENCH_SUSTAINED_STREAMS slots, each opening its next paced turn as
@@ -145,6 +146,14 @@ async function main(): Promise<number> {
   };
   const pacedRows = [];
   if (main && pipeTarget && sections.includes("paced")) {
+    // Unmeasured: a running gateway has its code optimised and its database connections
+    // open, so the first measured row does not carry the fresh process's warm-up.
+    if (settings.warmupStreams > 0) {
+      for (const target of [pipeTarget, gatewayTarget("gateway", main)]) {
+        progress(`paced: warm-up, ${settings.warmupStreams} streams through the ${target.label}`);
+        await run(target, settings.warmupStreams);
+      }
+    }
     for (const n of settings.streams) {
       // The pipe before and after: the machine's speed drifts within a run, and the ratio is to their mean.
       for (const target of [pipeTarget, gatewayTarget("gateway", main), pipeTarget]) {
