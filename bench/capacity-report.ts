@@ -1,4 +1,5 @@
 // Tables for bench/capacity.ts.
+import { availableParallelism } from "node:os";
 import type { PacedRow } from "./paced.ts";
 import { fixed, kb, mb, table } from "./stats.ts";
 import type { SustainedRow } from "./sustained.ts";
@@ -70,6 +71,7 @@ export function pacedTable(
         "PostgreSQL",
         "clients",
         "client core",
+        "machine cores",
         "RSS KB/stream",
         ...(live ? ["live KB/stream"] : []),
       ],
@@ -86,6 +88,7 @@ export function pacedTable(
           fixed(row.max),
           ...againstPipe(row, pipe),
           fixed(row.clientCoreShare),
+          row.machineCores === null ? "n/a" : fixed(row.machineCores),
           kb(row.rssPerStream),
           ...(live ? [row.livePerStream === null ? "" : kb(row.livePerStream)] : []),
         ];
@@ -94,6 +97,7 @@ export function pacedTable(
     "   'vs pipe' and 'p99 - pipe': against the mean of the pipe's runs at that count (before and after: the machine drifts).",
     "   CPU of each process from /proc (a gateway's primary and its workers together); 'client core': each load process's",
     "   CPU over the wall time (near 1.00, the clients limit the run); RSS: peak during the run over the idle RSS before it.",
+    `   'machine cores': the whole machine's busy CPU (every process, the kernel) over the run's wall time, of ${availableParallelism()}.`,
     ...(live
       ? [
           "   live: heap and external memory left after a full collection halfway through the turns, over the same before the",

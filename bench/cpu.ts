@@ -94,3 +94,19 @@ export function procRssBytes(pids: readonly number[]): number {
   }
   return bytes;
 }
+
+/**
+ * CPU ms the whole machine has been busy so far (every process and the
+ * kernel: user, nice, system, irq and softirq time; not idle, iowait or
+ * steal), from /proc/stat; null where it cannot tell.
+ */
+export function machineBusyMs(): number | null {
+  try {
+    const fields = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq] = fields;
+    // In USER_HZ ticks, 100 a second on Linux.
+    return (user + nice + system + irq + softirq) * 10;
+  } catch {
+    return null;
+  }
+}

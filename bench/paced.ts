@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { signInternalToken } from "../src/auth/internal-token.ts";
 import type { BenchChild } from "./children.ts";
 import { gatewaySpec, uiSpec, type StreamResult, type StreamSpec } from "./client.ts";
-import { postgresCpu, postgresCpuBetween, procCpuMs, procRssBytes } from "./cpu.ts";
+import { machineBusyMs, postgresCpu, postgresCpuBetween, procCpuMs, procRssBytes } from "./cpu.ts";
 import { secrets } from "./setup.ts";
 import { printTimeline } from "./latency-timeline.ts";
 import { maximum, percentile } from "./stats.ts";
@@ -78,6 +78,8 @@ export interface PacedRow {
   cpuPerDelta: { target: number; streamer: number; postgres: number | null; clients: number };
   /** Client CPU as a share of one core over the run (near 1: the clients limit the run). */
   clientCoreShare: number;
+  /** The whole machine's busy CPU over the run's wall time, in cores; null where it cannot tell. */
+  machineCores: number | null;
   /** Peak RSS over the idle RSS before the run, per stream, bytes. */
   rssPerStream: number;
   /** Live heap at `liveHeapAtMs` into the run over the live heap before it, per stream, bytes; null when not asked. */
@@ -110,6 +112,7 @@ export async function pacedRun(
     streamer: procCpuMs([loaders.streamerPid]),
     postgres: postgresCpu(),
     clients: procCpuMs(clientPids),
+    machine: machineBusyMs(),
     at: performance.now(),
   };
   if (idleLive !== null && liveHeapAtMs !== undefined) {
@@ -136,6 +139,7 @@ export async function pacedRun(
   const perDelta = (ms: number) => (deltas > 0 ? (ms * 1000) / deltas : Number.NaN);
   const postgres = postgresCpuBetween(before.postgres, postgresCpu());
   const clientsMs = procCpuMs(clientPids) - before.clients;
+  const machineMs = machineBusyMs();
   const row: PacedRow = {
     label: target.label,
     streams: specs.length,
@@ -154,6 +158,7 @@ export async function pacedRun(
       clients: perDelta(clientsMs),
     },
     clientCoreShare: clientsMs / wallMs / Math.max(1, clientPids.length),
+    machineCores: machineMs === null || before.machine === null ? null : (machineMs - before.machine) / wallMs,
     rssPerStream: (peakRss - idleRss) / specs.length,
     livePerStream: idleLive === null || live === null ? null : (live - idleLive) / specs.length,
     wallMs,
