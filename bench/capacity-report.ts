@@ -169,6 +169,7 @@ export function sustainedTable(
         "streamer",
         "PostgreSQL",
         "clients",
+        "machine cores",
         "RSS MB start",
         "RSS MB end",
         ...(live ? ["live MB start", "live MB end", "live KB/turn"] : []),
@@ -187,6 +188,7 @@ export function sustainedTable(
         fixed(row.firstDeltaP50),
         fixed(row.firstDeltaP99),
         ...againstPipe(row, row.label === PIPE ? null : pipe),
+        row.machineCores === null ? "n/a" : fixed(row.machineCores),
         mb(row.rssAtStart),
         mb(row.rssAtEnd),
         ...(live
@@ -204,5 +206,6 @@ export function sustainedTable(
     "   'vs pipe' and 'p99 - pipe': against the mean of the pipe's runs (before and after). RSS and live heap: over the",
     "   idle process before the run, at the window's start and end; live KB/turn: the live heap's growth over the window",
     "   per turn ended in it (near 0: ended turns are let go; BENCH_LIVE_HEAP=1, whose collections pause the gateway).",
+    `   'machine cores': the whole machine's busy CPU (every process, the kernel) over the window, of ${availableParallelism()}.`,
   ].join("\n");
 }

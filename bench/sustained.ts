@@ -7,7 +7,7 @@
 // turns served (memory held by ended turns) rather than with those running.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { StreamResult, StreamSpec } from "./client.ts";
-import { postgresCpu, postgresCpuBetween, procCpuMs } from "./cpu.ts";
+import { machineBusyMs, postgresCpu, postgresCpuBetween, procCpuMs } from "./cpu.ts";
 import { type Loaders, outcomeOf, type Target } from "./paced.ts";
 import { printTimeline } from "./latency-timeline.ts";
 import { maximum, percentile } from "./stats.ts";
@@ -34,6 +34,8 @@ export interface SustainedRow {
   firstDeltaP99: number;
   /** CPU µs per delta over the window. */
   cpuPerDelta: { target: number; streamer: number; postgres: number | null; clients: number };
+  /** The whole machine's busy CPU over the window, in cores; null where it cannot tell. */
+  machineCores: number | null;
   /** RSS over the idle RSS before the run, at the window's start and end, bytes. */
   rssAtStart: number;
   rssAtEnd: number;
@@ -50,6 +52,7 @@ interface Snapshot {
   streamer: number;
   postgres: ReturnType<typeof postgresCpu>;
   clients: number;
+  machine: number | null;
   rss: number;
   live: number | null;
 }
@@ -75,6 +78,7 @@ export async function sustainedRun(
       streamer: procCpuMs([loaders.streamerPid]),
       postgres: postgresCpu(),
       clients: procCpuMs(clientPids),
+      machine: machineBusyMs(),
       rss: target.rssBytes(),
     };
     return { ...taken, live: which === "first" ? early : await collected() };
@@ -138,6 +142,8 @@ export async function sustainedRun(
       postgres: postgres === null ? null : perDelta(postgres),
       clients: perDelta(last.clients - first.clients),
     },
+    machineCores:
+      first.machine === null || last.machine === null ? null : (last.machine - first.machine) / (last.at - first.at),
     rssAtStart: first.rss - idleRss,
     rssAtEnd: last.rss - idleRss,
     liveAtStart: idleLive === null || first.live === null ? null : first.live - idleLive,
