@@ -1,4 +1,10 @@
-import { createUIMessageStream, JsonToSseTransformStream, type UIMessageChunk } from "ai";
+import {
+  createUIMessageStream,
+  JsonToSseTransformStream,
+  readUIMessageStream,
+  type UIMessage,
+  type UIMessageChunk,
+} from "ai";
 import { describe, expect, it } from "vitest";
 import { createChunkMapper } from "../src/turn/chunk-events.ts";
 import { usageOf } from "../src/usage.ts";
@@ -163,7 +169,45 @@ describe("createChunkMapper", () => {
     mapper.map({ type: "message-metadata", messageMetadata: { model: "m1" } });
     mapper.map({ type: "finish", messageMetadata: { usage: { outputTokens: 5 } } });
     expect(mapper.report.metadata).toEqual({ createdAt: "2025-01-01", model: "m1", usage: { outputTokens: 5 } });
-    expect(mapper.usage("fallback")).toMatchObject({ outputTokens: 5, model: "fallback" });
+    // The model named by an earlier chunk is the merged metadata's, as a client's fold has it.
+    expect(mapper.usage("fallback")).toMatchObject({ outputTokens: 5, model: "m1" });
+  });
+
+  it("keeps usage figures reported by earlier metadata chunks, as the ai package's fold does", async () => {
+    const chunks: UIMessageChunk[] = [
+      { type: "start" },
+      { type: "message-metadata", messageMetadata: { usage: { inputTokens: 7, cachedInputTokens: 2 } } },
+      { type: "finish", messageMetadata: { usage: { outputTokens: 9 } } },
+    ];
+    const mapper = createChunkMapper();
+    for (const chunk of chunks) mapper.map(chunk);
+    expect(mapper.usage("fallback")).toEqual({
+      inputTokens: 7,
+      outputTokens: 9,
+      totalTokens: null,
+      reasoningTokens: null,
+      cachedInputTokens: 2,
+      model: "fallback",
+    });
+    // What useChat's fold of the same chunks holds.
+    let folded: UIMessage | undefined;
+    const stream = new ReadableStream<UIMessageChunk>({
+      start(controller) {
+        for (const chunk of chunks) controller.enqueue(chunk);
+        controller.close();
+      },
+    });
+    for await (const message of readUIMessageStream({ stream })) folded = message;
+    expect(folded?.metadata).toEqual(mapper.report.metadata);
+  });
+
+  it("takes a data-usage part after metadata usage, and metadata usage after a data-usage part", () => {
+    const mapper = createChunkMapper();
+    mapper.map({ type: "message-metadata", messageMetadata: { usage: { inputTokens: 3 } } });
+    mapper.map({ type: "data-usage", data: { outputTokens: 4 } } as UIMessageChunk);
+    expect(mapper.usage(null)).toMatchObject({ inputTokens: null, outputTokens: 4 });
+    mapper.map({ type: "finish", messageMetadata: { usage: { outputTokens: 6 } } });
+    expect(mapper.usage(null)).toMatchObject({ inputTokens: 3, outputTokens: 6 });
   });
 });
 

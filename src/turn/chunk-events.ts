@@ -3,6 +3,7 @@
 import type { UIMessageChunk } from "ai";
 import { isRecord, modelOf, usageOf } from "../usage.ts";
 import type { ChunkEventDraft, Usage } from "./events.ts";
+import { isPlainObject, mergeObjects } from "./merge-metadata.ts";
 
 /** What the streamer said about the turn itself, beyond the live events. */
 export type StreamReport = {
@@ -14,9 +15,12 @@ export type StreamReport = {
   errorText: string | null;
   /** The streamer's `start` messageId; the gateway's own id is the one stored. */
   messageId: string | null;
-  /** Message metadata from start, message-metadata and finish chunks, merged shallowly. */
+  /** Message metadata from start, message-metadata and finish chunks, merged as the ai package merges it. */
   metadata: unknown;
-  /** The last usage figures seen: a `data-usage` part (Chat SDK) or `metadata.usage`. */
+  /**
+   * The last usage figures seen: a `data-usage` part (Chat SDK), or the merged
+   * metadata's `usage` when a metadata chunk reports usage (figures of earlier chunks kept).
+   */
   usageReport: { report: Record<string, unknown>; model: string | null } | null;
 };
 
@@ -43,9 +47,11 @@ export function createChunkMapper(): ChunkMapper {
 
   function noteMetadata(metadata: unknown) {
     if (metadata === undefined) return;
-    report.metadata = isRecord(report.metadata) && isRecord(metadata) ? { ...report.metadata, ...metadata } : metadata;
+    report.metadata =
+      isPlainObject(report.metadata) && isPlainObject(metadata) ? mergeObjects(report.metadata, metadata) : metadata;
     if (isRecord(metadata) && isRecord(metadata.usage)) {
-      report.usageReport = { report: metadata.usage, model: modelOf(metadata) };
+      const merged = report.metadata as Record<string, unknown>;
+      report.usageReport = { report: isRecord(merged.usage) ? merged.usage : metadata.usage, model: modelOf(merged) };
     }
   }
 

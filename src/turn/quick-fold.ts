@@ -1,4 +1,5 @@
 import type { UIMessage, UIMessageChunk } from "ai";
+import { isPlainObject, mergeObjects } from "./merge-metadata.ts";
 
 type Part = UIMessage["parts"][number];
 type StreamingText = {
@@ -138,30 +139,6 @@ function withMetadata(message: UIMessage, metadata: unknown): boolean {
   if (!isPlainObject(metadata)) return false;
   message.metadata = isPlainObject(message.metadata) ? mergeObjects(message.metadata, metadata) : metadata;
   return true;
-}
-
-/** The ai package's mergeObjects (it does not export it), for two plain objects. */
-function mergeObjects(base: Record<string, unknown>, overrides: Record<string, unknown>): Record<string, unknown> {
-  const result: Record<string, unknown> = { ...base };
-  for (const key in overrides) {
-    if (key === "__proto__" || key === "constructor" || key === "prototype") continue;
-    if (!Object.hasOwn(overrides, key)) continue;
-    const value = overrides[key];
-    if (value === undefined) continue;
-    const current = key in base ? base[key] : undefined;
-    result[key] = isPlainObject(value) && isPlainObject(current) ? mergeObjects(current, value) : value;
-  }
-  return result;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return (
-    value !== null &&
-    typeof value === "object" &&
-    !Array.isArray(value) &&
-    !(value instanceof Date) &&
-    !(value instanceof RegExp)
-  );
 }
 
 function fresh(id: string): UIMessage {
