@@ -209,6 +209,7 @@ describe("streamer failures", () => {
   it("a body closed without [DONE], finish or abort: StreamFailed", async () => {
     const { terminal } = await turn(respond([...turnHead(), ...textDeltas("t1", "Unfinished")], "close"));
     expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "offline:chat" });
+    expect(terminal.reason).toBe("The streamer's stream ended before the turn finished.");
     expect(terminal.partialMessage).toMatchObject({ status: "FAILED" });
   });
 
@@ -265,6 +266,16 @@ describe("streamer failures", () => {
       call.res.end("<html>login</html>");
     });
     expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "offline:chat", partialMessage: null });
+  });
+
+  it("an answer that is not an event stream, sent without a content type: could not be read", async () => {
+    const { terminal, messages } = await turn((call) => {
+      call.res.writeHead(200);
+      call.res.end("<html>login</html>");
+    });
+    expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "offline:chat", partialMessage: null });
+    expect(terminal.reason).toBe("The model's service sent an answer that could not be read. Try again.");
+    expect(messages).toHaveLength(1);
   });
 });
 
@@ -409,6 +420,20 @@ describe("streams that must not fail", () => {
     expect(events.map((e) => e.__typename)).not.toContain("future-chunk");
     expect(terminal).toMatchObject({ __typename: "StreamFinished", finishReason: "future-reason" });
     expect(terminal.message.parts).toContainEqual({ __typename: "TextPart", text: "Still fine." });
+  });
+
+  it("a finish chunk without a reason (AI SDK 5) while a client's tool call waits: finishReason tool-calls", async () => {
+    const { terminal } = await turn(
+      respond([
+        ...turnHead(),
+        ...textDeltas("t1", "Let me ask."),
+        { type: "text-end", id: "t1" },
+        { type: "tool-input-available", toolCallId: "ask-2", toolName: "askUser", input: { question: "Sure?" } },
+        { type: "finish-step" },
+        { type: "finish" },
+      ]),
+    );
+    expect(terminal).toMatchObject({ __typename: "StreamFinished", finishReason: "tool-calls" });
   });
 
   it("finishReason length is reported as is", async () => {
@@ -666,7 +691,8 @@ describe("usage", () => {
     const second = await subscribeWithClient(gateway.url, sendInput("two", { chatId }), { token });
     expect(second.error).toBeUndefined();
     const finished = second.events.at(-1)!;
-    expect(finished).toMatchObject({ __typename: "StreamFinished", finishReason: "stop", usage: null });
+    // Its finish chunk names no reason: the gateway does not make one up.
+    expect(finished).toMatchObject({ __typename: "StreamFinished", finishReason: "unknown", usage: null });
     // The gateway's id, not the empty one the stream would give.
     expect(finished.message.id).toBe(second.events[0].assistantMessageId);
     expect(finished.message.parts).toContainEqual({ __typename: "TextPart", text: "Old style answer." });

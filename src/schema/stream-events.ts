@@ -91,7 +91,10 @@ const StreamFinished = eventType(
   (t) => ({
     message: t.field({ type: MessageRef, resolve: (e) => e.message }),
     usage: t.field({ type: UsageRef, nullable: true, resolve: (e) => e.usage }),
-    finishReason: t.exposeString("finishReason", { description: "The AI SDK's: stop, length, tool-calls, ..." }),
+    finishReason: t.exposeString("finishReason", {
+      description:
+        "The AI SDK's: stop, length, tool-calls, ... When the streamer named none (AI SDK 5's finish chunk has none): tool-calls when the answer waits for a client's tool output, else unknown.",
+    }),
   }),
 );
 const StreamAborted = eventType(

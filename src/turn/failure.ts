@@ -69,6 +69,22 @@ export function streamerErrorFailure(errorText: string, turn: Pick<PreparedTurn,
   return { code: "offline:chat", reason: STREAMER_ERROR_REASON };
 }
 
+const UNFINISHED_REASON = "The streamer's stream ended before the turn finished.";
+
+/**
+ * The StreamFailed for a stream that ended without `finish` or `abort`. One
+ * that carried no chunk at all was no answer the gateway could read (a body
+ * that is not an event stream, sent without a content type).
+ */
+export function unfinishedFailure(chunks: number, turn: Pick<PreparedTurn, "streamId">): TurnFailure {
+  if (chunks === 0) {
+    return upstreamFailure(new UpstreamError("offline:chat", "not-a-stream", "streamer's answer held no chunk"), turn);
+  }
+  metrics.upstreamError("unfinished");
+  log.warn("streamer's stream ended before finish", { streamId: turn.streamId, chunks });
+  return { code: "offline:chat", reason: UNFINISHED_REASON };
+}
+
 const STREAMER_ABORT_REASON = "The model's service stopped the answer.";
 
 /**

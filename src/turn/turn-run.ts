@@ -10,12 +10,19 @@ import { checkpointWriter } from "./checkpoint.ts";
 import { createChunkMapper, type ChunkMapper } from "./chunk-events.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import type { WithoutSeq } from "./events.ts";
-import { misorderedFailure, streamerAbortReason, streamerErrorFailure, upstreamFailure } from "./failure.ts";
+import {
+  misorderedFailure,
+  streamerAbortReason,
+  streamerErrorFailure,
+  unfinishedFailure,
+  upstreamFailure,
+} from "./failure.ts";
 import { AnswerDeleted, persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { chunkBytes, ReceivedChunks } from "./received-chunks.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
 import type { UnsavedTurns } from "./unsaved-turns.ts";
+import { impliedFinishReason } from "./unanswered-tools.ts";
 import {
   ANSWER_DELETED,
   DATABASE_LOST,
@@ -189,12 +196,7 @@ export class TurnRun {
     const { report } = mapper;
     if (report.errorText !== null) return { failure: streamerErrorFailure(report.errorText, this.turn), stopped: null };
     if (report.ended === "abort") return { failure: null, stopped: streamerAbortReason(report.abortReason, this.turn) };
-    if (report.ended !== "finish") {
-      return {
-        failure: { code: "offline:chat", reason: "The streamer's stream ended before the turn finished." },
-        stopped: null,
-      };
-    }
+    if (report.ended !== "finish") return { failure: unfinishedFailure(received.count, this.turn), stopped: null };
     return { failure: null, stopped: null };
   }
 
@@ -254,7 +256,7 @@ export class TurnRun {
     if (failure) this.emit({ __typename: "StreamFailed", ...failure, partialMessage: stored });
     else if (stopped) this.emit({ __typename: "StreamAborted", reason: stopped, partialMessage: stored });
     else {
-      const finishReason = mapper.report.finishReason ?? "stop";
+      const finishReason = mapper.report.finishReason ?? impliedFinishReason(message);
       this.emit({ __typename: "StreamFinished", message: stored as Message, usage, finishReason });
     }
     metrics.turnEnded(failure ? "failed" : stopped ? "aborted" : "finished", failure?.code);

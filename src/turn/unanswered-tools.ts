@@ -27,3 +27,12 @@ function isUnanswered(part: Part): boolean {
 function closed(part: Part): Part {
   return { ...part, state: "output-error", errorText: unansweredToolError } as Part;
 }
+
+/**
+ * StreamFinished.finishReason when the streamer's `finish` chunk named none
+ * (AI SDK 5's has none): "tool-calls" when the answer waits for a client's
+ * tool output, as the model's own reason was, else "unknown", never a guess.
+ */
+export function impliedFinishReason(message: UIMessage | null): string {
+  return message?.parts.some(isUnanswered) ? "tool-calls" : "unknown";
+}
