@@ -161,7 +161,9 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       ...(env.FIELD_SUGGESTIONS ? [] : [useNoSuggestions()]),
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
-        maxAliases: { n: 15 },
+        // __typename aliases count too (armor lets them through by default): each repeats the
+        // alias in every result, so a few long ones multiply every event of a stream.
+        maxAliases: { n: 15, allowList: [] },
         maxDirectives: { n: 20 },
         maxTokens: { n: 2000 },
         // Armor multiplies by literal `first:` values; a full page of messages with

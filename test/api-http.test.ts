@@ -203,6 +203,14 @@ describe("query abuse (graphql-armor)", () => {
     expect(Object.keys(expectOk(await gateway.gql(`{ ${few} }`, {}, me.token)))).toHaveLength(3);
   });
 
+  test("__typename aliases count toward the limit: each would repeat its name in every result", async () => {
+    const me = await signedIn();
+    const many = Array.from({ length: 20 }, (_, i) => `t${i}${"x".repeat(100)}: __typename`).join(" ");
+    const refused = await gateway.gql(`{ ${many} me { id } }`, {}, me.token);
+    expect(refused.errors?.[0].message).toBe("Aliases limit of 15 exceeded, found 20.");
+    expect(refused.errors![0].extensions?.code).toBe("bad_request:api");
+  });
+
   test("a query nested deeper than the limit is refused", async () => {
     const me = await signedIn();
     let nested = "id";
