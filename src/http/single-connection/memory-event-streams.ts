@@ -1,13 +1,25 @@
-import type { AddResult, EventStreams, HeldStream, OpenResult, ReserveResult, StreamState } from "./event-streams.ts";
-import { overflowFrames, TOMBSTONE_MS } from "./event-streams.ts";
+import type {
+  AddResult,
+  EventStreams,
+  HeldStream,
+  OpenResult,
+  ReserveResult,
+  StreamState,
+  WaitingBounds,
+} from "./event-streams.ts";
+import { overflowFrames, resultsIn, TOMBSTONE_MS, WAITING_BOUNDS } from "./event-streams.ts";
 
-// Frames a holder may have waiting; past it the client is not reading and the stream ends.
-const MAX_QUEUED_FRAMES = 10_000;
 const MAX_STREAMS = 10_000;
+// What every stream of the process may have waiting at once: streams that are
+// each under their own bound must not add up to the process's memory.
+const MAX_TOTAL_WAITING_BYTES = 256 * 1024 * 1024;
 
 interface LocalStream {
   state: "reserved" | "open" | "closed";
   queue: string[];
+  /** Results and bytes in `queue`. */
+  results: number;
+  bytes: number;
   wake: (() => void) | null;
   operations: Set<string>;
   timer: NodeJS.Timeout;
@@ -16,8 +28,10 @@ interface LocalStream {
 export interface MemoryEventStreamsOptions {
   /** Streams reserved or open at once in this process; a PUT past it is refused (default 10,000). */
   maxStreams?: number;
-  /** Frames waiting for a holder that stopped reading; past it the stream ends with an error (default 10,000). */
-  maxQueuedFrames?: number;
+  /** What may wait for a holder that stopped reading; past it the stream ends with an error (default WAITING_BOUNDS). */
+  waiting?: WaitingBounds;
+  /** Bytes waiting in all streams together; a send past it ends its stream the same way (default 256 MB). */
+  maxTotalWaitingBytes?: number;
 }
 
 /**
@@ -30,21 +44,32 @@ export class MemoryEventStreams implements EventStreams {
   private readonly streams = new Map<string, LocalStream>();
   private readonly listeners: ((id: string, operationId: string | null) => void)[] = [];
   private readonly maxStreams: number;
-  private readonly maxQueuedFrames: number;
+  private readonly waiting: WaitingBounds;
+  private readonly maxTotalWaitingBytes: number;
+  private waitingBytes = 0;
   private live = 0;
   // Closed streams kept a while to refuse a late GET or POST, oldest first.
   private readonly tombstones = new Set<string>();
 
   constructor(options: MemoryEventStreamsOptions = {}) {
     this.maxStreams = options.maxStreams ?? MAX_STREAMS;
-    this.maxQueuedFrames = options.maxQueuedFrames ?? MAX_QUEUED_FRAMES;
+    this.waiting = options.waiting ?? WAITING_BOUNDS;
+    this.maxTotalWaitingBytes = options.maxTotalWaitingBytes ?? MAX_TOTAL_WAITING_BYTES;
   }
 
   async reserve(id: string, reservedUntil: number): Promise<ReserveResult> {
     if (this.live >= this.maxStreams) return "full";
     this.live++;
     const timer = setTimeout(() => this.lapse(id), Math.max(0, reservedUntil - Date.now())).unref();
-    this.streams.set(id, { state: "reserved", queue: [], wake: null, operations: new Set(), timer });
+    this.streams.set(id, {
+      state: "reserved",
+      queue: [],
+      results: 0,
+      bytes: 0,
+      wake: null,
+      operations: new Set(),
+      timer,
+    });
     return "reserved";
   }
 
@@ -77,13 +102,22 @@ export class MemoryEventStreams implements EventStreams {
     this.streams.get(id)?.operations.delete(operationId);
   }
 
+  // A reservation nobody opened lapses on its timer (lapse()).
   send(id: string, frames: string): void {
     const stream = this.streams.get(id);
     if (!stream || stream.state === "closed") return;
-    if (stream.queue.length >= this.maxQueuedFrames) {
-      this.finish(id, stream, overflowFrames(stream.operations, this.maxQueuedFrames));
+    const results = resultsIn(frames);
+    if (
+      stream.results + results > this.waiting.results ||
+      stream.bytes + frames.length > this.waiting.bytes ||
+      this.waitingBytes + frames.length > this.maxTotalWaitingBytes
+    ) {
+      this.finish(id, stream, overflowFrames(stream.operations, this.waiting));
     } else {
       stream.queue.push(frames);
+      stream.results += results;
+      stream.bytes += frames.length;
+      this.waitingBytes += frames.length;
     }
     stream.wake?.();
   }
@@ -101,15 +135,24 @@ export class MemoryEventStreams implements EventStreams {
   }
 
   private held(id: string, stream: LocalStream): HeldStream {
+    const taken = () => this.take(stream);
     const frames = async function* () {
       for (;;) {
-        if (stream.queue.length > 0) yield stream.queue.splice(0);
+        if (stream.queue.length > 0) yield taken();
         else if (stream.state === "closed") return;
         else await new Promise<void>((resolve) => (stream.wake = resolve));
         stream.wake = null;
       }
     };
     return { frames: frames(), close: async () => this.finish(id, stream) };
+  }
+
+  /** The frames waiting, which no longer count as waiting. */
+  private take(stream: LocalStream): string[] {
+    this.waitingBytes -= stream.bytes;
+    stream.results = 0;
+    stream.bytes = 0;
+    return stream.queue.splice(0);
   }
 
   /** A reservation nobody opened in time: closed, its operations stopped. */
@@ -126,7 +169,7 @@ export class MemoryEventStreams implements EventStreams {
     if (stream.state === "closed") return;
     stream.state = "closed";
     this.live--;
-    if (last === undefined) stream.queue = [];
+    if (last === undefined) this.take(stream);
     else stream.queue.push(last);
     stream.wake?.();
     clearTimeout(stream.timer);
@@ -139,7 +182,10 @@ export class MemoryEventStreams implements EventStreams {
 
   private forget(id: string): void {
     const stream = this.streams.get(id);
-    if (stream) clearTimeout(stream.timer);
+    if (stream) {
+      clearTimeout(stream.timer);
+      this.take(stream);
+    }
     this.streams.delete(id);
     this.tombstones.delete(id);
   }

@@ -3,47 +3,68 @@ import { ChatSDKError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { RedisConnections } from "../../redis/connections.ts";
 import type { RedisLogFollowers } from "../../turn/redis-log-followers.ts";
-import type { AddResult, EventStreams, HeldStream, OpenResult, ReserveResult, StreamState } from "./event-streams.ts";
-import { overflowFrames, TOMBSTONE_MS } from "./event-streams.ts";
+import type {
+  AddResult,
+  EventStreams,
+  HeldStream,
+  OpenResult,
+  ReserveResult,
+  StreamState,
+  WaitingBounds,
+} from "./event-streams.ts";
+import { overflowFrames, resultsIn, TOMBSTONE_MS, WAITING_BOUNDS } from "./event-streams.ts";
 
 // Per stream (the braces make the id a hash tag: one Redis Cluster slot):
 //   …:events  a Redis Stream of SSE frames, XADDed by whichever instance runs
 //             an operation and read by the one holding the GET, through the
 //             shared blocking reader the turn logs use (no gap between a POST
 //             and the reader, and frames sent before the GET wait for it).
-//             The holder trims what its client has taken, so its length is
-//             what waits; past maxFrames the sender ends it with an `end`
-//             entry naming the operations, and the holder closes the stream
-//             with an error for each (nothing trimmed unread, nothing lost silently);
+//             The holder trims what its client has taken; past the waiting
+//             bounds the sender ends it with an `end` entry naming the
+//             operations, and the holder closes the stream with an error for
+//             each (nothing trimmed unread, nothing lost silently). Until a
+//             GET holds it, it lives no longer than its reservation;
+//   …:waiting the results (r) and bytes (b) in …:events not taken yet: the
+//             sender adds, the holder takes away what it read;
 //   …:holder  "open" while a GET holds the stream (its instance refreshes it),
 //             then "closed" for a while, so a second GET or a late POST is refused;
 //   …:ops     the ids of its operations (duplicates and the count are refused).
 // Cancels (DELETE, or the GET closing) go to every instance over pub/sub,
 // since the operation runs where its POST arrived.
-const key = (id: string, part: "events" | "holder" | "ops") => `chat-gateway:sse:{${id}}:${part}`;
+const key = (id: string, part: "events" | "waiting" | "holder" | "ops") => `chat-gateway:sse:{${id}}:${part}`;
 const CANCEL_CHANNEL = "chat-gateway:sse-cancel";
 // A holder that stops refreshing (its instance died) lets its stream go within this.
 const HOLDER_TTL_MS = 30_000;
 const HOLDER_REFRESH_MS = 10_000;
-// Frames waiting for a holder that is behind, and how long a stream nobody writes to lives.
-const MAX_FRAMES = 10_000;
+// How long a held stream nobody writes to lives.
 const EVENTS_TTL_MS = 10 * 60_000;
 
 // XADD unless the stream's GET has closed (frames still in flight from an
 // operation being stopped must not bring a deleted stream back) or it has
-// ended; past maxFrames waiting, end it (2) instead.
+// ended; past the waiting bounds, end it (2) instead; a stream no GET holds
+// lives only as long as its reservation, past which nothing is added (3).
 const SEND_FRAMES = `
-if redis.call('GET', KEYS[2]) == 'closed' then return 0 end
+local holder = redis.call('GET', KEYS[2])
+if holder == 'closed' then return 0 end
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 if last and last[2][1] == 'end' then return 0 end
-if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then
+local ttl = tonumber(ARGV[3])
+if not holder then
+  ttl = tonumber(ARGV[6])
+  if ttl <= 0 then return 3 end
+end
+local results = tonumber(redis.call('HGET', KEYS[4], 'r') or '0') + tonumber(ARGV[5])
+local bytes = tonumber(redis.call('HGET', KEYS[4], 'b') or '0') + #ARGV[4]
+if results > tonumber(ARGV[1]) or bytes > tonumber(ARGV[2]) then
   local ops = redis.call('SMEMBERS', KEYS[3])
   redis.call('XADD', KEYS[1], '*', 'end', #ops == 0 and '[]' or cjson.encode(ops))
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  redis.call('PEXPIRE', KEYS[1], ttl)
   return 2
 end
-redis.call('XADD', KEYS[1], '*', 'e', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('XADD', KEYS[1], '*', 'e', ARGV[4])
+redis.call('HSET', KEYS[4], 'r', results, 'b', bytes)
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[4], ttl)
 return 1`;
 
 type Commands = Redis & {
@@ -51,15 +72,19 @@ type Commands = Redis & {
     events: string,
     holder: string,
     ops: string,
-    maxFrames: number,
+    waiting: string,
+    maxResults: number,
+    maxBytes: number,
     ttlMs: number,
     frames: string,
+    results: number,
+    reservationLeftMs: number,
   ): Promise<number>;
 };
 
 export interface RedisEventStreamsOptions {
-  /** Frames waiting for a holder that stopped reading; past it the stream ends with an error (default 10,000). */
-  maxFrames?: number;
+  /** What may wait for a holder that stopped reading; past it the stream ends with an error (default WAITING_BOUNDS). */
+  waiting?: WaitingBounds;
 }
 
 export class RedisEventStreams implements EventStreams {
@@ -71,8 +96,8 @@ export class RedisEventStreams implements EventStreams {
     const connections = (typeof redis === "string" ? await RedisConnections.connect(redis) : redis).use();
     const commands = connections.commands as Commands;
     if (typeof commands.sendFrames !== "function")
-      commands.defineCommand("sendFrames", { numberOfKeys: 3, lua: SEND_FRAMES });
-    const streams = new RedisEventStreams(connections, options.maxFrames ?? MAX_FRAMES);
+      commands.defineCommand("sendFrames", { numberOfKeys: 4, lua: SEND_FRAMES });
+    const streams = new RedisEventStreams(connections, options.waiting ?? WAITING_BOUNDS);
     await connections.subscribe(CANCEL_CHANNEL, (text) => streams.heard(text));
     return streams;
   }
@@ -83,10 +108,10 @@ export class RedisEventStreams implements EventStreams {
   private readonly redis: RedisConnections;
   private readonly commands: Commands;
   private readonly followers: RedisLogFollowers;
-  private readonly maxFrames: number;
+  private readonly waiting: WaitingBounds;
 
-  private constructor(redis: RedisConnections, maxFrames: number) {
-    this.maxFrames = maxFrames;
+  private constructor(redis: RedisConnections, waiting: WaitingBounds) {
+    this.waiting = waiting;
     this.redis = redis;
     this.commands = redis.commands as Commands;
     this.followers = redis.followers;
@@ -113,6 +138,13 @@ export class RedisEventStreams implements EventStreams {
       const holder = await this.commands.get(key(id, "holder")).catch(unavailable);
       return holder === "open" ? { kind: "already-open" } : { kind: "gone" };
     }
+    // Frames sent before the GET lived only as long as the reservation; now they wait for this holder.
+    await this.commands
+      .multi()
+      .pexpire(key(id, "events"), EVENTS_TTL_MS)
+      .pexpire(key(id, "waiting"), EVENTS_TTL_MS)
+      .exec()
+      .catch(unavailable);
     return { kind: "opened", stream: this.held(id) };
   }
 
@@ -145,12 +177,23 @@ export class RedisEventStreams implements EventStreams {
     await this.commands.srem(key(id, "ops"), operationId);
   }
 
-  send(id: string, frames: string): void {
+  send(id: string, frames: string, reservedUntil: number): void {
     // One connection sends every command in the order issued, so frames stay in order.
     this.commands
-      .sendFrames(key(id, "events"), key(id, "holder"), key(id, "ops"), this.maxFrames, EVENTS_TTL_MS, frames)
-      // Ended: its operations' results would go nowhere, so they stop (a turn goes on, resumable).
-      .then((sent) => (sent === 2 ? this.cancel(id, null) : undefined))
+      .sendFrames(
+        key(id, "events"),
+        key(id, "holder"),
+        key(id, "ops"),
+        key(id, "waiting"),
+        this.waiting.results,
+        this.waiting.bytes,
+        EVENTS_TTL_MS,
+        frames,
+        resultsIn(frames),
+        Math.floor(reservedUntil - Date.now()),
+      )
+      // Ended, or never opened in time: its operations' results would go nowhere, so they stop (a turn goes on, resumable).
+      .then((sent) => (sent === 2 || sent === 3 ? this.cancel(id, null) : undefined))
       .catch((error: unknown) => log.warn("sending to an event stream failed", { error }));
   }
 
@@ -176,18 +219,30 @@ export class RedisEventStreams implements EventStreams {
         .exec()
         .catch(() => {});
     }, HOLDER_REFRESH_MS).unref();
-    const { followers, commands, maxFrames } = this;
+    const { followers, commands, waiting } = this;
     const frames = async function* () {
       for await (const entries of followers.entries(key(id, "events"), "0-0", { signal: done.signal, running: true })) {
         const end = entries.findIndex((entry) => entry.end !== undefined);
         const waited = (end === -1 ? entries : entries.slice(0, end)).flatMap((entry) => entry.e ?? []);
         if (end !== -1) {
-          yield [...waited, overflowFrames(operationIdsOf(entries[end].end!), maxFrames)];
+          yield [...waited, overflowFrames(operationIdsOf(entries[end].end!), waiting)];
           return;
         }
         yield waited;
         // The client asked for more: what it took no longer waits.
-        commands.xtrim(key(id, "events"), "MINID", idAfter(entries.at(-1)!.id)).catch(() => {});
+        let results = 0;
+        let bytes = 0;
+        for (const frame of waited) {
+          results += resultsIn(frame);
+          bytes += Buffer.byteLength(frame);
+        }
+        commands
+          .multi()
+          .xtrim(key(id, "events"), "MINID", idAfter(entries.at(-1)!.id))
+          .hincrby(key(id, "waiting"), "r", -results)
+          .hincrby(key(id, "waiting"), "b", -bytes)
+          .exec()
+          .catch(() => {});
       }
     };
     let closing: Promise<void> | null = null;
@@ -198,7 +253,7 @@ export class RedisEventStreams implements EventStreams {
         await this.commands
           .multi()
           .set(key(id, "holder"), "closed", "PX", TOMBSTONE_MS)
-          .del(key(id, "events"), key(id, "ops"))
+          .del(key(id, "events"), key(id, "waiting"), key(id, "ops"))
           .exec();
         await this.cancel(id, null);
       })().catch((error: unknown) => log.warn("closing an event stream failed", { error })));

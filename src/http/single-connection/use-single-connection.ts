@@ -119,7 +119,7 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
       request,
       body,
       operationId,
-      send: (frames) => streams.send(id, frames),
+      send: (frames) => streams.send(id, frames, reservedUntil),
     }).catch((error: unknown) => {
       void streams.removeOperation(id, operationId).catch(() => {});
       throw error;
