@@ -104,3 +104,41 @@ test("a guest session still works when user tokens come from a JWKS", async () =
   // The gateway must accept the tokens it issues itself.
   expect(expectOk(await gateway.gql(ME, {}, token)).me).toMatchObject({ id: user.id, type: "GUEST" });
 });
+
+test("a JWKS that cannot be read makes a good token offline:chat (try again), not invalid", async () => {
+  // Nothing listens there: the key set's fetch is refused.
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+  const deadPort = (closed.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const down = await startTestGateway({
+    AUTH_JWKS_URL: `http://127.0.0.1:${deadPort}/.well-known/jwks.json`,
+    AUTH_SECRET: OWN_SECRET,
+  });
+  try {
+    const refused = await down.gql(ME, {}, await rs256({ sub: `user-${newId()}` }));
+    expect(refused.errors?.[0].extensions).toMatchObject({ code: "offline:chat", retryable: true });
+    expect(refused.errors?.[0].message).toBe(
+      "Sign-in tokens cannot be checked right now. Please try again in a few seconds.",
+    );
+  } finally {
+    await closeGateway(down);
+  }
+});
+
+test("a JWKS that answers other than 200 makes a good token offline:chat", async () => {
+  const broken = createServer((_request, response) => response.writeHead(502).end("bad gateway"));
+  await new Promise<void>((resolve) => broken.listen(0, "127.0.0.1", resolve));
+  const down = await startTestGateway({
+    AUTH_JWKS_URL: `http://127.0.0.1:${(broken.address() as AddressInfo).port}/jwks.json`,
+    AUTH_SECRET: OWN_SECRET,
+  });
+  try {
+    const refused = await down.gql(ME, {}, await rs256({ sub: `user-${newId()}` }));
+    expect(refused.errors?.[0].extensions).toMatchObject({ code: "offline:chat" });
+  } finally {
+    await closeGateway(down);
+    broken.closeAllConnections();
+    await new Promise<void>((resolve) => broken.close(() => resolve()));
+  }
+});

@@ -1,6 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from "jose";
 import { DEV_AUTH_SECRET, type Env } from "../config/env.ts";
 import { ChatSDKError } from "../errors.ts";
+import { log } from "../log.ts";
 import type { UserIdentity } from "../db/users.ts";
 import { isStorable } from "../db/storable-text.ts";
 
@@ -57,6 +58,15 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
         cache.set(token, verified);
         return verified.identity;
       } catch (error) {
+        if (jwks && isKeySetOutage(error)) {
+          // The token may well be good: a client told it is invalid would sign its user out.
+          log.warn("the JWKS (AUTH_JWKS_URL) could not be read; tokens it signs cannot be checked", { error });
+          throw new ChatSDKError(
+            "offline:chat",
+            "Sign-in tokens cannot be checked right now. Please try again in a few seconds.",
+            { retryable: true },
+          );
+        }
         throw new ChatSDKError("unauthorized:chat", describeTokenError(error));
       }
     },
@@ -96,6 +106,19 @@ class TokenLifetimeError extends Error {
   constructor(maxSeconds: number) {
     super(`The token lives longer than the ${maxSeconds} seconds allowed: issue tokens that expire sooner.`);
   }
+}
+
+/**
+ * The JWKS did not answer, or not with a key set: its fetch failed or timed
+ * out, it answered other than 200, or with something not a key set. A key set
+ * without the token's key (JWKSNoMatchingKey) is the token's fault.
+ */
+function isKeySetOutage(error: unknown): boolean {
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
+  if (error instanceof errors.JOSEError)
+    return error.code === "ERR_JOSE_GENERIC" && /JSON Web Key Set/.test(error.message);
+  // The key set's fetch threw (a refused connection, a reset, a name not found).
+  return error instanceof TypeError && error.message === "fetch failed";
 }
 
 function describeTokenError(error: unknown): string {
