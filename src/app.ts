@@ -22,6 +22,7 @@ import { yogaLogger } from "./log.ts";
 import { UNSAVED_KEEP_MS } from "./turn/unsaved-turns.ts";
 import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
+import { useDeepDocumentRefusal } from "./http/deep-documents.ts";
 import { useInvalidParamJson } from "./http/invalid-param-json.ts";
 import { useMetrics } from "./http/metrics-endpoint.ts";
 import { useReadiness } from "./http/readiness.ts";
@@ -172,6 +173,8 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         // useNoSuggestions (FIELD_SUGGESTIONS) covers validation errors and more.
         blockFieldSuggestion: { enabled: false },
       }),
+      // After graphql-armor, whose token limit sets a parse function of its own: this one wraps it.
+      useDeepDocumentRefusal(),
       // Last: it ends the onSubscribe hooks of the plugins after it (see its comment).
       useJitStreamEvents(),
     ],

@@ -74,3 +74,28 @@ describe("saveMessages", () => {
     },
   );
 });
+
+describe("in the document itself", () => {
+  test.each([5_000, 50_000])(
+    "a list literal nested %i levels: a syntax error with bad_request:api, nothing logged as an error",
+    async (depth) => {
+      const token = await gateway.tokenFor({ id: `user-${newId()}` });
+      const literal = `${"[".repeat(depth)}1${"]".repeat(depth)}`;
+      const response = await fetch(`${gateway.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: `mutation { saveMessages(chatId: "x", messages: ${literal}) { id } }` }),
+      });
+      // As every syntax error is answered (200 to a client that accepts only application/json).
+      expect(response.status).toBeLessThan(500);
+      const result = (await response.json()) as GraphQLResult;
+      expect(result.errors).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(/^Syntax Error/),
+          extensions: { code: "bad_request:api" },
+        }),
+      ]);
+      expect(errorLog).not.toHaveBeenCalled();
+    },
+  );
+});
