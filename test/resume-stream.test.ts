@@ -115,6 +115,29 @@ describe("resumeStream", () => {
     }
   });
 
+  it("a turn whose messages were deleted (deleteTrailingMessages) is not replayed, by chat nor by streamId", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const DELETE = `mutation($id: ID!) { deleteTrailingMessages(messageId: $id) }`;
+    for (const from of ["user", "assistant"] as const) {
+      const variables = sendInput("Something I regret.");
+      const chatId = variables.input.chatId;
+      const kept = await subscribeWithFetch(gateway.url, sendInput("Keep this.", { chatId }), { token });
+      const sent = await subscribeWithFetch(gateway.url, sendInput("Something I regret.", { chatId }), { token });
+      const { streamId, userMessageId, assistantMessageId } = sent.events[0];
+      const id = from === "user" ? userMessageId : assistantMessageId;
+      expect(expectOk(await gateway.gql(DELETE, { id }, token)).deleteTrailingMessages).toBe(from === "user" ? 2 : 1);
+      const byStream = await subscribeWithFetch(
+        gateway.url,
+        { chatId, afterSeq: null, streamId },
+        { token, query: RESUME_STREAM },
+      );
+      expect(byStream.completed).toBe(true);
+      expect(byStream.events).toEqual([]);
+      // The chat's latest turn is now the one kept.
+      expect((await resume(gateway.url, chatId, null, token)).events).toEqual(kept.events);
+    }
+  });
+
   it("a chat with no turn: complete with no event", async () => {
     const user = newUser();
     const token = await gateway.tokenFor(user);

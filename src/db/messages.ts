@@ -1,7 +1,7 @@
-import type { Message, MessageRole, MessageStatus, Prisma } from "../generated/prisma/client.ts";
+import type { Message, MessageRole, MessageStatus, Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { lockChatById } from "./chats.ts";
 import type { Cursor } from "./cursor.ts";
-import { dbCall, type Queryable } from "./queryable.ts";
+import { dbCall, inTransaction, type Queryable } from "./queryable.ts";
 
 export interface NewMessage {
   id: string;
@@ -81,7 +81,6 @@ export async function saveMessages(db: Queryable, messages: NewMessage[]): Promi
   );
 }
 
-/** Deletes the chat's messages created at or after `timestamp` (editing a message); returns how many. */
 /** Whether a running turn's answer (a STREAMING message) is among the chat's messages from `timestamp` on. */
 export async function hasStreamingMessageSince(db: Queryable, chatId: string, timestamp: Date): Promise<boolean> {
   const found = await dbCall("hasStreamingMessageSince", () =>
@@ -93,13 +92,28 @@ export async function hasStreamingMessageSince(db: Queryable, chatId: string, ti
   return found !== null;
 }
 
-export async function deleteMessagesByChatIdAfterTimestamp(
-  db: Queryable,
+/**
+ * Deletes the chat's messages created at or after `timestamp` (editing a
+ * message), and the ended turns whose user message or answer goes with them,
+ * so that resumeStream no longer replays what was deleted; returns how many
+ * messages. A turn still running is left to its stop and its lease.
+ */
+export function deleteMessagesByChatIdAfterTimestamp(
+  prisma: PrismaClient,
   chatId: string,
   timestamp: Date,
 ): Promise<number> {
-  const { count } = await dbCall("deleteMessagesByChatIdAfterTimestamp", () =>
-    db.message.deleteMany({ where: { chatId, createdAt: { gte: timestamp } } }),
-  );
-  return count;
+  return inTransaction(prisma, "deleteMessagesByChatIdAfterTimestamp", async (tx) => {
+    const going = await tx.message.findMany({ where: { chatId, createdAt: { gte: timestamp } }, select: { id: true } });
+    // A turn's Stream row carries its user message's time, and its answer's id.
+    await tx.stream.deleteMany({
+      where: {
+        chatId,
+        status: { not: "active" },
+        OR: [{ createdAt: { gte: timestamp } }, { assistantMessageId: { in: going.map((m) => m.id) } }],
+      },
+    });
+    const { count } = await tx.message.deleteMany({ where: { chatId, createdAt: { gte: timestamp } } });
+    return count;
+  });
 }

@@ -89,7 +89,7 @@ export const EDITED = "The conversation was edited.";
 builder.mutationField("deleteTrailingMessages", (t) =>
   t.int({
     description:
-      "Removes the message and every later one in its chat (editing a message); returns how many. A turn of the chat still answering among them is stopped first (its stream ends with StreamAborted).",
+      "Removes the message and every later one in its chat (editing a message); returns how many. A turn of the chat still answering among them is stopped first (its stream ends with StreamAborted); the turns whose messages go are no longer replayed by resumeStream.",
     args: { messageId: t.arg.id({ required: true, validate: uuid }) },
     resolve: async (_root, args, ctx) => {
       const message = await getMessageById(ctx.db.prisma, args.messageId);
