@@ -141,6 +141,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         streams: eventStreams,
         tokens: createStreamTokens(env.AUTH_SECRET),
         resolveCaller: services.resolveCaller,
+        clientAddress: (request, { req }) => clientAddress(request, req?.socket.remoteAddress, env.TRUST_PROXY),
         maxRequestBytes: env.MAX_REQUEST_BYTES,
         execute: (request, serverContext): Promise<Response> | Response => yoga.fetch(request, serverContext),
       }),

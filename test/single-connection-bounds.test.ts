@@ -170,6 +170,26 @@ it("without Redis, refuses a PUT past the instance's bound on streams (503, Retr
   await eventually(async () => (await put()).status === 201, 5_000);
 });
 
+it("without Redis, refuses a caller's PUT past its share of streams (429, Retry-After), not another caller's", async () => {
+  const streams = new MemoryEventStreams({ maxStreams: 10, maxStreamsPerCaller: 2 });
+  const bounded = await serve(streams);
+  // Without a token, the caller is its address: every PUT here comes from 127.0.0.1.
+  await reserveStream(bounded);
+  await reserveStream(bounded);
+  const refused = await fetch(`${bounded}/graphql/stream`, { method: "PUT" });
+  expect(refused.status).toBe(429);
+  expect(refused.headers.get("retry-after")).toBe("1");
+  const { errors } = (await refused.json()) as { errors: { message: string; extensions: object }[] };
+  expect(errors[0]).toMatchObject({
+    message: expect.stringContaining("as many event streams as one caller may"),
+    extensions: { code: "rate_limit:chat", retryable: true, retryAfterSeconds: 1 },
+  });
+  // Another caller still gets its own.
+  expect(await streams.reserve("another-stream", Date.now() + 1_000, "user:someone-else")).toBe("reserved");
+  // The reservations nobody opens lapse, and give the caller its share back.
+  await eventually(async () => (await fetch(`${bounded}/graphql/stream`, { method: "PUT" })).status === 201, 5_000);
+});
+
 it("refuses operations past the stream's bound (429) and a duplicate operationId (409)", async () => {
   const streamToken = await reserveStream(url);
   const stream = await openStream(url, streamToken);

@@ -18,7 +18,7 @@ const result = (n: number) => `event: next\ndata: {"id":"op-1","payload":{"data"
 /** A stream reserved, opened (its frames not read yet) and running operation `op-1`. */
 async function heldStream(streams: EventStreams) {
   const id = randomUUID();
-  await streams.reserve(id, until);
+  await streams.reserve(id, until, "user:test");
   const opened = await streams.open(id, until);
   if (opened.kind !== "opened") throw new Error(`not opened: ${opened.kind}`);
   expect(await streams.addOperation(id, "op-1", 10)).toBe("added");
@@ -165,7 +165,7 @@ if (redisUrl) {
       try {
         const id = randomUUID();
         const reservedUntil = Date.now() + 2_000;
-        await streams.reserve(id, reservedUntil);
+        await streams.reserve(id, reservedUntil, "user:test");
         expect(await streams.addOperation(id, "op-1", 10)).toBe("added");
         const cancels: (string | null)[] = [];
         streams.onCancel((streamId, operationId) => streamId === id && cancels.push(operationId));

@@ -13,8 +13,12 @@ export type OpenResult = { kind: "opened"; stream: HeldStream } | { kind: "alrea
 
 export type AddResult = "added" | "duplicate" | "too-many";
 
-/** "full": this instance holds as many streams as it may; the client should try again shortly. */
-export type ReserveResult = "reserved" | "full";
+/**
+ * "full": this instance holds as many streams as it may; "caller-full": the
+ * caller (a user, or an address without a token) holds as many as one may;
+ * either way the client should try again shortly.
+ */
+export type ReserveResult = "reserved" | "full" | "caller-full";
 
 /** The stream a GET holds: the frames sent to it, in batches, until close(). */
 export interface HeldStream {
@@ -25,7 +29,8 @@ export interface HeldStream {
 export interface EventStreams {
   /** True when any instance can serve a stream another one reserved. */
   readonly shared: boolean;
-  reserve(id: string, reservedUntil: number): Promise<ReserveResult>;
+  /** `caller`: who reserves it (a user id, or an address without a token), for the per-caller bound. */
+  reserve(id: string, reservedUntil: number, caller: string): Promise<ReserveResult>;
   /** Claims the stream for one GET: a second GET is refused, as is one after the stream closed. */
   open(id: string, reservedUntil: number): Promise<OpenResult>;
   state(id: string, reservedUntil: number): Promise<StreamState>;

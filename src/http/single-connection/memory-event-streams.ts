@@ -10,12 +10,15 @@ import type {
 import { overflowFrames, resultsIn, TOMBSTONE_MS, WAITING_BOUNDS } from "./event-streams.ts";
 
 const MAX_STREAMS = 10_000;
+// One caller's share, so that no one caller (an anonymous flood of PUTs) takes every stream.
+const MAX_STREAMS_PER_CALLER = 100;
 // What every stream of the process may have waiting at once: streams that are
 // each under their own bound must not add up to the process's memory.
 const MAX_TOTAL_WAITING_BYTES = 256 * 1024 * 1024;
 
 interface LocalStream {
   state: "reserved" | "open" | "closed";
+  caller: string;
   queue: string[];
   /** Results and bytes in `queue`. */
   results: number;
@@ -28,6 +31,8 @@ interface LocalStream {
 export interface MemoryEventStreamsOptions {
   /** Streams reserved or open at once in this process; a PUT past it is refused (default 10,000). */
   maxStreams?: number;
+  /** Streams reserved or open at once by one caller; a PUT past it is refused (default 100). */
+  maxStreamsPerCaller?: number;
   /** What may wait for a holder that stopped reading; past it the stream ends with an error (default WAITING_BOUNDS). */
   waiting?: WaitingBounds;
   /** Bytes waiting in all streams together; a send past it ends its stream the same way (default 256 MB). */
@@ -44,6 +49,9 @@ export class MemoryEventStreams implements EventStreams {
   private readonly streams = new Map<string, LocalStream>();
   private readonly listeners: ((id: string, operationId: string | null) => void)[] = [];
   private readonly maxStreams: number;
+  private readonly maxStreamsPerCaller: number;
+  /** Streams reserved or open, by caller. */
+  private readonly byCaller = new Map<string, number>();
   private readonly waiting: WaitingBounds;
   private readonly maxTotalWaitingBytes: number;
   private waitingBytes = 0;
@@ -53,16 +61,21 @@ export class MemoryEventStreams implements EventStreams {
 
   constructor(options: MemoryEventStreamsOptions = {}) {
     this.maxStreams = options.maxStreams ?? MAX_STREAMS;
+    this.maxStreamsPerCaller = options.maxStreamsPerCaller ?? MAX_STREAMS_PER_CALLER;
     this.waiting = options.waiting ?? WAITING_BOUNDS;
     this.maxTotalWaitingBytes = options.maxTotalWaitingBytes ?? MAX_TOTAL_WAITING_BYTES;
   }
 
-  async reserve(id: string, reservedUntil: number): Promise<ReserveResult> {
+  async reserve(id: string, reservedUntil: number, caller: string): Promise<ReserveResult> {
+    const held = this.byCaller.get(caller) ?? 0;
+    if (held >= this.maxStreamsPerCaller) return "caller-full";
     if (this.live >= this.maxStreams) return "full";
     this.live++;
+    this.byCaller.set(caller, held + 1);
     const timer = setTimeout(() => this.lapse(id), Math.max(0, reservedUntil - Date.now())).unref();
     this.streams.set(id, {
       state: "reserved",
+      caller,
       queue: [],
       results: 0,
       bytes: 0,
@@ -169,6 +182,9 @@ export class MemoryEventStreams implements EventStreams {
     if (stream.state === "closed") return;
     stream.state = "closed";
     this.live--;
+    const held = (this.byCaller.get(stream.caller) ?? 1) - 1;
+    if (held > 0) this.byCaller.set(stream.caller, held);
+    else this.byCaller.delete(stream.caller);
     if (last === undefined) this.take(stream);
     else stream.queue.push(last);
     stream.wake?.();

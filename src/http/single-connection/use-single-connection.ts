@@ -25,6 +25,8 @@ export interface SingleConnectionOptions {
   streams: EventStreams;
   tokens: StreamTokens;
   resolveCaller(request: Request): Promise<Caller>;
+  /** The caller's address (a PUT without a token is bounded by it); the socket's by default. */
+  clientAddress?(request: Request, serverContext: ServerContext): string;
   maxRequestBytes: number;
   /** The gateway itself (yoga.fetch): each operation runs as a request to /graphql through all its plugins. */
   execute(request: Request, serverContext: ServerContext): Promise<Response> | Response;
@@ -50,6 +52,8 @@ type ServerContext = { req?: IncomingMessage };
 export function useSingleConnection(options: SingleConnectionOptions): Plugin<object, ServerContext> {
   const { streams, tokens, resolveCaller, maxRequestBytes, execute, path = "/graphql/stream" } = options;
   const { reservationMs = RESERVATION_MS, maxOperations = MAX_OPERATIONS } = options;
+  const addressOf =
+    options.clientAddress ?? ((_request: Request, context: ServerContext) => context.req?.socket.remoteAddress ?? "");
   const running = new RunningOperations(streams);
 
   async function authorize(request: Request, url: URL): Promise<StreamToken | Response> {
@@ -71,21 +75,31 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
     return claims;
   }
 
-  async function reserve(request: Request): Promise<Response> {
+  async function reserve(request: Request, serverContext: ServerContext): Promise<Response> {
     const { user, authError } = await resolveCaller(request);
     // A refused token (expired, say) must not quietly reserve an anonymous stream: the
     // client would learn only at its next POST, with its renewed token refused as another user's.
     if (authError) return refusal(401, authError.message, "unauthorized:chat");
     const { token, claims } = await tokens.mint(user?.id ?? "", reservationMs);
-    if ((await streams.reserve(claims.id, claims.reservedUntil)) === "full") {
-      // Every reservation waiting now is opened or dropped by then.
-      const retryAfterSeconds = Math.ceil(reservationMs / 1000);
+    const caller = user ? `user:${user.id}` : `address:${addressOf(request, serverContext)}`;
+    const reserved = await streams.reserve(claims.id, claims.reservedUntil, caller);
+    // Every reservation waiting now is opened or dropped by then.
+    const retryAfterSeconds = Math.ceil(reservationMs / 1000);
+    const retry = [{ "retry-after": String(retryAfterSeconds) }, { retryable: true, retryAfterSeconds }] as const;
+    if (reserved === "full") {
       return refusal(
         503,
         "This instance holds as many event streams as it may. Please try again in a few seconds.",
         "offline:chat",
-        { "retry-after": String(retryAfterSeconds) },
-        { retryable: true, retryAfterSeconds },
+        ...retry,
+      );
+    }
+    if (reserved === "caller-full") {
+      return refusal(
+        429,
+        "You hold as many event streams as one caller may: close one (or let an unopened one lapse), then try again.",
+        "rate_limit:chat",
+        ...retry,
       );
     }
     return new Response(token, { status: 201, headers: { "content-type": "text/plain; charset=utf-8" } });
@@ -147,7 +161,7 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
   }
 
   async function handle(request: Request, url: URL, serverContext: ServerContext): Promise<Response> {
-    if (request.method === "PUT") return reserve(request);
+    if (request.method === "PUT") return reserve(request, serverContext);
     if (!["GET", "POST", "DELETE"].includes(request.method)) {
       return refusal(405, `${path} takes PUT, GET, POST and DELETE.`, "bad_request:api", {
         allow: "GET, POST, PUT, DELETE",
