@@ -241,6 +241,8 @@ export class RedisEventStreams implements EventStreams {
           .xtrim(key(id, "events"), "MINID", idAfter(entries.at(-1)!.id))
           .hincrby(key(id, "waiting"), "r", -results)
           .hincrby(key(id, "waiting"), "b", -bytes)
+          // Never a key without an expiry, should the stream's have passed meanwhile.
+          .pexpire(key(id, "waiting"), EVENTS_TTL_MS)
           .exec()
           .catch(() => {});
       }
