@@ -115,6 +115,17 @@ function behaves(name: string, create: () => Promise<EventStreams>) {
       await held.close();
     });
 
+    it("one result larger than the bytes bound reaches a holder that keeps up", async () => {
+      streams ??= await create();
+      const held = await heldStream(streams);
+      const huge = result(0).replace('"n":0', `"n":0,"pad":"${"x".repeat(6_000)}"`);
+      streams.send(held.id, huge, until);
+      const { text } = await read(held.frames, (seen) => seen.includes(huge));
+      expect(text).toBe(huge);
+      expect(held.cancels).toEqual([]);
+      await held.close();
+    });
+
     it("what the holder took no longer waits: a reading holder is never cut by the bytes", async () => {
       streams ??= await create();
       const held = await heldStream(streams);
@@ -134,21 +145,21 @@ function behaves(name: string, create: () => Promise<EventStreams>) {
 behaves("in memory", async () => new MemoryEventStreams({ waiting: BOUNDS }));
 
 describe("in memory, across streams", () => {
-  it("streams each under their bound end once together they hold more than the process's", async () => {
+  it("past the process's bound, the stream holding the most is ended, not the one whose send came next", async () => {
     const streams: EventStreams = new MemoryEventStreams({
       waiting: { results: 1_000, bytes: 1_000_000 },
       maxTotalWaitingBytes: 1_500,
     });
     const [a, b] = [await heldStream(streams), await heldStream(streams)];
-    const big = result(0).padEnd(700, " ");
-    streams.send(a.id, big, until);
-    streams.send(b.id, big, until);
-    // A third 700 bytes would pass 1,500 in all: the stream it was sent to ends.
-    streams.send(b.id, big, until);
-    expectOverflowAfter((await read(b.frames)).text, big);
-    // What b's holder took no longer counts: a goes on.
-    streams.send(a.id, result(1), until);
-    expect((await read(a.frames, (text) => text.includes(result(1)))).text).toBe(big + result(1));
+    const fat = result(0).padEnd(900, " ");
+    const small = result(1).padEnd(300, " ");
+    streams.send(a.id, fat, until);
+    streams.send(b.id, small, until);
+    // Another 400 bytes to b would pass 1,500 in all: a, holding the most, ends; what waited for it goes.
+    streams.send(b.id, result(2).padEnd(400, " "), until);
+    expectOverflowAfter((await read(a.frames)).text, "");
+    expect((await read(b.frames, (text) => text.includes(result(2)))).text).toBe(small + result(2).padEnd(400, " "));
+    expect(b.cancels).toEqual([]);
     await Promise.all([a.close(), b.close()]);
     await streams.close();
   });
@@ -158,8 +169,30 @@ const redisUrl = process.env.REDIS_URL;
 if (redisUrl) {
   behaves("in Redis", () => RedisEventStreams.connect(redisUrl, { waiting: BOUNDS }));
 
+  describe("in Redis, the waiting count", () => {
+    it("is not brought back without an expiry, nor below zero, when the stream's keys expired meanwhile", async () => {
+      const streams: EventStreams = await RedisEventStreams.connect(redisUrl);
+      const redis = new Redis(redisUrl);
+      try {
+        const held = await heldStream(streams);
+        streams.send(held.id, result(0), until);
+        await read(held.frames, (text) => text.includes(result(0)));
+        // The keys expire (no send for 10 minutes) before the client asks for more.
+        await redis.del(`chat-gateway:sse:{${held.id}}:events`, `chat-gateway:sse:{${held.id}}:waiting`);
+        const next = held.frames.next();
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(await redis.exists(`chat-gateway:sse:{${held.id}}:waiting`)).toBe(0);
+        await held.close();
+        await next;
+      } finally {
+        redis.disconnect();
+        await streams.close();
+      }
+    });
+  });
+
   describe("in Redis, a stream no GET holds", () => {
-    it("keeps its frames no longer than its reservation, and stops its operations once that lapsed", async () => {
+    it("keeps its frames no longer than its reservation (and a grace), and stops its operations once that lapsed", async () => {
       const streams: EventStreams = await RedisEventStreams.connect(redisUrl);
       const redis = new Redis(redisUrl);
       try {
@@ -174,9 +207,10 @@ if (redisUrl) {
         await eventually(async () => (await redis.exists(events)) === 1);
         const ttl = await redis.pttl(events);
         expect(ttl).toBeGreaterThan(0);
-        expect(ttl).toBeLessThanOrEqual(2_000);
-        // Past the reservation, unopened: nothing more is kept, and the operation is stopped.
-        streams.send(id, result(1), Date.now() - 1);
+        // The reservation's 2 s, and 30 s of grace for a sender's clock ahead of the opener's.
+        expect(ttl).toBeLessThanOrEqual(32_000);
+        // Well past the reservation (and its 5 s of grace), unopened: nothing more is kept, and the operation is stopped.
+        streams.send(id, result(1), Date.now() - 6_000);
         await eventually(async () => cancels.includes(null));
         expect(await redis.xlen(events)).toBeLessThanOrEqual(1);
       } finally {

@@ -120,19 +120,44 @@ export class MemoryEventStreams implements EventStreams {
     const stream = this.streams.get(id);
     if (!stream || stream.state === "closed") return;
     const results = resultsIn(frames);
-    if (
-      stream.results + results > this.waiting.results ||
-      stream.bytes + frames.length > this.waiting.bytes ||
-      this.waitingBytes + frames.length > this.maxTotalWaitingBytes
-    ) {
-      this.finish(id, stream, overflowFrames(stream.operations, this.waiting));
-    } else {
-      stream.queue.push(frames);
-      stream.results += results;
-      stream.bytes += frames.length;
-      this.waitingBytes += frames.length;
-    }
+    const bytes = Buffer.byteLength(frames);
+    // Only what already waits counts against the bounds: a send to a holder that keeps up always goes through.
+    if (stream.results > 0 && stream.results + results > this.waiting.results) return this.overflow(id, stream);
+    if (stream.bytes > 0 && stream.bytes + bytes > this.waiting.bytes) return this.overflow(id, stream);
+    if (this.waitingBytes + bytes > this.maxTotalWaitingBytes)
+      this.shed(this.waitingBytes + bytes - this.maxTotalWaitingBytes);
+    // Shedding may have ended this very stream.
+    if ((stream.state as LocalStream["state"]) === "closed") return;
+    stream.queue.push(frames);
+    stream.results += results;
+    stream.bytes += bytes;
+    this.waitingBytes += bytes;
     stream.wake?.();
+  }
+
+  /** Ends the stream: its holder gets what waited, then an error and `complete` for each operation. */
+  private overflow(id: string, stream: LocalStream): void {
+    this.finish(id, stream, overflowFrames(stream.operations, this.waiting));
+  }
+
+  /**
+   * Past the instance's bound, the streams holding the most are ended until
+   * `excess` bytes are freed, what waited for them dropped (their holders get
+   * the error and `complete` at once): the callers that stopped reading pay, not
+   * the one whose send came next.
+   */
+  private shed(excess: number): void {
+    const largest = [...this.streams]
+      .filter(([, stream]) => stream.bytes > 0)
+      .sort(([, a], [, b]) => b.bytes - a.bytes);
+    for (const [id, stream] of largest) {
+      if (excess <= 0) return;
+      excess -= stream.bytes;
+      this.take(stream);
+      if (stream.state === "closed") stream.queue.push(overflowFrames(stream.operations, this.waiting));
+      else this.overflow(id, stream);
+      stream.wake?.();
+    }
   }
 
   async cancel(id: string, operationId: string | null): Promise<void> {
@@ -200,7 +225,10 @@ export class MemoryEventStreams implements EventStreams {
     const stream = this.streams.get(id);
     if (stream) {
       clearTimeout(stream.timer);
-      this.take(stream);
+      // No longer counted; a holder still attached reads what waited, and its end, from its queue.
+      this.waitingBytes -= stream.bytes;
+      stream.results = 0;
+      stream.bytes = 0;
     }
     this.streams.delete(id);
     this.tombstones.delete(id);

@@ -41,8 +41,10 @@ const EVENTS_TTL_MS = 10 * 60_000;
 
 // XADD unless the stream's GET has closed (frames still in flight from an
 // operation being stopped must not bring a deleted stream back) or it has
-// ended; past the waiting bounds, end it (2) instead; a stream no GET holds
-// lives only as long as its reservation, past which nothing is added (3).
+// ended; past the waiting bounds (only what already waits counts: a holder
+// that keeps up gets any result), end it (2) instead; a stream no GET holds
+// lives only as long as its reservation (and a grace for clocks that differ),
+// past which nothing is added (3).
 const SEND_FRAMES = `
 local holder = redis.call('GET', KEYS[2])
 if holder == 'closed' then return 0 end
@@ -50,12 +52,15 @@ local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
 if last and last[2][1] == 'end' then return 0 end
 local ttl = tonumber(ARGV[3])
 if not holder then
-  ttl = tonumber(ARGV[6])
-  if ttl <= 0 then return 3 end
+  local left = tonumber(ARGV[6])
+  if left + tonumber(ARGV[7]) <= 0 then return 3 end
+  ttl = left + tonumber(ARGV[8])
 end
-local results = tonumber(redis.call('HGET', KEYS[4], 'r') or '0') + tonumber(ARGV[5])
-local bytes = tonumber(redis.call('HGET', KEYS[4], 'b') or '0') + #ARGV[4]
-if results > tonumber(ARGV[1]) or bytes > tonumber(ARGV[2]) then
+local waitingResults = tonumber(redis.call('HGET', KEYS[4], 'r') or '0')
+local waitingBytes = tonumber(redis.call('HGET', KEYS[4], 'b') or '0')
+local results = waitingResults + tonumber(ARGV[5])
+local bytes = waitingBytes + #ARGV[4]
+if (waitingResults > 0 and results > tonumber(ARGV[1])) or (waitingBytes > 0 and bytes > tonumber(ARGV[2])) then
   local ops = redis.call('SMEMBERS', KEYS[3])
   redis.call('XADD', KEYS[1], '*', 'end', #ops == 0 and '[]' or cjson.encode(ops))
   redis.call('PEXPIRE', KEYS[1], ttl)
@@ -79,8 +84,35 @@ type Commands = Redis & {
     frames: string,
     results: number,
     reservationLeftMs: number,
+    refuseGraceMs: number,
+    keepGraceMs: number,
   ): Promise<number>;
+  takeFrames(events: string, waiting: string, afterId: string, results: number, bytes: number): Promise<number>;
+  refreshHolder(holder: string, ops: string, holderTtlMs: number, opsTtlMs: number): Promise<number>;
 };
+
+// The holder took what it read: trimmed, and no longer counted as waiting
+// (only while the count exists: a stream whose keys expired meanwhile gets no
+// count without an expiry, nor below zero).
+const TAKE_FRAMES = `
+redis.call('XTRIM', KEYS[1], 'MINID', ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  if redis.call('HINCRBY', KEYS[2], 'r', -tonumber(ARGV[2])) < 0 then redis.call('HSET', KEYS[2], 'r', 0) end
+  if redis.call('HINCRBY', KEYS[2], 'b', -tonumber(ARGV[3])) < 0 then redis.call('HSET', KEYS[2], 'b', 0) end
+end
+return 1`;
+
+// The holder is alive: its key is set again even if Redis lost it (a sender
+// would otherwise take the stream for one nobody opened), unless it was closed.
+const REFRESH_HOLDER = `
+if redis.call('GET', KEYS[1]) ~= 'closed' then redis.call('SET', KEYS[1], 'open', 'PX', ARGV[1]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1`;
+
+// A sender's clock and the opener's may differ: frames sent before the GET are
+// kept this long past the reservation, and refused only this long after it.
+const KEEP_GRACE_MS = 30_000;
+const REFUSE_GRACE_MS = 5_000;
 
 export interface RedisEventStreamsOptions {
   /** What may wait for a holder that stopped reading; past it the stream ends with an error (default WAITING_BOUNDS). */
@@ -95,8 +127,11 @@ export class RedisEventStreams implements EventStreams {
   ): Promise<RedisEventStreams> {
     const connections = (typeof redis === "string" ? await RedisConnections.connect(redis) : redis).use();
     const commands = connections.commands as Commands;
-    if (typeof commands.sendFrames !== "function")
+    if (typeof commands.sendFrames !== "function") {
       commands.defineCommand("sendFrames", { numberOfKeys: 4, lua: SEND_FRAMES });
+      commands.defineCommand("takeFrames", { numberOfKeys: 2, lua: TAKE_FRAMES });
+      commands.defineCommand("refreshHolder", { numberOfKeys: 2, lua: REFRESH_HOLDER });
+    }
     const streams = new RedisEventStreams(connections, options.waiting ?? WAITING_BOUNDS);
     await connections.subscribe(CANCEL_CHANNEL, (text) => streams.heard(text));
     return streams;
@@ -191,6 +226,8 @@ export class RedisEventStreams implements EventStreams {
         frames,
         resultsIn(frames),
         Math.floor(reservedUntil - Date.now()),
+        REFUSE_GRACE_MS,
+        KEEP_GRACE_MS,
       )
       // Ended, or never opened in time: its operations' results would go nowhere, so they stop (a turn goes on, resumable).
       .then((sent) => (sent === 2 || sent === 3 ? this.cancel(id, null) : undefined))
@@ -212,12 +249,7 @@ export class RedisEventStreams implements EventStreams {
   private held(id: string): HeldStream {
     const done = new AbortController();
     const refresh = setInterval(() => {
-      this.commands
-        .multi()
-        .set(key(id, "holder"), "open", "PX", HOLDER_TTL_MS, "XX")
-        .pexpire(key(id, "ops"), EVENTS_TTL_MS)
-        .exec()
-        .catch(() => {});
+      this.commands.refreshHolder(key(id, "holder"), key(id, "ops"), HOLDER_TTL_MS, EVENTS_TTL_MS).catch(() => {});
     }, HOLDER_REFRESH_MS).unref();
     const { followers, commands, waiting } = this;
     const frames = async function* () {
@@ -237,13 +269,7 @@ export class RedisEventStreams implements EventStreams {
           bytes += Buffer.byteLength(frame);
         }
         commands
-          .multi()
-          .xtrim(key(id, "events"), "MINID", idAfter(entries.at(-1)!.id))
-          .hincrby(key(id, "waiting"), "r", -results)
-          .hincrby(key(id, "waiting"), "b", -bytes)
-          // Never a key without an expiry, should the stream's have passed meanwhile.
-          .pexpire(key(id, "waiting"), EVENTS_TTL_MS)
-          .exec()
+          .takeFrames(key(id, "events"), key(id, "waiting"), idAfter(entries.at(-1)!.id), results, bytes)
           .catch(() => {});
       }
     };
