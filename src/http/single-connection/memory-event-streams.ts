@@ -122,8 +122,13 @@ export class MemoryEventStreams implements EventStreams {
     const results = resultsIn(frames);
     const bytes = Buffer.byteLength(frames);
     // Only what already waits counts against the bounds: a send to a holder that keeps up always goes through.
-    if (stream.results > 0 && stream.results + results > this.waiting.results) return this.overflow(id, stream);
-    if (stream.bytes > 0 && stream.bytes + bytes > this.waiting.bytes) return this.overflow(id, stream);
+    if (
+      (stream.results > 0 && stream.results + results > this.waiting.results) ||
+      (stream.bytes > 0 && stream.bytes + bytes > this.waiting.bytes)
+    ) {
+      this.overflow(id, stream);
+      return;
+    }
     if (this.waitingBytes + bytes > this.maxTotalWaitingBytes)
       this.shed(this.waitingBytes + bytes - this.maxTotalWaitingBytes);
     // Shedding may have ended this very stream.
