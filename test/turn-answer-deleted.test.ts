@@ -7,7 +7,14 @@ import { expect, it } from "vitest";
 import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import { heldTextTurn } from "./support/fake-streamer.ts";
 import { useStreamerGateway } from "./support/gateway.ts";
-import { CHAT_WITH_MESSAGES, eventually, sendInput, subscribeWithFetch, type StreamEvent } from "./support/sse.ts";
+import {
+  CHAT_WITH_MESSAGES,
+  eventually,
+  RESUME_STREAM,
+  sendInput,
+  subscribeWithFetch,
+  type StreamEvent,
+} from "./support/sse.ts";
 
 failOnUnhandledRejections();
 
@@ -44,8 +51,11 @@ it("an edit that deleted the running turn's messages without stopping it: the tu
   await eventually(async () => fake.requests.at(-1)!.closedEarly, 5_000);
   const { chat } = expectOk(await gateway.gql(CHAT_WITH_MESSAGES, { id: chatId }, token));
   expect(chat.messages.edges).toEqual([]);
-  const streams = await gateway.database.db.prisma.stream.findMany({ where: { chatId } });
-  expect(streams.map((stream) => stream.status)).toEqual(["aborted"]);
+  // The turn is forgotten: a later resumeStream does not replay what was deleted.
+  await eventually(async () => (await gateway.database.db.prisma.stream.count({ where: { chatId } })) === 0);
+  const resumed = await subscribeWithFetch(gateway.url, { chatId, afterSeq: null }, { token, query: RESUME_STREAM });
+  expect(resumed.completed).toBe(true);
+  expect(resumed.events).toEqual([]);
 });
 
 it("a chat deleted under its running turn: the turn ends StreamAborted, nothing is written back", async () => {

@@ -86,6 +86,11 @@ function withDate<T extends { createdAt: Date }>(row: JsonRow<T>): T {
   return { ...row, createdAt: new Date(`${row.createdAt}Z`) } as T;
 }
 
+/** Forgets a turn whose messages were deleted while it ran: resumeStream no longer finds it. */
+export async function deleteStream(sql: Sql, id: string): Promise<void> {
+  await sql.query(`DELETE FROM "Stream" WHERE id = $1::uuid`, [id]);
+}
+
 export async function updateStreamStatus(sql: Sql, id: string, status: StreamStatus): Promise<void> {
   await sql.query(`UPDATE "Stream" SET status = $2::"StreamStatus" WHERE id = $1::uuid`, [id, status]);
 }

@@ -1,6 +1,8 @@
 import { setImmediate as nextCheckPhase } from "node:timers/promises";
 import { UIMessageStreamError, type UIMessage, type UIMessageChunk } from "ai";
 import type { Database } from "../db/client.ts";
+import { dbCall } from "../db/queryable.ts";
+import { deleteStream } from "../db/turn-queries.ts";
 import type { Message } from "../generated/prisma/client.ts";
 import { isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
@@ -234,8 +236,12 @@ export class TurnRun {
       stored = await persistTurn(db, this.turn, { status, message, usage }, databaseLost ? { retryDelaysMs: [] } : {});
     } catch (error) {
       if (error instanceof AnswerDeleted) {
-        // Deleted by its user: the turn ends as stopped, with nothing to keep.
+        // Deleted by its user: the turn ends as stopped, with nothing to keep, and is
+        // forgotten, so a later resumeStream does not replay what was deleted.
         log.info("turn ended with its answer deleted", { streamId: this.turn.streamId });
+        await dbCall("deleteStream", () => deleteStream(db.sql, this.turn.streamId)).catch((failure: unknown) =>
+          log.warn("a turn whose answer was deleted could not be forgotten", { streamId: this.turn.streamId, failure }),
+        );
         this.emit({ __typename: "StreamAborted", reason: ANSWER_DELETED, partialMessage: null });
         metrics.turnEnded("aborted");
         return;
