@@ -145,6 +145,19 @@ function behaves(name: string, create: () => Promise<EventStreams>) {
 behaves("in memory", async () => new MemoryEventStreams({ waiting: BOUNDS }));
 
 describe("in memory, across streams", () => {
+  it("an overflowed stream forgotten before its holder read keeps its end for it, not what waited", async () => {
+    const streams: EventStreams = new MemoryEventStreams({ maxStreams: 1, waiting: BOUNDS });
+    const a = await heldStream(streams);
+    for (let n = 0; n < MAX + 1; n++) streams.send(a.id, result(n), until);
+    // Another stream's end pushes a's tombstone out: a is forgotten.
+    const other = await heldStream(streams);
+    await other.close();
+    const { text, ended } = await read(a.frames);
+    expectOverflowAfter(text, "");
+    expect(ended).toBe(true);
+    await streams.close();
+  });
+
   it("past the process's bound, the stream holding the most is ended, not the one whose send came next", async () => {
     const streams: EventStreams = new MemoryEventStreams({
       waiting: { results: 1_000, bytes: 1_000_000 },

@@ -24,6 +24,8 @@ interface LocalStream {
   results: number;
   bytes: number;
   wake: (() => void) | null;
+  /** The frames the stream ended with, when it ended for its holder (an overflow). */
+  end?: string;
   operations: Set<string>;
   timer: NodeJS.Timeout;
 }
@@ -159,7 +161,7 @@ export class MemoryEventStreams implements EventStreams {
       if (excess <= 0) return;
       excess -= stream.bytes;
       this.take(stream);
-      if (stream.state === "closed") stream.queue.push(overflowFrames(stream.operations, this.waiting));
+      if (stream.state === "closed") stream.queue.push(stream.end ?? overflowFrames(stream.operations, this.waiting));
       else this.overflow(id, stream);
       stream.wake?.();
     }
@@ -216,7 +218,7 @@ export class MemoryEventStreams implements EventStreams {
     if (held > 0) this.byCaller.set(stream.caller, held);
     else this.byCaller.delete(stream.caller);
     if (last === undefined) this.take(stream);
-    else stream.queue.push(last);
+    else stream.queue.push((stream.end = last));
     stream.wake?.();
     clearTimeout(stream.timer);
     stream.timer = setTimeout(() => this.forget(id), TOMBSTONE_MS).unref();
@@ -230,10 +232,10 @@ export class MemoryEventStreams implements EventStreams {
     const stream = this.streams.get(id);
     if (stream) {
       clearTimeout(stream.timer);
-      // No longer counted; a holder still attached reads what waited, and its end, from its queue.
-      this.waitingBytes -= stream.bytes;
-      stream.results = 0;
-      stream.bytes = 0;
+      // What waited goes; a holder still attached still reads the stream's end
+      // (an overflow's error and `complete` for each operation).
+      this.take(stream);
+      if (stream.end !== undefined) stream.queue.push(stream.end);
     }
     this.streams.delete(id);
     this.tombstones.delete(id);
