@@ -1,13 +1,8 @@
-import {
-  createUIMessageStream,
-  JsonToSseTransformStream,
-  readUIMessageStream,
-  type UIMessage,
-  type UIMessageChunk,
-} from "ai";
+import { createUIMessageStream, JsonToSseTransformStream, type UIMessage, type UIMessageChunk } from "ai";
 import { describe, expect, it } from "vitest";
 import { assembleMessage, interruptedToolError, mergeDeltas } from "../src/turn/assemble.ts";
 import { readChunks } from "../src/turn/chunk-stream.ts";
+import { libraryFold } from "./support/library-fold.ts";
 import { upstreamBodyOf } from "./support/upstream-body.ts";
 
 function sseBody(chunks: UIMessageChunk[]): ReadableStream<Uint8Array> {
@@ -28,14 +23,7 @@ async function bufferedChunks(chunks: UIMessageChunk[]): Promise<UIMessageChunk[
 }
 
 async function librarySnapshot(chunks: UIMessageChunk[]): Promise<UIMessage> {
-  let last: UIMessage | undefined;
-  const stream = new ReadableStream<UIMessageChunk>({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(chunk);
-      controller.close();
-    },
-  });
-  for await (const snapshot of readUIMessageStream({ stream })) last = snapshot;
+  const last = await libraryFold(chunks);
   if (last === undefined) throw new Error("no snapshot");
   return last;
 }

@@ -1,15 +1,10 @@
-import {
-  createUIMessageStream,
-  JsonToSseTransformStream,
-  readUIMessageStream,
-  type UIMessage,
-  type UIMessageChunk,
-} from "ai";
+import { createUIMessageStream, JsonToSseTransformStream, type UIMessageChunk } from "ai";
 import { describe, expect, it } from "vitest";
 import { createChunkMapper } from "../src/turn/chunk-events.ts";
 import { usageOf } from "../src/usage.ts";
 import { readChunks } from "../src/turn/chunk-stream.ts";
 import type { ChunkEventDraft } from "../src/turn/events.ts";
+import { libraryFold } from "./support/library-fold.ts";
 import { upstreamBodyOf } from "./support/upstream-body.ts";
 
 function sseBody(chunks: UIMessageChunk[]): ReadableStream<Uint8Array> {
@@ -190,15 +185,7 @@ describe("createChunkMapper", () => {
       model: "fallback",
     });
     // What useChat's fold of the same chunks holds.
-    let folded: UIMessage | undefined;
-    const stream = new ReadableStream<UIMessageChunk>({
-      start(controller) {
-        for (const chunk of chunks) controller.enqueue(chunk);
-        controller.close();
-      },
-    });
-    for await (const message of readUIMessageStream({ stream })) folded = message;
-    expect(folded?.metadata).toEqual(mapper.report.metadata);
+    expect((await libraryFold(chunks))?.metadata).toEqual(mapper.report.metadata);
   });
 
   it("takes a data-usage part after metadata usage, and metadata usage after a data-usage part", () => {

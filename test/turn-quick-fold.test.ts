@@ -1,22 +1,11 @@
 // The hand fold of plain text and reasoning answers (src/turn/quick-fold.ts)
 // must give exactly the ai package's last readUIMessageStream snapshot, or
 // leave the chunks to it.
-import { readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import type { UIMessageChunk } from "ai";
 import { describe, expect, it } from "vitest";
 import { assembleMessage } from "../src/turn/assemble.ts";
 import { quickFold } from "../src/turn/quick-fold.ts";
-
-async function libraryFold(chunks: UIMessageChunk[]): Promise<UIMessage | undefined> {
-  const stream = new ReadableStream<UIMessageChunk>({
-    start(controller) {
-      for (const chunk of chunks) controller.enqueue(structuredClone(chunk));
-      controller.close();
-    },
-  });
-  let last: UIMessage | undefined;
-  for await (const snapshot of readUIMessageStream({ stream, terminateOnError: false })) last = snapshot;
-  return last;
-}
+import { libraryFold } from "./support/library-fold.ts";
 
 /** A small seeded generator, so a failure names a sequence that can be replayed. */
 function random(seed: number) {
