@@ -3,7 +3,8 @@ import { spawnChild, type BenchChild } from "./children.ts";
 import type { Target, User } from "./paced.ts";
 import { startGatewayProcess, type GatewayProcess } from "./server-process.ts";
 import { baseEnv, type BenchDatabase } from "./setup.ts";
-import { children, databases, fail, gateways } from "./capacity-settings.ts";
+import { children, databases, fail, gateways, settings } from "./capacity-settings.ts";
+import { seedHistory } from "./history.ts";
 
 export async function gateway(
   name: string,
@@ -36,6 +37,8 @@ export async function gateway(
     flags,
   );
   gateways.push(process_);
+  // After its start: the gateway's migrations made the tables.
+  await seedHistory(database.childEnv.DATABASE_URL, settings.historyChats);
   return process_;
 }
 

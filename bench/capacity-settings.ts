@@ -31,6 +31,7 @@ export const settings = {
   compareRounds: Math.max(1, intSetting("BENCH_COMPARE_ROUNDS", 2)),
   sustainedStreams: intSetting("BENCH_SUSTAINED_STREAMS", 1000),
   sustainedSeconds: intSetting("BENCH_SUSTAINED_SECONDS", 60),
+  historyChats: intSetting("BENCH_HISTORY_CHATS", 10_000),
   streamer: streamerSetting(),
   redis: {
     warmup: intSetting("BENCH_WARMUP", 200),

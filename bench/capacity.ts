@@ -27,6 +27,9 @@
 //             BENCH_COMPARE_FLAGS / BENCH_COMPARE_ENV ("K=V ..."): Node flags and
 //             settings for the other (without BENCH_COMPARE_SERVER: this tree with them)
 //
+// Database: a fresh one per run, seeded with BENCH_HISTORY_CHATS (10,000) earlier chats and
+// analyzed before a gateway's first turn, as a live deployment's would be (bench/history.ts).
+//
 // Processes: a paced streamer (MOCK_DELTA_DELAY_MS=1000/pace; bench/paced-streamer-main.ts,
 // or with BENCH_STREAMER=builtin the built-in streamer), a zero-delay one
 // (redis), the byte pipe, gateways as `node src/server.ts` (PostgreSQL of
@@ -230,7 +233,7 @@ async function main(): Promise<number> {
         .loadavg()
         .map((l) => l.toFixed(2))
         .join(" ")} at the end`,
-      `setup     ${database.label}; Redis ${process.env.REDIS_URL ? "on" : "off"}; ${settings.clients} client processes; ${settings.streamer} mock streamer paced at ${settings.pace} deltas/s, ${settings.deltas} deltas a turn`,
+      `setup     ${database.label}${database.childEnv.DATABASE_URL && settings.historyChats > 0 ? `, seeded with ${settings.historyChats} earlier chats and analyzed` : ""}; Redis ${process.env.REDIS_URL ? "on" : "off"}; ${settings.clients} client processes; ${settings.streamer} mock streamer paced at ${settings.pace} deltas/s, ${settings.deltas} deltas a turn`,
     ].join("\n"),
   );
   return failures.length > 0 ? 1 : 0;
