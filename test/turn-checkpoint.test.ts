@@ -5,13 +5,15 @@
 import type { UIMessageChunk } from "ai";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import type { Database } from "../src/db/client.ts";
-import type { LapsedTurn } from "../src/db/turn-lease.ts";
+import { claimLapsedTurns, type LapsedTurn } from "../src/db/turn-lease.ts";
 import type { Message } from "../src/generated/prisma/client.ts";
 import { interruptedToolError } from "../src/turn/assemble.ts";
 import { CheckpointWriter } from "../src/turn/checkpoint.ts";
 import { MemoryTurnLog } from "../src/turn/memory-turn-log.ts";
 import { ReceivedChunks } from "../src/turn/received-chunks.ts";
 import { recoverTurn } from "../src/turn/recover.ts";
+import { ANSWER_DELETED } from "../src/turn/turn-endings.ts";
+import type { TurnEvent } from "../src/turn/turn-log.ts";
 import { createTestDatabase, type TestDatabase } from "./support/database.ts";
 import { dropDatabase, insertChat, insertUser, newId } from "./support/fixtures.ts";
 import { eventually } from "./support/sse.ts";
@@ -65,6 +67,7 @@ function lapsedTurn(row: Message, createdAt = new Date()): LapsedTurn {
     createdAt,
     userId: row.userId,
     checkpoint: row.parts,
+    answerExists: true,
   };
 }
 
@@ -217,5 +220,41 @@ test("a recovery that cannot read the turn log leaves the turn for the next swee
   expect((recovered.parts as { type: string; text?: string }[]).find((part) => part.type === "text")?.text).toBe(
     "so far",
   );
+  await turnLog.shutdown();
+});
+
+test("a recovered turn whose answer its user deleted is forgotten: no answer stored again, its Stream row gone, its readers told", async () => {
+  const [id] = await streamingRows(1);
+  const row = await database.db.prisma.message.findUniqueOrThrow({ where: { id } });
+  const streamId = newId();
+  await database.db.prisma.stream.create({
+    data: {
+      id: streamId,
+      chatId: row.chatId,
+      status: "active",
+      assistantMessageId: id,
+      ownerId: "an instance that died",
+      heartbeatAt: new Date(Date.now() - 60_000),
+    },
+  });
+  // Its user edits the conversation back past it (deleteTrailingMessages) after its instance died.
+  await database.db.prisma.message.delete({ where: { id } });
+
+  const [turn] = await claimLapsedTurns(database.db.sql, {
+    ownerId: "the sweeper",
+    lapsedSeconds: 1,
+    running: [],
+    only: [streamId],
+  });
+  expect(turn).toMatchObject({ id: streamId, answerExists: false });
+  const turnLog = new MemoryTurnLog({ retentionMs: 60_000 });
+  turnLog.recover = async () => ({ chunks: [{ type: "start" }] as UIMessageChunk[], lastSeq: 4, ended: false });
+  const terminals: TurnEvent[] = [];
+  turnLog.appendTerminal = async (_id, event) => void terminals.push(event);
+  await recoverTurn(database.db, turnLog, turn);
+
+  expect(await database.db.prisma.message.findUnique({ where: { id } })).toBeNull();
+  expect(await database.db.prisma.stream.findUnique({ where: { id: streamId } })).toBeNull();
+  expect(terminals).toEqual([{ __typename: "StreamAborted", seq: 5, reason: ANSWER_DELETED, partialMessage: null }]);
   await turnLog.shutdown();
 });

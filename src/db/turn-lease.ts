@@ -47,6 +47,8 @@ export interface LapsedTurn {
   createdAt: Date;
   /** The STREAMING row's parts: the last checkpoint of the partial answer. */
   checkpoint: unknown;
+  /** False when the assistant message is gone: its user deleted it (its chat, or an edit past it). */
+  answerExists: boolean;
 }
 
 /**
@@ -83,7 +85,8 @@ export async function claimLapsedTurns(
            AND u."createdAt" <= COALESCE((SELECT a."createdAt" FROM "Message" a WHERE a.id = s."assistantMessageId"), 'infinity')
          ORDER BY u."createdAt" DESC, u.id DESC LIMIT 1) AS "userMessageId",
        (SELECT c."userId" FROM "Chat" c WHERE c.id = s."chatId") AS "userId",
-       (SELECT m.parts FROM "Message" m WHERE m.id = s."assistantMessageId" AND m.status = 'streaming') AS checkpoint`,
+       (SELECT m.parts FROM "Message" m WHERE m.id = s."assistantMessageId" AND m.status = 'streaming') AS checkpoint,
+       EXISTS (SELECT 1 FROM "Message" m WHERE m.id = s."assistantMessageId") AS "answerExists"`,
     [ownerId, lapsedSeconds, running, only],
   );
 }

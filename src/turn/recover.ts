@@ -1,10 +1,11 @@
 import type { UIMessage } from "ai";
 import type { Database } from "../db/client.ts";
 import type { LapsedTurn } from "../db/turn-lease.ts";
-import { storeTurnOutcome, updateStreamStatus } from "../db/turn-queries.ts";
+import { deleteStream, storeTurnOutcome, updateStreamStatus } from "../db/turn-queries.ts";
 import { log } from "../log.ts";
 import { assembleMessage, settledParts, showsAnything } from "./assemble.ts";
 import { RUNNING_TTL_SECONDS } from "./redis-log-batch.ts";
+import { ANSWER_DELETED } from "./turn-endings.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
 
 export const OWNER_LOST = "The gateway instance running this turn stopped; the answer so far is kept.";
@@ -32,6 +33,23 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
   if (!turn.assistantMessageId || !turn.userId) {
     // A turn begun before assistant messages were stored as STREAMING: nothing to keep but its end.
     await updateStreamStatus(db.sql, turn.id, "failed");
+    return;
+  }
+  if (!turn.answerExists) {
+    // Deleted by its user while it ran, as a running turn whose answer is deleted ends
+    // (turn-run.ts): nothing is kept, and the turn is forgotten, so resumeStream does
+    // not replay the deleted exchange; readers still attached get its end.
+    await deleteStream(db.sql, turn.id);
+    if (readable && !logged?.ended) {
+      const terminal: TurnEvent = {
+        __typename: "StreamAborted",
+        seq: (logged?.lastSeq ?? -1) + 1,
+        reason: ANSWER_DELETED,
+        partialMessage: null,
+      };
+      await turnLog.appendTerminal(turn.id, terminal);
+    }
+    log.info("a turn whose instance stopped had its answer deleted; forgotten", { streamId: turn.id });
     return;
   }
   // The log is every part streamed, unless Redis missed some (a write that failed, a Redis
