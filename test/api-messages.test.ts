@@ -454,6 +454,16 @@ describe("voteMessage", () => {
     expect(await prisma().vote.findMany()).toEqual([{ chatId: chat.id, messageId: message.id, isUpvoted: false }]);
   });
 
+  test("ids in upper case name the same chat and message (Swift writes UUIDs so)", async () => {
+    const { chat, token, user } = await ownerWithChat();
+    const message = await insertMessage(prisma(), { chatId: chat.id, userId: user.id, role: "assistant" });
+    const up = { c: chat.id.toUpperCase(), m: message.id.toUpperCase(), up: true };
+    expect(expectOk(await gateway.gql(VOTE, up, token)).voteMessage).toBe(true);
+    expect(await prisma().vote.findMany({ where: { chatId: chat.id } })).toEqual([
+      { chatId: chat.id, messageId: message.id, isUpvoted: true },
+    ]);
+  });
+
   test("a message of another chat, or none, is not_found:chat and records nothing", async () => {
     const { chat, token, user } = await ownerWithChat();
     const otherChat = await insertChat(prisma(), { userId: user.id });

@@ -117,6 +117,15 @@ describe("stopStream", () => {
     );
   });
 
+  it("with the chat's id in upper case: the same chat, stopped", async () => {
+    const token = await gateway.tokenFor(newUser());
+    const turn = startSlowTurn(token);
+    await turn.reachedDeltas;
+    const stop = await gateway.gql(STOP_STREAM, { chatId: turn.variables.input.chatId.toUpperCase() }, token);
+    expect(expectOk(stop).stopStream).toBe(true);
+    expectAbortedStream(await turn.done);
+  });
+
   it("by another user: forbidden:chat, and the turn goes on", async () => {
     const owner = await gateway.tokenFor(newUser());
     const other = await gateway.tokenFor(newUser());

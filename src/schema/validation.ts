@@ -3,7 +3,9 @@ import { fixedLimits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
 import { isStorable } from "../db/storable-text.ts";
 
-export const uuid = z.guid({ message: "must be a UUID" });
+// Lower case, as the database hands ids back: a client writing them in upper case
+// (Swift's UUID().uuidString) must find the same chat in every comparison and map.
+export const uuid = z.guid({ message: "must be a UUID" }).transform((id) => id.toLowerCase());
 
 // The page size's upper bound (MAX_PAGE_SIZE) is checked where the page is read.
 export const pageArgs = z.object({
