@@ -407,6 +407,27 @@ describe("saveMessages", () => {
 describe("deleteTrailingMessages", () => {
   const DELETE = `mutation($id: ID!) { deleteTrailingMessages(messageId: $id) }`;
 
+  test("the chat's lastContext goes with its latest answer, and stays when only a user message goes", async () => {
+    const { chat, token, user } = await ownerWithChat();
+    const usage = { inputTokens: 100, outputTokens: 44, model: "chat-model" };
+    await prisma().chat.update({ where: { id: chat.id }, data: { lastContext: usage } });
+    const t0 = Date.parse("2026-01-01T00:00:00.000Z");
+    const at = (i: number) => new Date(t0 + i * 1000);
+    const message = (i: number, role: "user" | "assistant") =>
+      insertMessage(prisma(), { chatId: chat.id, userId: user.id, role, createdAt: at(i) });
+    await message(0, "user");
+    await message(1, "assistant");
+    const unanswered = await message(2, "user");
+    const lastContext = async () => (await prisma().chat.findUniqueOrThrow({ where: { id: chat.id } })).lastContext;
+
+    expect(expectOk(await gateway.gql(DELETE, { id: unanswered.id }, token)).deleteTrailingMessages).toBe(1);
+    expect(await lastContext()).toEqual(usage);
+    const edited = await message(3, "user");
+    await message(4, "assistant");
+    expect(expectOk(await gateway.gql(DELETE, { id: edited.id }, token)).deleteTrailingMessages).toBe(2);
+    expect(await lastContext()).toBeNull();
+  });
+
   test("removes the message and every later one in its chat, returning the count", async () => {
     const { chat, token, user } = await ownerWithChat();
     const other = await insertChat(prisma(), { userId: user.id });

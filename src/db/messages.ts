@@ -95,8 +95,8 @@ export async function hasStreamingMessageSince(db: Queryable, chatId: string, ti
 /**
  * Deletes the chat's messages created at or after `timestamp` (editing a
  * message), and the ended turns whose user message or answer goes with them,
- * so that resumeStream no longer replays what was deleted; returns how many
- * messages. A turn still running is left to its stop and its lease.
+ * so that resumeStream no longer replays what was deleted, and the chat's
+ * lastContext with its latest answer; returns how many messages. A turn still running is left to its stop and its lease.
  */
 export function deleteMessagesByChatIdAfterTimestamp(
   prisma: PrismaClient,
@@ -104,7 +104,15 @@ export function deleteMessagesByChatIdAfterTimestamp(
   timestamp: Date,
 ): Promise<number> {
   return inTransaction(prisma, "deleteMessagesByChatIdAfterTimestamp", async (tx) => {
-    const going = await tx.message.findMany({ where: { chatId, createdAt: { gte: timestamp } }, select: { id: true } });
+    const going = await tx.message.findMany({
+      where: { chatId, createdAt: { gte: timestamp } },
+      select: { id: true, role: true },
+    });
+    // The chat's latest answer goes with them (they run to the chat's end): the usage
+    // it reported is no longer the latest turn's, and an earlier turn's is not kept.
+    if (going.some((m) => m.role === "assistant")) {
+      await tx.$executeRaw`UPDATE "Chat" SET "lastContext" = NULL WHERE id = ${chatId}::uuid`;
+    }
     // A turn's Stream row carries its user message's time, and its answer's id.
     await tx.stream.deleteMany({
       where: {

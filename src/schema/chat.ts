@@ -31,7 +31,8 @@ export const ChatRef = builder.objectRef<Chat>("Chat").implement({
     lastContext: t.field({
       type: UsageRef,
       nullable: true,
-      description: "Usage of the chat's latest turn.",
+      description:
+        "Usage of the chat's latest turn; null before any, and once deleteTrailingMessages has deleted that turn's answer (earlier turns' usage is not kept).",
       resolve: (chat) => usageFromJson(chat.lastContext),
     }),
     messages: t.loadable({
