@@ -41,6 +41,7 @@ import { createStreamTokens } from "./http/single-connection/stream-token.ts";
 import { useSingleConnection } from "./http/single-connection/use-single-connection.ts";
 import type { Context } from "./schema/context.ts";
 import { schema } from "./schema/index.ts";
+import { PublicReaders } from "./schema/public-readers.ts";
 import type { Services } from "./services.ts";
 import { directSource, proxySource, type ChunkSource } from "./turn/chunk-source.ts";
 import { MemoryTurnLog } from "./turn/memory-turn-log.ts";
@@ -103,6 +104,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       },
     }),
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),
+    publicReaders: new PublicReaders(db),
   };
   const eventStreams = await eventStreamsFor(redis);
   // An instance counts guest sessions with the others from its first sign-in.

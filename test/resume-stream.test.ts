@@ -172,6 +172,47 @@ describe("resumeStream", () => {
   });
 });
 
+describe("resumeStream of a public chat made private", () => {
+  it("its other readers' streams end with forbidden:chat within seconds; the owner's goes on", async () => {
+    fake.handle(endless);
+    try {
+      const owner = await gateway.tokenFor(newUser());
+      const other = await gateway.tokenFor(newUser());
+      const { chatId } = await sendAndLeave(gateway.url, owner, 3, { visibility: "PUBLIC" });
+      let events = 0;
+      const controller = new AbortController();
+      const theirs = subscribeWithFetch(
+        gateway.url,
+        { chatId, afterSeq: null },
+        {
+          token: other,
+          query: RESUME_STREAM,
+          signal: controller.signal,
+          onEvent: () => void events++,
+        },
+      );
+      const ownerReads = resume(gateway.url, chatId, null, owner);
+      await eventually(async () => events >= 5);
+      const UPDATE = `mutation($id: ID!) { updateChatVisibility(id: $id, visibility: PRIVATE) { id } }`;
+      expectOk(await gateway.gql(UPDATE, { id: chatId }, owner));
+      const madePrivateAt = Date.now();
+      const timer = setTimeout(() => controller.abort(), 10_000);
+      const result = await theirs;
+      clearTimeout(timer);
+      expect(result.aborted).toBe(false);
+      expect(result.completed).toBe(true);
+      expect(Date.now() - madePrivateAt).toBeLessThan(5_000);
+      expect(result.results.at(-1)?.errors?.[0]?.extensions?.code).toBe("forbidden:chat");
+      // The turn runs on, and its owner still reads it.
+      expect(expectOk(await gateway.gql(STOP_STREAM, { chatId }, owner)).stopStream).toBe(true);
+      const owners = await ownerReads;
+      expect(owners.events.at(-1)?.__typename).toBe("StreamAborted");
+    } finally {
+      fake.handle(answer);
+    }
+  });
+});
+
 describe.skipIf(!redisUrl)("resumeStream across instances (REDIS_URL)", () => {
   let other: TestGateway;
   beforeAll(async () => {

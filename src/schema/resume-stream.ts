@@ -33,7 +33,10 @@ async function resume(args: unknown, ctx: Context): Promise<AsyncGenerator<Strea
     ? await getStreamOfChat(ctx.db.prisma, chatId, streamId)
     : await getLatestStreamByChatId(ctx.db.prisma, chatId);
   if (!stream) return (async function* () {})();
-  return counted(ctx.services.turns.resume(stream.id, afterSeq ?? -1, stream.status === "active", ctx.request.signal));
+  const events = ctx.services.turns.resume(stream.id, afterSeq ?? -1, stream.status === "active", ctx.request.signal);
+  // A reader other than the owner reads only while the chat stays public.
+  const owner = chat.userId === ctx.user?.id;
+  return counted(owner ? events : ctx.services.publicReaders.whilePublic(chatId, events));
 }
 
 /** The events, counted as a resumer (/metrics) while they are read. */
@@ -50,7 +53,7 @@ builder.subscriptionField("resumeStream", (t) =>
   t.field({
     type: ChatStreamEventUnion,
     description:
-      "The chat's latest turn (or the turn `streamId`), on whichever instance runs it: the events after `afterSeq` (all from StreamStarted when null), then live ones until the terminal event. A turn that ended less than the retention ago (5 minutes by default) replays to its terminal event; no turn, or an older one, completes with no event. For the owner, or anyone signed in for a public chat.",
+      "The chat's latest turn (or the turn `streamId`), on whichever instance runs it: the events after `afterSeq` (all from StreamStarted when null), then live ones until the terminal event. A turn that ended less than the retention ago (5 minutes by default) replays to its terminal event; no turn, or an older one, completes with no event. For the owner, or anyone signed in for a public chat (while it stays public: made private, their stream ends with forbidden:chat).",
     args: {
       chatId: t.arg.id({ required: true }),
       afterSeq: t.arg.int({ description: "The last seq the client holds; null for the whole turn." }),
