@@ -218,6 +218,18 @@ describe("saveMessages", () => {
         ],
       }),
     ],
+    [
+      "a user's file part without a media type",
+      () => ({
+        messages: [
+          {
+            id: newId(),
+            role: "USER",
+            parts: [{ type: "file", mediaType: "not a type", url: "https://example.com/a.png" }],
+          },
+        ],
+      }),
+    ],
     ["no messages", () => ({ messages: [] })],
     ["more than 100 messages", () => ({ messages: Array.from({ length: 101 }, () => textMessage("hi", "ASSISTANT")) })],
     ["a non-UUID message id", () => ({ messages: [textMessage("hi", "USER", "message-1")] })],

@@ -8,7 +8,7 @@ import { currentUser, type Context } from "./context.ts";
 import { VisibilityEnum } from "./enums.ts";
 import { ChatStreamEventUnion, type StreamEventShape } from "./stream-events.ts";
 import { checkMessageBounds } from "./ui-messages.ts";
-import { fileUrl, invalidInput, storable, textUpTo, uuid } from "./validation.ts";
+import { fileUrl, invalidInput, isMediaType, MEDIA_TYPE, storable, textUpTo, uuid } from "./validation.ts";
 
 // The input is checked once, in subscribe, with the schema below rather than
 // with Pothos' `validate`, which would run again for every event of the stream.
@@ -56,7 +56,7 @@ function sendMessageInputOf(limits: MessageLimits) {
               text: textUpTo(limits.MAX_TEXT_LENGTH).nullish(),
               file: z
                 .object({
-                  mediaType: z.string().regex(/^[\w.+-]+\/[\w.+-]+$/, "must be a media type such as image/png"),
+                  mediaType: z.string().refine(isMediaType, MEDIA_TYPE),
                   url: fileUrl,
                   filename: storable.max(255).nullish(),
                 })

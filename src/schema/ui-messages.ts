@@ -3,7 +3,16 @@ import { MAX_JSON_DEPTH, nestsDeeperThan } from "../config/json-depth.ts";
 import { fixedLimits, type MessageLimits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
 import { isSourceUrl, SOURCE_URL_SCHEME } from "../source-urls.ts";
-import { BLANK, FILE_URL_SCHEME, isBlank, isFileUrl, UNSTORABLE, unstorablePath } from "./validation.ts";
+import {
+  BLANK,
+  FILE_URL_SCHEME,
+  isBlank,
+  isFileUrl,
+  isMediaType,
+  MEDIA_TYPE,
+  UNSTORABLE,
+  unstorablePath,
+} from "./validation.ts";
 
 /**
  * Checks incoming messages with the AI SDK's own UIMessage validator, then the
@@ -35,6 +44,10 @@ export function checkMessageBounds(messages: UIMessage[], limits: MessageLimits)
     }
     for (const [at, part] of message.parts.entries()) {
       if (part.type === "file" && !isFileUrl(part.url)) throw badPart(index, `parts.${at}.url: ${FILE_URL_SCHEME}`);
+      // What a user attaches, as sendMessage checks it; a model's files are stored as they came.
+      if (message.role === "user" && part.type === "file" && !isMediaType(part.mediaType)) {
+        throw badPart(index, `parts.${at}.mediaType: ${MEDIA_TYPE}`);
+      }
       if ((part.type === "file" || part.type === "source-url") && part.url.length > fixedLimits.maxUrlLength) {
         throw badPart(index, `parts.${at}.url: must be at most ${fixedLimits.maxUrlLength} characters`);
       }

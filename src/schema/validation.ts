@@ -13,6 +13,13 @@ export const pageArgs = z.object({
   after: z.string().max(200).nullish(),
 });
 
+export const MEDIA_TYPE = "must be a media type such as image/png";
+
+/** A media type as a user's file part must name one (type/subtype). */
+export function isMediaType(value: string): boolean {
+  return /^[\w.+-]+\/[\w.+-]+$/.test(value);
+}
+
 export const UNSTORABLE = "must not contain U+0000 or an unpaired surrogate";
 
 /** The path of the first string (key or value) in JSON `value` that is not storable, or null. */
