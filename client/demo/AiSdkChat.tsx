@@ -52,6 +52,8 @@ function LoadedChat({ chatId, initial }: { chatId: string; initial: UIMessage[] 
   );
   const queryClient = useQueryClient();
   const [text, setText] = useState("");
+  // The error of a message the gateway turned away before its answer began (nothing was stored).
+  const [refusal, setRefusal] = useState<unknown>(null);
   const chat = useAiChat({
     id: chatId,
     messages: initial,
@@ -73,6 +75,7 @@ function LoadedChat({ chatId, initial }: { chatId: string; initial: UIMessage[] 
         if (last?.role !== "user") return messages;
         const restored = last.parts.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("\n");
         setText((current) => (current === "" ? restored : current));
+        setRefusal(failure);
         return messages.slice(0, -1);
       });
     },
@@ -90,7 +93,7 @@ function LoadedChat({ chatId, initial }: { chatId: string; initial: UIMessage[] 
       </div>
       {error && (
         <p className="error refusal" data-testid="turn-error" data-code={error.code}>
-          {plainRefusal({ code: error.code ?? "", message: error.message })}
+          {plainRefusal({ code: error.code ?? "", message: error.message }, { refused: error === refusal })}
         </p>
       )}
       <Composer

@@ -187,7 +187,7 @@ function ChatView({ chatId }: { chatId: string }) {
       )}
       {error && (
         <p className="error refusal" data-testid="turn-error" data-code={error.code}>
-          {plainRefusal(error)}
+          {plainRefusal(error, { refused })}
           {error.network && (
             <>
               {" "}

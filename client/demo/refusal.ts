@@ -6,7 +6,11 @@ export const MAX_MESSAGE_CHARS = 2000;
 
 const number = new Intl.NumberFormat("en");
 
-export function plainRefusal(error: { code: string; message: string }): string {
+/**
+ * `refused`: the gateway turned the message away before its turn began
+ * (nothing was stored or charged), as opposed to a turn that failed.
+ */
+export function plainRefusal(error: { code: string; message: string }, { refused = false } = {}): string {
   const [type, surface] = error.code.split(":");
   const limit = /at most (\d+) characters/.exec(error.message)?.[1];
   if (type === "bad_request" && limit) {
@@ -24,7 +28,10 @@ export function plainRefusal(error: { code: string; message: string }): string {
     case "not_found":
       return "This chat no longer exists.";
     case "offline":
-      return "The answer could not be finished: the connection was lost.";
+      // Busy (overload), draining for a deploy, or its database or Redis not answering for a moment.
+      return refused
+        ? "The server could not take this message just now, so it was not sent. Send it again in a few seconds."
+        : "The answer could not be finished: the connection was lost.";
     default:
       return "Something went wrong with this answer. Try again in a moment.";
   }
