@@ -56,6 +56,9 @@ test("URLs of the wrong kind and size bounds of 0 are refused at start, naming t
     ["NEXTJS_URL", ":::", /NEXTJS_URL: must be a URL/],
     ["DATABASE_URL", "mysql://127.0.0.1/x", /DATABASE_URL: must be a URL such as postgresql:/],
     ["REDIS_URL", "127.0.0.1:6379", /REDIS_URL: must be a URL such as redis:/],
+    ["AUTH_JWKS_URL", "notaurl", /AUTH_JWKS_URL: must be a URL such as https:/],
+    ["OPENAI_BASE_URL", "notaurl", /OPENAI_BASE_URL: must be a URL such as https:/],
+    ["GUEST_TOKEN_TTL_SECONDS", "0", /GUEST_TOKEN_TTL_SECONDS:/],
     ["MAX_PAGE_SIZE", "0", /MAX_PAGE_SIZE:/],
     ["MAX_TEXT_LENGTH", "0", /MAX_TEXT_LENGTH:/],
     ["MAX_REQUEST_BYTES", "0", /MAX_REQUEST_BYTES:/],
@@ -66,6 +69,8 @@ test("URLs of the wrong kind and size bounds of 0 are refused at start, naming t
     STREAMER_URL: "https://streamer.internal:8443",
     DATABASE_URL: "postgres://u:p@db:5432/chat",
     REDIS_URL: "rediss://cache:6380",
+    AUTH_JWKS_URL: "https://auth.example.com/.well-known/jwks.json",
+    OPENAI_BASE_URL: "http://127.0.0.1:11434/v1",
   });
   expect(fine.STREAMER_URL).toBe("https://streamer.internal:8443");
 });

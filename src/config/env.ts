@@ -73,8 +73,9 @@ const envSchema = z.object({
   AUTH_SECRET: z.string().min(32, "AUTH_SECRET must be at least 32 characters").default(DEV_AUTH_SECRET),
   AUTH_ISSUER: optionalString,
   AUTH_AUDIENCE: optionalString,
-  AUTH_JWKS_URL: optionalString,
-  GUEST_TOKEN_TTL_SECONDS: int(60 * 60 * 24 * 30),
+  AUTH_JWKS_URL: urlOf(["https:", "http:"], "https://auth.example.com/.well-known/jwks.json"),
+  // Zero would make every guest token expired on its first use.
+  GUEST_TOKEN_TTL_SECONDS: positiveInt(60 * 60 * 24 * 30),
   // The longest a user token may live, from its iat (or from now without one).
   MAX_TOKEN_LIFETIME_SECONDS: int(60 * 60 * 24 * 30),
   GUEST_SESSIONS_PER_HOUR: int(60),
@@ -112,7 +113,7 @@ const envSchema = z.object({
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: positiveMs(30_000),
   UPSTREAM_IDLE_TIMEOUT_MS: positiveMs(60_000),
   OPENAI_API_KEY: optionalString,
-  OPENAI_BASE_URL: optionalString,
+  OPENAI_BASE_URL: urlOf(["https:", "http:"], "https://api.openai.com/v1"),
   MOCK_DELTA_DELAY_MS: int(30),
   REDIS_URL: urlOf(["redis:", "rediss:"], "redis://127.0.0.1:6379"),
   // How long running turns may go on after SIGTERM before they are stopped;
