@@ -2,7 +2,7 @@ import cluster from "node:cluster";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
-import { checkRedis, failStartup, openMigratedDatabase } from "./startup.ts";
+import { checkRedis, failStartup, openMigratedDatabase, StartupError } from "./startup.ts";
 import { createGatewayServer } from "./http/coalesce-writes.ts";
 import { parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
 import { nodeFlagsNote } from "./config/node-flags.ts";
@@ -45,9 +45,22 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
     streamerUrl: streamer?.url ?? streamerUrlOf(env),
   });
   const server = createGatewayServer(yoga, { keepAliveMs: env.KEEP_ALIVE_TIMEOUT_MS });
-  await listen(server, env.PORT, env.HOST);
+  const closeServices = async () => {
+    await services.guestSessions.close();
+    await eventStreams.close();
+    await streamer?.close();
+    await db.close();
+  };
+  try {
+    await listen(server, env.PORT, env.HOST);
+  } catch (error) {
+    // Nothing ran yet: what was opened for it is closed, so a caller that goes on (a test) holds nothing.
+    await services.turns.drain("The gateway could not start.");
+    await closeServices().catch(() => {});
+    throw error;
+  }
   const { port } = server.address() as AddressInfo;
-  const url = `http://${env.HOST === "0.0.0.0" ? "localhost" : env.HOST}:${port}`;
+  const url = `http://${env.HOST === "0.0.0.0" || env.HOST === "::" ? "localhost" : urlHost(env.HOST)}:${port}`;
   let stage = "serving";
   const shutdown = async (options: DrainOptions = {}) => {
     stage = "draining turns";
@@ -56,11 +69,8 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
     stage = "ending open responses";
     await closeServer(server, RESPONSES_END_MS);
     stage = "closing the streamer and the database";
-    await services.guestSessions.close();
-    await eventStreams.close();
-    await streamer?.close();
+    await closeServices();
     await closeUpstreamAgents();
-    await db.close();
     stage = "closed";
   };
   return {
@@ -82,9 +92,33 @@ async function builtInStreamerIfNeeded(env: Env): Promise<RunningStreamer | null
 
 function listen(server: Server, port: number, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) => reject(listenFailure(error, port, host)));
     server.listen(port, host, () => resolve());
   });
+}
+
+/** Why the server could not listen, naming the setting to change. */
+function listenFailure(error: NodeJS.ErrnoException, port: number, host: string): Error {
+  const where = `${urlHost(host)}:${port}`;
+  if (error.code === "EADDRINUSE") {
+    return new StartupError("PORT", `cannot listen on PORT ${port}: another process listens on ${where}`, error);
+  }
+  if (error.code === "EACCES") {
+    return new StartupError("PORT", `cannot listen on PORT ${port}: this process may not use that port`, error);
+  }
+  if (["ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL", "EAFNOSUPPORT"].includes(error.code ?? "")) {
+    return new StartupError(
+      "HOST",
+      `cannot listen on HOST ${host}: not an address of this machine (${error.code})`,
+      error,
+    );
+  }
+  return error;
+}
+
+/** A host as it goes in a URL: an IPv6 address in brackets. */
+function urlHost(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
 }
 
 async function main() {

@@ -45,3 +45,24 @@ describe("two instances on one machine", () => {
     // Two embedded databases migrate here: well over a minute on a loaded machine.
   }, 180_000);
 });
+
+describe("a port or host it cannot listen on", () => {
+  test("is a start-up error naming PORT or HOST, not the socket's words alone", async () => {
+    const settings = { HOST: "127.0.0.1", LOG_LEVEL: "silent", DATA_DIR: "memory://", MOCK_DELTA_DELAY_MS: "0" };
+    const first = await startGateway(parseEnv({ ...settings, PORT: "0" }));
+    try {
+      const port = new URL(first.url).port;
+      await expect(startGateway(parseEnv({ ...settings, PORT: port }))).rejects.toMatchObject({
+        name: "StartupError",
+        variable: "PORT",
+        message: expect.stringMatching(new RegExp(`PORT ${port}: another process listens on 127.0.0.1:${port}`)),
+      });
+      await expect(startGateway(parseEnv({ ...settings, PORT: "0", HOST: "192.0.2.1" }))).rejects.toMatchObject({
+        name: "StartupError",
+        variable: "HOST",
+      });
+    } finally {
+      await first.close();
+    }
+  }, 180_000);
+});
