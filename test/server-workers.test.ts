@@ -69,6 +69,14 @@ function scrape(url: string): Promise<string> {
   });
 }
 
+/** The instance's finished turns in a scrape. */
+function finishedTurns(text: string): number {
+  return text
+    .split("\n")
+    .filter((line) => line.startsWith('chat_gateway_turns_total{outcome="finished"'))
+    .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
+}
+
 const shared = Boolean(process.env.DATABASE_URL && process.env.REDIS_URL);
 
 describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", () => {
@@ -95,14 +103,26 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
           DATABASE_URL: database!.url!,
           REDIS_URL: process.env.REDIS_URL!,
           WORKERS: "2",
+          METRICS: "true",
         },
         readyTimeoutMs: TIMEOUT_MS,
       });
       const ready = crashed.entries().find((entry) => entry.msg.startsWith("gateway ready"))!;
       const [victim, survivor] = ready.workerPids as number[];
+      const token = await signUserToken(parseEnv({ AUTH_SECRET: SECRET }), { id: newId(), type: "regular" }, 3600);
+      const before = await Promise.all(
+        Array.from({ length: 4 }, (_, i) =>
+          subscribeWithFetch(crashed!.url, sendInput(`[plain] Before the crash ${i}.`), { token }),
+        ),
+      );
+      for (const turn of before) expect(turn.events.at(-1)?.__typename).toBe("StreamFinished");
+      expect(finishedTurns(await scrape(crashed.url))).toBe(4);
       // Seconds after the workers were forked: it has served, so it is no start-up failure.
       process.kill(victim, "SIGKILL");
       await crashed.waitForLog((entry) => entry.msg.startsWith("a worker died; starting another"), 30_000);
+      // While its replacement starts (it answers no one yet), a scrape still answers, and the
+      // dead worker's turns stay counted: a counter that went down would read as a reset.
+      expect(finishedTurns(await scrape(crashed.url))).toBe(4);
       const replacement = await crashed.waitForLog(
         (entry) => entry.msg === "worker serving" && ![victim, survivor].includes(entry.pid as number),
         TIMEOUT_MS,
@@ -111,7 +131,6 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
       expect(crashed.entries().some((entry) => entry.msg.includes("during start-up"))).toBe(false);
 
       // Both the survivor and the replacement serve turns.
-      const token = await signUserToken(parseEnv({ AUTH_SECRET: SECRET }), { id: newId(), type: "regular" }, 3600);
       const turns = await Promise.all(
         Array.from({ length: 4 }, (_, i) =>
           subscribeWithFetch(crashed!.url, sendInput(`[plain] After the crash ${i}.`), { token }),
@@ -182,14 +201,7 @@ describe.skipIf(!shared)("WORKERS=2 under npm start, on PostgreSQL and Redis", (
       }
 
       // Whichever worker answers the scrape, it reports the instance: every worker's turns.
-      for (let i = 0; i < 4; i++) {
-        const text = await scrape(gateway.url);
-        const finished = text
-          .split("\n")
-          .filter((line) => line.startsWith('chat_gateway_turns_total{outcome="finished"'))
-          .reduce((sum, line) => sum + Number(line.split(" ").at(-1)), 0);
-        expect(finished).toBe(4);
-      }
+      for (let i = 0; i < 4; i++) expect(finishedTurns(await scrape(gateway.url))).toBe(4);
 
       // A long answer under way when the primary gets SIGTERM: its worker drains it to the end.
       let streaming!: () => void;

@@ -1,26 +1,40 @@
-import cluster from "node:cluster";
+import cluster, { type Worker } from "node:cluster";
 import { AggregatorRegistry } from "prom-client";
+import { log } from "../log.ts";
 import { metricsRegistry } from "../metrics.ts";
 
 // With WORKERS above 1, a scrape of /metrics reaches one worker; it asks the
-// primary, which gathers every worker's series (prom-client sums counters,
-// histograms and most gauges), so /metrics describes the whole instance.
+// primary, which gathers every worker's series and sums them as prom-client
+// does (counters, histograms and most gauges), so /metrics describes the whole
+// instance. The primary gathers them itself, not with prom-client's
+// clusterMetrics(): that fails the whole scrape while one worker is starting
+// (it has no listener yet), and a dead worker's counters would leave the sum,
+// which Prometheus reads as a counter reset.
 const REQUEST = "gateway:metrics";
 const REPLY = "gateway:metrics-reply";
-// prom-client gives up on a silent worker after 5 s.
-const REPLY_TIMEOUT_MS = 6_000;
+const WORKER_REQUEST = "gateway:worker-metrics";
+const WORKER_REPLY = "gateway:worker-metrics-reply";
+// A worker that has not answered by then (one starting) counts with its last answer.
+const WORKER_TIMEOUT_MS = 2_000;
+const REPLY_TIMEOUT_MS = 5_000;
 
+type Series = Awaited<ReturnType<typeof metricsRegistry.getMetricsAsJSON>>;
 type Reply = { type: typeof REPLY; id: number; body?: string; error?: string };
+type WorkerReply = { type: typeof WORKER_REPLY; id: number; series: Series };
 
 let nextId = 0;
 
 /** Whether this process is one of several workers (its own series are only part of the instance). */
 export const inWorker = (): boolean => cluster.isWorker;
 
-/** In a worker: sends this worker's series when the primary gathers them (prom-client's listener). */
+/** In a worker: sends this worker's series when the primary gathers them. */
 export function answerPrimary(): void {
-  new AggregatorRegistry();
-  AggregatorRegistry.setRegistries([metricsRegistry]);
+  process.on("message", (message: { type?: string; id: number }) => {
+    if (message?.type !== WORKER_REQUEST) return;
+    void metricsRegistry
+      .getMetricsAsJSON()
+      .then((series) => process.send?.({ type: WORKER_REPLY, id: message.id, series } satisfies WorkerReply));
+  });
 }
 
 /** In a worker: the instance's series, every worker's together. */
@@ -44,12 +58,90 @@ export function instanceMetrics(): Promise<string> {
 
 /** In the primary: answers the workers' requests for the instance's series. */
 export function serveInstanceMetrics(): void {
-  const aggregator = new AggregatorRegistry();
+  const gathered = new InstanceSeries();
+  cluster.on("exit", (worker) => gathered.retire(worker.id));
   cluster.on("message", (worker, message: { type?: string; id: number }) => {
     if (message?.type !== REQUEST) return;
-    aggregator.clusterMetrics().then(
+    gathered.text().then(
       (body) => worker.send({ type: REPLY, id: message.id, body } satisfies Reply),
       (error: unknown) => worker.send({ type: REPLY, id: message.id, error: String(error) } satisfies Reply),
     );
   });
+}
+
+/**
+ * The instance's series: each live worker's latest, and the counters of the
+ * workers that are gone as they last reported them, so that a sum never
+ * goes down while the instance lives.
+ */
+export class InstanceSeries {
+  private readonly latest = new Map<number, Series>();
+  /** What the workers that are gone left, as one series once a scrape has summed them. */
+  private retired: Series[] = [];
+  private compacting = false;
+  private nextRequest = 0;
+
+  /** A worker left: its counters and histograms stay in the sum; its gauges go with it. */
+  retire(workerId: number): void {
+    const last = this.latest.get(workerId);
+    this.latest.delete(workerId);
+    if (!last) return;
+    // prom-client's typings call the type an enum; it is the type's name at run time.
+    const kept = last.filter((series) => ["counter", "histogram"].includes(series.type as unknown as string));
+    this.retired.push(kept);
+  }
+
+  /** Asks every live worker, waits WORKER_TIMEOUT_MS at most, and sums. */
+  async text(workers: readonly Worker[] = Object.values(cluster.workers ?? {}).filter(isWorker)): Promise<string> {
+    await Promise.all(
+      workers.map(async (worker) => {
+        const series = await this.ask(worker);
+        if (series) this.latest.set(worker.id, series);
+      }),
+    );
+    // Summed into one, so that workers dying over the instance's life do not pile up; a
+    // worker retired meanwhile stays after the ones summed.
+    const count = this.retired.length;
+    if (count > 1 && !this.compacting) {
+      this.compacting = true;
+      try {
+        const summed = (await AggregatorRegistry.aggregate(this.retired.slice(0, count)).getMetricsAsJSON()) as Series;
+        this.retired.splice(0, count, summed);
+      } finally {
+        this.compacting = false;
+      }
+    }
+    return AggregatorRegistry.aggregate([...this.latest.values(), ...this.retired]).metrics();
+  }
+
+  /** Latest series as a worker reported them (for a test). */
+  record(workerId: number, series: Series): void {
+    this.latest.set(workerId, series);
+  }
+
+  private ask(worker: Worker): Promise<Series | null> {
+    const id = this.nextRequest++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => done(null), WORKER_TIMEOUT_MS);
+      const onMessage = (message: WorkerReply) => {
+        if (message?.type === WORKER_REPLY && message.id === id) done(message.series);
+      };
+      const done = (series: Series | null) => {
+        clearTimeout(timer);
+        worker.off("message", onMessage);
+        resolve(series);
+      };
+      worker.on("message", onMessage);
+      try {
+        worker.send({ type: WORKER_REQUEST, id });
+      } catch (error) {
+        log.debug("a worker could not be asked for its metrics", { error });
+        done(null);
+      }
+    });
+  }
+}
+
+function isWorker(worker: Worker | undefined): worker is Worker {
+  return worker?.isConnected() === true;
 }

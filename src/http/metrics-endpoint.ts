@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { ExecutionResult } from "graphql";
 import type { Plugin } from "graphql-yoga";
+import { log } from "../log.ts";
 import { collectProcessMetrics, metrics, metricsRegistry } from "../metrics.ts";
 import { answerPrimary, inWorker, instanceMetrics } from "./cluster-metrics.ts";
 
@@ -29,7 +30,14 @@ export function useMetrics({ enabled, token }: MetricsOptions): Plugin {
         );
         return;
       }
-      const body = inWorker() ? await instanceMetrics() : await metricsRegistry.metrics();
+      let body: string;
+      try {
+        body = inWorker() ? await instanceMetrics() : await metricsRegistry.metrics();
+      } catch (error) {
+        log.warn("/metrics could not gather the instance's series", { error });
+        endResponse(new fetchAPI.Response("metrics unavailable for now\n", { status: 503 }));
+        return;
+      }
       endResponse(new fetchAPI.Response(body, { headers: { "content-type": metricsRegistry.contentType } }));
     },
     onResultProcess({ result }) {
