@@ -70,7 +70,7 @@ async function openPglite(dataDir: string): Promise<Database> {
   if (!dataDir.startsWith("memory://")) {
     location = join(resolve(dataDir), "pglite");
     mkdirSync(location, { recursive: true });
-    unlock = lockDataDir(resolve(dataDir));
+    unlock = await lockDataDir(resolve(dataDir));
   }
   const pglite = await PGlite.create(location).catch((error: unknown) => {
     unlock();
