@@ -69,8 +69,9 @@ export function startTurn(input: SendMessageInput): TurnState {
   return {
     ...emptyTurn(input.chatId),
     userMessage: {
-      id: input.message.id,
-      chatId: input.chatId,
+      // As the gateway answers it: ids are the same in any case, and it answers them in lower case.
+      id: input.message.id.toLowerCase(),
+      chatId: input.chatId.toLowerCase(),
       role: "USER",
       status: "COMPLETE",
       createdAt: new Date().toISOString(),
@@ -122,7 +123,12 @@ export function sendMessageInput(
   extra: Partial<SendMessageInput> & { messageId?: string } = {},
 ): SendMessageInput {
   const { messageId, ...rest } = extra;
-  return { ...rest, chatId, message: { id: messageId ?? newId(), parts: partsOf(content) } };
+  // In lower case, as the gateway stores and answers ids (StreamStarted.userMessageId is compared with it).
+  return {
+    ...rest,
+    chatId: chatId.toLowerCase(),
+    message: { id: (messageId ?? newId()).toLowerCase(), parts: partsOf(content) },
+  };
 }
 
 /**

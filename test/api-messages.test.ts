@@ -419,7 +419,7 @@ describe("saveMessages", () => {
 describe("deleteTrailingMessages", () => {
   const DELETE = `mutation($id: ID!) { deleteTrailingMessages(messageId: $id) }`;
 
-  test("the chat's lastContext goes with its latest answer, and stays when only a user message goes", async () => {
+  test("the chat's lastContext goes with its latest turn, and stays while that turn does", async () => {
     const { chat, token, user } = await ownerWithChat();
     const usage = { inputTokens: 100, outputTokens: 44, model: "chat-model" };
     await prisma().chat.update({ where: { id: chat.id }, data: { lastContext: usage } });
@@ -427,15 +427,27 @@ describe("deleteTrailingMessages", () => {
     const at = (i: number) => new Date(t0 + i * 1000);
     const message = (i: number, role: "user" | "assistant") =>
       insertMessage(prisma(), { chatId: chat.id, userId: user.id, role, createdAt: at(i) });
-    await message(0, "user");
-    await message(1, "assistant");
-    const unanswered = await message(2, "user");
+    /** A turn as sendMessage stores it: its user message, its answer, and its Stream row. */
+    const turn = async (i: number) => {
+      const asked = await message(i, "user");
+      const answer = await message(i + 1, "assistant");
+      await prisma().stream.create({
+        data: { id: newId(), chatId: chat.id, createdAt: at(i), status: "finished", assistantMessageId: answer.id },
+      });
+      return asked;
+    };
     const lastContext = async () => (await prisma().chat.findUniqueOrThrow({ where: { id: chat.id } })).lastContext;
+    await turn(0);
 
+    // A later user message alone, or an answer saved by saveMessages: the latest turn stays, so does its usage.
+    const unanswered = await message(2, "user");
     expect(expectOk(await gateway.gql(DELETE, { id: unanswered.id }, token)).deleteTrailingMessages).toBe(1);
     expect(await lastContext()).toEqual(usage);
-    const edited = await message(3, "user");
-    await message(4, "assistant");
+    const saved = await message(3, "assistant");
+    expect(expectOk(await gateway.gql(DELETE, { id: saved.id }, token)).deleteTrailingMessages).toBe(1);
+    expect(await lastContext()).toEqual(usage);
+
+    const edited = await turn(4);
     expect(expectOk(await gateway.gql(DELETE, { id: edited.id }, token)).deleteTrailingMessages).toBe(2);
     expect(await lastContext()).toBeNull();
   });

@@ -143,6 +143,16 @@ describe("sendMessage", () => {
     expect(JSON.stringify(stored[1].parts)).not.toContain("Part 400 of");
   });
 
+  test("ids written in upper case (Swift's UUID().uuidString) are the gateway's: the turn finishes as stored", async () => {
+    const chatId = newId().toUpperCase();
+    const messageId = newId().toUpperCase();
+    const final = await sendMessage(client, sendMessageInput(chatId, "[plain] Hello?", { messageId })).done;
+    expect(final.status).toBe("finished");
+    expect(final.userMessage?.id).toBe(messageId.toLowerCase());
+    const stored = await storedMessages(chatId.toLowerCase());
+    expect(stored.map((m) => m.id)).toEqual([messageId.toLowerCase(), final.message!.id]);
+  });
+
   test("a refusal fails the turn with its code, before any event", async () => {
     const updates: TurnState[] = [];
     const final = await sendMessage(client, sendMessageInput(newId(), "x".repeat(2001)), {

@@ -104,13 +104,15 @@ export function deleteMessagesByChatIdAfterTimestamp(
   timestamp: Date,
 ): Promise<number> {
   return inTransaction(prisma, "deleteMessagesByChatIdAfterTimestamp", async (tx) => {
-    const going = await tx.message.findMany({
-      where: { chatId, createdAt: { gte: timestamp } },
-      select: { id: true, role: true },
-    });
-    // The chat's latest answer goes with them (they run to the chat's end): the usage
-    // it reported is no longer the latest turn's, and an earlier turn's is not kept.
-    if (going.some((m) => m.role === "assistant")) {
+    const going = await tx.message.findMany({ where: { chatId, createdAt: { gte: timestamp } }, select: { id: true } });
+    // lastContext is the latest turn's usage: when that turn goes (its user message or its
+    // answer), it is no one's, and an earlier turn's is not kept.
+    const latest = await tx.stream.findFirst({ where: { chatId }, orderBy: { createdAt: "desc" } });
+    const ids = new Set(going.map((m) => m.id));
+    if (
+      latest &&
+      (latest.createdAt >= timestamp || (latest.assistantMessageId && ids.has(latest.assistantMessageId)))
+    ) {
       await tx.$executeRaw`UPDATE "Chat" SET "lastContext" = NULL WHERE id = ${chatId}::uuid`;
     }
     // A turn's Stream row carries its user message's time, and its answer's id.

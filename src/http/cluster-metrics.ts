@@ -31,9 +31,12 @@ export const inWorker = (): boolean => cluster.isWorker;
 export function answerPrimary(): void {
   process.on("message", (message: { type?: string; id: number }) => {
     if (message?.type !== WORKER_REQUEST) return;
-    void metricsRegistry
-      .getMetricsAsJSON()
-      .then((series) => process.send?.({ type: WORKER_REPLY, id: message.id, series } satisfies WorkerReply));
+    void metricsRegistry.getMetricsAsJSON().then(
+      // A callback, so that a channel closed meanwhile (the primary exiting) is not an uncaught 'error'.
+      (series) =>
+        process.send?.({ type: WORKER_REPLY, id: message.id, series } satisfies WorkerReply, undefined, {}, ignore),
+      (error: unknown) => log.warn("this worker's metrics could not be read", { error }),
+    );
   });
 }
 
@@ -62,9 +65,12 @@ export function serveInstanceMetrics(): void {
   cluster.on("exit", (worker) => gathered.retire(worker.id));
   cluster.on("message", (worker, message: { type?: string; id: number }) => {
     if (message?.type !== REQUEST) return;
+    // The asker may have exited meanwhile (a drain, a crash): sent with a callback, a closed
+    // channel is that callback's error, not an uncaught 'error' that would end the primary.
+    const answer = (reply: Reply) => worker.isConnected() && worker.send(reply, undefined, {}, ignore);
     gathered.text().then(
-      (body) => worker.send({ type: REPLY, id: message.id, body } satisfies Reply),
-      (error: unknown) => worker.send({ type: REPLY, id: message.id, error: String(error) } satisfies Reply),
+      (body) => answer({ type: REPLY, id: message.id, body }),
+      (error: unknown) => answer({ type: REPLY, id: message.id, error: String(error) }),
     );
   });
 }
@@ -96,7 +102,8 @@ export class InstanceSeries {
     await Promise.all(
       workers.map(async (worker) => {
         const series = await this.ask(worker);
-        if (series) this.latest.set(worker.id, series);
+        // One that exited while asked is retired already: set again, it would count twice.
+        if (series && !worker.isDead()) this.latest.set(worker.id, series);
       }),
     );
     // Summed into one, so that workers dying over the instance's life do not pile up; a
@@ -132,15 +139,14 @@ export class InstanceSeries {
         resolve(series);
       };
       worker.on("message", onMessage);
-      try {
-        worker.send({ type: WORKER_REQUEST, id });
-      } catch (error) {
-        log.debug("a worker could not be asked for its metrics", { error });
-        done(null);
-      }
+      worker.send({ type: WORKER_REQUEST, id }, undefined, {}, (error) => {
+        if (error) done(null);
+      });
     });
   }
 }
+
+function ignore(): void {}
 
 function isWorker(worker: Worker | undefined): worker is Worker {
   return worker?.isConnected() === true;

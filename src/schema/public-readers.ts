@@ -33,8 +33,13 @@ export class PublicReaders {
 
   async *whilePublic<T>(chatId: string, events: AsyncGenerator<T>): AsyncGenerator<T> {
     let watched = this.chats.get(chatId);
-    if (!watched)
-      this.chats.set(chatId, (watched = { readers: 0, state: "public", checkedAt: Date.now(), checking: null }));
+    if (!watched) this.chats.set(chatId, (watched = { readers: 0, state: "public", checkedAt: 0, checking: null }));
+    // The caller just found the chat public: the freshest look there is (the chat may have
+    // been private, and public again, while earlier readers stayed).
+    if (!watched.checking) {
+      watched.state = "public";
+      watched.checkedAt = Date.now();
+    }
     watched.readers++;
     try {
       for await (const event of events) {

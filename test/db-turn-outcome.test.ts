@@ -1,0 +1,40 @@
+// The turn's final store (storeTurnOutcome): an answer deleted while its turn ran
+// stays deleted, and its usage does not become the chat's lastContext (the
+// chat's latest turn is then an earlier one, or none).
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { storeTurnOutcome } from "../src/db/turn-queries.ts";
+import { createTestDatabase, type TestDatabase } from "./support/database.ts";
+import { dropDatabase, insertChat, insertMessage, insertUser, newId } from "./support/fixtures.ts";
+
+let database: TestDatabase;
+beforeAll(async () => {
+  database = await createTestDatabase();
+});
+afterAll(() => dropDatabase(database));
+
+test("an answer deleted while its turn ran: nothing stored, lastContext left as it was", async () => {
+  const prisma = database.db.prisma;
+  const user = await insertUser(prisma);
+  const chat = await insertChat(prisma, { userId: user.id });
+  const earlier = { inputTokens: 1, outputTokens: 2, model: "chat-model" };
+  await prisma.chat.update({ where: { id: chat.id }, data: { lastContext: earlier } });
+  const outcome = (messageId: string) =>
+    storeTurnOutcome(database.db.sql, {
+      chatId: chat.id,
+      streamId: newId(),
+      streamStatus: "aborted",
+      messageId,
+      message: { parts: [{ type: "text", text: "so far" }], status: "aborted" },
+      context: { value: { inputTokens: 100, outputTokens: 44, model: "chat-model" } },
+    });
+
+  expect(await outcome(newId())).toBeNull();
+  expect((await prisma.chat.findUniqueOrThrow({ where: { id: chat.id } })).lastContext).toEqual(earlier);
+
+  // Its answer still there: stored, and its usage is the chat's.
+  const answer = await insertMessage(prisma, { chatId: chat.id, userId: user.id, role: "assistant" });
+  expect(await outcome(answer.id)).toMatchObject({ id: answer.id, status: "aborted" });
+  expect((await prisma.chat.findUniqueOrThrow({ where: { id: chat.id } })).lastContext).toMatchObject({
+    inputTokens: 100,
+  });
+});
