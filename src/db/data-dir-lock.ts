@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { closeSync, openSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeSync } from "node:fs";
+import { linkSync, readFileSync, readlinkSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import { log } from "../log.ts";
 
 // PGlite keeps its database in the memory of the process that opened it and
 // writes its files from there: a second process on the same DATA_DIR reads a
@@ -17,7 +18,8 @@ export interface LockTimings {
   staleMs: number;
 }
 
-const TIMINGS: LockTimings = { heartbeatMs: 5_000, staleMs: 15_000 };
+// Stale after 30 s: PGlite runs SQL on the main thread, so a long migration pauses the heartbeat too.
+const TIMINGS: LockTimings = { heartbeatMs: 5_000, staleMs: 30_000 };
 
 interface Holder {
   pid: number;
@@ -34,34 +36,58 @@ interface Holder {
  * it cannot (another container on a shared volume) is alive while it touches
  * the lock, so this waits up to `staleMs` for its heartbeat to stop (a
  * container restarted after a crash) and throws, naming the holder, if it goes on.
+ * A holder that finds its lock taken over exits (the two would diverge).
  */
 export async function lockDataDir(dir: string, timings: LockTimings = TIMINGS): Promise<() => void> {
   const path = join(dir, LOCK_FILE);
   const self: Holder = { pid: process.pid, space: pidSpace(), token: randomUUID() };
   const deadline = Date.now() + timings.staleMs + timings.heartbeatMs;
+  // A holder this process cannot check, by its heartbeat: the lock's mtime as first seen and
+  // when, on this process's clock (the holder's may differ), so only a change counts.
+  let seen: { mtimeMs: number; at: number } | null = null;
   for (;;) {
-    try {
-      const fd = openSync(path, "wx");
-      writeSync(fd, JSON.stringify(self));
-      closeSync(fd);
-      return holding(path, self, timings);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
+    if (claim(path, self)) return holding(path, self, timings);
     const holder = readHolder(path, self);
     if (holder && holder.space === self.space) {
       if (holder.pid !== self.pid && isAlive(holder.pid)) throw inUse(dir, path, `process ${holder.pid}`);
-    } else if (holder && Date.now() - lastTouched(path) < timings.staleMs) {
-      if (Date.now() > deadline) throw inUse(dir, path, `process ${holder.pid} of another machine or container`);
-      await sleep(Math.min(timings.heartbeatMs, 1_000));
-      continue;
+    } else if (holder) {
+      const mtimeMs = lastTouched(path);
+      if (seen === null || seen.mtimeMs !== mtimeMs) seen = { mtimeMs, at: Date.now() };
+      if (Date.now() - seen.at < timings.staleMs) {
+        if (Date.now() > deadline) throw inUse(dir, path, `process ${holder.pid} of another machine or container`);
+        await sleep(Math.min(timings.heartbeatMs, 1_000));
+        continue;
+      }
     }
     rmSync(path, { force: true });
+    seen = null;
+  }
+}
+
+/** Creates the lock whole or not at all (a reader never sees it half-written); false when one exists. */
+function claim(path: string, self: Holder): boolean {
+  const draft = `${path}.${self.token}`;
+  writeFileSync(draft, JSON.stringify(self));
+  try {
+    linkSync(draft, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    return false;
+  } finally {
+    rmSync(draft, { force: true });
   }
 }
 
 function holding(path: string, self: Holder, { heartbeatMs }: LockTimings): () => void {
   const heartbeat = setInterval(() => {
+    const holder = readHolder(path, self);
+    if (holder && holder.token !== self.token) {
+      // Another process took the directory over (this one's heartbeat stalled past the
+      // lock's bound): two processes on one embedded database would diverge, so this one stops.
+      log.error("DATA_DIR was taken over by another gateway process; stopping this one", { holder: holder.pid });
+      process.exit(1);
+    }
     const now = new Date();
     try {
       utimesSync(path, now, now);
