@@ -55,7 +55,7 @@ export async function startGateway(env: Env): Promise<RunningGateway> {
     await listen(server, env.PORT, env.HOST);
   } catch (error) {
     // Nothing ran yet: what was opened for it is closed, so a caller that goes on (a test) holds nothing.
-    await services.turns.drain("The gateway could not start.");
+    await services.turns.drain("The gateway could not start.").catch(() => {});
     await closeServices().catch(() => {});
     throw error;
   }
