@@ -5,9 +5,9 @@
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** `id` when it is a UUID (in lower case, as the gateway answers it), else the UUID (version 8, RFC 9562) derived from it. */
+/** `id` when it is a UUID, else the UUID (version 8, RFC 9562) derived from it. */
 export function gatewayId(id: string): string {
-  if (UUID.test(id)) return id.toLowerCase();
+  if (UUID.test(id)) return id;
   const hex = hash128(id)
     .map((word) => word.toString(16).padStart(8, "0"))
     .join("");

@@ -123,12 +123,7 @@ export function sendMessageInput(
   extra: Partial<SendMessageInput> & { messageId?: string } = {},
 ): SendMessageInput {
   const { messageId, ...rest } = extra;
-  // In lower case, as the gateway stores and answers ids (StreamStarted.userMessageId is compared with it).
-  return {
-    ...rest,
-    chatId: chatId.toLowerCase(),
-    message: { id: (messageId ?? newId()).toLowerCase(), parts: partsOf(content) },
-  };
+  return { ...rest, chatId, message: { id: messageId ?? newId(), parts: partsOf(content) } };
 }
 
 /**

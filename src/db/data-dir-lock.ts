@@ -141,9 +141,9 @@ function lastTouched(path: string): number {
 
 /** This process's pid namespace on this boot of this machine ("" parts where /proc does not say). */
 function pidSpace(): string {
-  const read = (read: () => string) => {
+  const read = (get: () => string) => {
     try {
-      return read().trim();
+      return get().trim();
     } catch {
       return "";
     }

@@ -96,7 +96,8 @@ export async function hasStreamingMessageSince(db: Queryable, chatId: string, ti
  * Deletes the chat's messages created at or after `timestamp` (editing a
  * message), and the ended turns whose user message or answer goes with them,
  * so that resumeStream no longer replays what was deleted, and the chat's
- * lastContext with its latest answer; returns how many messages. A turn still running is left to its stop and its lease.
+ * lastContext when its latest turn goes; returns how many messages. A turn
+ * still running is left to its stop and its lease.
  */
 export function deleteMessagesByChatIdAfterTimestamp(
   prisma: PrismaClient,
@@ -104,15 +105,13 @@ export function deleteMessagesByChatIdAfterTimestamp(
   timestamp: Date,
 ): Promise<number> {
   return inTransaction(prisma, "deleteMessagesByChatIdAfterTimestamp", async (tx) => {
-    const going = await tx.message.findMany({ where: { chatId, createdAt: { gte: timestamp } }, select: { id: true } });
+    const going = (
+      await tx.message.findMany({ where: { chatId, createdAt: { gte: timestamp } }, select: { id: true } })
+    ).map((m) => m.id);
     // lastContext is the latest turn's usage: when that turn goes (its user message or its
     // answer), it is no one's, and an earlier turn's is not kept.
     const latest = await tx.stream.findFirst({ where: { chatId }, orderBy: { createdAt: "desc" } });
-    const ids = new Set(going.map((m) => m.id));
-    if (
-      latest &&
-      (latest.createdAt >= timestamp || (latest.assistantMessageId && ids.has(latest.assistantMessageId)))
-    ) {
+    if (latest && (latest.createdAt >= timestamp || going.includes(latest.assistantMessageId ?? ""))) {
       await tx.$executeRaw`UPDATE "Chat" SET "lastContext" = NULL WHERE id = ${chatId}::uuid`;
     }
     // A turn's Stream row carries its user message's time, and its answer's id.
@@ -120,7 +119,7 @@ export function deleteMessagesByChatIdAfterTimestamp(
       where: {
         chatId,
         status: { not: "active" },
-        OR: [{ createdAt: { gte: timestamp } }, { assistantMessageId: { in: going.map((m) => m.id) } }],
+        OR: [{ createdAt: { gte: timestamp } }, { assistantMessageId: { in: going } }],
       },
     });
     const { count } = await tx.message.deleteMany({ where: { chatId, createdAt: { gte: timestamp } } });
