@@ -1,9 +1,9 @@
 // The gateway's stream events turned back into the AI SDK's UIMessageChunks, so
 // readUIMessageStream (and useChat) folds a turn into the message the gateway
 // stores. Events carry no start/end of a text or reasoning part: a part starts
-// with its first delta and ends at its step's end or the turn's end. Files and
-// source documents have no event: they come with the stored message, and are
-// appended when the turn finishes.
+// with its first delta and ends at its step's end or the turn's end. Files,
+// reasoning files and source documents have no event: they come with the
+// stored message, and are appended when the turn finishes.
 import type { UIMessageChunk } from "ai";
 import type { ChatMessage, StreamEvent, Usage } from "./stream.ts";
 
@@ -82,6 +82,27 @@ export function createEventChunker(): EventChunker {
         ];
       case "ToolOutputError":
         return [{ type: "tool-output-error", toolCallId: event.toolCallId, errorText: event.errorText }];
+      case "ToolApprovalRequested":
+        return [
+          {
+            type: "tool-approval-request",
+            toolCallId: event.toolCallId,
+            approvalId: event.approvalId,
+            ...(event.requestReason === null ? {} : { reason: event.requestReason }),
+            ...(event.isAutomatic ? { isAutomatic: true } : {}),
+          },
+        ];
+      case "ToolApprovalResponded":
+        return [
+          {
+            type: "tool-approval-response",
+            approvalId: event.approvalId,
+            approved: event.approved,
+            ...(event.responseReason === null ? {} : { reason: event.responseReason }),
+          },
+        ];
+      case "ToolOutputDenied":
+        return [{ type: "tool-output-denied", toolCallId: event.toolCallId }];
       case "SourceUrl":
         return [
           {
@@ -114,6 +135,10 @@ export function createEventChunker(): EventChunker {
       case "StreamFailed":
         // The caller errors the stream with the event's code.
         return [...closeParts(), ...storedOnly(event.partialMessage)];
+
+      default:
+        // An event type of a newer gateway: its part arrives with the stored message on reload.
+        return [];
     }
   }
 
@@ -124,6 +149,9 @@ export function createEventChunker(): EventChunker {
 function storedOnly(message: ChatMessage | null): Chunk[] {
   return (message?.parts ?? []).flatMap((part): Chunk[] => {
     if (part.__typename === "FilePart") return [{ type: "file", url: part.url, mediaType: part.mediaType }];
+    if (part.__typename === "ReasoningFilePart") {
+      return [{ type: "reasoning-file", url: part.url, mediaType: part.mediaType }];
+    }
     if (part.__typename === "SourceDocumentPart") {
       return [
         {

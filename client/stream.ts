@@ -61,6 +61,7 @@ function toolPart(toolCallId: string, toolName: string): MessagePartOf<"ToolPart
     input: null,
     output: null,
     errorText: null,
+    approval: null,
   };
 }
 
@@ -159,6 +160,46 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
         () => toolPart(event.toolCallId, "unknown"),
         (part) => ({ ...asTool(part, event.toolCallId), state: "output-error", errorText: event.errorText }),
       );
+    case "ToolApprovalRequested":
+      return upsertPart(
+        next,
+        `tool:${event.toolCallId}`,
+        () => toolPart(event.toolCallId, "unknown"),
+        (part) => ({
+          ...asTool(part, event.toolCallId),
+          state: "approval-requested",
+          approval: {
+            ...NO_APPROVAL,
+            id: event.approvalId,
+            requestReason: event.requestReason,
+            isAutomatic: event.isAutomatic || null,
+          },
+        }),
+      );
+    case "ToolApprovalResponded":
+      return upsertPart(
+        next,
+        `tool:${event.toolCallId}`,
+        () => toolPart(event.toolCallId, "unknown"),
+        (part) => {
+          const tool = asTool(part, event.toolCallId);
+          const approval = {
+            ...NO_APPROVAL,
+            ...tool.approval,
+            id: event.approvalId,
+            approved: event.approved,
+            reason: event.responseReason,
+          };
+          return { ...tool, state: "approval-responded", approval };
+        },
+      );
+    case "ToolOutputDenied":
+      return upsertPart(
+        next,
+        `tool:${event.toolCallId}`,
+        () => toolPart(event.toolCallId, "unknown"),
+        (part) => ({ ...asTool(part, event.toolCallId), state: "output-denied" }),
+      );
     case "SourceUrl":
       return upsertPart(
         next,
@@ -199,8 +240,13 @@ export function applyStreamEvent(state: TurnState, event: StreamEvent): TurnStat
         error: { code: event.code, message: event.reason },
         message: event.partialMessage ?? keptAs(next.message, "FAILED"),
       };
+    default:
+      // An event type of a newer gateway: its part arrives with the stored message.
+      return next;
   }
 }
+
+const NO_APPROVAL = { id: "", approved: null, requestReason: null, reason: null, isAutomatic: null };
 
 /**
  * What the UI keeps of a stopped or failed turn the gateway sent no stored

@@ -5,9 +5,18 @@
 // replaces the answer, and refusals surface with the Chat SDK's codes.
 import { randomUUID } from "node:crypto";
 import { Chat } from "@ai-sdk/react";
-import { lastAssistantMessageIsCompleteWithToolCalls, readUIMessageStream, type UIMessage } from "ai";
+import {
+  lastAssistantMessageIsCompleteWithToolCalls,
+  readUIMessageStream,
+  safeValidateUIMessages,
+  type UIMessage,
+} from "ai";
+import { print } from "graphql";
 import { describe, expect, test, vi } from "vitest";
 import { gatewayId } from "../client/ai-sdk-ids.ts";
+import { toUIMessages } from "../client/ai-sdk-messages.ts";
+import { ChatDocument } from "../client/generated/graphql.ts";
+import type { ChatMessage } from "../client/stream.ts";
 import { GatewayChatTransport, type GatewayChatTransportOptions } from "../client/ai-sdk-transport.ts";
 import type { GatewayError } from "../client/core.ts";
 import { CREATE_CHAT, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
@@ -172,6 +181,53 @@ describe("GatewayChatTransport with the AI SDK's chat state", () => {
     expect(fake.requests.at(-1)!.body.existingMessages[1].parts).toContainEqual(
       expect.objectContaining({ toolCallId: "ask-1", state: "output-available", output: { answer: "yes" } }),
     );
+  });
+
+  test("tool approvals: asked for and denied show live as stored, and a reloaded chat holds them as the AI SDK validates them", async () => {
+    fake.handle(
+      respond([
+        { type: "start" },
+        { type: "start-step" },
+        { type: "tool-input-available", toolCallId: "pay-1", toolName: "pay", input: { euros: 5 } },
+        { type: "tool-approval-request", toolCallId: "pay-1", approvalId: "approval-1", reason: "Spends money" },
+        { type: "tool-input-available", toolCallId: "pay-2", toolName: "pay", input: { euros: 500 } },
+        // Denied by the streamer's own rule.
+        { type: "tool-approval-request", toolCallId: "pay-2", approvalId: "approval-2", isAutomatic: true },
+        { type: "tool-approval-response", approvalId: "approval-2", approved: false, reason: "Over the limit" },
+        { type: "tool-output-denied", toolCallId: "pay-2" },
+        { type: "finish-step" },
+        { type: "finish", finishReason: "tool-calls" },
+      ]),
+    );
+    const { user, transport } = await transportFor();
+    const chat = chatWith(transport);
+    await chat.sendMessage({ text: "Pay the bills." });
+    expect(chat.error).toBeUndefined();
+    const assistant = chat.messages.at(-1)!;
+    const stored = await storedAssistant(chat.id);
+    expect(json(assistant.parts)).toEqual(stored?.parts);
+    expect(assistant.parts).toContainEqual(
+      expect.objectContaining({
+        toolCallId: "pay-1",
+        state: "approval-requested",
+        approval: { id: "approval-1", requestReason: "Spends money" },
+      }),
+    );
+    expect(assistant.parts).toContainEqual(
+      expect.objectContaining({
+        toolCallId: "pay-2",
+        state: "output-denied",
+        approval: { id: "approval-2", isAutomatic: true, approved: false, reason: "Over the limit" },
+      }),
+    );
+
+    const { chat: reloaded } = expectOk(
+      await gateway.gql(print(ChatDocument), { id: chat.id }, await gateway.tokenFor(user)),
+    );
+    const messages = toUIMessages(reloaded.messages.edges.map((edge: { node: ChatMessage }) => edge.node));
+    const validated = await safeValidateUIMessages({ messages });
+    expect(validated.success || String(validated.error)).toBe(true);
+    expect(json(messages.at(-1)!.parts)).toEqual(json(assistant.parts));
   });
 
   test("a second transport reconnects to a running turn and folds the same message", async () => {

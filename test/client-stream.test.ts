@@ -63,6 +63,7 @@ describe("applyStreamEvent", () => {
         input: '{"q":"x"}',
         output: null,
         errorText: null,
+        approval: null,
       },
     ]);
     const failed = run([
@@ -79,8 +80,45 @@ describe("applyStreamEvent", () => {
         input: { q: "x" },
         output: null,
         errorText: "no network",
+        approval: null,
       },
     ]);
+  });
+
+  test("a tool approval asked for, then answered and denied, as the stored part holds it", () => {
+    const approvalOf = (state: TurnState) =>
+      state.message?.parts.map((part) => part.__typename === "ToolPart" && [part.state, part.approval]);
+    const events: Unnumbered<StreamEvent>[] = [
+      started,
+      { __typename: "ToolInputAvailable", toolCallId: "c1", toolName: "pay", input: { euros: 5 } },
+      {
+        __typename: "ToolApprovalRequested",
+        toolCallId: "c1",
+        approvalId: "a1",
+        requestReason: "Spends",
+        isAutomatic: true,
+      },
+    ];
+    const asked = { id: "a1", approved: null, requestReason: "Spends", reason: null, isAutomatic: true };
+    expect(approvalOf(run(events))).toEqual([["approval-requested", asked]]);
+    events.push({
+      __typename: "ToolApprovalResponded",
+      toolCallId: "c1",
+      approvalId: "a1",
+      approved: false,
+      responseReason: "Too much",
+    });
+    const answered = { ...asked, approved: false, reason: "Too much" };
+    expect(approvalOf(run(events))).toEqual([["approval-responded", answered]]);
+    events.push({ __typename: "ToolOutputDenied", toolCallId: "c1" });
+    expect(approvalOf(run(events))).toEqual([["output-denied", answered]]);
+  });
+
+  test("an event type of a newer gateway changes nothing but the seq", () => {
+    const before = run([started, { __typename: "TextDelta", partId: "t1", delta: "Hi" }]);
+    const after = applyStreamEvent(before, { __typename: "ToolInputRefined", seq: 2 } as unknown as StreamEvent);
+    expect(after.message).toEqual(before.message);
+    expect(after.seq).toBe(2);
   });
 
   test("sources and data parts; a data part with an id is replaced, a transient one is kept aside", () => {

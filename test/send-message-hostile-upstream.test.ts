@@ -233,6 +233,30 @@ describe("the streamer's internals never reach the client", () => {
     expect(terminal.message.parts.filter((part: any) => part.__typename === "SourceUrlPart")).toEqual(sources);
   });
 
+  it("a file or reasoning file whose URL is not https, http or data is dropped, live and stored; the others are kept", async () => {
+    const file = (type: string, url: string) => ({ type, mediaType: "image/png", url });
+    const kept = [
+      { __typename: "FilePart", mediaType: "image/png", url: "https://example.com/cat.png", filename: null },
+      { __typename: "ReasoningFilePart", mediaType: "image/png", url: "data:image/png;base64,iVBORw0KGgo=" },
+    ];
+    const { terminal, messages } = await turn(
+      respond([
+        ...turnHead(),
+        file("file", "javascript:alert(document.domain)"),
+        file("file", kept[0].url),
+        file("reasoning-file", "file:///etc/passwd"),
+        file("file", "blob:https://example.com/1"),
+        file("reasoning-file", kept[1].url),
+        ...textDeltas("t1", "Answer"),
+        ...turnTail(),
+      ]),
+    );
+    expect(terminal.__typename).toBe("StreamFinished");
+    const files = (parts: any[]) => parts.filter((part) => "url" in part);
+    expect(files(terminal.message.parts)).toEqual(kept);
+    expect(files(messages[1].parts)).toEqual(kept);
+  });
+
   it("a chunk that would take the turn past its byte bound is neither sent nor stored, however large", async () => {
     // 1.5 MB: past TURN_MAX_BYTES (1 MB) once whole; 3 MB: the body is cut before it is all read (2 MB).
     for (const size of [1_500_000, 3_000_000]) {

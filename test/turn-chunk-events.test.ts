@@ -122,6 +122,27 @@ describe("createChunkMapper", () => {
     expect(mapper.map({ type: "reset-step" })).toEqual([{ __typename: "StepReset" }]);
   });
 
+  it("maps tool approvals: asked, answered (the response names its tool call through its request), denied", () => {
+    const mapper = createChunkMapper();
+    expect(mapper.map({ type: "tool-approval-request", toolCallId: "c", approvalId: "a", reason: "Pays" })).toEqual([
+      {
+        __typename: "ToolApprovalRequested",
+        toolCallId: "c",
+        approvalId: "a",
+        requestReason: "Pays",
+        isAutomatic: false,
+      },
+    ]);
+    expect(mapper.map({ type: "tool-approval-response", approvalId: "a", approved: false })).toEqual([
+      { __typename: "ToolApprovalResponded", toolCallId: "c", approvalId: "a", approved: false, responseReason: null },
+    ]);
+    // A response to an approval asked in an earlier request: the stored message holds it.
+    expect(mapper.map({ type: "tool-approval-response", approvalId: "earlier", approved: true })).toEqual([]);
+    expect(mapper.map({ type: "tool-output-denied", toolCallId: "c" })).toEqual([
+      { __typename: "ToolOutputDenied", toolCallId: "c" },
+    ]);
+  });
+
   it("records error and abort chunks without events", () => {
     const mapper = createChunkMapper();
     expect(mapper.map({ type: "error", errorText: "provider overloaded" })).toEqual([]);

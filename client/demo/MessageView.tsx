@@ -71,6 +71,16 @@ function Part({ part }: { part: MessagePart }) {
             </div>
           )}
           {part.errorText && <p className="error">{part.errorText}</p>}
+          {part.approval && (
+            <p className="muted" data-part="tool-approval">
+              {part.approval.approved === null
+                ? "Waiting for approval"
+                : part.approval.approved
+                  ? "Approved"
+                  : "Denied"}
+              {part.approval.requestReason && `: ${part.approval.requestReason}`}
+            </p>
+          )}
         </div>
       );
     case "SourceUrlPart":
@@ -102,7 +112,8 @@ function Part({ part }: { part: MessagePart }) {
           {part.name}: {json(part.data)}
         </pre>
       );
-    case "StepStartPart":
+    default:
+      // Step boundaries, reasoning files and provider-specific parts: nothing to show.
       return null;
   }
 }

@@ -3,7 +3,8 @@ import { builder } from "./builder.ts";
 /** An AI SDK UIMessage part as stored (the parts column is the UIMessage's parts array). */
 export type StoredPart = { type: string } & Record<string, unknown>;
 
-const str = (part: StoredPart, key: string) => (typeof part[key] === "string" ? (part[key] as string) : null);
+const strOf = (value: unknown) => (typeof value === "string" ? value : null);
+const str = (part: StoredPart, key: string) => strOf(part[key]);
 
 const TextPart = builder.objectRef<StoredPart>("TextPart").implement({
   fields: (t) => ({ text: t.string({ resolve: (p) => str(p, "text") ?? "" }) }),
@@ -11,6 +12,37 @@ const TextPart = builder.objectRef<StoredPart>("TextPart").implement({
 
 const ReasoningPart = builder.objectRef<StoredPart>("ReasoningPart").implement({
   fields: (t) => ({ text: t.string({ resolve: (p) => str(p, "text") ?? "" }) }),
+});
+
+type StoredApproval = { id: string } & Record<string, unknown>;
+const isApproval = (value: unknown): value is StoredApproval =>
+  typeof value === "object" && value !== null && typeof (value as { id?: unknown }).id === "string";
+
+const ToolApproval = builder.objectRef<StoredApproval>("ToolApproval").implement({
+  description: "A tool call's approval: asked for, then answered by the user (or automatically).",
+  fields: (t) => ({
+    id: t.id({ resolve: (a) => a.id }),
+    approved: t.boolean({
+      nullable: true,
+      description: "Null while the user has not answered.",
+      resolve: (a) => (typeof a.approved === "boolean" ? a.approved : null),
+    }),
+    requestReason: t.string({
+      nullable: true,
+      description: "Why the tool asked.",
+      resolve: (a) => strOf(a.requestReason),
+    }),
+    reason: t.string({
+      nullable: true,
+      description: "Why it was approved or denied.",
+      resolve: (a) => strOf(a.reason),
+    }),
+    isAutomatic: t.boolean({
+      nullable: true,
+      description: "Answered by the streamer's own rule, not by the user.",
+      resolve: (a) => (typeof a.isAutomatic === "boolean" ? a.isAutomatic : null),
+    }),
+  }),
 });
 
 const ToolPart = builder.objectRef<StoredPart>("ToolPart").implement({
@@ -25,6 +57,13 @@ const ToolPart = builder.objectRef<StoredPart>("ToolPart").implement({
     input: t.field({ type: "JSON", nullable: true, resolve: (p) => p.input ?? null }),
     output: t.field({ type: "JSON", nullable: true, resolve: (p) => p.output ?? null }),
     errorText: t.string({ nullable: true, resolve: (p) => str(p, "errorText") }),
+    approval: t.field({
+      type: ToolApproval,
+      nullable: true,
+      description:
+        "For a tool that asks the user first (states approval-requested, approval-responded, output-denied, ...).",
+      resolve: (p) => (isApproval(p.approval) ? p.approval : null),
+    }),
   }),
 });
 
@@ -33,6 +72,23 @@ const FilePart = builder.objectRef<StoredPart>("FilePart").implement({
     mediaType: t.string({ resolve: (p) => str(p, "mediaType") ?? "application/octet-stream" }),
     url: t.string({ resolve: (p) => str(p, "url") ?? "" }),
     filename: t.string({ nullable: true, resolve: (p) => str(p, "filename") }),
+  }),
+});
+
+const ReasoningFilePart = builder.objectRef<StoredPart>("ReasoningFilePart").implement({
+  description: "A file the model produced while reasoning.",
+  fields: (t) => ({
+    mediaType: t.string({ resolve: (p) => str(p, "mediaType") ?? "application/octet-stream" }),
+    url: t.string({ resolve: (p) => str(p, "url") ?? "" }),
+  }),
+});
+
+const CustomPart = builder.objectRef<StoredPart>("CustomPart").implement({
+  description:
+    "Provider-specific content (AI SDK `custom` parts): its kind, `<provider>.<type>`, and the provider's metadata.",
+  fields: (t) => ({
+    kind: t.string({ resolve: (p) => str(p, "kind") ?? "" }),
+    providerMetadata: t.field({ type: "JSON", nullable: true, resolve: (p) => p.providerMetadata ?? null }),
   }),
 });
 
@@ -79,6 +135,8 @@ export function partTypeName(part: StoredPart): string | null {
   if (type === "reasoning") return "ReasoningPart";
   if (type === "dynamic-tool" || type.startsWith("tool-")) return "ToolPart";
   if (type === "file") return "FilePart";
+  if (type === "reasoning-file") return "ReasoningFilePart";
+  if (type === "custom") return "CustomPart";
   if (type === "source-url") return "SourceUrlPart";
   if (type === "source-document") return "SourceDocumentPart";
   if (type.startsWith("data-")) return "DataPart";
@@ -88,7 +146,18 @@ export function partTypeName(part: StoredPart): string | null {
 
 export const MessagePartUnion = builder.unionType("MessagePart", {
   description: "AI SDK UIMessage parts, typed.",
-  types: [TextPart, ReasoningPart, ToolPart, FilePart, SourceUrlPart, SourceDocumentPart, DataPart, StepStartPart],
+  types: [
+    TextPart,
+    ReasoningPart,
+    ToolPart,
+    FilePart,
+    ReasoningFilePart,
+    SourceUrlPart,
+    SourceDocumentPart,
+    DataPart,
+    StepStartPart,
+    CustomPart,
+  ],
   resolveType: (part) => partTypeName(part),
 });
 

@@ -74,6 +74,31 @@ const ToolOutputError = eventType("ToolOutputError", "The tool call failed.", (t
   toolCallId: t.exposeString("toolCallId"),
   errorText: t.exposeString("errorText"),
 }));
+const ToolApprovalRequested = eventType(
+  "ToolApprovalRequested",
+  "The tool call waits for the user's approval (AI SDK `needsApproval`); the turn ends with it waiting.",
+  (t) => ({
+    toolCallId: t.exposeString("toolCallId"),
+    approvalId: t.exposeID("approvalId"),
+    requestReason: t.exposeString("requestReason", { nullable: true, description: "Why the tool asks, when it says." }),
+    isAutomatic: t.exposeBoolean("isAutomatic", {
+      description: "Asked by the streamer's own rule, which answers it too.",
+    }),
+  }),
+);
+const ToolApprovalResponded = eventType(
+  "ToolApprovalResponded",
+  "The approval was answered: by the streamer's own rule, or by the user in an earlier request.",
+  (t) => ({
+    toolCallId: t.exposeString("toolCallId"),
+    approvalId: t.exposeID("approvalId"),
+    approved: t.exposeBoolean("approved"),
+    responseReason: t.exposeString("responseReason", { nullable: true, description: "Why, when it says." }),
+  }),
+);
+const ToolOutputDenied = eventType("ToolOutputDenied", "The user denied the tool call; it did not run.", (t) => ({
+  toolCallId: t.exposeString("toolCallId"),
+}));
 const SourceUrl = eventType("SourceUrl", "A source the answer cites.", (t) => ({
   sourceId: t.exposeString("sourceId"),
   url: t.exposeString("url"),
@@ -137,6 +162,9 @@ export const ChatStreamEventUnion = builder.unionType("ChatStreamEvent", {
     ToolInputAvailable,
     ToolOutputAvailable,
     ToolOutputError,
+    ToolApprovalRequested,
+    ToolApprovalResponded,
+    ToolOutputDenied,
     SourceUrl,
     DataDelta,
     StreamFinished,

@@ -2,17 +2,8 @@ import { safeValidateUIMessages, type UIMessage } from "ai";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../config/json-depth.ts";
 import { fixedLimits, type MessageLimits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
-import { isSourceUrl, SOURCE_URL_SCHEME } from "../source-urls.ts";
-import {
-  BLANK,
-  FILE_URL_SCHEME,
-  isBlank,
-  isFileUrl,
-  isMediaType,
-  MEDIA_TYPE,
-  UNSTORABLE,
-  unstorablePath,
-} from "./validation.ts";
+import { FILE_URL_SCHEME, isFileUrl, isSourceUrl, SOURCE_URL_SCHEME } from "../source-urls.ts";
+import { BLANK, isBlank, isMediaType, MEDIA_TYPE, UNSTORABLE, unstorablePath } from "./validation.ts";
 
 /**
  * Checks incoming messages with the AI SDK's own UIMessage validator, then the

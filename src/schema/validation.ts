@@ -2,6 +2,7 @@ import { z } from "zod";
 import { fixedLimits } from "../config/limits.ts";
 import { ChatSDKError } from "../errors.ts";
 import { isStorable } from "../db/storable-text.ts";
+import { FILE_URL_SCHEME, isFileUrl } from "../source-urls.ts";
 
 // Lower case, as the database hands ids back: a client writing them in upper case
 // (Swift's UUID().uuidString) must find the same chat in every comparison and map.
@@ -52,21 +53,6 @@ export function textUpTo(maxLength: number) {
 }
 
 export const url = storable.max(fixedLimits.maxUrlLength).url();
-
-/**
- * The URL schemes a model can take a file from: the AI SDK reads `data:` URLs
- * itself and downloads only `http:` and `https:` ones (its `download` refuses
- * any other scheme, which would fail every later turn of the chat).
- */
-export const FILE_URL_SCHEMES: ReadonlySet<string> = new Set(["https:", "http:", "data:"]);
-
-export const FILE_URL_SCHEME = "must be an https, http or data URL";
-
-/** Whether `value` is a URL with a scheme a model can take a file from. */
-export function isFileUrl(value: string): boolean {
-  const parsed = URL.parse(value);
-  return parsed !== null && FILE_URL_SCHEMES.has(parsed.protocol);
-}
 
 /**
  * A file part's URL: a URL of at most `maxUrlLength` characters with a scheme

@@ -44,6 +44,8 @@ export function createChunkMapper(): ChunkMapper {
     metadata: undefined,
     usageReport: null,
   };
+  // The tool call of each approval asked for in this turn, by approval id.
+  const approvals = new Map<string, string>();
 
   function noteMetadata(metadata: unknown) {
     if (metadata === undefined) return;
@@ -91,6 +93,33 @@ export function createChunkMapper(): ChunkMapper {
         ];
       case "tool-output-error":
         return [{ __typename: "ToolOutputError", toolCallId: chunk.toolCallId, errorText: chunk.errorText }];
+      case "tool-approval-request":
+        approvals.set(chunk.approvalId, chunk.toolCallId);
+        return [
+          {
+            __typename: "ToolApprovalRequested",
+            toolCallId: chunk.toolCallId,
+            approvalId: chunk.approvalId,
+            requestReason: chunk.reason ?? null,
+            isAutomatic: chunk.isAutomatic === true,
+          },
+        ];
+      case "tool-approval-response": {
+        // The chunk names the approval only; a response to one this turn never asked for has no live event.
+        const toolCallId = approvals.get(chunk.approvalId);
+        if (toolCallId === undefined) return none;
+        return [
+          {
+            __typename: "ToolApprovalResponded",
+            toolCallId,
+            approvalId: chunk.approvalId,
+            approved: chunk.approved,
+            responseReason: chunk.reason ?? null,
+          },
+        ];
+      }
+      case "tool-output-denied":
+        return [{ __typename: "ToolOutputDenied", toolCallId: chunk.toolCallId }];
       case "source-url":
         return [{ __typename: "SourceUrl", sourceId: chunk.sourceId, url: chunk.url, title: chunk.title ?? null }];
       case "start":
@@ -131,8 +160,8 @@ export function createChunkMapper(): ChunkMapper {
         },
       ];
     }
-    // text/reasoning start and end, files, source documents, tool approvals,
-    // custom and steering parts: no contract event; they arrive with the stored message.
+    // text/reasoning start and end, files, source documents, custom and
+    // steering parts: no event; they arrive with the stored message.
     return none;
   }
 

@@ -59,6 +59,29 @@ export type ToolOutputAvailable = {
   /** Extra field: a streaming tool's interim output; a later one replaces it. */
   preliminary: boolean;
 };
+/** Extra event: the tool call waits for the user's approval (AI SDK `needsApproval`). */
+export type ToolApprovalRequested = {
+  __typename: "ToolApprovalRequested";
+  seq: number;
+  toolCallId: string;
+  approvalId: string;
+  /** Why the tool asks (the AI SDK's approval `requestReason`). */
+  requestReason: string | null;
+  /** Asked by the streamer's own rule, which answers it too. */
+  isAutomatic: boolean;
+};
+/** Extra event: the approval was answered (automatically, or by the user in an earlier request). */
+export type ToolApprovalResponded = {
+  __typename: "ToolApprovalResponded";
+  seq: number;
+  toolCallId: string;
+  approvalId: string;
+  approved: boolean;
+  /** Why it was approved or denied (the AI SDK's approval `reason`). */
+  responseReason: string | null;
+};
+/** Extra event: the user denied the tool call; it did not run. */
+export type ToolOutputDenied = { __typename: "ToolOutputDenied"; seq: number; toolCallId: string };
 export type ToolOutputError = { __typename: "ToolOutputError"; seq: number; toolCallId: string; errorText: string };
 export type SourceUrl = { __typename: "SourceUrl"; seq: number; sourceId: string; url: string; title: string | null };
 export type DataDelta = {
@@ -104,6 +127,9 @@ export type ChunkEvent =
   | ToolInputAvailable
   | ToolOutputAvailable
   | ToolOutputError
+  | ToolApprovalRequested
+  | ToolApprovalResponded
+  | ToolOutputDenied
   | SourceUrl
   | DataDelta;
 

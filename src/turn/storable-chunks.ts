@@ -7,7 +7,7 @@ import type { UIMessageChunk } from "ai";
 import { MAX_JSON_DEPTH } from "../config/json-depth.ts";
 import { isStorable } from "../db/storable-text.ts";
 import { log } from "../log.ts";
-import { isSourceUrl } from "../source-urls.ts";
+import { isFileUrl, isSourceUrl } from "../source-urls.ts";
 import { UpstreamError } from "./upstream.ts";
 
 export const REPLACEMENT_CHARACTER = "\uFFFD";
@@ -64,6 +64,14 @@ type StreamedDelta = Extract<UIMessageChunk, { type: "text-delta" | "reasoning-d
 
 const none: UIMessageChunk[] = [];
 
+/** A part whose URL no stored part may hold (source-urls.ts) is left out, the scheme logged. */
+function dropped(what: string, url: string): UIMessageChunk[] {
+  log.warn(`dropped ${what} the streamer sent with a URL readers should not follow`, {
+    scheme: URL.parse(url)?.protocol ?? "(not a URL)",
+  });
+  return none;
+}
+
 /**
  * Makes a stream's chunks storable, in order. A surrogate pair cut in two
  * across deltas of one part (a streamer that slices text by UTF-16 units) is
@@ -100,10 +108,11 @@ export class ChunkRepair {
         return this.endAll(chunk);
       case "source-url":
         if (isSourceUrl(chunk.url)) return [storableValue(chunk)];
-        log.warn("dropped a source the streamer sent with a URL readers should not follow", {
-          scheme: URL.parse(chunk.url)?.protocol ?? "(not a URL)",
-        });
-        return none;
+        return dropped("a source", chunk.url);
+      case "file":
+      case "reasoning-file":
+        if (isFileUrl(chunk.url)) return [storableValue(chunk)];
+        return dropped("a file", chunk.url);
       default:
         return [storableValue(chunk)];
     }

@@ -19,6 +19,8 @@ export const MESSAGE_FIELDS = /* GraphQL */ `
       ... on ReasoningPart { text }
       ... on ToolPart { toolCallId toolName state input output errorText }
       ... on FilePart { mediaType url filename }
+      ... on ReasoningFilePart { mediaType url }
+      ... on CustomPart { kind providerMetadata }
       ... on SourceUrlPart { sourceId url title }
       ... on SourceDocumentPart { sourceId mediaType title filename }
       ... on DataPart { name id data }
@@ -42,6 +44,9 @@ const EVENT_FIELDS = /* GraphQL */ `
   ... on ToolInputAvailable { toolCallId toolName input }
   ... on ToolOutputAvailable { toolCallId output }
   ... on ToolOutputError { toolCallId errorText }
+  ... on ToolApprovalRequested { toolCallId approvalId requestReason isAutomatic }
+  ... on ToolApprovalResponded { toolCallId approvalId approved responseReason }
+  ... on ToolOutputDenied { toolCallId }
   ... on SourceUrl { sourceId url title }
   ... on DataDelta { name id data }
   ... on StreamFinished { finishReason usage { ...UsageFields } message { ...MessageFields } }
