@@ -74,3 +74,11 @@ test("URLs of the wrong kind and size bounds of 0 are refused at start, naming t
   });
   expect(fine.STREAMER_URL).toBe("https://streamer.internal:8443");
 });
+
+test("CHAT_MODELS lists the model ids clients may choose; the default must be one of them, or * takes any", () => {
+  expect(parseEnv({}).CHAT_MODELS).toEqual(["chat-model", "chat-model-reasoning"]);
+  expect(parseEnv({ CHAT_MODELS: " a , b ,", DEFAULT_CHAT_MODEL: "b" }).CHAT_MODELS).toEqual(["a", "b"]);
+  expect(parseEnv({ CHAT_MODELS: "*", DEFAULT_CHAT_MODEL: "anything" }).CHAT_MODELS).toBe("*");
+  expect(() => parseEnv({ CHAT_MODELS: "a,b" })).toThrow(/DEFAULT_CHAT_MODEL: must be one of CHAT_MODELS/);
+  expect(() => parseEnv({ CHAT_MODELS: " , " })).toThrow(/CHAT_MODELS: must list at least one model id/);
+});

@@ -1,6 +1,9 @@
 // What counts as "the database is not answering" (offline:chat, try again)
 // rather than a query the database refused (bad_request:database).
 import { expect, test } from "vitest";
+import { databaseTimeoutsOf, parseEnv } from "../src/config/env.ts";
+import { openPostgres } from "../src/db/postgres.ts";
+import { getMessageCountByUserId } from "../src/db/quota-ledger.ts";
 import { isDatabaseUnavailable } from "../src/db/unavailable.ts";
 
 const prismaRaw = (meta: Record<string, unknown>) =>
@@ -20,4 +23,16 @@ test("a raw query ($queryRaw) that could not reach the database is unavailable, 
     false,
   );
   expect(isDatabaseUnavailable(new Error("syntax error at or near"))).toBe(false);
+});
+
+test("a raw query through Prisma's driver adapter to a server that refuses connections is unavailable", async () => {
+  const database = openPostgres("postgresql://postgres@127.0.0.1:9/none", 1, databaseTimeoutsOf(parseEnv({})));
+  try {
+    // As `me.messagesLeftToday` asks it: offline:chat (retry), not bad_request:database.
+    await expect(getMessageCountByUserId(database.prisma, "someone", new Date())).rejects.toMatchObject({
+      code: "offline:chat",
+    });
+  } finally {
+    await database.close();
+  }
 });

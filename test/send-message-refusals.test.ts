@@ -5,6 +5,7 @@ import { randomUUID } from "node:crypto";
 import { SignJWT } from "jose";
 import { describe, expect, it } from "vitest";
 import { expectError, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
+import { respond, textTurn } from "./support/fake-streamer.ts";
 import { useStreamerGateway, type GraphQLResult } from "./support/gateway.ts";
 import { sendInput, subscribeWithClient, subscribeWithFetch } from "./support/sse.ts";
 
@@ -147,6 +148,8 @@ describe("refusals never reach the streamer", () => {
       ["a model name over 100 characters", () => withParts([{ text: "hi" }], { model: "m".repeat(101) })],
       ["a NUL in the model name", () => withParts([{ text: "hi" }], { model: "a\u0000" })],
       ["an unpaired surrogate in the model name", () => withParts([{ text: "hi" }], { model: "a\ud800" })],
+      // A model id the operator did not list (CHAT_MODELS): another provider model, billed to the operator's key.
+      ["a model id not among CHAT_MODELS", () => withParts([{ text: "hi" }], { model: "o1-pro" })],
       ["a file with a bad URL", () => withParts([{ file: { mediaType: "image/png", url: "not a url" } }])],
       [
         // Each part within its characters, the whole over the parts' bound in UTF-8 bytes (not in UTF-16 units).
@@ -165,6 +168,22 @@ describe("refusals never reach the streamer", () => {
         }
       });
     }
+
+    it("a model id not among CHAT_MODELS is refused naming the ids allowed; a listed one is sent to the streamer", async () => {
+      const token = await gateway.tokenFor(newUser());
+      const refused = await subscribeWithFetch(gateway.url, withParts([{ text: "hi" }], { model: "gpt-4.5-preview" }), {
+        token,
+      });
+      expect(refused.results[0].errors[0].message).toBe("input.model: must be one of chat-model, chat-model-reasoning");
+      fake.handle(respond(textTurn("Fine.")));
+      const { events } = await subscribeWithFetch(
+        gateway.url,
+        withParts([{ text: "hi" }], { model: "chat-model-reasoning" }),
+        { token },
+      );
+      expect(events.at(-1)!.__typename).toBe("StreamFinished");
+      expect(fake.requests.at(-1)!.body.selectedChatModel).toBe("chat-model-reasoning");
+    });
 
     it("text of exactly 2000 characters is accepted", async () => {
       const token = await gateway.tokenFor(newUser());

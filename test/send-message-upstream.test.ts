@@ -525,7 +525,7 @@ describe("the request to the streamer", () => {
     const second = {
       input: {
         chatId,
-        model: "my-model",
+        model: "chat-model-reasoning",
         message: {
           id: messageId,
           parts: [
@@ -579,7 +579,7 @@ describe("the request to the streamer", () => {
           { type: "file", mediaType: "image/png", url: "https://example.com/cat.png", filename: "cat.png" },
         ],
       },
-      selectedChatModel: "my-model",
+      selectedChatModel: "chat-model-reasoning",
       selectedVisibilityType: "public",
     });
     const existing = req2.body.existingMessages;

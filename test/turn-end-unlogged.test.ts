@@ -4,7 +4,8 @@
 // instance's sweep, and a resumer that comes later by its own read, each with
 // the terminal event written from what the database stored. Redis only (two
 // in-process gateways, one database).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { metricsRegistry } from "../src/metrics.ts";
 import { closeGateway, failOnUnhandledRejections } from "./support/fixtures.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { startOutageProxy } from "./support/outage-proxy.ts";
@@ -13,6 +14,12 @@ import { RESUME_STREAM, sendInput, subscribeWithFetch, type StreamEvent } from "
 failOnUnhandledRejections();
 
 const redisUrl = process.env.REDIS_URL;
+
+/** The resumeStream reads running in this process (its gateways share one metrics registry). */
+async function resumersNow(): Promise<number> {
+  const metric = await metricsRegistry.getSingleMetric("chat_gateway_resumers")!.get();
+  return metric.values[0]?.value ?? 0;
+}
 
 describe.skipIf(!redisUrl)("a turn whose end never reached Redis", () => {
   let other: TestGateway;
@@ -107,5 +114,92 @@ describe.skipIf(!redisUrl)("a turn whose end never reached Redis", () => {
         expect(events.map((event) => event.seq)).toEqual(events.map((_, i) => i));
       } else expect(events.map((event) => event.seq)).toEqual([held + 1]);
     }
+  }, 60_000);
+
+  it("while its owner lives and holds what Redis missed, readers elsewhere wait for it: every event the sender saw, not an end from the database", async () => {
+    const token = await other.tokenFor({ id: "unlogged-end-owner-alive" });
+    const proxy = await startOutageProxy(redisUrl!);
+    const owner = await startTestGateway(
+      { REDIS_URL: proxy.url, TURN_LEASE_SECONDS: "3" },
+      { database: other.database },
+    );
+    try {
+      const variables = sendInput("[slow] Tell me a long story.");
+      const { chatId } = variables.input;
+      let deltas = 0;
+      let reached!: () => void;
+      const reachedDeltas = new Promise<void>((resolve) => (reached = resolve));
+      const sender = subscribeWithFetch(owner.url, variables, {
+        token,
+        onEvent: (event) => {
+          if (event.__typename === "TextDelta" && ++deltas === 3) reached();
+        },
+      });
+      await reachedDeltas;
+      // Redis is cut from the owner for longer than a lease, and the turn ends meanwhile.
+      proxy.down();
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      await owner.app.services.turns.stop(chatId, "Stopped by the test.");
+      const sent = (await sender).events;
+      expect(sent.at(-1)).toMatchObject({ __typename: "StreamAborted", reason: "Stopped by the test." });
+      const resume = (afterSeq: number | null) =>
+        subscribeWithFetch(
+          other.url,
+          { chatId, afterSeq },
+          { token, query: RESUME_STREAM, signal: AbortSignal.timeout(30_000) },
+        );
+      const fromStart = resume(null);
+      const fromLast = resume(sent.at(-2)!.seq);
+      // Longer than a lease (3 s) with the readers waiting: the sweep leaves them to the owner.
+      await new Promise((resolve) => setTimeout(resolve, 5_000));
+      proxy.up();
+      expect((await fromStart).events).toEqual(sent);
+      expect((await fromLast).events).toEqual([sent.at(-1)]);
+      // And a reader that comes later replays the same.
+      expect((await resume(null)).events).toEqual(sent);
+    } finally {
+      await owner.close();
+      await proxy.close();
+    }
+  }, 60_000);
+
+  it("a turn Redis never saw, whose owner is gone: a reader waiting from the start gets StreamStarted, then the stored end", async () => {
+    const token = await other.tokenFor({ id: "unlogged-whole-turn" });
+    const proxy = await startOutageProxy(redisUrl!);
+    const owner = await startTestGateway({ REDIS_URL: proxy.url }, { database: other.database });
+    let resumer!: ReturnType<typeof subscribeWithFetch>;
+    let sent: StreamEvent[];
+    try {
+      proxy.down();
+      const variables = sendInput("[slow] Tell me a long story.");
+      const { chatId } = variables.input;
+      let deltas = 0;
+      let reached!: () => void;
+      const reachedDeltas = new Promise<void>((resolve) => (reached = resolve));
+      const sender = subscribeWithFetch(owner.url, variables, {
+        token,
+        onEvent: (event) => {
+          if (event.__typename === "TextDelta" && ++deltas === 3) reached();
+        },
+      });
+      await reachedDeltas;
+      resumer = subscribeWithFetch(
+        other.url,
+        { chatId, afterSeq: null },
+        { token, query: RESUME_STREAM, signal: AbortSignal.timeout(30_000) },
+      );
+      // It reads the turn as running (it waits for its events) before the turn ends.
+      await vi.waitFor(async () => expect(await resumersNow()).toBe(1));
+      await owner.app.services.turns.stop(chatId, "Stopped by the test.");
+      sent = (await sender).events;
+    } finally {
+      await owner.close();
+      await proxy.close();
+    }
+    const { events } = await resumer;
+    expect(events.map((event) => event.__typename)).toEqual(["StreamStarted", "StreamAborted"]);
+    expect(events[0]).toEqual(sent[0]);
+    expect(events[1].seq).toBe(1);
+    expectStoredEnd(events, sent);
   }, 60_000);
 });

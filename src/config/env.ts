@@ -108,6 +108,22 @@ const envSchema = z.object({
   STREAMER_PORT: z.coerce.number().int().nonnegative().max(65_535).optional(),
   NEXTJS_INTERNAL_TOKEN: z.string().min(32).default(DEV_INTERNAL_TOKEN),
   DEFAULT_CHAT_MODEL: z.string().default("chat-model"),
+  // The model ids a client may choose (sendMessage's `model`); "*": any, for a
+  // streamer that checks them itself. The built-in streamer sends an id it does
+  // not know to OpenAI as it is, billed to the operator's key.
+  CHAT_MODELS: z
+    .string()
+    .default("chat-model,chat-model-reasoning")
+    .transform((v, ctx) => {
+      if (v.trim() === "*") return "*" as const;
+      const ids = v
+        .split(",")
+        .map((id) => id.trim())
+        .filter((id) => id !== "");
+      if (ids.length > 0) return ids;
+      ctx.addIssue({ code: "custom", message: "must list at least one model id, or be *" });
+      return z.NEVER;
+    }),
   STREAM_MODE: z.enum(["proxy", "direct"]).default("proxy"),
   UPSTREAM_CONNECT_TIMEOUT_MS: positiveMs(10_000),
   UPSTREAM_FIRST_BYTE_TIMEOUT_MS: positiveMs(30_000),
@@ -173,6 +189,10 @@ const checkedEnvSchema = envSchema
   .refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {
     path: ["GUEST_TOKEN_TTL_SECONDS"],
     message: "must be at most MAX_TOKEN_LIFETIME_SECONDS, or guest tokens would be refused",
+  })
+  .refine((env) => env.CHAT_MODELS === "*" || env.CHAT_MODELS.includes(env.DEFAULT_CHAT_MODEL), {
+    path: ["DEFAULT_CHAT_MODEL"],
+    message: "must be one of CHAT_MODELS",
   })
   .refine((env) => (env.WORKERS ?? 1) === 1 || (env.DATABASE_URL && env.REDIS_URL), {
     path: ["WORKERS"],

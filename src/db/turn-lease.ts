@@ -2,7 +2,13 @@ import type { Sql } from "./client.ts";
 
 // The owner lease on a running turn's Stream row, timed by the database's clock
 // so instances with skewed clocks agree on who has lapsed.
-const NOW = `(clock_timestamp() AT TIME ZONE 'UTC')`;
+export const NOW = `(clock_timestamp() AT TIME ZONE 'UTC')`;
+
+/** The user message of the turn whose Stream row is `s`: the chat's last user message up to its assistant message. */
+export const TURN_USER_MESSAGE = `(SELECT u.id FROM "Message" u
+         WHERE u."chatId" = s."chatId" AND u.role = 'user'
+           AND u."createdAt" <= COALESCE((SELECT a."createdAt" FROM "Message" a WHERE a.id = s."assistantMessageId"), 'infinity')
+         ORDER BY u."createdAt" DESC, u.id DESC LIMIT 1)`;
 
 /** A stop asked for on another instance (see `requestStops`), read back by the turn's owner. */
 export interface StopRequest {
@@ -12,17 +18,21 @@ export interface StopRequest {
 
 /**
  * Renews the lease of the turns this instance runs, in one statement, and
- * returns the stops asked for them since (`requestStops`).
+ * returns the stops asked for them since (`requestStops`). `relaying`: ended
+ * turns whose end this instance still holds for the shared log (Redis did not
+ * take it): their heartbeat tells other instances not to write an end of their
+ * own (settle-reads.ts).
  */
-export async function renewLeases(sql: Sql, streamIds: string[]): Promise<StopRequest[]> {
-  if (streamIds.length === 0) return [];
+export async function renewLeases(sql: Sql, streamIds: string[], relaying: string[] = []): Promise<StopRequest[]> {
+  if (streamIds.length === 0 && relaying.length === 0) return [];
   return sql.query<StopRequest>(
     `WITH renewed AS (
-       UPDATE "Stream" SET "heartbeatAt" = ${NOW} WHERE id = ANY($1::uuid[]) AND status = 'active'
-       RETURNING id, "stopRequested"
+       UPDATE "Stream" SET "heartbeatAt" = ${NOW}
+        WHERE (id = ANY($1::uuid[]) AND status = 'active') OR id = ANY($2::uuid[])
+       RETURNING id, status, "stopRequested"
      )
-     SELECT id, "stopRequested" AS reason FROM renewed WHERE "stopRequested" IS NOT NULL`,
-    [streamIds],
+     SELECT id, "stopRequested" AS reason FROM renewed WHERE "stopRequested" IS NOT NULL AND status = 'active'`,
+    [streamIds, relaying],
   );
 }
 
@@ -80,10 +90,7 @@ export async function claimLapsedTurns(
      UPDATE "Stream" s SET "ownerId" = $1, "heartbeatAt" = ${NOW}
        FROM lapsed WHERE s.id = lapsed.id
      RETURNING s.id, s."chatId", s."assistantMessageId", s."createdAt",
-       (SELECT u.id FROM "Message" u
-         WHERE u."chatId" = s."chatId" AND u.role = 'user'
-           AND u."createdAt" <= COALESCE((SELECT a."createdAt" FROM "Message" a WHERE a.id = s."assistantMessageId"), 'infinity')
-         ORDER BY u."createdAt" DESC, u.id DESC LIMIT 1) AS "userMessageId",
+       ${TURN_USER_MESSAGE} AS "userMessageId",
        (SELECT c."userId" FROM "Chat" c WHERE c.id = s."chatId") AS "userId",
        (SELECT m.parts FROM "Message" m WHERE m.id = s."assistantMessageId" AND m.status = 'streaming') AS checkpoint,
        EXISTS (SELECT 1 FROM "Message" m WHERE m.id = s."assistantMessageId") AS "answerExists"`,

@@ -1,5 +1,6 @@
 import type { Chat, Message, MessageStatus, StreamStatus, Visibility } from "../generated/prisma/client.ts";
 import type { Sql } from "./client.ts";
+import { NOW, TURN_USER_MESSAGE } from "./turn-lease.ts";
 
 // The turn's own queries, in SQL on the driver: they sit on the first-delta
 // path, where Prisma's per-query cost would dominate (BENCHMARKS.md, "What was tried").
@@ -172,19 +173,26 @@ export async function checkpointParts(sql: Sql, rows: { id: string; parts: unkno
 export interface EndedTurn {
   id: string;
   status: Exclude<StreamStatus, "active">;
+  chatId: string;
+  assistantMessageId: string | null;
+  userMessageId: string | null;
   message: Message | null;
   usage: unknown;
+  /** Its owner renewed its heartbeat within the lease: it still holds the turn's end for the log (renewLeases). */
+  relaying: boolean;
 }
 
-/** Of the turns `ids`, those whose Stream row is no longer active. */
-export async function endedTurns(sql: Sql, ids: string[]): Promise<EndedTurn[]> {
+/** Of the turns `ids`, those whose Stream row is no longer active; `leaseSeconds` judges `relaying`. */
+export async function endedTurns(sql: Sql, ids: string[], leaseSeconds: number): Promise<EndedTurn[]> {
   if (ids.length === 0) return [];
   const rows = await sql.query<Omit<EndedTurn, "message"> & { message: JsonRow<Message> | null }>(
-    `SELECT s.id, s.status, c."lastContext" AS usage,
+    `SELECT s.id, s.status, s."chatId", s."assistantMessageId", ${TURN_USER_MESSAGE} AS "userMessageId",
+            c."lastContext" AS usage,
+            COALESCE(s."heartbeatAt" > ${NOW} - $2::float8 * interval '1 second', false) AS relaying,
             (SELECT row_to_json(m) FROM (SELECT ${MESSAGE} FROM "Message" WHERE id = s."assistantMessageId") m) AS message
        FROM "Stream" s JOIN "Chat" c ON c.id = s."chatId"
       WHERE s.id = ANY($1::uuid[]) AND s.status <> 'active'`,
-    [ids],
+    [ids, leaseSeconds],
   );
   return rows.map((row) => ({ ...row, message: row.message && withDate(row.message) }));
 }

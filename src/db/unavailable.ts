@@ -54,8 +54,21 @@ function isUnavailableCode(code: string): boolean {
   return UNAVAILABLE_CODES.has(code) || code.startsWith("08");
 }
 
+// The driver adapter's kinds of error (@prisma/driver-adapter-utils) that mean the server is not answering.
+const UNAVAILABLE_KINDS = new Set(["DatabaseNotReachable", "ConnectionClosed", "SocketTimeout", "TooManyConnections"]);
+
 function rawQueryUnavailable(meta: unknown): boolean {
-  const { code, message } = (meta ?? {}) as { code?: unknown; message?: unknown };
+  const { code, message, driverAdapterError } = (meta ?? {}) as {
+    code?: unknown;
+    message?: unknown;
+    driverAdapterError?: { cause?: { kind?: unknown; code?: unknown; message?: unknown } };
+  };
+  // Through the driver adapter (Prisma 6), a socket error arrives as a `kind`, a server's error as `postgres` with its code.
+  const cause = driverAdapterError?.cause;
+  if (cause) {
+    if (typeof cause.kind === "string" && UNAVAILABLE_KINDS.has(cause.kind)) return true;
+    if (cause.kind === "postgres") return rawQueryUnavailable({ code: cause.code, message: cause.message });
+  }
   if (typeof code === "string" && isUnavailableCode(code)) return true;
   if (typeof message !== "string") return false;
   return (

@@ -1,5 +1,6 @@
 import type { UIMessage } from "ai";
 import { z } from "zod";
+import type { Env } from "../config/env.ts";
 import type { MessageLimits } from "../config/limits.ts";
 import { prepareTurn } from "../turn/prepare.ts";
 import { builder } from "./builder.ts";
@@ -39,7 +40,10 @@ const SendMessageInput = builder.inputType("SendMessageInput", {
   fields: (t) => ({
     chatId: t.id({ required: true, description: "An unknown id creates the chat." }),
     message: t.field({ type: UserMessageInput, required: true }),
-    model: t.string({ description: "selectedChatModel; default configured." }),
+    model: t.string({
+      description:
+        "selectedChatModel: one of the configured ids (CHAT_MODELS; by default chat-model and chat-model-reasoning); default DEFAULT_CHAT_MODEL.",
+    }),
     visibility: t.field({ type: VisibilityEnum, description: "For a new chat; default PRIVATE." }),
   }),
 });
@@ -77,11 +81,18 @@ const inputSchemas = new WeakMap<MessageLimits, ReturnType<typeof sendMessageInp
 
 type SendMessageArgs = z.infer<ReturnType<typeof sendMessageInputOf>>;
 
-function checkedInput(input: typeof SendMessageInput.$inferInput, limits: MessageLimits): SendMessageArgs {
-  let schema = inputSchemas.get(limits);
-  if (!schema) inputSchemas.set(limits, (schema = sendMessageInputOf(limits)));
+function checkedInput(
+  input: typeof SendMessageInput.$inferInput,
+  env: MessageLimits & Pick<Env, "CHAT_MODELS">,
+): SendMessageArgs {
+  let schema = inputSchemas.get(env);
+  if (!schema) inputSchemas.set(env, (schema = sendMessageInputOf(env)));
   const result = schema.safeParse(input);
   if (!result.success) throw invalidInput(result.error.issues, ["input"]);
+  const { model } = result.data;
+  if (model != null && env.CHAT_MODELS !== "*" && !env.CHAT_MODELS.includes(model)) {
+    throw invalidInput([{ message: `must be one of ${env.CHAT_MODELS.join(", ")}`, path: ["model"] }], ["input"]);
+  }
   return result.data;
 }
 

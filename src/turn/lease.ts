@@ -77,7 +77,8 @@ export class TurnLeases {
 
   private async tick(): Promise<void> {
     try {
-      for (const request of await renewLeases(this.db.sql, this.running())) this.onStop(request);
+      const relaying = this.turnLog.relaying?.() ?? [];
+      for (const request of await renewLeases(this.db.sql, this.running(), relaying)) this.onStop(request);
     } catch (error) {
       this.failing = true;
       log.warn("turn leases could not be renewed", { error });
@@ -85,7 +86,7 @@ export class TurnLeases {
     const settled = !this.failing && Date.now() - this.answeredAgainAt >= this.leaseSeconds * 1000;
     // Until then the sweep only finds out whether the database answers: no lease lapses.
     await this.sweep(settled ? this.leaseSeconds : NO_LEASE_LAPSES);
-    await settleQuietReads(this.db, this.turnLog, this.leaseSeconds * 1000).catch((error: unknown) =>
+    await settleQuietReads(this.db, this.turnLog, this.leaseSeconds).catch((error: unknown) =>
       log.warn("the reads of ended turns could not be settled; the next sweep tries again", { error }),
     );
   }

@@ -42,6 +42,11 @@ export class UnwrittenTerminals {
     this.soon(RETRY_MS);
   }
 
+  /** The turns whose terminal entry waits to be written again. */
+  streamIds(): string[] {
+    return [...this.entries.keys()];
+  }
+
   /** Whether the turn's terminal entry waits to be written again. */
   holds(streamId: string): boolean {
     return this.entries.has(streamId);

@@ -145,6 +145,10 @@ export class RedisTurnLog implements TurnLog {
     yield* this.followers.read(turnKey(streamId), cursor, { signal, running });
   }
 
+  relaying(): string[] {
+    return this.unwrittenTerminals.streamIds();
+  }
+
   quietReads(quietMs: number): string[] {
     return this.followers.quietKeys(quietMs).flatMap((key) => streamIdOfKey(key) ?? []);
   }

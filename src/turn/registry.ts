@@ -9,7 +9,7 @@ import { OverloadGuard, type OverloadLimits } from "./overload.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { stopElsewhere } from "./remote-stop.ts";
 import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
-import { storedEnd } from "./settle-reads.ts";
+import { RELAYING, storedEnd } from "./settle-reads.ts";
 import { isTerminal, type TurnEvent, type TurnLog } from "./turn-log.ts";
 import { TurnRun, type TurnSettings } from "./turn-run.ts";
 import { UnsavedTurns } from "./unsaved-turns.ts";
@@ -39,6 +39,7 @@ export class TurnRegistry {
   private readonly turnLog: TurnLog;
   private readonly settings: TurnSettings;
   private readonly leases: TurnLeases;
+  private readonly leaseSeconds: number;
   private readonly unsaved: UnsavedTurns;
   private readonly running = new Map<string, Set<TurnRun>>();
   /** How many turns run here: counted, as admission asks for every new turn. */
@@ -62,6 +63,7 @@ export class TurnRegistry {
     this.turnLog = turnLog;
     this.settings = settings;
     this.unsaved = new UnsavedTurns(db, { retentionMs: unsavedRetentionMs });
+    this.leaseSeconds = leaseSeconds;
     this.leases = new TurnLeases(db, turnLog, {
       ownerId: this.instanceId,
       leaseSeconds,
@@ -113,10 +115,12 @@ export class TurnRegistry {
       if (isTerminal(event)) return;
       held = event.seq;
     }
-    // An ended turn whose log lacks its end: the end the database stored.
+    // An ended turn whose log lacks its end: the end the database stored, unless its
+    // owner still holds the rest for the log (Redis missed it): then the read waits for it.
     if (!running && !signal?.aborted) {
-      const end = await storedEnd(this.db, this.turnLog, streamId, held);
-      if (end) yield end;
+      const end = await storedEnd(this.db, this.turnLog, streamId, held, this.leaseSeconds);
+      if (end === RELAYING) yield* this.resume(streamId, held, true, signal);
+      else if (end) yield end;
     }
   }
 

@@ -13,20 +13,29 @@ export const END_NOT_LOGGED = "This turn ended while its end could not be relaye
  * ended it while the shared log (Redis) could not take its terminal event,
  * then stopped before Redis came back, leaves its resumers on other
  * instances waiting for an end no one will write. For the turns read here
- * with nothing new for `quietMs` whose Stream row is no longer active, the
+ * with nothing new for a lease whose Stream row is no longer active and
+ * whose owner no longer renews it (while it does, it holds the events Redis
+ * missed and their end, and writes them once Redis takes them), the
  * terminal event is written from what the database stored (once the log
  * holds its end, any later writer's copy is never read).
  */
-export async function settleQuietReads(db: Database, turnLog: TurnLog, quietMs: number): Promise<void> {
-  const quiet = turnLog.quietReads?.(quietMs).slice(0, MAX_PER_SWEEP) ?? [];
+export async function settleQuietReads(db: Database, turnLog: TurnLog, leaseSeconds: number): Promise<void> {
+  const quiet = turnLog.quietReads?.(leaseSeconds * 1000).slice(0, MAX_PER_SWEEP) ?? [];
   if (quiet.length === 0) return;
-  for (const turn of await endedTurns(db.sql, quiet)) {
+  for (const turn of await endedTurns(db.sql, quiet, leaseSeconds)) {
+    if (turn.relaying) continue;
     const logged = await turnLog.recover(turn.id);
     if (logged?.ended) continue;
-    await turnLog.appendTerminal(turn.id, storedTerminal(turn, (logged?.lastSeq ?? -1) + 1));
+    // The log holds nothing of it: a reader from the start still gets StreamStarted first.
+    const started = logged ? undefined : startedOf(turn);
+    const seq = started ? 1 : (logged?.lastSeq ?? -1) + 1;
+    await turnLog.appendTerminal(turn.id, storedTerminal(turn, seq), started);
     log.warn("ended the reads of a turn whose end was never logged", { streamId: turn.id, status: turn.status });
   }
 }
+
+/** What `storedEnd` answers while the turn's owner still holds its end for the log: read on, and wait for it. */
+export const RELAYING = "relaying";
 
 /**
  * The end of a read of an ended turn that found no terminal event in the log
@@ -40,15 +49,29 @@ export async function storedEnd(
   turnLog: TurnLog,
   streamId: string,
   held: number,
-): Promise<TurnEvent | null> {
+  leaseSeconds: number,
+): Promise<TurnEvent | typeof RELAYING | null> {
   const logged = await turnLog.recover(streamId);
   if (!logged || logged.ended) return null;
-  const [turn] = await endedTurns(db.sql, [streamId]);
+  const [turn] = await endedTurns(db.sql, [streamId], leaseSeconds);
   if (!turn) return null;
+  if (turn.relaying) return RELAYING;
   const terminal = storedTerminal(turn, logged.lastSeq + 1);
   await turnLog.appendTerminal(streamId, terminal);
   log.warn("ended a read of a turn whose end was never logged", { streamId, status: turn.status });
   return terminal.seq > held ? terminal : { ...terminal, seq: held + 1 };
+}
+
+function startedOf(turn: EndedTurn): TurnEvent | undefined {
+  if (!turn.userMessageId || !turn.assistantMessageId) return undefined;
+  return {
+    __typename: "StreamStarted",
+    seq: 0,
+    streamId: turn.id,
+    chatId: turn.chatId,
+    userMessageId: turn.userMessageId,
+    assistantMessageId: turn.assistantMessageId,
+  };
 }
 
 /** The terminal event of an ended turn, from what the database holds of it. */

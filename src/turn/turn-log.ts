@@ -35,6 +35,13 @@ export interface TurnLog {
    * the log could not take its end; see settle-reads.ts).
    */
   quietReads?(quietMs: number): string[];
+  /**
+   * Ended turns whose end this instance holds for a shared log that did not
+   * take it yet (it writes it once the log answers): their owner lease is
+   * renewed meanwhile, so other instances wait for it rather than end their
+   * reads from the database (settle-reads.ts).
+   */
+  relaying?(): string[];
   /** What a recovering instance needs; null when the log holds nothing of the turn. */
   recover(streamId: string): Promise<LoggedTurn | null>;
   /**
