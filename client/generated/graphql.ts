@@ -39,7 +39,7 @@ export type SendMessageInput = {
   /** An unknown id creates the chat. */
   chatId: string;
   message: UserMessageInput;
-  /** selectedChatModel; default configured. */
+  /** selectedChatModel: one of the configured ids (CHAT_MODELS; by default chat-model and chat-model-reasoning); default DEFAULT_CHAT_MODEL. */
   model?: string | null | undefined;
   /** For a new chat; default PRIVATE. */
   visibility?: Visibility | null | undefined;
