@@ -102,6 +102,7 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         eventLoopDelayMs: env.OVERLOAD_EVENT_LOOP_DELAY_MS,
         instanceSlots: workerInstanceSlots(),
       },
+      maxRunningTurnsPerUser: env.MAX_RUNNING_TURNS_PER_USER,
     }),
     guestSessions: createGuestSessionLimiter(env.GUEST_SESSIONS_PER_HOUR, env.REDIS_URL),
     publicReaders: new PublicReaders(db),

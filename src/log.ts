@@ -22,13 +22,24 @@ function write(level: Exclude<LogLevel, "silent">, msg: string, fields?: Record<
 
 let secrets: string[] = [];
 
+// Shorter values would take ordinary words and keys out of every line.
+const MIN_SECRET_LENGTH = 4;
+
 /**
  * Values never written to the log, wherever they turn up (a streamer's error
  * text that echoes its API key, a URL with its password): the process's own
- * secrets, from its configuration.
+ * secrets, from its configuration. A line is JSON, where a secret holding `"`
+ * or `\` is escaped, and a URL, where it is percent-encoded: each form is redacted.
  */
 export function redactInLogs(values: readonly (string | undefined)[]): void {
-  secrets = [...new Set([...secrets, ...values.filter((v): v is string => typeof v === "string" && v.length >= 8)])];
+  const forms = values
+    .filter((v): v is string => typeof v === "string" && v.length >= MIN_SECRET_LENGTH)
+    .flatMap((secret) => [
+      JSON.stringify(secret).slice(1, -1),
+      JSON.stringify(encodeURIComponent(secret)).slice(1, -1),
+    ]);
+  // Longest first, so a secret holding another is redacted whole.
+  secrets = [...new Set([...secrets, ...forms])].sort((a, b) => b.length - a.length);
 }
 
 /** Yoga's logger, writing through this one (JSON lines, LOG_LEVEL, redaction). */

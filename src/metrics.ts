@@ -68,6 +68,12 @@ new Gauge({
 
 const redisErrors = new Counter({ name: `${PREFIX}redis_errors_total`, help: "Redis connection errors.", registers });
 
+const refusedBusyUser = new Counter({
+  name: `${PREFIX}refused_user_running_turns_total`,
+  help: "New turns refused with rate_limit:chat because their user had MAX_RUNNING_TURNS_PER_USER running.",
+  registers,
+});
+
 const refusedForOverload = new Counter({
   name: `${PREFIX}refused_for_overload_total`,
   help: "New turns refused with offline:chat because the instance was overloaded, by reason.",
@@ -115,6 +121,7 @@ export const metrics = {
   unsavedAnswers: (count: number) => unsavedAnswers.set(count),
   redisError: () => redisErrors.inc(),
   refusedForOverload: (reason: "running_turns" | "event_loop_delay") => refusedForOverload.inc({ reason }),
+  refusedBusyUser: () => refusedBusyUser.inc(),
   resumerStarted: () => resumers.inc(),
   resumerEnded: () => resumers.dec(),
 };

@@ -57,3 +57,21 @@ test("Yoga's messages are JSON lines at their level, an error with its name and 
   });
   expect(error).toMatchObject({ level: "error", msg: "boom", error: { name: "Error", message: "boom" } });
 });
+
+test("a secret holding a quote or a backslash, a short one, and one percent-encoded in a URL are redacted too", () => {
+  const password = 'abc"def\\ghi';
+  const env = parseEnv({
+    DATABASE_URL: `postgresql://gw:${encodeURIComponent(password)}@db.example:5432/app`,
+    REDIS_URL: "redis://:s3cr@cache.example:6379",
+  });
+  redactInLogs(secretsOf(env));
+  const lines = captured(() => {
+    log.warn("streamer reported an error", { errorText: `bad key ${password}-x` });
+    log.error("connect failed", { url: env.DATABASE_URL, detail: "auth s3cr failed" });
+  });
+  const text = lines.join("");
+  expect(text).not.toContain(JSON.stringify(password).slice(1, -1));
+  expect(text).not.toContain(encodeURIComponent(password));
+  expect(text).not.toContain("s3cr");
+  expect(JSON.parse(lines[0]!).errorText).toBe("bad key [redacted]-x");
+});

@@ -174,6 +174,8 @@ const envSchema = z.object({
   METRICS_TOKEN: optionalString,
   // Turns running or being prepared at once on one instance; 0: no limit.
   MAX_RUNNING_TURNS: int(1_000),
+  // Of those, one user's at most (in one process); 0: no limit.
+  MAX_RUNNING_TURNS_PER_USER: int(5),
   // p99 event-loop delay (over 1 s) past which new turns are refused; 0: not
   // measured. Unset: 200 in production, 0 in development (a loaded laptop or
   // test machine stalls its loop without being a server under load).

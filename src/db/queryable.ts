@@ -1,6 +1,6 @@
 import { tracingChannel } from "node:diagnostics_channel";
 import type { Prisma, PrismaClient } from "../generated/prisma/client.ts";
-import { ChatSDKError, isChatSDKError } from "../errors.ts";
+import { ChatSDKError, codeOf, isChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
 import { goneMeanwhile, isGoneMeanwhile } from "./gone-meanwhile.ts";
 import { databaseUnavailable, isDatabaseUnavailable } from "./unavailable.ts";
@@ -28,9 +28,22 @@ export async function dbCall<T>(name: string, run: () => Promise<T>): Promise<T>
       log.info("a write found its chat or message deleted meanwhile", { query: name, error });
       throw goneMeanwhile();
     }
-    log.error("database query failed", { query: name, error });
+    if (isUniqueViolation(error)) {
+      // Ids are the clients' own: two requests racing to create one is the clients' doing, not an
+      // incident (the callers that create by id answer it as "id cannot be used").
+      log.info("a write lost a race for an id to a concurrent one", { query: name, error: String(error) });
+    } else log.error("database query failed", { query: name, error });
     throw new ChatSDKError("bad_request:database");
   }
+}
+
+/** Prisma's unique-constraint failure, or PostgreSQL's (23505) through the driver. */
+function isUniqueViolation(error: unknown): boolean {
+  for (let e = error, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    const code = codeOf(e);
+    if (code === "P2002" || code === "23505") return true;
+  }
+  return false;
 }
 
 /** Published around the turn's statements on the driver, for diagnostics (the benchmark's stage trace). */

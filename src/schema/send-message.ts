@@ -127,7 +127,7 @@ function userMessageOf(input: SendMessageArgs, limits: MessageLimits): UIMessage
 async function sendMessage(input: SendMessageArgs, ctx: Context): Promise<AsyncGenerator<StreamEventShape>> {
   const user = currentUser(ctx);
   // Refused (draining, overloaded) before anything is stored or charged.
-  const run = await ctx.services.turns.admit(() => {
+  const run = await ctx.services.turns.admit(user.id, () => {
     const preparing = prepareTurn(ctx.db, ctx.env, user, {
       chatId: input.chatId,
       message: userMessageOf(input, ctx.env),

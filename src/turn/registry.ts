@@ -6,6 +6,7 @@ import { drainingRefusal, drainRuns, type DrainOptions, type DrainReport } from 
 import { TurnLeases } from "./lease.ts";
 import { metrics } from "../metrics.ts";
 import { OverloadGuard, type OverloadLimits } from "./overload.ts";
+import { UserTurns } from "./user-turns.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { stopElsewhere } from "./remote-stop.ts";
 import { createRedisStopBus, type StopBus } from "./stop-bus.ts";
@@ -23,6 +24,8 @@ export interface TurnRegistryOptions {
   unsavedRetentionMs: number;
   /** See OverloadGuard; no limits when absent. */
   overload?: OverloadLimits;
+  /** See UserTurns; no limit when absent or 0. */
+  maxRunningTurnsPerUser?: number;
 }
 
 /**
@@ -46,18 +49,20 @@ export class TurnRegistry {
   private runningTurns = 0;
   private bus: StopBus | null = null;
   private readonly overload: OverloadGuard;
+  private readonly userTurns: UserTurns;
   /** Turns admitted and still being prepared (stored, charged): they count toward the limit. */
   private preparing = 0;
 
   constructor(
     db: Database,
     source: ChunkSource,
-    { turnLog, settings, leaseSeconds, unsavedRetentionMs, overload }: TurnRegistryOptions,
+    { turnLog, settings, leaseSeconds, unsavedRetentionMs, overload, maxRunningTurnsPerUser = 0 }: TurnRegistryOptions,
   ) {
     this.overload = new OverloadGuard(
       overload ?? { maxRunningTurns: 0, eventLoopDelayMs: 0 },
       () => this.runningTurns + this.preparing,
     );
+    this.userTurns = new UserTurns(maxRunningTurnsPerUser);
     this.db = db;
     this.source = source;
     this.turnLog = turnLog;
@@ -176,22 +181,27 @@ export class TurnRegistry {
    * Admits a new turn, refusing it first when draining or overloaded (before
    * `prepare` stores or charges anything), then starts what `prepare` made.
    */
-  async admit(prepare: () => Promise<PreparedTurn>): Promise<TurnRun> {
+  async admit(userId: string, prepare: () => Promise<PreparedTurn>): Promise<TurnRun> {
     this.refuseIfDraining();
+    const leave = this.userTurns.enter(userId);
     // Counted before it is judged: turns admitted at once see each other, also while a worker asks its primary.
     this.preparing++;
-    let turn: PreparedTurn;
+    let run: TurnRun;
     try {
       const admitted = this.overload.admit();
       if (admitted instanceof Promise) {
         await admitted;
         this.refuseIfDraining();
       }
-      turn = await prepare();
+      run = this.start(await prepare());
+    } catch (error) {
+      leave();
+      throw error;
     } finally {
       this.preparing--;
     }
-    return this.start(turn);
+    void run.finished.finally(leave);
+    return run;
   }
 
   /** The stream ids of the turns running here (what a shutdown cut off, when it logs that). */
