@@ -174,7 +174,9 @@ describe("refusals never reach the streamer", () => {
       const refused = await subscribeWithFetch(gateway.url, withParts([{ text: "hi" }], { model: "gpt-4.5-preview" }), {
         token,
       });
-      expect(refused.results[0].errors?.[0]?.message).toBe("input.model: must be one of chat-model, chat-model-reasoning");
+      expect(refused.results[0].errors?.[0]?.message).toBe(
+        "input.model: must be one of chat-model, chat-model-reasoning",
+      );
       fake.handle(respond(textTurn("Fine.")));
       const { events } = await subscribeWithFetch(
         gateway.url,
