@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { createServer, type Server, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { clientAddress } from "../src/auth/client-address.ts";
+import { addressLimitKey, clientAddress } from "../src/auth/client-address.ts";
 import { createGuestSessionLimiter, createMemoryGuestSessionLimiter } from "../src/auth/guest-limit.ts";
 import { createRedisGuestSessionLimiter } from "../src/auth/guest-limit-redis.ts";
 import { parseEnv } from "../src/config/env.ts";
@@ -53,6 +53,16 @@ describe("behind one trusted proxy (TRUST_PROXY=true)", () => {
     expectError(await signIn(gateway, `10.9.9.7, ${client}`), "rate_limit:chat");
     // Another client behind the same proxy is not.
     expectOk(await signIn(gateway, `10.9.9.7, ${freshAddress()}`));
+  });
+
+  test("an IPv6 client is counted by its /64: a new address of the same /64 for each sign-in is still limited", async () => {
+    // A documentation prefix (RFC 3849) of its own per run.
+    const prefix = `2001:db8:${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}`;
+    expectOk(await signIn(gateway, `${prefix}::1`));
+    expectOk(await signIn(gateway, `${prefix}:0:0:0:2`));
+    expectError(await signIn(gateway, `${prefix}:ffff:1234:5678:9abc`), "rate_limit:chat");
+    // Another /64 is another client.
+    expectOk(await signIn(gateway, `2001:db8:${randomInt(65536).toString(16)}:${randomInt(65536).toString(16)}::1`));
   });
 });
 
@@ -163,4 +173,16 @@ describe("the client address", () => {
     // No header: the socket's.
     expect(clientAddress(request(), "10.0.0.3", 1)).toBe("10.0.0.3");
   });
+});
+
+test("the address one client holds: IPv4 as it is, IPv4 mapped into IPv6 as IPv4, IPv6 by its /64", () => {
+  expect(addressLimitKey("198.51.100.7")).toBe("198.51.100.7");
+  expect(addressLimitKey("::ffff:198.51.100.7")).toBe("198.51.100.7");
+  expect(addressLimitKey("2001:db8:1:2:3:4:5:6")).toBe("2001:db8:1:2::/64");
+  expect(addressLimitKey("2001:0DB8:0001:0002::9")).toBe("2001:db8:1:2::/64");
+  expect(addressLimitKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+  expect(addressLimitKey("[2001:db8:1:2::1]")).toBe("2001:db8:1:2::/64");
+  expect(addressLimitKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
+  expect(addressLimitKey("::1")).toBe("0:0:0:0::/64");
+  expect(addressLimitKey("unknown")).toBe("unknown");
 });

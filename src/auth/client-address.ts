@@ -1,3 +1,5 @@
+import { isIPv4, isIPv6 } from "node:net";
+
 /**
  * The caller's address for per-client limits. Behind `trustedHops` proxies,
  * each appending the address it saw to X-Forwarded-For, the client's is the
@@ -15,4 +17,34 @@ export function clientAddress(request: Request, socketAddress: string | undefine
     if (hops.length > 0) return hops[Math.max(0, hops.length - trustedHops)];
   }
   return socketAddress || "unknown";
+}
+
+/**
+ * The part of an address one client holds, for counting what it may do: an
+ * IPv6 client usually holds a whole /64 (any of its 2^64 addresses is one it
+ * may use), so IPv6 addresses count by their first 64 bits; IPv4, and IPv4
+ * mapped into IPv6 (`::ffff:1.2.3.4`), by the address.
+ */
+export function addressLimitKey(address: string): string {
+  const plain = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  if (isIPv4(plain)) return plain;
+  if (!isIPv6(plain)) return address;
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(plain);
+  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
+  return `${ipv6Groups(plain).slice(0, 4).join(":")}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address, in lower-case hex without leading zeros. */
+function ipv6Groups(address: string): string[] {
+  // A trailing dotted IPv4 (::ffff:1.2.3.4 and its kind) is two groups.
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  const text = dotted
+    ? address.slice(0, dotted.index) +
+      [((+dotted[1]! << 8) | +dotted[2]!).toString(16), ((+dotted[3]! << 8) | +dotted[4]!).toString(16)].join(":")
+    : address;
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, null];
+  const left = head ? head.split(":") : [];
+  const right = tail ? tail.split(":") : [];
+  const groups = tail === null ? left : [...left, ...Array(8 - left.length - right.length).fill("0"), ...right];
+  return groups.map((group) => Number.parseInt(group, 16).toString(16));
 }

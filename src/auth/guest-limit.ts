@@ -1,3 +1,4 @@
+import { addressLimitKey } from "./client-address.ts";
 import { createRedisGuestSessionLimiter } from "./guest-limit-redis.ts";
 
 const WINDOW_MS = 60 * 60 * 1000;
@@ -20,9 +21,11 @@ export interface GuestSessionLimiter {
 export function createGuestSessionLimiter(perHour: number, redisUrl?: string): GuestSessionLimiter {
   if (perHour === 0) return { take: async () => true, ready: async () => {}, close: async () => {} };
   const memory = createMemoryGuestSessionLimiter(perHour);
-  if (redisUrl)
-    return createRedisGuestSessionLimiter({ url: redisUrl, perHour, windowMs: WINDOW_MS, fallback: memory });
-  return { take: async (address) => memory.take(address), ready: async () => {}, close: async () => {} };
+  const limiter: GuestSessionLimiter = redisUrl
+    ? createRedisGuestSessionLimiter({ url: redisUrl, perHour, windowMs: WINDOW_MS, fallback: memory })
+    : { take: async (address) => memory.take(address), ready: async () => {}, close: async () => {} };
+  // Counted by what one client holds: an IPv6 client's whole /64.
+  return { ...limiter, take: (address) => limiter.take(addressLimitKey(address)) };
 }
 
 /** The sliding-hour count of one instance (and the Redis limiter's fallback). */
