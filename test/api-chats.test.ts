@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { encodeCursor } from "../src/db/cursor.ts";
 import { useTestGateway } from "./support/gateway.ts";
+import { sendInput, subscribeWithFetch } from "./support/sse.ts";
 import {
   CREATE_CHAT,
   expectError,
@@ -351,5 +352,23 @@ describe("updateChatVisibility and deleteChat", () => {
     expect(await prisma().vote.count()).toBe(0);
     expect(expectOk(await gateway.gql(CHATS, {}, me.token)).chats.edges.map((e: any) => e.node.id)).toEqual([kept.id]);
     expectError(await gateway.gql(DELETE, { id: chat.id }, me.token), "not_found:chat");
+  });
+
+  test("a deleted chat's id is never taken again, by anyone: a link to it cannot show another chat", async () => {
+    const alice = await signedIn();
+    const mallory = await signedIn();
+    const chat = await insertChat(prisma(), { userId: alice.id, visibility: "public" });
+    expectOk(await gateway.gql(`mutation($id: ID!) { deleteChat(id: $id) }`, { id: chat.id }, alice.token));
+    for (const who of [mallory, alice]) {
+      const created = await gateway.gql(CREATE_CHAT, { input: { id: chat.id, visibility: "PUBLIC" } }, who.token);
+      expectError(created, "bad_request:api");
+      expect(created.errors![0].message).toBe(`Chat id ${chat.id} cannot be used; send a new UUID.`);
+      const variables = sendInput("Alice's chat, official", { chatId: chat.id });
+      const sent = await subscribeWithFetch(gateway.url, variables, { token: who.token });
+      expect(sent.events).toEqual([]);
+      expectError(sent.results[0], "bad_request:api");
+      expect(await prisma().message.findUnique({ where: { id: variables.input.message.id } })).toBeNull();
+    }
+    expect(await prisma().chat.findUnique({ where: { id: chat.id } })).toBeNull();
   });
 });

@@ -25,6 +25,11 @@ export interface NewChat {
   visibility: Visibility;
 }
 
+/** Whether `id` was a chat's that is deleted: such an id is never taken again. */
+export async function isDeletedChatId(db: Queryable, id: string): Promise<boolean> {
+  return (await dbCall("isDeletedChatId", () => db.deletedChat.findUnique({ where: { id } }))) !== null;
+}
+
 export function saveChat(db: Queryable, chat: NewChat): Promise<Chat> {
   return dbCall("saveChat", () => db.chat.create({ data: chat }));
 }

@@ -9,7 +9,7 @@ import { NOW, TURN_USER_MESSAGE } from "./turn-lease.ts";
 const MESSAGE = `id, "chatId", "userId", role, parts, attachments, status, "createdAt"`;
 
 export type BeginTurnResult =
-  | { refusal: "quota" | "message-id-taken" | "forbidden" }
+  | { refusal: "quota" | "message-id-taken" | "chat-id-taken" | "forbidden" }
   | {
       refusal: null;
       /** The chat, owned by the user; created by this call when it was new. */

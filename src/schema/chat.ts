@@ -4,6 +4,7 @@ import {
   DEFAULT_CHAT_TITLE,
   deleteChatById,
   getChatById,
+  isDeletedChatId,
   getChatsByUserId,
   saveChat,
   updateChatVisibilityById,
@@ -147,7 +148,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input }, ctx) => {
       const id = input.id ?? randomUUID();
       const taken = () => idNotAvailable("Chat", id);
-      if (await getChatById(ctx.db.prisma, id)) throw taken();
+      if ((await getChatById(ctx.db.prisma, id)) || (await isDeletedChatId(ctx.db.prisma, id))) throw taken();
       try {
         return await saveChat(ctx.db.prisma, {
           id,

@@ -66,7 +66,7 @@ export async function prepareTurn(db: Database, env: Env, user: User, request: T
       throw error;
     }
   });
-  if (begun.refusal !== null) throw refusalError(begun.refusal, request.message.id);
+  if (begun.refusal !== null) throw refusalError(begun.refusal, request);
   return {
     user,
     chat: begun.chat,
@@ -78,9 +78,14 @@ export async function prepareTurn(db: Database, env: Env, user: User, request: T
   };
 }
 
-function refusalError(refusal: "quota" | "message-id-taken" | "forbidden", messageId: string): ChatSDKError {
+function refusalError(
+  refusal: "quota" | "message-id-taken" | "chat-id-taken" | "forbidden",
+  request: { chatId: string; message: { id: string } },
+): ChatSDKError {
   if (refusal === "quota") return new ChatSDKError("rate_limit:chat");
-  if (refusal === "message-id-taken") return messageIdTaken(messageId);
+  if (refusal === "message-id-taken") return messageIdTaken(request.message.id);
+  // The id of a chat deleted once (never taken again: a link to it must not show another chat).
+  if (refusal === "chat-id-taken") return idNotAvailable("Chat", request.chatId);
   return new ChatSDKError("forbidden:chat");
 }
 
