@@ -17,7 +17,6 @@ import { graphiqlOptions } from "./graphiql.ts";
 import { corsPolicy, useVaryOrigin } from "./http/cors.ts";
 import { useContentEncodingRefusal } from "./http/content-encoding.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
-import { useNoWritesOverGet } from "./http/writes-over-get.ts";
 import { maskedError } from "./http/stream-errors.ts";
 import { yogaLogger } from "./log.ts";
 import { UNSAVED_KEEP_MS } from "./turn/unsaved-turns.ts";
@@ -150,7 +149,6 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
         execute: (request, serverContext): Promise<Response> | Response => yoga.fetch(request, serverContext),
       }),
       useCsrfPrevention(),
-      useNoWritesOverGet(),
       useVaryOrigin(),
 
       useKnownClientParams(),

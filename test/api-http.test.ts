@@ -3,7 +3,7 @@ import { request as httpRequest } from "node:http";
 import { describe, expect, test } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
 import { useTestGateway } from "./support/gateway.ts";
-import { RESUME_STREAM, SEND_MESSAGE, sendInput } from "./support/sse.ts";
+import { sendInput } from "./support/sse.ts";
 import { keepAliveResponseHeaders } from "./support/http.ts";
 import { expectError, expectNoInternals, expectOk, insertChat, insertMessage, insertUser } from "./support/fixtures.ts";
 
@@ -413,27 +413,5 @@ describe("body keys and media types clients send", () => {
     expect(json.errors[0].extensions.code).toBe("bad_request:api");
     expect(json.errors[0].message).toMatch(/"text\/plain"/);
     expect(json.errors[0].message).toMatch(/application\/json/);
-  });
-});
-
-describe("writes over GET", () => {
-  test("sendMessage over GET is 405 (it stores a message), nothing stored or charged; resumeStream over GET reads", async () => {
-    const { id, token } = await signedIn();
-    const variables = sendInput("sent by a link");
-    const get = (query: string, vars: object) =>
-      fetch(`${gateway.url}/graphql?${new URLSearchParams({ query, variables: JSON.stringify(vars) })}`, {
-        headers: { accept: "text/event-stream", authorization: `Bearer ${token}` },
-      });
-    const refused = await get(SEND_MESSAGE, variables);
-    expect(refused.status).toBe(405);
-    expect(refused.headers.get("allow")).toBe("POST");
-    expect(await refused.text()).toContain("sendMessage stores a message: send it as a POST.");
-    expect(await prisma().chat.findUnique({ where: { id: variables.input.chatId } })).toBeNull();
-    expect(await prisma().message.count({ where: { userId: id } })).toBe(0);
-
-    const chat = await insertChat(prisma(), { userId: id });
-    const read = await get(RESUME_STREAM, { chatId: chat.id, afterSeq: null });
-    expect(read.status).toBe(200);
-    expect(await read.text()).toContain("event: complete");
   });
 });
