@@ -2,8 +2,8 @@
 // readUIMessageStream (and useChat) folds a turn into the message the gateway
 // stores. Events carry no start/end of a text or reasoning part: a part starts
 // with its first delta and ends at its step's end or the turn's end. Files,
-// reasoning files and source documents have no event: they come with the
-// stored message, and are appended when the turn finishes.
+// reasoning files, source documents and provider-specific parts have no event:
+// they come with the stored message, and are appended when the turn finishes.
 import type { UIMessageChunk } from "ai";
 import type { ChatMessage, StreamEvent, Usage } from "./stream.ts";
 
@@ -151,6 +151,10 @@ function storedOnly(message: ChatMessage | null): Chunk[] {
     if (part.__typename === "FilePart") return [{ type: "file", url: part.url, mediaType: part.mediaType }];
     if (part.__typename === "ReasoningFilePart") {
       return [{ type: "reasoning-file", url: part.url, mediaType: part.mediaType }];
+    }
+    if (part.__typename === "CustomPart") {
+      const metadata = part.providerMetadata == null ? {} : { providerMetadata: part.providerMetadata };
+      return [{ type: "custom", kind: part.kind as `${string}.${string}`, ...metadata } as Chunk];
     }
     if (part.__typename === "SourceDocumentPart") {
       return [

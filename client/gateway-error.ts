@@ -15,6 +15,8 @@ export class GatewayError extends Error {
   readonly network: boolean;
   /** A network failure, or a refusal the gateway marks `retryable` (Redis or the database not answering for a moment). */
   readonly retryable: boolean;
+  /** The first error's `extensions.reason`, where the gateway gives one (e.g. `too_many_running_turns`). */
+  readonly reason: string | undefined;
 
   constructor(errors: readonly GraphQLFormattedError[], status?: number, network = false) {
     const first = errors[0];
@@ -24,6 +26,8 @@ export class GatewayError extends Error {
     this.status = status;
     this.network = network;
     this.retryable = network || first?.extensions?.["retryable"] === true;
+    const reason = first?.extensions?.["reason"];
+    this.reason = typeof reason === "string" ? reason : undefined;
     const code = first?.extensions?.["code"];
     this.code = typeof code === "string" ? code : codeOfStatus(status);
   }

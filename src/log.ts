@@ -15,29 +15,37 @@ function write(level: Exclude<LogLevel, "silent">, msg: string, fields?: Record<
     const e = entry.error;
     entry.error = { name: e.name, message: e.message, stack: e.stack };
   }
-  let line = JSON.stringify(entry);
-  for (const secret of secrets) if (line.includes(secret)) line = line.replaceAll(secret, "[redacted]");
+  const line = secrets.length === 0 ? JSON.stringify(entry) : JSON.stringify(entry, redacting);
   process.stderr.write(`${line}\n`);
 }
 
 let secrets: string[] = [];
 
+/**
+ * JSON.stringify's replacer: each string value with the secrets in it
+ * replaced, before it is escaped into the line, so the line stays JSON and a
+ * short secret cannot take a number, a key or the level out of it.
+ */
+function redacting(key: string, value: unknown): unknown {
+  if (typeof value !== "string" || key === "level" || key === "time") return value;
+  let text = value;
+  for (const secret of secrets) if (text.includes(secret)) text = text.replaceAll(secret, "[redacted]");
+  return text;
+}
+
 // Shorter values would take ordinary words and keys out of every line.
 const MIN_SECRET_LENGTH = 4;
 
 /**
- * Values never written to the log, wherever they turn up (a streamer's error
- * text that echoes its API key, a URL with its password): the process's own
- * secrets, from its configuration. A line is JSON, where a secret holding `"`
- * or `\` is escaped, and a URL, where it is percent-encoded: each form is redacted.
+ * Values never written to the log, wherever they turn up in a string of a
+ * line (a streamer's error text that echoes its API key, a URL with its
+ * password): the process's own secrets, from its configuration, as they are
+ * and percent-encoded (as a URL holds them).
  */
 export function redactInLogs(values: readonly (string | undefined)[]): void {
   const forms = values
     .filter((v): v is string => typeof v === "string" && v.length >= MIN_SECRET_LENGTH)
-    .flatMap((secret) => [
-      JSON.stringify(secret).slice(1, -1),
-      JSON.stringify(encodeURIComponent(secret)).slice(1, -1),
-    ]);
+    .flatMap((secret) => [secret, encodeURIComponent(secret)]);
   // Longest first, so a secret holding another is redacted whole.
   secrets = [...new Set([...secrets, ...forms])].sort((a, b) => b.length - a.length);
 }

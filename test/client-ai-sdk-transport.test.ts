@@ -93,6 +93,7 @@ const RICH_TURN = [
   { type: "data-forecast", id: "f1", data: { celsius: 3 } },
   { type: "data-forecast", id: "f1", data: { celsius: 4 } },
   { type: "data-progress", data: { step: "done" }, transient: true },
+  { type: "custom", kind: "openai.compaction", providerMetadata: { openai: { itemId: "c1" } } },
   { type: "file", url: "data:image/png;base64,iVBORw0KGgo=", mediaType: "image/png" },
   { type: "finish-step" },
   { type: "finish", finishReason: "stop", messageMetadata: USAGE_METADATA },
@@ -123,6 +124,7 @@ describe("GatewayChatTransport with the AI SDK's chat state", () => {
       "text",
       "source-url",
       "data-forecast",
+      "custom",
       "file",
     ]);
     expect(assistant.metadata).toMatchObject({

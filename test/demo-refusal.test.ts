@@ -28,3 +28,13 @@ test("a refusal's other codes keep their words, refused or not", () => {
     );
   }
 });
+
+test("a user with too many answers running is told to wait for one or stop one, not that the day's messages are spent", () => {
+  const words = plainRefusal(
+    { code: "rate_limit:chat", message: "You have 5 answers running at once…", reason: "too_many_running_turns" },
+    { refused: true },
+  );
+  expect(words).toMatch(/Wait for one to finish, or stop one/);
+  expect(words).not.toMatch(/tomorrow/);
+  expect(plainRefusal({ code: "rate_limit:chat", message: "quota" })).toMatch(/tomorrow/);
+});

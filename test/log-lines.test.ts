@@ -75,3 +75,16 @@ test("a secret holding a quote or a backslash, a short one, and one percent-enco
   expect(text).not.toContain("s3cr");
   expect(JSON.parse(lines[0]!).errorText).toBe("bad key [redacted]-x");
 });
+
+test("a short secret is redacted in strings only: numbers, keys and the level stay, and the line stays JSON", () => {
+  redactInLogs(secretsOf(parseEnv({ DATABASE_URL: "postgresql://gw:info@db.example:5432/app" })));
+  redactInLogs(secretsOf(parseEnv({ REDIS_URL: "redis://:1234@cache.example:6379" })));
+  const lines = captured(() => log.info("turn info ended", { durationMs: 123456, note: "pin 1234" }));
+  const entry = JSON.parse(lines[0]!);
+  expect(entry).toMatchObject({
+    level: "info",
+    msg: "turn [redacted] ended",
+    durationMs: 123456,
+    note: "pin [redacted]",
+  });
+});

@@ -202,4 +202,44 @@ describe.skipIf(!redisUrl)("a turn whose end never reached Redis", () => {
     expect(events[1].seq).toBe(1);
     expectStoredEnd(events, sent);
   }, 60_000);
+
+  it("while a write of its end hangs (Redis stalled, not refused) past a lease, a later reader still waits for the owner", async () => {
+    const token = await other.tokenFor({ id: "unlogged-end-stalled" });
+    const proxy = await startOutageProxy(redisUrl!);
+    const owner = await startTestGateway(
+      { REDIS_URL: proxy.url, TURN_LEASE_SECONDS: "3" },
+      { database: other.database },
+    );
+    try {
+      const variables = sendInput("[slow] Tell me a long story.");
+      const { chatId } = variables.input;
+      let deltas = 0;
+      let reached!: () => void;
+      const reachedDeltas = new Promise<void>((resolve) => (reached = resolve));
+      const sender = subscribeWithFetch(owner.url, variables, {
+        token,
+        onEvent: (event) => {
+          if (event.__typename === "TextDelta" && ++deltas === 3) reached();
+        },
+      });
+      await reachedDeltas;
+      proxy.stall();
+      await owner.app.services.turns.stop(chatId, "Stopped by the test.");
+      const sent = (await sender).events;
+      // A reader comes that finds the log without the end (after its 2 s grace) past the lease (3 s),
+      // while the owner's write still hangs (Redis's command timeout is 5 s).
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+      const late = subscribeWithFetch(
+        other.url,
+        { chatId, afterSeq: null },
+        { token, query: RESUME_STREAM, signal: AbortSignal.timeout(30_000) },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 4_000));
+      proxy.up();
+      expect((await late).events).toEqual(sent);
+    } finally {
+      await owner.close();
+      await proxy.close();
+    }
+  }, 60_000);
 });

@@ -93,7 +93,10 @@ function LoadedChat({ chatId, initial }: { chatId: string; initial: UIMessage[] 
       </div>
       {error && (
         <p className="error refusal" data-testid="turn-error" data-code={error.code}>
-          {plainRefusal({ code: error.code ?? "", message: error.message }, { refused: error === refusal })}
+          {plainRefusal(
+            { code: error.code ?? "", message: error.message, reason: error.reason },
+            { refused: error === refusal },
+          )}
         </p>
       )}
       <Composer

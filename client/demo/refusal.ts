@@ -10,7 +10,10 @@ const number = new Intl.NumberFormat("en");
  * `refused`: the gateway turned the message away before its turn began
  * (nothing was stored or charged), as opposed to a turn that failed.
  */
-export function plainRefusal(error: { code: string; message: string }, { refused = false } = {}): string {
+export function plainRefusal(
+  error: { code: string; message: string; reason?: string },
+  { refused = false } = {},
+): string {
   const [type, surface] = error.code.split(":");
   const limit = /at most (\d+) characters/.exec(error.message)?.[1];
   if (type === "bad_request" && limit) {
@@ -20,6 +23,9 @@ export function plainRefusal(error: { code: string; message: string }, { refused
     case "bad_request":
       return "This message could not be sent as it is. Change it and try again.";
     case "rate_limit":
+      if (error.reason === "too_many_running_turns") {
+        return "You have several answers still coming. Wait for one to finish, or stop one, then send this again.";
+      }
       return "You have sent as many messages as you can today. Try again tomorrow, or sign in for more.";
     case "unauthorized":
       return "Your session has ended. Sign in again to go on.";

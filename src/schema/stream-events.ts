@@ -88,7 +88,7 @@ const ToolApprovalRequested = eventType(
 );
 const ToolApprovalResponded = eventType(
   "ToolApprovalResponded",
-  "The approval was answered: by the streamer's own rule, or by the user in an earlier request.",
+  "The approval asked for in this turn was answered by the streamer's own rule (isAutomatic).",
   (t) => ({
     toolCallId: t.exposeString("toolCallId"),
     approvalId: t.exposeID("approvalId"),

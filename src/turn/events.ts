@@ -70,7 +70,7 @@ export type ToolApprovalRequested = {
   /** Asked by the streamer's own rule, which answers it too. */
   isAutomatic: boolean;
 };
-/** Extra event: the approval was answered (automatically, or by the user in an earlier request). */
+/** Extra event: an approval asked for in this turn was answered (by the streamer's own rule). */
 export type ToolApprovalResponded = {
   __typename: "ToolApprovalResponded";
   seq: number;

@@ -146,7 +146,8 @@ export class RedisTurnLog implements TurnLog {
   }
 
   relaying(): string[] {
-    return this.unwrittenTerminals.streamIds();
+    // Ended with entries still on their way (a write that hangs has not failed yet), or whose end Redis refused.
+    return [...new Set([...this.ending, ...this.unwrittenTerminals.streamIds()])];
   }
 
   quietReads(quietMs: number): string[] {

@@ -5,6 +5,8 @@ import type { Usage } from "./events.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
 
 const MAX_PER_SWEEP = 100;
+// Quiet reads looked up per sweep: turns still running or relayed by their owner are passed over, not counted.
+const MAX_LOOKED_UP = 1_000;
 
 export const END_NOT_LOGGED = "This turn ended while its end could not be relayed; what was stored is attached.";
 
@@ -20,10 +22,10 @@ export const END_NOT_LOGGED = "This turn ended while its end could not be relaye
  * holds its end, any later writer's copy is never read).
  */
 export async function settleQuietReads(db: Database, turnLog: TurnLog, leaseSeconds: number): Promise<void> {
-  const quiet = turnLog.quietReads?.(leaseSeconds * 1000).slice(0, MAX_PER_SWEEP) ?? [];
+  const quiet = turnLog.quietReads?.(leaseSeconds * 1000).slice(0, MAX_LOOKED_UP) ?? [];
   if (quiet.length === 0) return;
-  for (const turn of await endedTurns(db.sql, quiet, leaseSeconds)) {
-    if (turn.relaying) continue;
+  const settling = (await endedTurns(db.sql, quiet, leaseSeconds)).filter((turn) => !turn.relaying);
+  for (const turn of settling.slice(0, MAX_PER_SWEEP)) {
     const logged = await turnLog.recover(turn.id);
     if (logged?.ended) continue;
     // The log holds nothing of it: a reader from the start still gets StreamStarted first.

@@ -8,6 +8,8 @@ export interface OutageProxy {
   url: string;
   /** Drops every connection and refuses new ones, as a Redis that went away. */
   down(): void;
+  /** Keeps every connection open but forwards nothing, as a partition does; `up` then drops them. */
+  stall(): void;
   up(): void;
   close(): Promise<void>;
 }
@@ -15,7 +17,9 @@ export interface OutageProxy {
 export async function startOutageProxy(url: string): Promise<OutageProxy> {
   const target = new URL(url);
   let down = false;
+  let stalled = false;
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   const server = createServer((client) => {
     if (down) {
       client.destroy();
@@ -33,6 +37,9 @@ export async function startOutageProxy(url: string): Promise<OutageProxy> {
     upstream.on("error", gone).on("close", gone);
     client.pipe(upstream);
     upstream.pipe(client);
+    const pair: [Socket, Socket] = [client, upstream];
+    pairs.add(pair);
+    client.on("close", () => pairs.delete(pair));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -46,8 +53,19 @@ export async function startOutageProxy(url: string): Promise<OutageProxy> {
       down = true;
       for (const socket of sockets) socket.destroy();
     },
+    stall() {
+      stalled = true;
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     up() {
       down = false;
+      if (stalled) for (const socket of sockets) socket.destroy();
+      stalled = false;
     },
     close: () =>
       new Promise<void>((resolve) => {
