@@ -99,3 +99,14 @@ describe("in the document itself", () => {
     },
   );
 });
+
+test('a JSON value with a "__proto__" key, at any depth, is refused with bad_request:api, not stored without it', async () => {
+  for (const data of ['{"__proto__":{"evil":1},"a":1}', '{"a":[{"b":{"__proto__":null}}]}']) {
+    const result = await saveData(data);
+    expect(result.errors?.[0]?.extensions?.code).toBe("bad_request:api");
+    expect(result.errors?.[0]?.message).toContain('a key named "__proto__" is not accepted in JSON values');
+  }
+  // A key merely holding the word is fine.
+  expect(expectOk(await saveData('{"proto":1,"__proto":2}')).saveMessages).toHaveLength(1);
+  expect(errorLog).not.toHaveBeenCalled();
+});
