@@ -122,6 +122,28 @@ describe("assembleMessage", () => {
     ]);
   });
 
+  it("closes an interrupted turn's approved call that never ran; a denied one keeps its denial", async () => {
+    const message = await assembleMessage(
+      [
+        { type: "start" },
+        { type: "start-step" },
+        { type: "tool-input-available", toolCallId: "a", toolName: "pay", input: { euros: 5 } },
+        { type: "tool-approval-request", toolCallId: "a", approvalId: "pa", isAutomatic: true },
+        { type: "tool-approval-response", approvalId: "pa", approved: true },
+        { type: "tool-input-available", toolCallId: "b", toolName: "pay", input: { euros: 500 } },
+        { type: "tool-approval-request", toolCallId: "b", approvalId: "pb", isAutomatic: true },
+        { type: "tool-approval-response", approvalId: "pb", approved: false },
+        { type: "abort", reason: "stopped" },
+      ],
+      { messageId: "m" },
+    );
+    expect(message.parts).toMatchObject([
+      { type: "step-start" },
+      { type: "tool-pay", toolCallId: "a", state: "output-error", errorText: interruptedToolError },
+      { type: "tool-pay", toolCallId: "b", state: "approval-responded", approval: { id: "pb", approved: false } },
+    ]);
+  });
+
   it("leaves a finished turn's pending tool call for the client", async () => {
     const message = await assembleMessage(
       [

@@ -1,7 +1,8 @@
 // The assistant message to store, folded once from the buffered chunks at the
 // end of the turn, which keeps readUIMessageStream off the first-delta path.
-import { isToolUIPart, readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
+import { readUIMessageStream, type UIMessage, type UIMessageChunk } from "ai";
 import { quickFold } from "./quick-fold.ts";
+import { lacksItsResult } from "./unanswered-tools.ts";
 
 export type AssembleOptions = {
   /** The gateway's assistantMessageId, announced in StreamStarted; it wins over the streamer's. */
@@ -78,7 +79,7 @@ function settled(part: UIMessage["parts"][number], interrupted: boolean): UIMess
   if ((part.type === "text" || part.type === "reasoning") && part.state === "streaming") {
     return { ...part, state: "done" };
   }
-  if (interrupted && isToolUIPart(part) && part.state === "input-available" && part.providerExecuted !== true) {
+  if (interrupted && lacksItsResult(part)) {
     return { ...part, state: "output-error", errorText: interruptedToolError } as UIMessage["parts"][number];
   }
   return part;

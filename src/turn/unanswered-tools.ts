@@ -12,8 +12,8 @@ export const unansweredToolError = "The user went on without answering this tool
  */
 export function closeUnansweredToolCalls(messages: UIMessage[]): UIMessage[] {
   return messages.map((message) =>
-    message.role === "assistant" && message.parts.some(isUnanswered)
-      ? { ...message, parts: message.parts.map((part) => (isUnanswered(part) ? closed(part) : part)) }
+    message.role === "assistant" && message.parts.some(lacksItsResult)
+      ? { ...message, parts: message.parts.map((part) => (lacksItsResult(part) ? closed(part) : part)) }
       : message,
   );
 }
@@ -22,6 +22,18 @@ type Part = UIMessage["parts"][number];
 
 function isUnanswered(part: Part): boolean {
   return isToolUIPart(part) && part.state === "input-available" && part.providerExecuted !== true;
+}
+
+/**
+ * A tool call the next model call would find without its result, which the AI
+ * SDK refuses ("Tool result is missing"): one left to the client, or one
+ * approved (by the user, or the streamer's own rule) whose turn ended before it
+ * ran. A denied call has its result (the denial); one still asking for
+ * approval is dropped by the AI SDK itself.
+ */
+export function lacksItsResult(part: Part): boolean {
+  if (!isToolUIPart(part) || part.providerExecuted === true) return false;
+  return part.state === "input-available" || (part.state === "approval-responded" && part.approval.approved === true);
 }
 
 function closed(part: Part): Part {
