@@ -185,4 +185,9 @@ test("the address one client holds: IPv4 as it is, IPv4 mapped into IPv6 as IPv4
   expect(addressLimitKey("fe80::1%eth0")).toBe("fe80:0:0:0::/64");
   expect(addressLimitKey("::1")).toBe("0:0:0:0::/64");
   expect(addressLimitKey("unknown")).toBe("unknown");
+  // As some proxies write X-Forwarded-For: with the client's port, which must not make each connection a new client.
+  expect(addressLimitKey("198.51.100.7:40001")).toBe("198.51.100.7");
+  expect(addressLimitKey("[2001:db8:1:2::1]:40001")).toBe("2001:db8:1:2::/64");
+  expect(addressLimitKey("::ffff:c633:6409")).toBe("198.51.100.9");
+  expect(addressLimitKey("::ffff:198.51.100.9")).toBe("198.51.100.9");
 });

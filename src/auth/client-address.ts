@@ -26,12 +26,24 @@ export function clientAddress(request: Request, socketAddress: string | undefine
  * mapped into IPv6 (`::ffff:1.2.3.4`), by the address.
  */
 export function addressLimitKey(address: string): string {
-  const plain = address.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  const plain = withoutPort(address.trim()).replace(/%.*$/, "");
   if (isIPv4(plain)) return plain;
   if (!isIPv6(plain)) return address;
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(plain);
-  if (mapped && isIPv4(mapped[1]!)) return mapped[1]!;
-  return `${ipv6Groups(plain).slice(0, 4).join(":")}::/64`;
+  const groups = ipv6Groups(plain);
+  // IPv4 mapped into IPv6, however it is written (::ffff:1.2.3.4 or ::ffff:102:304).
+  if (groups.slice(0, 5).every((group) => group === "0") && groups[5] === "ffff") {
+    const [high, low] = [Number.parseInt(groups[6]!, 16), Number.parseInt(groups[7]!, 16)];
+    return [high >> 8, high & 255, low >> 8, low & 255].join(".");
+  }
+  return `${groups.slice(0, 4).join(":")}::/64`;
+}
+
+/** The address of `[v6]:port`, `[v6]` or `v4:port` (as some proxies write X-Forwarded-For); others as they are. */
+function withoutPort(address: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracketed) return bracketed[1]!;
+  const v4 = /^(\d+\.\d+\.\d+\.\d+):\d+$/.exec(address);
+  return v4 ? v4[1]! : address;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address, in lower-case hex without leading zeros. */
