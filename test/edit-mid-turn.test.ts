@@ -61,3 +61,36 @@ it("an edit mid-turn stops the turn, and its answer does not come back after the
   ]);
   expect(await gateway.database.db.prisma.message.count({ where: { chatId } })).toBe(2);
 });
+
+it("an edit stops only the turns answering at or after the edited message: an earlier turn still running finishes", async () => {
+  const token = await gateway.tokenFor(newUser());
+  const first = sendInput("The first question.");
+  const { chatId } = first.input;
+  // Two turns of one chat at once (two tabs): the first answers slowly, the second is edited away.
+  let second: ReturnType<typeof subscribeWithFetch> | null = null;
+  const secondInput = sendInput("The second question, edited.", { chatId });
+  let edited: Promise<unknown> | null = null;
+  const firstResult = await subscribeWithFetch(gateway.url, first, {
+    token,
+    onEvent: (_event, all) => {
+      if (second === null && textDeltaCount(all) === 2) {
+        second = subscribeWithFetch(gateway.url, secondInput, {
+          token,
+          onEvent: (_e, mine) => {
+            if (edited === null && textDeltaCount(mine) === 2) {
+              edited = gateway.gql(DELETE_TRAILING, { messageId: secondInput.input.message.id }, token);
+            }
+          },
+        });
+      }
+    },
+  });
+  expect(firstResult.events.at(-1)).toMatchObject({ __typename: "StreamFinished" });
+  expect((await second!).events.at(-1)).toMatchObject({ __typename: "StreamAborted", reason: EDITED });
+  expect(expectOk((await edited) as any).deleteTrailingMessages).toBe(2);
+  const chat = expectOk(await gateway.gql(CHAT_WITH_MESSAGES, { id: chatId }, token)).chat;
+  expect(chat.messages.edges.map((edge: any) => [edge.node.role, edge.node.status])).toEqual([
+    ["USER", "COMPLETE"],
+    ["ASSISTANT", "COMPLETE"],
+  ]);
+});

@@ -81,15 +81,20 @@ export async function saveMessages(db: Queryable, messages: NewMessage[]): Promi
   );
 }
 
-/** Whether a running turn's answer (a STREAMING message) is among the chat's messages from `timestamp` on. */
-export async function hasStreamingMessageSince(db: Queryable, chatId: string, timestamp: Date): Promise<boolean> {
-  const found = await dbCall("hasStreamingMessageSince", () =>
-    db.message.findFirst({
+/** The running turns (their Stream ids) whose answer, a STREAMING message, is among the chat's messages from `timestamp` on. */
+export async function turnsAnsweringSince(db: Queryable, chatId: string, timestamp: Date): Promise<string[]> {
+  return dbCall("turnsAnsweringSince", async () => {
+    const answers = await db.message.findMany({
       where: { chatId, createdAt: { gte: timestamp }, status: "streaming" },
       select: { id: true },
-    }),
-  );
-  return found !== null;
+    });
+    if (answers.length === 0) return [];
+    const turns = await db.stream.findMany({
+      where: { chatId, status: "active", assistantMessageId: { in: answers.map((answer) => answer.id) } },
+      select: { id: true },
+    });
+    return turns.map((turn) => turn.id);
+  });
 }
 
 /**

@@ -4,7 +4,7 @@ import { inTransaction } from "../db/queryable.ts";
 import {
   deleteMessagesByChatIdAfterTimestamp,
   getMessageById,
-  hasStreamingMessageSince,
+  turnsAnsweringSince,
   saveMessages,
 } from "../db/messages.ts";
 import { ChatSDKError, idNotAvailable } from "../errors.ts";
@@ -97,9 +97,9 @@ builder.mutationField("deleteTrailingMessages", (t) =>
       await requireOwnedChat(ctx, message.chatId);
       // A running turn whose messages go would store its answer after the edit: it
       // stops first (its partial answer stored), and that answer goes with the rest.
-      if (await hasStreamingMessageSince(ctx.db.prisma, message.chatId, message.createdAt)) {
-        await ctx.services.turns.stop(message.chatId, EDITED);
-      }
+      // A turn of the chat answering before the edited message runs on.
+      const answering = await turnsAnsweringSince(ctx.db.prisma, message.chatId, message.createdAt);
+      if (answering.length > 0) await ctx.services.turns.stop(message.chatId, EDITED, answering);
       return deleteMessagesByChatIdAfterTimestamp(ctx.db.prisma, message.chatId, message.createdAt);
     },
   }),

@@ -131,26 +131,26 @@ export class TurnRegistry {
 
   /** Hears stops published by every instance (REDIS_URL). */
   async connectStopBus(redis: RedisConnections): Promise<void> {
-    this.bus = await createRedisStopBus(redis, (chatId, reason) => void this.stopHere(chatId, reason));
+    this.bus = await createRedisStopBus(redis, (chatId, reason, only) => void this.stopHere(chatId, reason, only));
   }
 
   /**
-   * Stops the chat's running turns, here and, with a stop bus, on other
-   * instances; resolves once their partial turns are stored, so a read right
-   * after sees them. True when one was running.
+   * Stops the chat's running turns (`only` those, when given), here and, with
+   * a stop bus, on other instances; resolves once their partial turns are
+   * stored, so a read right after sees them. True when one was running.
    */
-  async stop(chatId: string, reason: string): Promise<boolean> {
-    const here = this.stopHere(chatId, reason);
+  async stop(chatId: string, reason: string, only?: readonly string[]): Promise<boolean> {
+    const here = this.stopHere(chatId, reason, only);
     const bus = this.bus;
     const elsewhere = bus
-      ? stopElsewhere({ db: this.db, bus, leases: this.leases }, chatId, reason, here.ids)
+      ? stopElsewhere({ db: this.db, bus, leases: this.leases }, chatId, reason, here.ids, only)
       : Promise.resolve(false);
     const [, stoppedElsewhere] = await Promise.all([here.stored, elsewhere]);
     return here.ids.size > 0 || stoppedElsewhere;
   }
 
-  private stopHere(chatId: string, reason: string) {
-    const runs = [...(this.running.get(chatId) ?? [])];
+  private stopHere(chatId: string, reason: string, only?: readonly string[]) {
+    const runs = [...(this.running.get(chatId) ?? [])].filter((run) => !only || only.includes(run.turn.streamId));
     for (const run of runs) run.stop(reason);
     return {
       ids: new Set(runs.map((run) => run.turn.streamId)),

@@ -26,12 +26,16 @@ export async function stopElsewhere(
   chatId: string,
   reason: string,
   local: Set<string>,
+  only?: readonly string[],
 ): Promise<boolean> {
-  const remote = async () => (await getActiveStreamIdsByChatId(db.prisma, chatId)).filter((id) => !local.has(id));
+  const remote = async () =>
+    (await getActiveStreamIdsByChatId(db.prisma, chatId)).filter(
+      (id) => !local.has(id) && (!only || only.includes(id)),
+    );
   const running = await remote();
   if (running.length === 0) return false;
   await requestStops(db.sql, running, reason);
-  bus.publish(chatId, reason).catch((error: unknown) =>
+  bus.publish(chatId, reason, only).catch((error: unknown) =>
     log.warn("the stop could not be published; the turns' owners read it when they renew their leases", {
       chatId,
       error,
