@@ -372,3 +372,12 @@ describe("updateChatVisibility and deleteChat", () => {
     expect(await prisma().chat.findUnique({ where: { id: chat.id } })).toBeNull();
   });
 });
+
+test("the database itself refuses a deleted chat's id, whoever inserts it (an earlier version's instance in a rolling deploy)", async () => {
+  const user = await insertUser(prisma());
+  const chat = await insertChat(prisma(), { userId: user.id });
+  await prisma().chat.delete({ where: { id: chat.id } });
+  await expect(insertChat(prisma(), { id: chat.id, userId: user.id })).rejects.toThrow(
+    /belonged to a deleted chat|Unique constraint/,
+  );
+});

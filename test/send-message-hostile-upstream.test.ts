@@ -5,6 +5,7 @@
 // its terminal event. Runs on PGlite and PostgreSQL.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { log } from "../src/log.ts";
+import { UNFINISHED_REASON } from "../src/turn/failure.ts";
 import { expectNoInternals, expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import { respond, textDeltas, turnHead, turnTail, USAGE_METADATA, type FakeHandler } from "./support/fake-streamer.ts";
 import { useStreamerGateway } from "./support/gateway.ts";
@@ -255,6 +256,22 @@ describe("the streamer's internals never reach the client", () => {
     const files = (parts: any[]) => parts.filter((part) => "url" in part);
     expect(files(terminal.message.parts)).toEqual(kept);
     expect(files(messages[1].parts)).toEqual(kept);
+  });
+
+  it('a finish the AI SDK reports as "interrupted" (the provider stream ended without its completion signal) is a failure, stored FAILED', async () => {
+    const { terminal, messages } = await turn(
+      respond([...turnHead(), ...textDeltas("t1", "Part"), ...turnTail(null, "interrupted")]),
+    );
+    expect(terminal).toMatchObject({
+      __typename: "StreamFailed",
+      code: "offline:chat",
+      reason: UNFINISHED_REASON,
+      partialMessage: { status: "FAILED" },
+    });
+    expect(messages[1]).toMatchObject({
+      status: "FAILED",
+      parts: expect.arrayContaining([{ __typename: "TextPart", text: "Part" }]),
+    });
   });
 
   it("a chunk that would take the turn past its byte bound is neither sent nor stored, however large", async () => {

@@ -36,11 +36,11 @@ async function read(text: string): Promise<{ types: string[]; error: unknown }> 
 }
 
 describe("directSource", () => {
-  it("a model that goes silent fails on the idle timeout, and its call is cancelled", async () => {
+  it("a model that never answers fails on the first-chunk bound (the stream's own start chunks do not count), and its call is cancelled", async () => {
     const cancelled = mockModelActivity.cancelled;
     const { types, error } = await read("[plain] [hang] wait");
     expect(error).toBeInstanceOf(UpstreamError);
-    expect(error).toMatchObject({ code: "offline:chat", kind: "idle-timeout" });
+    expect(error).toMatchObject({ code: "offline:chat", kind: "first-byte-timeout" });
     expect(types[0]).toBe("start");
     await eventually(async () => mockModelActivity.cancelled > cancelled);
   });

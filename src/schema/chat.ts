@@ -157,8 +157,8 @@ builder.mutationFields((t) => ({
           visibility: input.visibility ?? "private",
         });
       } catch (error) {
-        // A concurrent create of the same id won the insert.
-        if (await getChatById(ctx.db.prisma, id)) throw taken();
+        // A concurrent create of the same id won the insert, or a concurrent delete made it a deleted chat's.
+        if ((await getChatById(ctx.db.prisma, id)) || (await isDeletedChatId(ctx.db.prisma, id))) throw taken();
         throw error;
       }
     },

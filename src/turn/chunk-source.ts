@@ -114,9 +114,10 @@ async function* directChunks(env: Env, turn: PreparedTurn, signal: AbortSignal):
   const reader = stream.getReader();
   const onAbort = () => void reader.cancel(modelSignal.reason).catch(() => {});
   modelSignal.addEventListener("abort", onAbort, { once: true });
-  const quiet = (ms: number) => () =>
-    silence.abort(new UpstreamError("offline:chat", "idle-timeout", `the in-process model sent nothing for ${ms} ms`));
-  let timer = setTimeout(quiet(env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS), env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS);
+  const quiet = (ms: number, kind: "first-byte-timeout" | "idle-timeout") => () =>
+    silence.abort(new UpstreamError("offline:chat", kind, `the in-process model sent nothing for ${ms} ms`));
+  const firstBound = env.UPSTREAM_FIRST_BYTE_TIMEOUT_MS;
+  let timer = setTimeout(quiet(firstBound, "first-byte-timeout"), firstBound);
   let first = true;
   const repair = new ChunkRepair();
   try {
@@ -127,13 +128,14 @@ async function* directChunks(env: Env, turn: PreparedTurn, signal: AbortSignal):
       });
       if (next.done) return;
       const value = next.value;
-      if (first) {
+      // The stream's own start chunks come before the model has answered anything.
+      if (first && value.type !== "start" && value.type !== "start-step") {
         first = false;
         clearTimeout(timer);
-        timer = setTimeout(quiet(env.UPSTREAM_IDLE_TIMEOUT_MS), env.UPSTREAM_IDLE_TIMEOUT_MS);
+        timer = setTimeout(quiet(env.UPSTREAM_IDLE_TIMEOUT_MS, "idle-timeout"), env.UPSTREAM_IDLE_TIMEOUT_MS);
       }
       for (const repaired of repair.repair(value)) yield repaired;
-      timer.refresh();
+      if (!first) timer.refresh();
     }
   } finally {
     clearTimeout(timer);

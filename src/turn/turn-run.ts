@@ -198,7 +198,10 @@ export class TurnRun {
     const { report } = mapper;
     if (report.errorText !== null) return { failure: streamerErrorFailure(report.errorText, this.turn), stopped: null };
     if (report.ended === "abort") return { failure: null, stopped: streamerAbortReason(report.abortReason, this.turn) };
-    if (report.ended !== "finish") return { failure: unfinishedFailure(received.count, this.turn), stopped: null };
+    // "interrupted": the AI SDK's reason for a provider stream that ended without its completion signal.
+    if (report.ended !== "finish" || report.finishReason === "interrupted") {
+      return { failure: unfinishedFailure(received.count, this.turn), stopped: null };
+    }
     return { failure: null, stopped: null };
   }
 

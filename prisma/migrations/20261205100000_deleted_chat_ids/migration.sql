@@ -19,6 +19,21 @@ $$;
 CREATE TRIGGER "Chat_remember_deleted" AFTER DELETE ON "Chat"
   FOR EACH ROW EXECUTE FUNCTION remember_deleted_chat();
 
+-- Whoever inserts (an instance of an earlier version in a rolling deploy too):
+-- a deleted chat's id is refused as an id already held.
+CREATE FUNCTION refuse_deleted_chat_id() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM "DeletedChat" WHERE id = NEW.id) THEN
+    RAISE EXCEPTION 'chat id % belonged to a deleted chat', NEW.id USING ERRCODE = 'unique_violation';
+  END IF;
+  RETURN NEW;
+END;
+$$;
+
+CREATE TRIGGER "Chat_refuse_deleted_id" BEFORE INSERT ON "Chat"
+  FOR EACH ROW EXECUTE FUNCTION refuse_deleted_chat_id();
+
 -- begin_turn as in 20261203140000_one_home_per_rule, refusing a deleted chat's id.
 CREATE OR REPLACE FUNCTION begin_turn(
   p_user_id text,
