@@ -3,7 +3,7 @@
 // REDIS_URL is set (the cross-instance tests only then).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
-import { respond, slowTextTurn } from "./support/fake-streamer.ts";
+import { heldTextTurn, respond, slowTextTurn } from "./support/fake-streamer.ts";
 import { startTestGateway, useStreamerGateway, type TestGateway } from "./support/gateway.ts";
 import {
   eventually,
@@ -208,6 +208,44 @@ describe("resumeStream of a public chat made private", () => {
       const owners = await ownerReads;
       expect(owners.events.at(-1)?.__typename).toBe("StreamAborted");
     } finally {
+      fake.handle(answer);
+    }
+  });
+});
+
+describe("resumeStream of a public chat made private while its turn is silent", () => {
+  it("its other readers are cut off with forbidden:chat within seconds, without waiting for an event", async () => {
+    const { promise: released, resolve: release } = Promise.withResolvers<void>();
+    fake.handle(heldTextTurn("Thinking about it", " - done.", () => released));
+    try {
+      const owner = await gateway.tokenFor(newUser());
+      const other = await gateway.tokenFor(newUser());
+      const variables = sendInput("A hard question.", { visibility: "PUBLIC" });
+      const sender = subscribeWithFetch(gateway.url, variables, { token: owner });
+      let deltas = 0;
+      const theirs = subscribeWithFetch(
+        gateway.url,
+        { chatId: variables.input.chatId, afterSeq: null },
+        {
+          token: other,
+          query: RESUME_STREAM,
+          signal: AbortSignal.timeout(15_000),
+          onEvent: (event) => void (event.__typename === "TextDelta" && deltas++),
+        },
+      );
+      // The turn has said its first part and now says nothing until released.
+      await eventually(async () => deltas >= 1);
+      const UPDATE = `mutation($id: ID!) { updateChatVisibility(id: $id, visibility: PRIVATE) { id } }`;
+      expectOk(await gateway.gql(UPDATE, { id: variables.input.chatId }, owner));
+      const madePrivateAt = Date.now();
+      const result = await theirs;
+      expect(result.aborted).toBe(false);
+      expect(Date.now() - madePrivateAt).toBeLessThan(5_000);
+      expect(result.results.at(-1)?.errors?.[0]?.extensions?.code).toBe("forbidden:chat");
+      release();
+      expect((await sender).events.at(-1)?.__typename).toBe("StreamFinished");
+    } finally {
+      release();
       fake.handle(answer);
     }
   });

@@ -13,15 +13,23 @@ interface Watched {
   state: "public" | "private" | "gone";
   checkedAt: number;
   checking: Promise<void> | null;
+  /** Looks again every RECHECK_MS while it has readers, so a silent turn's readers are cut off too. */
+  timer: NodeJS.Timeout;
+  /** Settles once a look found the chat private or gone. */
+  revoked: Promise<typeof REVOKED>;
+  revoke: () => void;
 }
+
+const REVOKED = Symbol("revoked");
 
 /**
  * A public chat's events as its other readers (resumeStream callers who do
  * not own it) get them: while the chat stays public. Access is checked when
  * a stream starts; the owner may make the chat private (or delete it)
  * meanwhile, and then those readers' streams end with `forbidden:chat` (or
- * `not_found:chat`) at their next event. One look at the chat per instance
- * and RECHECK_MS, however many read it.
+ * `not_found:chat`) within RECHECK_MS, at their next event or while they wait
+ * for one. One look at the chat per instance and RECHECK_MS, however many
+ * read it.
  */
 export class PublicReaders {
   private readonly chats = new Map<string, Watched>();
@@ -32,25 +40,58 @@ export class PublicReaders {
   }
 
   async *whilePublic<T>(chatId: string, events: AsyncGenerator<T>): AsyncGenerator<T> {
-    let watched = this.chats.get(chatId);
-    if (!watched) this.chats.set(chatId, (watched = { readers: 0, state: "public", checkedAt: 0, checking: null }));
+    const watched = this.watch(chatId);
     // The caller just found the chat public: the freshest look there is (the chat may have
     // been private, and public again, while earlier readers stayed).
-    if (!watched.checking) {
+    if (!watched.checking && watched.state !== "public") {
       watched.state = "public";
       watched.checkedAt = Date.now();
+      this.renew(watched);
     }
     watched.readers++;
+    let ended = false;
     try {
-      for await (const event of events) {
-        if (Date.now() - watched.checkedAt >= RECHECK_MS) await this.recheck(chatId, watched);
+      for (;;) {
+        const pending = events.next();
+        // Left pending when the chat is revoked first: its end (or failure) is no one's to hear.
+        pending.catch(() => {});
+        const next = await Promise.race([pending, watched.revoked]);
+        if (next !== REVOKED && next.done) {
+          ended = true;
+          return;
+        }
+        if (next !== REVOKED && Date.now() - watched.checkedAt >= RECHECK_MS) await this.recheck(chatId, watched);
         if (watched.state === "private") throw new ChatSDKError("forbidden:chat");
         if (watched.state === "gone") throw new ChatSDKError("not_found:chat");
-        yield event;
+        if (next !== REVOKED) yield next.value;
       }
     } finally {
-      if (--watched.readers === 0) this.chats.delete(chatId);
+      // Cut off while it waited: the read behind ends at its next event or the turn's end, unseen.
+      if (!ended) void events.return(undefined).catch(() => {});
+      if (--watched.readers === 0) {
+        clearInterval(watched.timer);
+        this.chats.delete(chatId);
+      }
     }
+  }
+
+  private watch(chatId: string): Watched {
+    let watched = this.chats.get(chatId);
+    if (watched) return watched;
+    watched = { readers: 0, state: "public", checkedAt: Date.now(), checking: null } as Watched;
+    this.renew(watched);
+    const timer = setInterval(() => void this.recheck(chatId, watched), RECHECK_MS);
+    timer.unref();
+    watched.timer = timer;
+    this.chats.set(chatId, watched);
+    return watched;
+  }
+
+  /** A fresh `revoked` for a chat found public again. */
+  private renew(watched: Watched): void {
+    const { promise, resolve } = Promise.withResolvers<typeof REVOKED>();
+    watched.revoked = promise;
+    watched.revoke = () => resolve(REVOKED);
   }
 
   private recheck(chatId: string, watched: Watched): Promise<void> {
@@ -58,6 +99,7 @@ export class PublicReaders {
       .then(
         (chat) => {
           watched.state = !chat ? "gone" : chat.visibility === "public" ? "public" : "private";
+          if (watched.state !== "public") watched.revoke();
         },
         // A database that does not answer leaves what was last seen: readers are not cut off by an outage.
         (error: unknown) => log.warn("a public chat's visibility could not be checked", { chatId, error }),
