@@ -144,6 +144,22 @@ describe("assembleMessage", () => {
     ]);
   });
 
+  it("closes the approved call of a turn that failed with a finish chunk (an error before it, or reason interrupted)", async () => {
+    const message = await assembleMessage(
+      [
+        { type: "start" },
+        { type: "start-step" },
+        { type: "tool-input-available", toolCallId: "a", toolName: "pay", input: { euros: 5 } },
+        { type: "tool-approval-request", toolCallId: "a", approvalId: "pa", isAutomatic: true },
+        { type: "tool-approval-response", approvalId: "pa", approved: true },
+        { type: "finish-step" },
+        { type: "finish", finishReason: "interrupted" },
+      ],
+      { messageId: "m", interrupted: true },
+    );
+    expect(message.parts[1]).toMatchObject({ state: "output-error", errorText: interruptedToolError });
+  });
+
   it("leaves a finished turn's pending tool call for the client", async () => {
     const message = await assembleMessage(
       [

@@ -22,6 +22,11 @@ interface Watched {
 
 const REVOKED = Symbol("revoked");
 
+function refuseIfRevoked(watched: Watched): void {
+  if (watched.state === "private") throw new ChatSDKError("forbidden:chat");
+  if (watched.state === "gone") throw new ChatSDKError("not_found:chat");
+}
+
 /**
  * A public chat's events as its other readers (resumeStream callers who do
  * not own it) get them: while the chat stays public. Access is checked when
@@ -50,20 +55,30 @@ export class PublicReaders {
     }
     watched.readers++;
     let ended = false;
+    // The read of the next event, kept across looks: never a second one while it is pending.
+    let pending: Promise<IteratorResult<T>> | null = null;
     try {
       for (;;) {
-        const pending = events.next();
-        // Left pending when the chat is revoked first: its end (or failure) is no one's to hear.
-        pending.catch(() => {});
+        if (!pending) {
+          pending = events.next();
+          // Left pending when the chat is revoked first: its end (or failure) is no one's to hear.
+          pending.catch(() => {});
+        }
         const next = await Promise.race([pending, watched.revoked]);
-        if (next !== REVOKED && next.done) {
+        if (next === REVOKED) {
+          refuseIfRevoked(watched);
+          // Public again since that look (a settled `revoked` would be raced again and again): wait on a new one.
+          this.renew(watched);
+          continue;
+        }
+        pending = null;
+        if (next.done) {
           ended = true;
           return;
         }
-        if (next !== REVOKED && Date.now() - watched.checkedAt >= RECHECK_MS) await this.recheck(chatId, watched);
-        if (watched.state === "private") throw new ChatSDKError("forbidden:chat");
-        if (watched.state === "gone") throw new ChatSDKError("not_found:chat");
-        if (next !== REVOKED) yield next.value;
+        if (Date.now() - watched.checkedAt >= RECHECK_MS) await this.recheck(chatId, watched);
+        refuseIfRevoked(watched);
+        yield next.value;
       }
     } finally {
       // Cut off while it waited: the read behind ends at its next event or the turn's end, unseen.
@@ -98,8 +113,11 @@ export class PublicReaders {
     watched.checking ??= getChatById(this.db.prisma, chatId)
       .then(
         (chat) => {
+          const was = watched.state;
           watched.state = !chat ? "gone" : chat.visibility === "public" ? "public" : "private";
           if (watched.state !== "public") watched.revoke();
+          // Public again: readers still here (paused at an event) wait on a new look.
+          else if (was !== "public") this.renew(watched);
         },
         // A database that does not answer leaves what was last seen: readers are not cut off by an outage.
         (error: unknown) => log.warn("a public chat's visibility could not be checked", { chatId, error }),

@@ -15,6 +15,11 @@ export type AssembleOptions = {
    * from this snapshot (settledParts), settles it.
    */
   running?: boolean;
+  /**
+   * The turn stopped or failed, whatever its chunks say (a failed turn may
+   * still have a `finish`: after an `error` chunk, or with reason `interrupted`).
+   */
+  interrupted?: boolean;
 };
 
 export const interruptedToolError = "The tool call was interrupted before it returned.";
@@ -31,13 +36,14 @@ export const interruptedToolError = "The tool call was interrupted before it ret
  */
 export async function assembleMessage(
   chunks: readonly UIMessageChunk[],
-  { messageId, onError, running = false }: AssembleOptions,
+  { messageId, onError, running = false, interrupted: endedEarly = false }: AssembleOptions,
 ): Promise<UIMessage> {
   const merged = mergeDeltas(chunks);
   const quick = quickFold(merged, { errorsHeard: onError !== undefined });
   const last = quick ? quick.folded : await lastSnapshot(merged, onError);
   const interrupted =
-    !running && (!chunks.some((chunk) => chunk.type === "finish") || chunks.some((chunk) => chunk.type === "abort"));
+    !running &&
+    (endedEarly || !chunks.some((chunk) => chunk.type === "finish") || chunks.some((chunk) => chunk.type === "abort"));
   const message = last ?? { id: messageId, role: "assistant", parts: [] };
   return { ...message, id: messageId, parts: settledParts(message.parts, interrupted) };
 }

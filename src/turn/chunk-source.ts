@@ -92,8 +92,9 @@ async function* proxyChunks(
 /**
  * Direct mode (the seed's Phase 2): the same model code, in this process, with
  * no HTTP hop. The model call is bounded as a streamer is: its first chunk
- * within UPSTREAM_FIRST_BYTE_TIMEOUT_MS, then no silence longer than
- * UPSTREAM_IDLE_TIMEOUT_MS; either ends it as an idle-timeout failure.
+ * (after the stream's own start chunks) within UPSTREAM_FIRST_BYTE_TIMEOUT_MS
+ * (a first-byte-timeout failure), then no silence longer than
+ * UPSTREAM_IDLE_TIMEOUT_MS (an idle-timeout failure).
  */
 export function directSource(env: Env): ChunkSource {
   return { warm: () => {}, open: (turn, signal) => directChunks(env, turn, signal) };

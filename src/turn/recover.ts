@@ -56,7 +56,7 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
   // that lost its data): then the checkpoint may hold more. The one that holds more is kept.
   const fromLog =
     logged && logged.chunks.length > 0
-      ? (await assembleMessage(logged.chunks, { messageId: turn.assistantMessageId })).parts
+      ? (await assembleMessage(logged.chunks, { messageId: turn.assistantMessageId, interrupted: true })).parts
       : [];
   const fromCheckpoint = checkpointParts(turn.checkpoint);
   const parts = JSON.stringify(fromLog).length >= JSON.stringify(fromCheckpoint).length ? fromLog : fromCheckpoint;

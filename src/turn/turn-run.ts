@@ -230,6 +230,7 @@ export class TurnRun {
       let misordered: unknown = null;
       message = await assembleMessage(received.all, {
         messageId: this.turn.assistantMessageId,
+        interrupted: failure !== null || stopped !== null,
         onError: (error) => void (UIMessageStreamError.isInstance(error) && (misordered ??= error)),
       });
       // A chunk out of the protocol's order (a delta for a part never started...) ended

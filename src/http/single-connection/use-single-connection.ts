@@ -2,6 +2,7 @@ import { TOKEN_HEADER_KEY, TOKEN_QUERY_KEY } from "graphql-sse";
 import type { Plugin } from "graphql-yoga";
 import type { IncomingMessage } from "node:http";
 import type { Caller } from "../../auth/caller.ts";
+import { addressLimitKey } from "../../auth/client-address.ts";
 import { ChatSDKError, isChatSDKError } from "../../errors.ts";
 import { log } from "../../log.ts";
 import { readAtMost } from "../request-size.ts";
@@ -81,7 +82,7 @@ export function useSingleConnection(options: SingleConnectionOptions): Plugin<ob
     // client would learn only at its next POST, with its renewed token refused as another user's.
     if (authError) return refusal(401, authError.message, "unauthorized:chat");
     const { token, claims } = await tokens.mint(user?.id ?? "", reservationMs);
-    const caller = user ? `user:${user.id}` : `address:${addressOf(request, serverContext)}`;
+    const caller = user ? `user:${user.id}` : `address:${addressLimitKey(addressOf(request, serverContext))}`;
     const reserved = await streams.reserve(claims.id, claims.reservedUntil, caller);
     // Every reservation waiting now is opened or dropped by then.
     const retryAfterSeconds = Math.ceil(reservationMs / 1000);
