@@ -221,7 +221,13 @@ describe("resumeStream of a public chat made private while its turn is silent", 
       const owner = await gateway.tokenFor(newUser());
       const other = await gateway.tokenFor(newUser());
       const variables = sendInput("A hard question.", { visibility: "PUBLIC" });
-      const sender = subscribeWithFetch(gateway.url, variables, { token: owner });
+      let started = false;
+      const sender = subscribeWithFetch(gateway.url, variables, {
+        token: owner,
+        onEvent: (event) => void (event.__typename === "TextDelta" && (started = true)),
+      });
+      // The chat exists, and its turn has said its first part, before the other reader comes.
+      await eventually(async () => started, 10_000);
       let deltas = 0;
       const theirs = subscribeWithFetch(
         gateway.url,
@@ -233,8 +239,8 @@ describe("resumeStream of a public chat made private while its turn is silent", 
           onEvent: (event) => void (event.__typename === "TextDelta" && deltas++),
         },
       );
-      // The turn has said its first part and now says nothing until released.
-      await eventually(async () => deltas >= 1);
+      // The reader has the first part too; the turn now says nothing until released.
+      await eventually(async () => deltas >= 1, 10_000);
       const UPDATE = `mutation($id: ID!) { updateChatVisibility(id: $id, visibility: PRIVATE) { id } }`;
       expectOk(await gateway.gql(UPDATE, { id: variables.input.chatId }, owner));
       const madePrivateAt = Date.now();
