@@ -5,6 +5,7 @@ import { deleteStream, storeTurnOutcome, updateStreamStatus } from "../db/turn-q
 import { log } from "../log.ts";
 import { assembleMessage, settledParts, showsAnything } from "./assemble.ts";
 import { RUNNING_TTL_SECONDS } from "./redis-log-batch.ts";
+import { startedOf } from "./settle-reads.ts";
 import { ANSWER_DELETED } from "./turn-endings.ts";
 import type { TurnEvent, TurnLog } from "./turn-log.ts";
 
@@ -72,17 +73,7 @@ export async function recoverTurn(db: Database, turnLog: TurnLog, turn: LapsedTu
   if (readable && !logged?.ended) {
     // The log lost the turn's events (the embedded mode's died with the process):
     // a reader from the start still gets StreamStarted first, as every stream begins.
-    const started: TurnEvent | undefined =
-      !logged && turn.userMessageId
-        ? {
-            __typename: "StreamStarted",
-            seq: 0,
-            streamId: turn.id,
-            chatId: turn.chatId,
-            userMessageId: turn.userMessageId,
-            assistantMessageId: turn.assistantMessageId,
-          }
-        : undefined;
+    const started = logged ? undefined : startedOf(turn);
     // Its clients may hold seqs past lastSeq (sent, then the instance died before
     // the log got them, or the log died with it): the log hands this terminal to each as its next seq.
     const terminal: TurnEvent = {

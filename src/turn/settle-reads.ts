@@ -64,7 +64,16 @@ export async function storedEnd(
   return terminal.seq > held ? terminal : { ...terminal, seq: held + 1 };
 }
 
-function startedOf(turn: EndedTurn): TurnEvent | undefined {
+/**
+ * The StreamStarted of a turn the log holds nothing of, from its stored ids, so a
+ * reader from the start gets it first, as every stream begins; none without them.
+ */
+export function startedOf(turn: {
+  id: string;
+  chatId: string;
+  userMessageId: string | null;
+  assistantMessageId: string | null;
+}): TurnEvent | undefined {
   if (!turn.userMessageId || !turn.assistantMessageId) return undefined;
   return {
     __typename: "StreamStarted",
