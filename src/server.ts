@@ -2,7 +2,8 @@ import cluster from "node:cluster";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createApp } from "./app.ts";
-import { checkRedis, failStartup, openMigratedDatabase, StartupError } from "./startup.ts";
+import { checkRedis, openMigratedDatabase } from "./startup.ts";
+import { failStartup, StartupError } from "./config/startup-error.ts";
 import { createGatewayServer } from "./http/coalesce-writes.ts";
 import { parseEnv, streamerUrlOf, type Env } from "./config/env.ts";
 import { nodeFlagsNote } from "./config/node-flags.ts";
@@ -126,8 +127,13 @@ async function main() {
   setLogLevel(env.LOG_LEVEL);
   redactInLogs(secretsOf(env));
   const plan = planWorkers(env);
-  if (plan.workers > 1 && cluster.isPrimary) return runPrimary(env, plan);
+  const starting = exitOnSignalsWhileStarting();
+  if (plan.workers > 1 && cluster.isPrimary) {
+    starting.handOver();
+    return runPrimary(env, plan);
+  }
   const gateway = await startGateway(env);
+  starting.handOver();
   drainOnSignals(gateway, env.SHUTDOWN_DRAIN_SECONDS * 1000);
   if (cluster.isWorker) {
     log.info("worker serving", { url: gateway.url, pid: process.pid });
@@ -142,6 +148,27 @@ async function main() {
     nodeFlags: nodeFlagsNote(),
     database: env.DATABASE_URL ? "postgresql" : `pglite (${env.DATA_DIR})`,
   });
+}
+
+/**
+ * SIGTERM or SIGINT before the gateway serves (the database opening, migrations
+ * running): nothing was served, so nothing drains; the process says so and
+ * exits 0 rather than dying silently by the signal. `handOver` gives the
+ * signals to the serving gateway's (or the primary's) handlers.
+ */
+function exitOnSignalsWhileStarting(): { handOver(): void } {
+  const onSignal = (signal: NodeJS.Signals) => {
+    log.info("stopped during start-up: nothing was served yet", { signal });
+    process.exit(0);
+  };
+  process.once("SIGTERM", onSignal);
+  process.once("SIGINT", onSignal);
+  return {
+    handOver() {
+      process.off("SIGTERM", onSignal);
+      process.off("SIGINT", onSignal);
+    },
+  };
 }
 
 if (import.meta.main) await main().catch(failStartup);

@@ -2,23 +2,11 @@
 // why in one log line naming the setting at fault, and exits with code 1.
 import cluster from "node:cluster";
 import { Redis } from "ioredis";
-import { ConfigError, databaseTimeoutsOf, type Env, poolSizeOf } from "./config/env.ts";
+import { databaseTimeoutsOf, type Env, poolSizeOf } from "./config/env.ts";
 import { openDatabase } from "./db/client.ts";
 import { applyMigrations } from "./db/migrate.ts";
 import { log } from "./log.ts";
-
-/**
- * A start-up failure that names the setting at fault; `main` logs it as one
- * line and exits with code 1.
- */
-export class StartupError extends Error {
-  readonly variable: string;
-  constructor(variable: string, message: string, cause: unknown) {
-    super(message, { cause });
-    this.name = "StartupError";
-    this.variable = variable;
-  }
-}
+import { StartupError } from "./config/startup-error.ts";
 
 /** The URL with its password masked, to name a server in a log line; never the password itself. */
 export function maskUrlPassword(url: string): string {
@@ -109,19 +97,4 @@ export async function checkRedis(url: string): Promise<void> {
   } finally {
     client.disconnect();
   }
-}
-
-/**
- * A gateway that cannot start says why in one log line (the setting at fault
- * when it is one) and exits with code 1; under WORKERS the primary then stops
- * the instance with code 1 as well.
- */
-export function failStartup(error: unknown): never {
-  const message = error instanceof Error ? error.message : String(error);
-  log.error(message.replace(/\n\s*/g, " "), {
-    ...(error instanceof StartupError ? { variable: error.variable } : {}),
-    ...(error instanceof ConfigError ? { variables: error.variables } : {}),
-    pid: process.pid,
-  });
-  process.exit(1);
 }

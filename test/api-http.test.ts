@@ -245,6 +245,16 @@ describe("query abuse (graphql-armor)", () => {
     expect(result.data ?? null).toBeNull();
   });
 
+  test("a document graphql-js gives up validating (hundreds of one field) is refused saying why", async () => {
+    const me = await signedIn();
+    const result = await gateway.gql(`{ ${"__typename ".repeat(800)}}`, {}, me.token);
+    expect(result.errors?.[0].message).toBe(
+      "The document repeats fields too often to be validated; send a smaller one (fewer repeated fields).",
+    );
+    expect(result.errors?.[0].extensions?.code).toBe("bad_request:api");
+    expect(result.data ?? null).toBeNull();
+  });
+
   test("syntax and validation errors carry bad_request:api", async () => {
     const me = await signedIn();
     const syntax = await gateway.gql(`{ me { id `, {}, me.token);

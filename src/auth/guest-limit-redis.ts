@@ -10,13 +10,17 @@ const WARN_EVERY_MS = 60_000;
 
 // One sliding window per address, as a sorted set of session times: trimmed,
 // counted and added to in one atomic step, so parallel sign-ins on several
-// instances never exceed the limit.
+// instances never exceed the limit. 0: counted; else the ms until the oldest leaves.
 const TAKE = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  return math.max(1, tonumber(oldest[2]) + window - now)
+end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 1`;
+return 0`;
 
 type TakeCommand = (key: string, now: number, windowMs: number, limit: number, member: string) => Promise<number>;
 
@@ -40,6 +44,7 @@ export function createRedisGuestSessionLimiter(options: {
     maxRetriesPerRequest: 0,
     commandTimeout: timeoutMs,
     connectTimeout: Math.max(timeoutMs, 2_000),
+    connectionName: "chat-gateway:guest-sessions",
   });
   redis.defineCommand("takeGuestSession", { numberOfKeys: 1, lua: TAKE });
   let warnedAt = -Infinity;
@@ -56,8 +61,7 @@ export function createRedisGuestSessionLimiter(options: {
     async take(address) {
       try {
         const take = (redis as unknown as { takeGuestSession: TakeCommand }).takeGuestSession.bind(redis);
-        const taken = await take(`${KEY_PREFIX}${address.slice(0, 100)}`, Date.now(), windowMs, perHour, randomUUID());
-        return taken === 1;
+        return await take(`${KEY_PREFIX}${address.slice(0, 100)}`, Date.now(), windowMs, perHour, randomUUID());
       } catch (error) {
         warn(error);
         return fallback.take(address);

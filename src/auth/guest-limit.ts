@@ -10,8 +10,11 @@ const MAX_TRACKED = 100_000;
  * sliding hour (0: no limit).
  */
 export interface GuestSessionLimiter {
-  /** Counts a session for `address`; false when the address is over its limit. */
-  take(address: string): Promise<boolean>;
+  /**
+   * Counts a session for `address`: 0 when counted; when the address is at its
+   * limit, how long (ms) until its oldest session of the hour leaves the count.
+   */
+  take(address: string): Promise<number>;
   /** Settles once it counts where it will (Redis connected, or given up on within its bound); never rejects. */
   ready(): Promise<void>;
   close(): Promise<void>;
@@ -19,7 +22,7 @@ export interface GuestSessionLimiter {
 
 /** Shared by every instance through Redis when REDIS_URL is set; in memory, per instance, otherwise. */
 export function createGuestSessionLimiter(perHour: number, redisUrl?: string): GuestSessionLimiter {
-  if (perHour === 0) return { take: async () => true, ready: async () => {}, close: async () => {} };
+  if (perHour === 0) return { take: async () => 0, ready: async () => {}, close: async () => {} };
   const memory = createMemoryGuestSessionLimiter(perHour);
   const limiter: GuestSessionLimiter = redisUrl
     ? createRedisGuestSessionLimiter({ url: redisUrl, perHour, windowMs: WINDOW_MS, fallback: memory })
@@ -32,18 +35,19 @@ export function createGuestSessionLimiter(perHour: number, redisUrl?: string): G
 export function createMemoryGuestSessionLimiter(perHour: number) {
   const recent = new Map<string, number[]>();
   return {
-    take(address: string, now = Date.now()): boolean {
-      if (perHour === 0) return true;
+    /** As GuestSessionLimiter's take: 0 when counted, else the ms until the address may start another. */
+    take(address: string, now = Date.now()): number {
+      if (perHour === 0) return 0;
       const times = (recent.get(address) ?? []).filter((at) => now - at < WINDOW_MS);
       if (times.length >= perHour) {
         recent.set(address, times);
-        return false;
+        return Math.max(1, times[0]! + WINDOW_MS - now);
       }
       times.push(now);
       recent.delete(address);
       if (recent.size >= MAX_TRACKED) recent.delete(recent.keys().next().value as string);
       recent.set(address, times);
-      return true;
+      return 0;
     },
   };
 }

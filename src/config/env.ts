@@ -186,6 +186,9 @@ const envSchema = z.object({
   WORKERS: z.coerce.number().int().positive().max(256).optional(),
 });
 
+/** Every setting the gateway reads (.env.example lists each: test/config-env-example.test.ts). */
+export const SETTING_NAMES = Object.keys(envSchema.shape);
+
 const checkedEnvSchema = envSchema
   .transform(withProductionDefaults)
   .refine((env) => env.GUEST_TOKEN_TTL_SECONDS <= env.MAX_TOKEN_LIFETIME_SECONDS, {

@@ -39,8 +39,16 @@ function needsCode(error: GraphQLError): boolean {
 // document parsed: the prefix goes (its token limit, checked while parsing, keeps it).
 const ARMOR_LIMIT = /^Syntax Error: (?=(Query Cost|Aliases|Directives|Query depth) limit)/;
 
+// graphql-js gives up validating a document whose fields overlap past its budget
+// (OverlappingFieldsCanBeMerged, 500,000 comparisons: hundreds of one field) with this alone.
+const VALIDATION_ABORTED = "Validation aborted.";
+const VALIDATION_ABORTED_SAYS =
+  "The document repeats fields too often to be validated; send a smaller one (fewer repeated fields).";
+
 function refused(error: GraphQLError): GraphQLError {
-  return new GraphQLError(error.message.replace(ARMOR_LIMIT, ""), {
+  const message =
+    error.message === VALIDATION_ABORTED ? VALIDATION_ABORTED_SAYS : error.message.replace(ARMOR_LIMIT, "");
+  return new GraphQLError(message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,

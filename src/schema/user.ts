@@ -38,8 +38,13 @@ builder.mutationField("createGuestSession", (t) =>
       if (!guestTokensAccepted(ctx.env)) {
         throw new ChatSDKError("bad_request:api", "Guest sessions need AUTH_SECRET to be set when AUTH_JWKS_URL is.");
       }
-      if (!(await ctx.services.guestSessions.take(ctx.clientAddress))) {
-        throw new ChatSDKError("rate_limit:chat", "Too many guest sessions from this address; try again later.");
+      const waitMs = await ctx.services.guestSessions.take(ctx.clientAddress);
+      if (waitMs > 0) {
+        throw new ChatSDKError("rate_limit:chat", "Too many guest sessions from this address; try again later.", {
+          reason: "too_many_guest_sessions",
+          retryable: true,
+          retryAfterSeconds: Math.ceil(waitMs / 1000),
+        });
       }
       const identity = { id: randomUUID(), type: "guest" as const, email: null };
       const user = await ensureUser(ctx.db.sql, identity);

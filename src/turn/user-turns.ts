@@ -24,7 +24,7 @@ export class UserTurns {
       metrics.refusedBusyUser();
       throw new ChatSDKError(
         "rate_limit:chat",
-        `You have ${this.limit} answers running at once, the most one user may. Wait for one to end, or stop one, then send again.`,
+        `You have ${this.limit} ${this.limit === 1 ? "answer" : "answers"} running at once, the most one user may. Wait for one to end, or stop one, then send again.`,
         { reason: "too_many_running_turns" },
       );
     }

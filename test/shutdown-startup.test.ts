@@ -1,0 +1,46 @@
+// A SIGTERM while the gateway starts (its database opening, migrations running)
+// ends it with a log line and exit code 0, as a drain does, rather than killing
+// it silently by the signal (exit 143, nothing logged) while an orchestrator
+// replaces it mid-start.
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect, test } from "vitest";
+import { GATEWAY_NODE_FLAGS } from "../src/config/node-flags.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+test("a SIGTERM during start-up exits 0 saying nothing was served", { timeout: 120_000 }, async () => {
+  // A fresh embedded database: creating it and applying the migrations takes seconds.
+  const dataDir = mkdtempSync(join(tmpdir(), "gateway-start-"));
+  const child = spawn(join(ROOT, "node_modules/.bin/node"), [...GATEWAY_NODE_FLAGS, "src/server.ts"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH, PORT: "0", DATA_DIR: dataDir, LOG_LEVEL: "info" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  try {
+    let output = "";
+    const exited = once(child, "exit");
+    // Its first line (the development secrets' warning) comes once it has begun starting.
+    await new Promise<void>((resolve, reject) => {
+      const read = (bytes: Buffer) => {
+        output += bytes.toString();
+        if (output.includes("\n")) resolve();
+      };
+      child.stdout.on("data", read);
+      child.stderr.on("data", read);
+      child.once("exit", () => reject(new Error(`exited before starting: ${output}`)));
+    });
+    expect(output).not.toContain("gateway ready");
+    child.kill("SIGTERM");
+    const [code, signal] = await exited;
+    expect({ code, signal }).toEqual({ code: 0, signal: null });
+    expect(output).toContain("stopped during start-up: nothing was served yet");
+  } finally {
+    child.kill("SIGKILL");
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+});
