@@ -161,4 +161,24 @@ describe("addToolOutput", () => {
     const stored = chat.messages.edges.map((edge: any) => edge.node).find((m: any) => m.id === messageId);
     expect(stored.parts).toContainEqual(expect.objectContaining({ toolCallId: "ask-1", state: "input-available" }));
   });
+
+  it("an answer racing the next message: the model sees it, or it is refused; never stored while the model was told it went unanswered", async () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const { token, chatId, messageId } = await askedTurn();
+      fake.handle(respond(textTurn("Going on.")));
+      const input = { chatId, messageId, toolCallId: "ask-1", output: { answer: "yes" } };
+      const [answer] = await Promise.all([
+        gateway.gql(ADD_TOOL_OUTPUT, { input }, token),
+        subscribeWithFetch(gateway.url, sendInput("Next", { chatId }), { token }),
+      ]);
+      const sent = fake.requests.filter((request) => request.body.id === chatId).at(-1)!;
+      const call = sent.body.existingMessages[1].parts.find((part: any) => part.toolCallId === "ask-1");
+      if (answer.errors) {
+        expect(answer.errors[0]?.extensions?.code).toBe("bad_request:api");
+        expect(call.state).toBe("output-error");
+      } else {
+        expect(call).toMatchObject({ state: "output-available", output: { answer: "yes" } });
+      }
+    }
+  });
 });

@@ -1,6 +1,6 @@
 import type { User, UserType } from "../generated/prisma/client.ts";
 import type { Sql } from "./client.ts";
-import { tracedDbCall } from "./queryable.ts";
+import { dbCall, tracedDbCall, type Queryable } from "./queryable.ts";
 
 export interface UserIdentity {
   id: string;
@@ -25,4 +25,14 @@ export async function ensureUser(sql: Sql, identity: UserIdentity): Promise<User
     );
     return user;
   });
+}
+
+/**
+ * Inside a transaction: the user's row locked until commit. Every writer of a
+ * user's messages takes it first (begin_turn and saveMessages, through
+ * reserve_quota), so such writes queue: a turn's start then reads the
+ * conversation as the writer before it left it.
+ */
+export async function lockUser(db: Queryable, userId: string): Promise<void> {
+  await dbCall("lockUser", () => db.$queryRaw`SELECT 1 FROM "User" WHERE id = ${userId} FOR UPDATE`);
 }

@@ -2,9 +2,11 @@ import { isToolUIPart, type UIMessage } from "ai";
 import { z } from "zod";
 import { lockChatById } from "../db/chats.ts";
 import { inTransaction } from "../db/queryable.ts";
+import { lockUser } from "../db/users.ts";
 import { ChatSDKError } from "../errors.ts";
 import { builder } from "./builder.ts";
 import { assertOwner } from "./chat-access.ts";
+import { currentUser } from "./context.ts";
 import { MessageRef } from "./message.ts";
 import { validateUIMessages } from "./ui-messages.ts";
 import { invalidInput, storable, textUpTo, uuid } from "./validation.ts";
@@ -78,6 +80,9 @@ builder.mutationField("addToolOutput", (t) =>
     resolve: async (_root, args, ctx) => {
       const input = checkedInput(args.input, ctx.env.MAX_TEXT_LENGTH);
       return inTransaction(ctx.db.prisma, "addToolOutput", async (tx) => {
+        // In the queue of the user's message writers, before the chat: a turn starting
+        // meanwhile either sees this answer or comes first and leaves the call unanswered (refused below).
+        await lockUser(tx, currentUser(ctx).id);
         const chat = await lockChatById(tx, input.chatId);
         if (!chat) throw new ChatSDKError("not_found:chat");
         assertOwner(ctx, chat);
