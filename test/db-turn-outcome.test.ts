@@ -38,3 +38,32 @@ test("an answer deleted while its turn ran: nothing stored, lastContext left as 
     inputTokens: 100,
   });
 });
+
+test("two turns of one chat at once (two tabs): the earlier one, storing last, leaves lastContext to the later one", async () => {
+  const prisma = database.db.prisma;
+  const user = await insertUser(prisma);
+  const chat = await insertChat(prisma, { userId: user.id });
+  const turn = async (startedAt: Date) => {
+    const answer = await insertMessage(prisma, { chatId: chat.id, userId: user.id, role: "assistant" });
+    const stream = await prisma.stream.create({
+      data: { id: newId(), chatId: chat.id, createdAt: startedAt, assistantMessageId: answer.id, status: "active" },
+    });
+    return (inputTokens: number) =>
+      storeTurnOutcome(database.db.sql, {
+        chatId: chat.id,
+        streamId: stream.id,
+        streamStatus: "finished",
+        messageId: answer.id,
+        message: { parts: [{ type: "text", text: "done" }], status: "complete" },
+        context: { value: { inputTokens, outputTokens: 1, model: "chat-model" } },
+      });
+  };
+  const earlier = await turn(new Date(Date.now() - 1_000));
+  const later = await turn(new Date());
+  await later(80);
+  // The earlier turn ends after the later one: its answer is stored, its usage is not the chat's.
+  expect(await earlier(144)).toMatchObject({ status: "complete" });
+  expect((await prisma.chat.findUniqueOrThrow({ where: { id: chat.id } })).lastContext).toMatchObject({
+    inputTokens: 80,
+  });
+});

@@ -101,7 +101,8 @@ export async function updateStreamStatus(sql: Sql, id: string, status: StreamSta
  * assistant message `messageId` with `message`'s parts and status (in place of
  * the STREAMING row, keeping its time), or, when `message` is null, the
  * STREAMING row removed; the chat's lastContext when `context` is given (and
- * the turn's answer was not deleted meanwhile: its usage is no one's then); the
+ * the turn's answer was not deleted meanwhile: its usage is no one's then; nor
+ * a later turn of the chat started, another tab's: lastContext is the latest turn's); the
  * Stream row's status. A row that is gone (its chat deleted, or the
  * conversation edited back past it while the turn ran) stays gone: the answer
  * is not brought back. Returns the stored message, or null when none was stored.
@@ -130,6 +131,8 @@ export async function storeTurnOutcome(
      ), context AS (
        UPDATE "Chat" SET "lastContext" = $6::jsonb WHERE id = $2::uuid AND $7::boolean
           AND EXISTS (SELECT 1 FROM "Message" WHERE id = $1::uuid)
+          AND NOT EXISTS (SELECT 1 FROM "Stream" later WHERE later."chatId" = $2::uuid
+                            AND later."createdAt" > (SELECT "createdAt" FROM "Stream" WHERE id = $9::uuid))
      ), stream AS (
        UPDATE "Stream" SET status = $8::"StreamStatus" WHERE id = $9::uuid
      )
