@@ -3,7 +3,7 @@
 // stream ends with StreamAborted, and nothing of it comes back after the edit.
 // Runs on PGlite and PostgreSQL.
 import { expect, it } from "vitest";
-import { EDITED } from "../src/schema/message.ts";
+import { EDITED } from "../src/turn/turn-endings.ts";
 import { expectOk, failOnUnhandledRejections, newUser } from "./support/fixtures.ts";
 import { respond, slowTextTurn } from "./support/fake-streamer.ts";
 import { useStreamerGateway } from "./support/gateway.ts";
@@ -45,7 +45,8 @@ it("an edit mid-turn stops the turn, and its answer does not come back after the
   expect(expectOk((await edited) as any).deleteTrailingMessages).toBe(2);
   const { events } = result;
   expect(events.filter((e) => TERMINAL_TYPES.includes(e.__typename))).toHaveLength(1);
-  expect(events.at(-1)).toMatchObject({ __typename: "StreamAborted", reason: EDITED });
+  // Its answer went with the edit: the event does not describe a message the chat no longer has.
+  expect(events.at(-1)).toMatchObject({ __typename: "StreamAborted", reason: EDITED, partialMessage: null });
   const request = fake.requests.at(-1)!;
   await eventually(async () => request.closedAt !== null, 2000);
   expect(request.closedEarly).toBe(true);

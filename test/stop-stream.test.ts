@@ -237,7 +237,11 @@ describe("the chat deleted mid-turn", () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i));
     expect(events.filter((e) => TERMINAL_TYPES.includes(e.__typename))).toHaveLength(1);
     expect(TERMINAL_TYPES).toContain(events.at(-1)!.__typename);
-    expect(events.at(-1)).toMatchObject({ __typename: "StreamAborted", reason: "The chat was deleted." });
+    expect(events.at(-1)).toMatchObject({
+      __typename: "StreamAborted",
+      reason: "The chat was deleted.",
+      partialMessage: null,
+    });
     const request = fake.requests.at(-1)!;
     await eventually(async () => request.closedAt !== null, 2000);
     expect(request.closedEarly).toBe(true);

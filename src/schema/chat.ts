@@ -12,6 +12,7 @@ import {
 import { decodeCursor, encodeCursor } from "../db/cursor.ts";
 import { getMessagePagesByChatIds } from "../db/messages.ts";
 import { ChatSDKError, idNotAvailable } from "../errors.ts";
+import { CHAT_DELETED } from "../turn/turn-endings.ts";
 import type { Chat, Message } from "../generated/prisma/client.ts";
 import { builder } from "./builder.ts";
 import { canReadChat, requireOwnedChat } from "./chat-access.ts";
@@ -180,7 +181,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const chat = await requireOwnedChat(ctx, args.id);
       // A running turn would otherwise generate to the end for a chat that is gone.
-      await ctx.services.turns.stop(chat.id, "The chat was deleted.");
+      await ctx.services.turns.stop(chat.id, CHAT_DELETED);
       await deleteChatById(ctx.db.prisma, chat.id);
       return chat.id;
     },

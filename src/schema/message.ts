@@ -8,6 +8,7 @@ import {
   saveMessages,
 } from "../db/messages.ts";
 import { ChatSDKError, idNotAvailable } from "../errors.ts";
+import { EDITED } from "../turn/turn-endings.ts";
 import type { Message } from "../generated/prisma/client.ts";
 import { userMessagesFit } from "../quota.ts";
 import { builder } from "./builder.ts";
@@ -83,8 +84,6 @@ builder.mutationField("saveMessages", (t) =>
     },
   }),
 );
-
-export const EDITED = "The conversation was edited.";
 
 builder.mutationField("deleteTrailingMessages", (t) =>
   t.int({

@@ -124,12 +124,14 @@ const StreamFinished = eventType(
 );
 const StreamAborted = eventType(
   "StreamAborted",
-  "Terminal: stopped (stopStream, deleteChat, a shutdown, or the streamer's abort); the partial turn is stored as ABORTED.",
+  "Terminal: stopped (stopStream, deleteChat, an edit past the turn, a shutdown, or the streamer's abort); the partial turn is stored as ABORTED.",
   (t) => ({
     reason: t.exposeString("reason"),
     partialMessage: t.field({
       type: MessageRef,
       nullable: true,
+      description:
+        "The stored partial answer; null when nothing arrived before the stop, or when its chat was deleted or the conversation edited back past it (the answer went with them).",
       resolve: (e) => e.partialMessage,
     }),
   }),

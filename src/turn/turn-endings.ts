@@ -38,3 +38,15 @@ export const TOO_LONG = "The answer grew past the gateway's bound for one turn; 
 
 export const ANSWER_DELETED =
   "The answer was deleted (its chat deleted, or the conversation edited) while it was being generated.";
+
+// Stops whose answer goes with what stopped it: the chat deleted, or the
+// conversation edited back past the turn. Their StreamAborted carries no
+// partialMessage: the answer is stored, then deleted with the rest.
+export const CHAT_DELETED = "The chat was deleted.";
+export const EDITED = "The conversation was edited.";
+const ANSWER_GOES = new Set([CHAT_DELETED, EDITED]);
+
+/** Whether a stop's answer goes with the chat or the edit that stopped it (see CHAT_DELETED, EDITED). */
+export function answerGoes(stopped: string): boolean {
+  return ANSWER_GOES.has(stopped);
+}

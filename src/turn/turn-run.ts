@@ -27,6 +27,7 @@ import type { UnsavedTurns } from "./unsaved-turns.ts";
 import { impliedFinishReason } from "./unanswered-tools.ts";
 import {
   ANSWER_DELETED,
+  answerGoes,
   DATABASE_LOST,
   stopReason,
   TOO_LONG,
@@ -264,8 +265,9 @@ export class TurnRun {
       return;
     }
     if (failure) this.emit({ __typename: "StreamFailed", ...failure, partialMessage: stored });
-    else if (stopped) this.emit({ __typename: "StreamAborted", reason: stopped, partialMessage: stored });
-    else {
+    else if (stopped) {
+      this.emit({ __typename: "StreamAborted", reason: stopped, partialMessage: answerGoes(stopped) ? null : stored });
+    } else {
       const finishReason = mapper.report.finishReason ?? impliedFinishReason(message);
       this.emit({ __typename: "StreamFinished", message: stored as Message, usage, finishReason });
     }
