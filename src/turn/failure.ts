@@ -4,11 +4,15 @@
 // of failure, the same in proxy and direct mode.
 import { log } from "../log.ts";
 import { metrics } from "../metrics.ts";
+import type { StreamReport } from "./chunk-events.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { TOO_LONG } from "./turn-endings.ts";
 import { UpstreamError, type UpstreamErrorCode, type UpstreamErrorKind } from "./upstream.ts";
 
 export type TurnFailure = { code: string; reason: string };
+
+/** How a turn's stream ended: failed, stopped (the reason), or neither (finished). */
+export type Ending = { failure: TurnFailure | null; stopped: string | null };
 
 const UNAVAILABLE = "The model's service is unavailable. Try again shortly.";
 const UNREADABLE = "The model's service sent an answer that could not be read. Try again.";
@@ -101,4 +105,15 @@ function causeOf(error: UpstreamError): string | undefined {
   const { cause } = error;
   if (cause === undefined) return undefined;
   return (cause instanceof Error ? cause.message : String(cause)).slice(0, 500);
+}
+
+/** How a stream read to its end ended, by its report: finished, stopped by the streamer, or failed. */
+export function streamEnding(report: StreamReport, chunks: number, turn: Pick<PreparedTurn, "streamId">): Ending {
+  if (report.errorText !== null) return { failure: streamerErrorFailure(report.errorText, turn), stopped: null };
+  if (report.ended === "abort") return { failure: null, stopped: streamerAbortReason(report.abortReason, turn) };
+  // "interrupted": the AI SDK's reason for a provider stream that ended without its completion signal.
+  if (report.ended !== "finish" || report.finishReason === "interrupted") {
+    return { failure: unfinishedFailure(chunks, turn), stopped: null };
+  }
+  return { failure: null, stopped: null };
 }

@@ -12,13 +12,7 @@ import { checkpointWriter } from "./checkpoint.ts";
 import { createChunkMapper, type ChunkMapper } from "./chunk-events.ts";
 import type { ChunkSource } from "./chunk-source.ts";
 import type { WithoutSeq } from "./events.ts";
-import {
-  misorderedFailure,
-  streamerAbortReason,
-  streamerErrorFailure,
-  unfinishedFailure,
-  upstreamFailure,
-} from "./failure.ts";
+import { misorderedFailure, streamEnding, upstreamFailure, type Ending } from "./failure.ts";
 import { AnswerDeleted, persistTurn, type TurnOutcome } from "./persist.ts";
 import type { PreparedTurn } from "./prepare.ts";
 import { chunkBytes, ReceivedChunks } from "./received-chunks.ts";
@@ -49,8 +43,6 @@ export interface TurnSettings {
   /** How long a turn may run in all, past which it ends as failed, its partial answer stored; 0: no bound. */
   maxMs: number;
 }
-
-type Ending = { failure: { code: string; reason: string } | null; stopped: string | null };
 
 /**
  * One running turn: reads the chunk source, numbers the events into the turn
@@ -196,14 +188,7 @@ export class TurnRun {
       if (signal.aborted) return { failure: null, stopped: stopReason(signal.reason) };
       return { failure: upstreamFailure(error, this.turn), stopped: null };
     }
-    const { report } = mapper;
-    if (report.errorText !== null) return { failure: streamerErrorFailure(report.errorText, this.turn), stopped: null };
-    if (report.ended === "abort") return { failure: null, stopped: streamerAbortReason(report.abortReason, this.turn) };
-    // "interrupted": the AI SDK's reason for a provider stream that ended without its completion signal.
-    if (report.ended !== "finish" || report.finishReason === "interrupted") {
-      return { failure: unfinishedFailure(received.count, this.turn), stopped: null };
-    }
-    return { failure: null, stopped: null };
+    return streamEnding(mapper.report, received.count, this.turn);
   }
 
   /** Past TURN_MAX_EVENTS or TURN_MAX_BYTES: the stream is cut, the answer so far kept. */
