@@ -128,13 +128,16 @@ async function main() {
   redactInLogs(secretsOf(env));
   const plan = planWorkers(env);
   const starting = exitOnSignalsWhileStarting();
+  // Each hand-over adds the next handlers before it removes these: a signal
+  // with no listener left even for a moment is dropped (Node stops watching it).
   if (plan.workers > 1 && cluster.isPrimary) {
+    runPrimary(env, plan);
     starting.handOver();
-    return runPrimary(env, plan);
+    return;
   }
   const gateway = await startGateway(env);
-  starting.handOver();
   drainOnSignals(gateway, env.SHUTDOWN_DRAIN_SECONDS * 1000);
+  starting.handOver();
   if (cluster.isWorker) {
     log.info("worker serving", { url: gateway.url, pid: process.pid });
     process.send?.({ gatewayReady: { url: gateway.url } } satisfies WorkerReady);
@@ -153,8 +156,8 @@ async function main() {
 /**
  * SIGTERM or SIGINT before the gateway serves (the database opening, migrations
  * running): nothing was served, so nothing drains; the process says so and
- * exits 0 rather than dying silently by the signal. `handOver` gives the
- * signals to the serving gateway's (or the primary's) handlers.
+ * exits 0 rather than dying silently by the signal. `handOver`, called once
+ * the serving gateway's (or the primary's) handlers are in place, removes these.
  */
 function exitOnSignalsWhileStarting(): { handOver(): void } {
   const onSignal = (signal: NodeJS.Signals) => {

@@ -249,7 +249,7 @@ describe("query abuse (graphql-armor)", () => {
     const me = await signedIn();
     const result = await gateway.gql(`{ ${"__typename ".repeat(800)}}`, {}, me.token);
     expect(result.errors?.[0].message).toBe(
-      "The document repeats fields too often to be validated; send a smaller one (fewer repeated fields).",
+      "The document is too complex to validate (repeated fields or fragment spreads); send a smaller one.",
     );
     expect(result.errors?.[0].extensions?.code).toBe("bad_request:api");
     expect(result.data ?? null).toBeNull();

@@ -10,13 +10,15 @@ const WARN_EVERY_MS = 60_000;
 
 // One sliding window per address, as a sorted set of session times: trimmed,
 // counted and added to in one atomic step, so parallel sign-ins on several
-// instances never exceed the limit. 0: counted; else the ms until the oldest leaves.
+// instances never exceed the limit. 0: counted; else the ms until enough sessions
+// leave the hour for one more (within the hour: instances' clocks may differ).
 const TAKE = `
 local now, window = tonumber(ARGV[1]), tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then
-  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-  return math.max(1, tonumber(oldest[2]) + window - now)
+local count, limit = redis.call('ZCARD', KEYS[1]), tonumber(ARGV[3])
+if count >= limit then
+  local freeing = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  return math.min(window, math.max(1, tonumber(freeing[2]) + window - now))
 end
 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])

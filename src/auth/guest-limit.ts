@@ -41,7 +41,8 @@ export function createMemoryGuestSessionLimiter(perHour: number) {
       const times = (recent.get(address) ?? []).filter((at) => now - at < WINDOW_MS);
       if (times.length >= perHour) {
         recent.set(address, times);
-        return Math.max(1, times[0]! + WINDOW_MS - now);
+        // Until enough sessions leave the hour for one more (within the hour, should the clock step back).
+        return Math.min(WINDOW_MS, Math.max(1, times[times.length - perHour]! + WINDOW_MS - now));
       }
       times.push(now);
       recent.delete(address);

@@ -1,5 +1,6 @@
 import type { Message, MessageRole, MessageStatus, Prisma, PrismaClient } from "../generated/prisma/client.ts";
 import { lockChatById } from "./chats.ts";
+import { lockUser } from "./users.ts";
 import type { Cursor } from "./cursor.ts";
 import { dbCall, inTransaction, type Queryable } from "./queryable.ts";
 
@@ -110,6 +111,10 @@ export function deleteMessagesByChatIdAfterTimestamp(
   timestamp: Date,
 ): Promise<number> {
   return inTransaction(prisma, "deleteMessagesByChatIdAfterTimestamp", async (tx) => {
+    // In the queue of the owner's message writers (lockUser): a turn starting meanwhile
+    // reads the conversation before the edit or after it, never a part of it.
+    const owner = await tx.chat.findUnique({ where: { id: chatId }, select: { userId: true } });
+    if (owner) await lockUser(tx, owner.userId);
     const going = (
       await tx.message.findMany({ where: { chatId, createdAt: { gte: timestamp } }, select: { id: true } })
     ).map((m) => m.id);
@@ -117,7 +122,7 @@ export function deleteMessagesByChatIdAfterTimestamp(
     // answer), it is no one's, and an earlier turn's is not kept.
     const latest = await tx.stream.findFirst({ where: { chatId }, orderBy: { createdAt: "desc" } });
     if (latest && (latest.createdAt >= timestamp || going.includes(latest.assistantMessageId ?? ""))) {
-      await tx.$executeRaw`UPDATE "Chat" SET "lastContext" = NULL WHERE id = ${chatId}::uuid`;
+      await tx.$executeRaw`UPDATE "Chat" SET "lastContext" = NULL, "lastContextAt" = NULL WHERE id = ${chatId}::uuid`;
     }
     // A turn's Stream row carries its user message's time, and its answer's id.
     await tx.stream.deleteMany({

@@ -102,7 +102,8 @@ export async function updateStreamStatus(sql: Sql, id: string, status: StreamSta
  * the STREAMING row, keeping its time), or, when `message` is null, the
  * STREAMING row removed; the chat's lastContext when `context` is given (and
  * the turn's answer was not deleted meanwhile: its usage is no one's then; nor
- * a later turn of the chat started, another tab's: lastContext is the latest turn's); the
+ * is a later turn's usage stored already, another tab's: lastContext is the usage
+ * of the latest turn that reported one, whichever stores last); the
  * Stream row's status. A row that is gone (its chat deleted, or the
  * conversation edited back past it while the turn ran) stays gone: the answer
  * is not brought back. Returns the stored message, or null when none was stored.
@@ -129,10 +130,11 @@ export async function storeTurnOutcome(
      ), dropped AS (
        DELETE FROM "Message" WHERE id = $1::uuid AND NOT $5::boolean AND status = 'streaming'
      ), context AS (
-       UPDATE "Chat" SET "lastContext" = $6::jsonb WHERE id = $2::uuid AND $7::boolean
+       UPDATE "Chat" AS c SET "lastContext" = $6::jsonb, "lastContextAt" = turn.at
+         FROM (SELECT "createdAt" AS at FROM "Stream" WHERE id = $9::uuid) turn
+        WHERE c.id = $2::uuid AND $7::boolean
           AND EXISTS (SELECT 1 FROM "Message" WHERE id = $1::uuid)
-          AND NOT EXISTS (SELECT 1 FROM "Stream" later WHERE later."chatId" = $2::uuid
-                            AND later."createdAt" > (SELECT "createdAt" FROM "Stream" WHERE id = $9::uuid))
+          AND (c."lastContextAt" IS NULL OR c."lastContextAt" <= turn.at)
      ), stream AS (
        UPDATE "Stream" SET status = $8::"StreamStatus" WHERE id = $9::uuid
      )
@@ -180,6 +182,7 @@ export interface EndedTurn {
   assistantMessageId: string | null;
   userMessageId: string | null;
   message: Message | null;
+  /** Its usage, when the chat's lastContext holds this turn's (or a chat from before lastContextAt: whatever it holds). */
   usage: unknown;
   /** Its owner renewed its heartbeat within the lease: it still holds the turn's end for the log (renewLeases). */
   relaying: boolean;
@@ -190,7 +193,7 @@ export async function endedTurns(sql: Sql, ids: string[], leaseSeconds: number):
   if (ids.length === 0) return [];
   const rows = await sql.query<Omit<EndedTurn, "message"> & { message: JsonRow<Message> | null }>(
     `SELECT s.id, s.status, s."chatId", s."assistantMessageId", ${TURN_USER_MESSAGE} AS "userMessageId",
-            c."lastContext" AS usage,
+            CASE WHEN c."lastContextAt" IS NULL OR c."lastContextAt" = s."createdAt" THEN c."lastContext" END AS usage,
             COALESCE(s."heartbeatAt" > ${NOW} - $2::float8 * interval '1 second', false) AS relaying,
             (SELECT row_to_json(m) FROM (SELECT ${MESSAGE} FROM "Message" WHERE id = s."assistantMessageId") m) AS message
        FROM "Stream" s JOIN "Chat" c ON c.id = s."chatId"

@@ -39,11 +39,11 @@ function needsCode(error: GraphQLError): boolean {
 // document parsed: the prefix goes (its token limit, checked while parsing, keeps it).
 const ARMOR_LIMIT = /^Syntax Error: (?=(Query Cost|Aliases|Directives|Query depth) limit)/;
 
-// graphql-js gives up validating a document whose fields overlap past its budget
-// (OverlappingFieldsCanBeMerged, 500,000 comparisons: hundreds of one field) with this alone.
+// graphql-js gives up validating a document past its budgets (overlapping fields:
+// hundreds of one field; fragment spreads) with this alone.
 const VALIDATION_ABORTED = "Validation aborted.";
 const VALIDATION_ABORTED_SAYS =
-  "The document repeats fields too often to be validated; send a smaller one (fewer repeated fields).";
+  "The document is too complex to validate (repeated fields or fragment spreads); send a smaller one.";
 
 function refused(error: GraphQLError): GraphQLError {
   const message =
