@@ -37,8 +37,11 @@ export interface TurnState {
   userMessage: ChatMessage | null;
   /** The assistant's message: null until StreamStarted, then live, then as stored. */
   message: ChatMessage | null;
-  /** Why it failed; `network`: the connection was lost for good (resumeTurn, or the hook's resume(), can try again). */
-  error: { code: string; message: string; network?: boolean } | null;
+  /**
+   * Why it failed; `network`: the connection was lost for good (resumeTurn, or the hook's resume(), can try again);
+   * `reason`: a refusal's `extensions.reason` (e.g. `too_many_running_turns`).
+   */
+  error: { code: string; message: string; network?: boolean; reason?: string } | null;
   usage: Usage | null;
   finishReason: string | null;
   /** The last event's seq (-1 before any): where a resume continues from. */
@@ -138,7 +141,7 @@ export function failTurn(state: TurnState, error: GatewayError): TurnState {
   return {
     ...state,
     status: "failed",
-    error: { code: error.code, message: error.message },
+    error: { code: error.code, message: error.message, ...(error.reason ? { reason: error.reason } : {}) },
     message: state.message && { ...state.message, status: "FAILED" },
   };
 }

@@ -160,7 +160,11 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       useNoErrorInternals(),
       useReadiness(db, services.turns),
       useMetrics({ enabled: env.METRICS, token: env.METRICS_TOKEN }),
-      useDemoPage({ dir: demoDir, persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY }),
+      useDemoPage({
+        dir: demoDir,
+        persistedOperationsOnly: env.PERSISTED_OPERATIONS_ONLY,
+        maxTextLength: env.MAX_TEXT_LENGTH,
+      }),
       ...(env.PERSISTED_OPERATIONS_ONLY ? [usePersistedOperationsOnly()] : []),
       ...(env.INTROSPECTION ? [] : [useDisableIntrospection()]),
       ...(env.FIELD_SUGGESTIONS ? [] : [useNoSuggestions()]),

@@ -41,6 +41,7 @@ describe("the demo page is served by the gateway", () => {
     const html = await page.text();
     expect(html).toContain('<div id="root">');
     expect(html).toContain('<meta name="persisted-operations" content="false"');
+    expect(html).toContain('<meta name="max-text-length" content="2000"');
     const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(script).toBeDefined();
     const asset = await fetch(`${gateway.url}${script}`);
@@ -283,43 +284,82 @@ describe.skipIf(!runBrowser)("GraphiQL in headless Chromium", () => {
   }, 30_000);
 });
 
-describe.skipIf(!runBrowser)("the demo chat against a persisted-operations-only gateway", () => {
-  let persisted: TestGateway;
-  beforeAll(async () => {
-    persisted = await startTestGateway({ MOCK_DELTA_DELAY_MS: "0", PERSISTED_OPERATIONS_ONLY: "true" });
-  }, 60_000);
-  afterAll(async () => {
-    await persisted?.close();
-  });
+describe.skipIf(!runBrowser)(
+  "the demo chat against a persisted-operations-only gateway, with a longer text limit",
+  () => {
+    let persisted: TestGateway;
+    beforeAll(async () => {
+      persisted = await startTestGateway({
+        MOCK_DELTA_DELAY_MS: "0",
+        PERSISTED_OPERATIONS_ONLY: "true",
+        MAX_TEXT_LENGTH: "5000",
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await persisted?.close();
+    });
 
-  test("the page sends document hashes only, and a turn streams and is stored", async () => {
+    test("the page sends document hashes only, and a turn streams and is stored", async () => {
+      const { page, errors, close } = await openBrowser();
+      try {
+        const bodies: string[] = [];
+        page.on("request", (request) => {
+          if (request.url().endsWith("/graphql") && request.method() === "POST") bodies.push(request.postData() ?? "");
+        });
+        await page.goto(`${persisted.url}/`);
+        await page.getByTestId("sign-in").click();
+        await page.getByTestId("messages-left").waitFor();
+        // The page counts against this gateway's MAX_TEXT_LENGTH, not the default's.
+        await page.getByTestId("composer").fill("x".repeat(2500));
+        expect(await page.getByTestId("char-count").textContent()).toBe("2,500 / 5,000");
+        await page.getByTestId("composer").fill("");
+        await send(page, "[plain] Persisted hello");
+        await page.locator("[data-testid=message][data-role=ASSISTANT][data-status=COMPLETE]").waitFor();
+        const id = (await lastAssistant(page).getAttribute("data-message-id"))!;
+        expect(await answerText(page, id)).toContain('You said: "[plain] Persisted hello"');
+        expect(bodies.length).toBeGreaterThanOrEqual(3);
+        for (const body of bodies) {
+          const params = JSON.parse(body) as {
+            query?: string;
+            extensions?: { persistedQuery?: { sha256Hash?: string } };
+          };
+          expect(params.query).toBeUndefined();
+          expect(params.extensions?.persistedQuery?.sha256Hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+        }
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    }, 30_000);
+  },
+);
+
+describe.skipIf(!runBrowser)("stopping an answer", () => {
+  test("a double click on Stop stops the answer and does not send the draft typed meanwhile", async () => {
     const { page, errors, close } = await openBrowser();
     try {
-      const bodies: string[] = [];
-      page.on("request", (request) => {
-        if (request.url().endsWith("/graphql") && request.method() === "POST") bodies.push(request.postData() ?? "");
-      });
-      await page.goto(`${persisted.url}/`);
+      await page.goto(`${gateway.url}/`);
       await page.getByTestId("sign-in").click();
-      await page.getByTestId("messages-left").waitFor();
-      await send(page, "[plain] Persisted hello");
-      await page.locator("[data-testid=message][data-role=ASSISTANT][data-status=COMPLETE]").waitFor();
-      const id = (await lastAssistant(page).getAttribute("data-message-id"))!;
-      expect(await answerText(page, id)).toContain('You said: "[plain] Persisted hello"');
-      expect(bodies.length).toBeGreaterThanOrEqual(3);
-      for (const body of bodies) {
-        const params = JSON.parse(body) as {
-          query?: string;
-          extensions?: { persistedQuery?: { sha256Hash?: string } };
-        };
-        expect(params.query).toBeUndefined();
-        expect(params.extensions?.persistedQuery?.sha256Hash).toMatch(/^sha256:[0-9a-f]{64}$/);
-      }
+      await expect.poll(() => page.getByTestId("messages-left").textContent()).toBe("20 messages left today");
+      await send(page, "[slow] Tell me a long story");
+      await page.locator("[data-testid=message][data-role=ASSISTANT][data-status=STREAMING]").waitFor();
+      await page.getByTestId("composer").fill("The next question, half written");
+      // Stop turns into Send under the pointer: a person's second click (a fifth of a second later) lands on Send.
+      const where = (await page.getByTestId("stop").boundingBox())!;
+      const [x, y] = [where.x + where.width / 2, where.y + where.height / 2];
+      await page.mouse.click(x, y);
+      await page.getByTestId("send").waitFor();
+      await page.mouse.click(x, y);
+      await page.locator("[data-testid=message][data-role=ASSISTANT][data-status=ABORTED]").waitFor();
+      await page.waitForTimeout(1_000);
+      expect(await page.locator("[data-testid=message][data-role=USER]").count()).toBe(1);
+      expect(await page.getByTestId("composer").inputValue()).toBe("The next question, half written");
+      expect(await page.getByTestId("messages-left").textContent()).toBe("19 messages left today");
       expect(errors).toEqual([]);
     } finally {
       await close();
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 describe.skipIf(!runBrowser)("a refused message", () => {

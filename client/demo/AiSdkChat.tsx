@@ -5,7 +5,7 @@
 import { useChat as useAiChat } from "@ai-sdk/react";
 import type { UIMessage } from "ai";
 import { useQueryClient } from "@tanstack/react-query";
-import { useMemo, useRef, useState } from "react";
+import { useEffect, useMemo, useRef, useState } from "react";
 import { toUIMessages } from "../ai-sdk-messages.ts";
 import { GatewayChatTransport } from "../ai-sdk-transport.ts";
 import type { GatewayError } from "../core.ts";
@@ -17,6 +17,14 @@ import { plainRefusal } from "./refusal.ts";
 
 export function AiSdkChat({ chatId }: { chatId: string }) {
   const stored = useChat(chatId);
+  // Opened from the demo mid-answer, its cached history may predate the question just sent:
+  // useChat starts from a copy fetched now (or the cached one, should the fetch fail).
+  const [openedAt] = useState(() => Date.now());
+  // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the page opens.
+  useEffect(() => {
+    void stored.refetch();
+  }, []);
+  const fresh = stored.dataUpdatedAt >= openedAt || stored.isError;
   return (
     <main className="chat ai-sdk" data-testid="ai-sdk-chat" data-chat-id={chatId}>
       <h2>
@@ -25,7 +33,7 @@ export function AiSdkChat({ chatId }: { chatId: string }) {
           back to the demo
         </a>
       </h2>
-      {stored.isPending ? (
+      {stored.isPending || !fresh ? (
         <p className="muted">Loading…</p>
       ) : (
         // useChat reads its initial messages once: it starts when the history is loaded.
@@ -82,19 +90,26 @@ function LoadedChat({ chatId, initial }: { chatId: string; initial: UIMessage[] 
   });
   const error = chat.error as GatewayError | undefined;
   const isStreaming = chat.status === "submitted" || chat.status === "streaming";
+  const bottom = useRef<HTMLDivElement>(null);
+  const last = chat.messages.at(-1);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: it scrolls when the messages grow or the last one changes.
+  useEffect(() => {
+    bottom.current?.scrollIntoView({ block: "end" });
+  }, [chat.messages.length, last]);
 
   return (
     <>
-      <div className="messages" data-testid="messages" data-status={chat.status}>
+      <div className="messages" data-testid="messages" data-status={chat.status} role="log" aria-label="Messages">
         {chat.messages.length === 0 && <p className="muted">Say something; the answer streams through useChat.</p>}
         {chat.messages.map((message) => (
           <UIMessageView key={message.id} message={message} />
         ))}
+        <div ref={bottom} />
       </div>
       {error && (
-        <p className="error refusal" data-testid="turn-error" data-code={error.code}>
+        <p className="error refusal" role="alert" data-testid="turn-error" data-code={error.code}>
           {plainRefusal(
-            { code: error.code ?? "", message: error.message, reason: error.reason },
+            { code: error.code ?? "", message: error.message, reason: error.reason, network: error.network },
             { refused: error === refusal },
           )}
         </p>

@@ -1,6 +1,7 @@
 // The demo chat: guest sign-in, the chat list, one chat's stored history and a
 // streaming answer, all through the typed hooks in client/react.tsx.
 import { lazy, Suspense, useEffect, useRef, useState } from "react";
+import type { GatewayError } from "../gateway-error.ts";
 import { useChat, useChats, useSendMessage, useSession } from "../react.tsx";
 import { newId, withLiveMessages } from "../stream.ts";
 import { Composer } from "./Composer.tsx";
@@ -44,6 +45,12 @@ export function App() {
       <AiSdkChat key={aiSdkChat} chatId={aiSdkChat} />
     </Suspense>
   );
+}
+
+/** Signs out and forgets the open chat: the next user starts on a chat of their own. */
+function signOut(signOutOfSession: () => void): void {
+  window.history.replaceState(null, "", window.location.pathname);
+  signOutOfSession();
 }
 
 /** The URL hash, followed. */
@@ -93,11 +100,11 @@ function Chats() {
           </>
         )}
         <a href="/graphql">GraphiQL</a>
-        <button type="button" className="link" onClick={session.signOut}>
+        <button type="button" className="link" onClick={() => signOut(session.signOut)}>
           Sign out
         </button>
       </header>
-      <nav>
+      <nav aria-label="Chats">
         <button type="button" data-testid="new-chat" onClick={() => openChat(newId())}>
           New chat
         </button>
@@ -110,6 +117,7 @@ function Chats() {
                 data-testid="chat-link"
                 href={`#/chat/${chat.id}`}
                 className={chat.id === chatId ? "active" : undefined}
+                aria-current={chat.id === chatId ? "page" : undefined}
               >
                 {chat.title}
                 <small>{new Date(chat.createdAt).toLocaleString()}</small>
@@ -131,6 +139,7 @@ function ChatView({ chatId }: { chatId: string }) {
   const [text, setText] = useState("");
   const sent = useRef<string | null>(null);
   const bottom = useRef<HTMLDivElement>(null);
+  const foreign = (chat.error as GatewayError | null)?.code === "forbidden:chat";
   // Refused before the turn started (too long, quota, ...): nothing was stored or sent on.
   const refused = turn !== null && turn.status === "failed" && turn.seq < 0 && !turn.error?.network;
 
@@ -160,15 +169,25 @@ function ChatView({ chatId }: { chatId: string }) {
 
   return (
     <main className="chat" data-testid="chat" data-chat-id={chatId} data-status={status}>
-      <h2>
-        {chat.data?.title ?? "New chat"}{" "}
+      <div className="chat-title">
+        <h1>{chat.data?.title ?? "New chat"}</h1>
         <a className="hint" href={`#/ai-sdk/${chatId}`} data-testid="open-ai-sdk">
           open with useChat
         </a>
-      </h2>
-      <div className="messages" data-testid="messages">
+      </div>
+      <div className="messages" data-testid="messages" role="log" aria-label="Messages">
         {chat.isPending && <p className="muted">Loading…</p>}
-        {chat.error && <p className="error">{chat.error.message}</p>}
+        {chat.error && (
+          <p className="error" role="alert" data-testid="chat-error">
+            {chat.error.message}{" "}
+            {/* Another user's chat (a link, or the last one open before a sign-out): nothing to send into. */}
+            {foreign && (
+              <button type="button" className="link" onClick={() => (window.location.hash = `#/chat/${newId()}`)}>
+                Start a new chat
+              </button>
+            )}
+          </p>
+        )}
         {!chat.isPending && messages.length === 0 && (
           <p className="muted">
             Say something. The offline mock model answers with reasoning, a tool call and text; add [slow] for a long
@@ -186,7 +205,7 @@ function ChatView({ chatId }: { chatId: string }) {
         </p>
       )}
       {error && (
-        <p className="error refusal" data-testid="turn-error" data-code={error.code}>
+        <p className="error refusal" role="alert" data-testid="turn-error" data-code={error.code}>
           {plainRefusal(error, { refused })}
           {error.network && (
             <>
@@ -198,7 +217,9 @@ function ChatView({ chatId }: { chatId: string }) {
           )}
         </p>
       )}
-      <Composer text={text} onText={setText} onSend={onSend} isStreaming={isStreaming} onStop={() => void stop()} />
+      {!foreign && (
+        <Composer text={text} onText={setText} onSend={onSend} isStreaming={isStreaming} onStop={() => void stop()} />
+      )}
     </main>
   );
 }

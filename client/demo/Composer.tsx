@@ -1,7 +1,12 @@
 // The message box of both demo pages: Enter sends, Shift+Enter is a new line,
 // a character count against the gateway's limit, and Stop while an answer streams.
-import type { FormEvent, KeyboardEvent } from "react";
+import { useEffect, useId, useLayoutEffect, useRef, type FormEvent, type KeyboardEvent } from "react";
 import { charCount, MAX_MESSAGE_CHARS } from "./refusal.ts";
+
+// Stop turns into Send where the pointer is: a double click, or Enter pressed
+// twice on Stop, would send the draft. A send this soon after Send comes back
+// from a stop is taken for the stop's second click and ignored.
+const AFTER_STOP_MS = 600;
 
 export interface ComposerProps {
   text: string;
@@ -14,12 +19,33 @@ export interface ComposerProps {
 
 export function Composer({ text, onText, onSend, isStreaming, onStop }: ComposerProps) {
   const over = text.length > MAX_MESSAGE_CHARS;
+  const countId = useId();
+  const stopped = useRef(false);
+  const wasStreaming = useRef(isStreaming);
+  const ignoreSendsUntil = useRef(0);
+  // Before paint: no click can reach the new Send button before this runs.
+  useLayoutEffect(() => {
+    if (wasStreaming.current && !isStreaming && stopped.current) {
+      ignoreSendsUntil.current = performance.now() + AFTER_STOP_MS;
+    }
+    if (!isStreaming) stopped.current = false;
+    wasStreaming.current = isStreaming;
+  }, [isStreaming]);
+  const box = useRef<HTMLTextAreaElement>(null);
+  // The box a person types into next: after sign-in, and on opening a chat.
+  useEffect(() => box.current?.focus(), []);
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
     const content = text.trim();
-    if (content && !isStreaming) onSend(content);
+    if (content && !isStreaming && performance.now() >= ignoreSendsUntil.current) onSend(content);
+  };
+  const stop = () => {
+    stopped.current = true;
+    onStop();
   };
   const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    // Enter that picks an input method's conversion (Japanese, Chinese, Korean) is not a send.
+    if (event.nativeEvent.isComposing || event.keyCode === 229) return;
     if (event.key === "Enter" && !event.shiftKey) submit(event);
   };
   return (
@@ -29,22 +55,30 @@ export function Composer({ text, onText, onSend, isStreaming, onStop }: Composer
           data-testid="composer"
           value={text}
           placeholder="Message (Enter sends, Shift+Enter for a new line)"
+          aria-label="Message"
+          ref={box}
+          aria-describedby={countId}
           rows={2}
           aria-invalid={over}
           onChange={(e) => onText(e.target.value)}
           onKeyDown={onKeyDown}
         />
-        <span className={over ? "char-count over" : "char-count"} data-testid="char-count" data-over={over}>
+        <span
+          id={countId}
+          className={over ? "char-count over" : "char-count"}
+          data-testid="char-count"
+          data-over={over}
+        >
           {charCount(text)}
           {over && " (too long to send)"}
         </span>
       </div>
       {isStreaming ? (
-        <button type="button" data-testid="stop" onClick={onStop}>
+        <button key="stop" type="button" data-testid="stop" onClick={stop}>
           Stop
         </button>
       ) : (
-        <button type="submit" data-testid="send" disabled={!text.trim()}>
+        <button key="send" type="submit" data-testid="send" disabled={!text.trim()}>
           Send
         </button>
       )}

@@ -21,7 +21,13 @@ export function Message({ message }: { message: ChatMessage }) {
     >
       <header>
         {message.role === "USER" ? "You" : message.role === "ASSISTANT" ? "Assistant" : "System"}
-        {label && <span className={`badge ${message.status.toLowerCase()}`}>{label}</span>}
+        {/* The space keeps "Assistant stopped" two words for screen readers and copy-paste. */}
+        {label && (
+          <>
+            {" "}
+            <span className={`badge ${message.status.toLowerCase()}`}>{label}</span>
+          </>
+        )}
       </header>
       {message.parts.map((part, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: parts have no ids, and a message's parts only grow at the end.

@@ -1,8 +1,17 @@
 // What the demo tells a person when the gateway refuses a message or a turn
 // fails: plain words for each Chat SDK code, never the validation path.
 
-/** The gateway's default MAX_TEXT_LENGTH: characters in one text part. */
-export const MAX_MESSAGE_CHARS = 2000;
+/**
+ * The gateway's MAX_TEXT_LENGTH, characters in one text part: the gateway
+ * writes it into the page (a meta tag); 2,000, its default, elsewhere.
+ */
+export const MAX_MESSAGE_CHARS = gatewayTextLimit() ?? 2000;
+
+function gatewayTextLimit(): number | null {
+  if (typeof document === "undefined") return null;
+  const limit = Number(document.querySelector('meta[name="max-text-length"]')?.getAttribute("content"));
+  return Number.isInteger(limit) && limit > 0 ? limit : null;
+}
 
 const number = new Intl.NumberFormat("en");
 
@@ -11,9 +20,15 @@ const number = new Intl.NumberFormat("en");
  * (nothing was stored or charged), as opposed to a turn that failed.
  */
 export function plainRefusal(
-  error: { code: string; message: string; reason?: string },
+  error: { code: string; message: string; reason?: string; network?: boolean },
   { refused = false } = {},
 ): string {
+  if (error.network) {
+    // The turn may well go on without this page: it is stored, and Reconnect (or a reload) follows it again.
+    return "The connection was lost, so this page stopped following the answer; it may still be coming.";
+  }
+  // A turn that failed on the way: the gateway's reason is a fixed sentence written for the person.
+  if (!refused) return error.message ? `The answer could not be finished. ${error.message}` : FAILED;
   const [type, surface] = error.code.split(":");
   const limit = /at most (\d+) characters/.exec(error.message)?.[1];
   if (type === "bad_request" && limit) {
@@ -26,7 +41,7 @@ export function plainRefusal(
       if (error.reason === "too_many_running_turns") {
         return "You have several answers still coming. Wait for one to finish, or stop one, then send this again.";
       }
-      return "You have sent as many messages as you can today. Try again tomorrow, or sign in for more.";
+      return "You have sent as many messages as you can for now: each one counts for 24 hours after it was sent. Try again later.";
     case "unauthorized":
       return "Your session has ended. Sign in again to go on.";
     case "forbidden":
@@ -35,13 +50,13 @@ export function plainRefusal(
       return "This chat no longer exists.";
     case "offline":
       // Busy (overload), draining for a deploy, or its database or Redis not answering for a moment.
-      return refused
-        ? "The server could not take this message just now, so it was not sent. Send it again in a few seconds."
-        : "The answer could not be finished: the connection was lost.";
+      return "The server could not take this message just now, so it was not sent. Send it again in a few seconds.";
     default:
-      return "Something went wrong with this answer. Try again in a moment.";
+      return FAILED;
   }
 }
+
+const FAILED = "Something went wrong with this answer. Try again in a moment.";
 
 /** "1,234 / 2,000" */
 export function charCount(text: string, limit = MAX_MESSAGE_CHARS): string {

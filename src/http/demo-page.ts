@@ -36,9 +36,15 @@ export interface DemoPageOptions {
   dir?: string;
   /** Tells the page to send persisted document hashes only. */
   persistedOperationsOnly?: boolean;
+  /** MAX_TEXT_LENGTH, which the page counts a message against. */
+  maxTextLength?: number;
 }
 
-export function useDemoPage({ dir = DEFAULT_DEMO_DIR, persistedOperationsOnly = false }: DemoPageOptions = {}): Plugin {
+export function useDemoPage({
+  dir = DEFAULT_DEMO_DIR,
+  persistedOperationsOnly = false,
+  maxTextLength = 2000,
+}: DemoPageOptions = {}): Plugin {
   const root = resolve(dir);
   const assets = resolve(root, "assets") + sep;
 
@@ -56,10 +62,15 @@ export function useDemoPage({ dir = DEFAULT_DEMO_DIR, persistedOperationsOnly = 
           );
           return;
         }
-        html = html.replace(
-          /<meta name="persisted-operations" content="[^"]*"/,
-          `<meta name="persisted-operations" content="${persistedOperationsOnly}"`,
-        );
+        html = html
+          .replace(
+            /<meta name="persisted-operations" content="[^"]*"/,
+            `<meta name="persisted-operations" content="${persistedOperationsOnly}"`,
+          )
+          .replace(
+            /<meta name="max-text-length" content="[^"]*"/,
+            `<meta name="max-text-length" content="${maxTextLength}"`,
+          );
         endResponse(
           new fetchAPI.Response(request.method === "HEAD" ? null : html, {
             headers: {
