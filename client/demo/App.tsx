@@ -191,7 +191,7 @@ function ChatView({ chatId }: { chatId: string }) {
         {!chat.isPending && messages.length === 0 && (
           <p className="muted">
             Say something. The offline mock model answers with reasoning, a tool call and text; add [slow] for a long
-            answer to stop.
+            answer to stop, [plain] for text alone, [error] for an answer that fails, [long:N] for N deltas.
           </p>
         )}
         {messages.map((m) => (

@@ -62,7 +62,7 @@ function Part({ part }: { part: MessagePart }) {
       return (
         <div className="part tool" data-part="tool" data-state={part.state}>
           <div className="tool-head">
-            Tool <code>{part.toolName}</code> <span className="muted">{part.state}</span>
+            Tool <code>{part.toolName}</code> <span className="muted">{TOOL_STATES[part.state] ?? part.state}</span>
           </div>
           {part.input != null && (
             <div data-part="tool-input">
@@ -123,3 +123,14 @@ function Part({ part }: { part: MessagePart }) {
       return null;
   }
 }
+
+/** A tool call's state in words (the AI SDK's names stay in data-state). */
+const TOOL_STATES: Record<string, string> = {
+  "input-streaming": "preparing its input",
+  "input-available": "called",
+  "approval-requested": "waiting for approval",
+  "approval-responded": "approval answered",
+  "output-available": "done",
+  "output-error": "failed",
+  "output-denied": "denied",
+};
