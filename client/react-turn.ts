@@ -23,6 +23,9 @@ import {
   type RunningTurn,
 } from "./turn.ts";
 
+// How often a turn whose connection was lost for good is followed again (see resume()).
+const RETRY_LOST_MS = 10_000;
+
 export type SendMessageStatus = "idle" | TurnState["status"];
 
 export interface UseSendMessageOptions {
@@ -143,12 +146,17 @@ export function useSendMessage(chatId: string, options: UseSendMessageOptions = 
     follow((followOptions) => resumeStream(client, chatId, { ...followOptions, message: streaming }));
   }, [streaming, chatId, client, follow]);
 
-  // Back online after the reconnects ran out: follow the answer again.
+  // Back online after the reconnects ran out: follow the answer again. A gateway that
+  // restarted (a deploy, a crash) is no "online" event: while lost, it is tried again now and then.
   useEffect(() => {
     if (typeof window === "undefined") return;
     const onOnline = () => current.current.state?.error?.network && resume();
     window.addEventListener("online", onOnline);
-    return () => window.removeEventListener("online", onOnline);
+    const retry = setInterval(onOnline, RETRY_LOST_MS);
+    return () => {
+      window.removeEventListener("online", onOnline);
+      clearInterval(retry);
+    };
   }, [resume]);
 
   /** Stops the generation (stopStream); the stream then ends with the partial answer stored. Never rejects. */

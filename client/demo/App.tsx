@@ -6,7 +6,7 @@ import { useChat, useChats, useSendMessage, useSession } from "../react.tsx";
 import { newId, withLiveMessages } from "../stream.ts";
 import { Composer } from "./Composer.tsx";
 import { Message } from "./MessageView.tsx";
-import { plainRefusal } from "./refusal.ts";
+import { plainLoadError, plainRefusal } from "./refusal.ts";
 
 // The useChat page brings the AI SDK's runtime: its own chunk, loaded when opened.
 const AiSdkChat = lazy(() => import("./AiSdkChat.tsx").then((module) => ({ default: module.AiSdkChat })));
@@ -109,7 +109,7 @@ function Chats() {
           New chat
         </button>
         {chats.isPending && <p className="muted">Loading…</p>}
-        {chats.error && <p className="error">{chats.error.message}</p>}
+        {chats.error && <p className="error">{plainLoadError(chats.error)}</p>}
         <ul data-testid="chat-list">
           {chats.data?.map((chat) => (
             <li key={chat.id}>
@@ -179,7 +179,7 @@ function ChatView({ chatId }: { chatId: string }) {
         {chat.isPending && <p className="muted">Loading…</p>}
         {chat.error && (
           <p className="error" role="alert" data-testid="chat-error">
-            {chat.error.message}{" "}
+            {plainLoadError(chat.error)}{" "}
             {/* Another user's chat (a link, or the last one open before a sign-out): nothing to send into. */}
             {foreign && (
               <button type="button" className="link" onClick={() => (window.location.hash = `#/chat/${newId()}`)}>

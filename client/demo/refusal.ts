@@ -58,6 +58,11 @@ export function plainRefusal(
 
 const FAILED = "Something went wrong with this answer. Try again in a moment.";
 
+/** Why the chat list or a chat did not load: the gateway's words, or plain ones for a server out of reach. */
+export function plainLoadError(error: { message: string; network?: boolean }): string {
+  return error.network ? "The server cannot be reached just now; this tries again by itself." : error.message;
+}
+
 /** "1,234 / 2,000" */
 export function charCount(text: string, limit = MAX_MESSAGE_CHARS): string {
   return `${number.format(text.length)} / ${number.format(limit)}`;
