@@ -8,7 +8,7 @@ import { createCallerResolver } from "./auth/caller.ts";
 import { clientAddress } from "./auth/client-address.ts";
 import { createGuestSessionLimiter } from "./auth/guest-limit.ts";
 import { createUserTokenVerifier } from "./auth/user-token.ts";
-import { streamerUrlOf, type Env } from "./config/env.ts";
+import { isDevelopmentSecret, streamerUrlOf, type Env } from "./config/env.ts";
 import type { Database } from "./db/client.ts";
 import { useApolloMultipartSubscriptions } from "./http/apollo-multipart.ts";
 import { useDemoPage } from "./http/demo-page.ts";
@@ -18,7 +18,7 @@ import { corsPolicy, useVaryOrigin } from "./http/cors.ts";
 import { useContentEncodingRefusal } from "./http/content-encoding.ts";
 import { useCsrfPrevention } from "./http/csrf.ts";
 import { maskedError } from "./http/stream-errors.ts";
-import { yogaLogger } from "./log.ts";
+import { log, yogaLogger } from "./log.ts";
 import { UNSAVED_KEEP_MS } from "./turn/unsaved-turns.ts";
 import { useChatSDKErrorCodes } from "./http/error-codes.ts";
 import { useNoErrorInternals } from "./http/error-internals.ts";
@@ -62,6 +62,20 @@ function chunkSourceFor(env: Env, streamerUrl: string | undefined): ChunkSource 
   if (env.STREAM_MODE === "direct") return directSource(env);
   if (!streamerUrl) throw new Error("proxy mode needs STREAMER_URL (or NEXTJS_URL), or the built-in streamer");
   return proxySource(env, streamerUrl);
+}
+
+/**
+ * Whether single-connection mode's stream tokens have a key no one else knows:
+ * they are signed with one derived from AUTH_SECRET, which a production
+ * gateway on a JWKS may leave at its development value (guest sessions are off
+ * then). Such a gateway serves no /graphql/stream, and says so at start.
+ */
+function streamTokensKeyed(env: Env): boolean {
+  if (env.NODE_ENV !== "production" || !isDevelopmentSecret(env.AUTH_SECRET)) return true;
+  log.warn(
+    "single-connection mode (/graphql/stream) is off: its tokens are signed with a key derived from AUTH_SECRET, which is unset; set it to serve it",
+  );
+  return false;
 }
 
 /** With REDIS_URL a Redis Stream per turn, readable from every instance; otherwise this process's memory. */
@@ -140,14 +154,18 @@ export async function createApp({ env, db, streamerUrl = streamerUrlOf(env), dem
       useContentEncodingRefusal(),
       // graphql-sse's single-connection mode on /graphql/stream: each operation
       // sent there runs through this Yoga as a POST to /graphql.
-      useSingleConnection({
-        streams: eventStreams,
-        tokens: createStreamTokens(env.AUTH_SECRET),
-        resolveCaller: services.resolveCaller,
-        clientAddress: (request, { req }) => clientAddress(request, req?.socket.remoteAddress, env.TRUST_PROXY),
-        maxRequestBytes: env.MAX_REQUEST_BYTES,
-        execute: (request, serverContext): Promise<Response> | Response => yoga.fetch(request, serverContext),
-      }),
+      ...(streamTokensKeyed(env)
+        ? [
+            useSingleConnection({
+              streams: eventStreams,
+              tokens: createStreamTokens(env.AUTH_SECRET),
+              resolveCaller: services.resolveCaller,
+              clientAddress: (request, { req }) => clientAddress(request, req?.socket.remoteAddress, env.TRUST_PROXY),
+              maxRequestBytes: env.MAX_REQUEST_BYTES,
+              execute: (request, serverContext): Promise<Response> | Response => yoga.fetch(request, serverContext),
+            }),
+          ]
+        : []),
       useCsrfPrevention(),
       useVaryOrigin(),
 

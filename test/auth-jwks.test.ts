@@ -97,6 +97,43 @@ test("with the development AUTH_SECRET beside a JWKS, HS256 tokens are refused a
   }
 });
 
+test("the development AUTH_SECRET with a secret file's trailing newline is still the development one: no forged token, no guests", async () => {
+  const other = await startTestGateway({
+    AUTH_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    AUTH_SECRET: "dev-only-secret-change-me-dev-only-secret\n",
+  });
+  try {
+    const forged = await signUserToken(other.env, { id: "idp-user", type: "regular" }, 600);
+    expectError(await other.gql(ME, {}, forged), "unauthorized:chat");
+    expectError(await other.gql(`mutation { createGuestSession { token } }`), "bad_request:api");
+  } finally {
+    await other.close();
+  }
+});
+
+test("beside a JWKS, AUTH_SECRET signs guest sessions only: a regular user's HS256 token is refused", async () => {
+  // Signed with the real secret, as a leaked or guessed one would be: it must not name a user of the identity provider.
+  const regular = await signUserToken(gateway.env, { id: "idp-user", type: "regular" }, 600);
+  expectError(await gateway.gql(ME, {}, regular), "unauthorized:chat");
+  const guest = await signUserToken(gateway.env, { id: newId(), type: "guest" }, 600);
+  expect(expectOk(await gateway.gql(ME, {}, guest)).me.type).toBe("GUEST");
+});
+
+test("a token whose nbf is a few seconds ahead (the identity provider's clock) is accepted; exp is held strictly", async () => {
+  const id = `user-${newId()}`;
+  const early = await new SignJWT({ sub: id })
+    .setProtectedHeader({ alg: "RS256", kid: KID })
+    .setNotBefore(Math.floor(Date.now() / 1000) + 3)
+    .setExpirationTime("10m")
+    .sign(signingKey);
+  expect(expectOk(await gateway.gql(ME, {}, early)).me.id).toBe(id);
+  const justExpired = await new SignJWT({ sub: id })
+    .setProtectedHeader({ alg: "RS256", kid: KID })
+    .setExpirationTime(Math.floor(Date.now() / 1000) - 2)
+    .sign(signingKey);
+  expectError(await gateway.gql(ME, {}, justExpired), "unauthorized:chat");
+});
+
 test("a guest session still works when user tokens come from a JWKS", async () => {
   const data = expectOk(await gateway.gql(`mutation { createGuestSession { token user { id type } } }`));
   const { token, user } = data.createGuestSession;

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test, vi } from "vitest";
 import { parseEnv } from "../src/config/env.ts";
-import { checkSecrets, developmentSecrets } from "../src/config/secrets.ts";
+import { checkSecrets, developmentSecrets, looseAuthSettings } from "../src/config/secrets.ts";
 import { log } from "../src/log.ts";
 import { startGateway } from "../src/server.ts";
 import { closeGateway, expectError, expectOk } from "./support/fixtures.ts";
@@ -63,6 +63,44 @@ describe("secrets with NODE_ENV=production", () => {
       expect(warn.mock.calls[0][0]).toMatch(/AUTH_SECRET.*NEXTJS_INTERNAL_TOKEN/);
     } finally {
       warn.mockRestore();
+    }
+  });
+});
+
+describe("auth settings that leave a door open", () => {
+  test("AUTH_SECRET equal to NEXTJS_INTERNAL_TOKEN is refused at start: every token sent to the streamer would be a user token", () => {
+    const same = secret();
+    expect(() => parseEnv({ AUTH_SECRET: same, NEXTJS_INTERNAL_TOKEN: `${same}\n` })).toThrow(/NEXTJS_INTERNAL_TOKEN/);
+    expect(() => parseEnv(realSecrets())).not.toThrow();
+  });
+
+  test("a JWKS without AUTH_AUDIENCE starts with a warning naming it (tokens for other applications pass)", () => {
+    expect(looseAuthSettings(parseEnv({ AUTH_JWKS_URL: "https://auth.example.com/jwks" }))).toEqual([
+      expect.stringMatching(/AUTH_AUDIENCE/),
+    ]);
+    expect(
+      looseAuthSettings(parseEnv({ AUTH_JWKS_URL: "https://auth.example.com/jwks", AUTH_AUDIENCE: "chat-api" })),
+    ).toEqual([]);
+    expect(looseAuthSettings(parseEnv({}))).toEqual([]);
+  });
+
+  test("on a JWKS with AUTH_SECRET unset, a production gateway serves no /graphql/stream: its tokens' key would be public", async () => {
+    const jwksOnly = await startTestGateway({
+      NODE_ENV: "production",
+      AUTH_JWKS_URL: "https://auth.example.com/.well-known/jwks.json",
+      AUTH_AUDIENCE: "chat-api",
+      NEXTJS_INTERNAL_TOKEN: secret(),
+    });
+    try {
+      expect((await fetch(`${jwksOnly.url}/graphql/stream`, { method: "PUT" })).status).toBe(404);
+    } finally {
+      await closeGateway(jwksOnly);
+    }
+    const withSecret = await startTestGateway({ NODE_ENV: "production", ...realSecrets() });
+    try {
+      expect((await fetch(`${withSecret.url}/graphql/stream`, { method: "PUT" })).status).toBe(201);
+    } finally {
+      await closeGateway(withSecret);
     }
   });
 });

@@ -250,3 +250,12 @@ it("closing the event stream stops its operations", async () => {
   await eventually(async () => waitsAborted === before + 1);
   expect((await postOperation(url, streamToken, { query: "{ ok }", operationId: "late" })).status).toBe(404);
 });
+
+it("a stream token claiming a reservation far ahead is not one this deployment minted: refused", async () => {
+  const tokens = createStreamTokens("a-secret-of-at-least-thirty-two-characters");
+  const usual = await tokens.mint("someone", 30_000);
+  expect(await tokens.verify(usual.token)).toEqual(usual.claims);
+  // Minted with the key (as anyone who knew it could): a reservation of ten years would keep its frames as long.
+  const far = await tokens.mint("someone", 10 * 365 * 24 * 3600 * 1000);
+  expect(await tokens.verify(far.token)).toBeNull();
+});

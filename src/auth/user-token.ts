@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, SignJWT, type JWTVerifyGetKey } from "jose";
-import { DEV_AUTH_SECRET, type Env } from "../config/env.ts";
+import { isDevelopmentSecret, type Env } from "../config/env.ts";
 import { ChatSDKError } from "../errors.ts";
 import { log } from "../log.ts";
 import type { UserIdentity } from "../db/users.ts";
@@ -8,6 +8,8 @@ import { isStorable } from "../db/storable-text.ts";
 const ALGORITHMS_SECRET = ["HS256"];
 const ALGORITHMS_JWKS = ["RS256", "PS256", "ES256", "EdDSA"];
 const CACHE_LIMIT = 10_000;
+const JWKS_COOLDOWN_MS = 5_000;
+const CLOCK_TOLERANCE_SECONDS = 10;
 
 export interface UserTokenVerifier {
   verify(token: string): Promise<UserIdentity>;
@@ -33,9 +35,19 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
     false,
     ["verify"],
   );
-  const jwks: JWTVerifyGetKey | null = env.AUTH_JWKS_URL ? createRemoteJWKSet(new URL(env.AUTH_JWKS_URL)) : null;
+  // A key published and used at once is fetched within seconds (jose waits 30 s between fetches by default).
+  const jwks: JWTVerifyGetKey | null = env.AUTH_JWKS_URL
+    ? createRemoteJWKSet(new URL(env.AUTH_JWKS_URL), { cooldownDuration: JWKS_COOLDOWN_MS })
+    : null;
   const secretAccepted = guestTokensAccepted(env);
-  const claims = { issuer: env.AUTH_ISSUER, audience: env.AUTH_AUDIENCE, requiredClaims: ["sub", "exp"] };
+  const claims = {
+    issuer: env.AUTH_ISSUER,
+    audience: env.AUTH_AUDIENCE,
+    requiredClaims: ["sub", "exp"],
+    // An identity provider's clock a little ahead of this one's (nbf) is not the token's fault;
+    // `exp` is held strictly all the same (checkLifetime).
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+  };
   const cache = new Map<string, { identity: UserIdentity; expiresAt: number }>();
 
   async function verifyUncached(token: string) {
@@ -44,7 +56,11 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
       ? await jwtVerify(token, await secret, { ...claims, algorithms: ALGORITHMS_SECRET })
       : await jwtVerify(token, jwks, { ...claims, algorithms: ALGORITHMS_JWKS });
     checkLifetime(payload, env.MAX_TOKEN_LIFETIME_SECONDS);
-    return { identity: identityFromClaims(payload), expiresAt: payload.exp! * 1000 };
+    const identity = identityFromClaims(payload);
+    // Beside a JWKS, AUTH_SECRET signs the gateway's own guest sessions and nothing else:
+    // a token it signs never names a user of the identity provider.
+    if (jwks && useSecret && identity.type !== "guest") throw new TokenClaimError("type");
+    return { identity, expiresAt: payload.exp! * 1000 };
   }
 
   return {
@@ -75,10 +91,11 @@ export function createUserTokenVerifier(env: Env): UserTokenVerifier {
 
 /** Whether HS256 tokens signed with AUTH_SECRET (guest sessions among them) are accepted. */
 export function guestTokensAccepted(env: Env): boolean {
-  return !env.AUTH_JWKS_URL || env.AUTH_SECRET !== DEV_AUTH_SECRET;
+  return !env.AUTH_JWKS_URL || !isDevelopmentSecret(env.AUTH_SECRET);
 }
 
 function checkLifetime(payload: { exp?: number; iat?: number }, maxSeconds: number): void {
+  if (payload.exp! * 1000 <= Date.now()) throw new errors.JWTExpired("the token has expired", payload);
   const now = Math.floor(Date.now() / 1000);
   const issuedAt = typeof payload.iat === "number" ? Math.min(payload.iat, now) : now;
   if (payload.exp! - issuedAt > maxSeconds) throw new TokenLifetimeError(maxSeconds);

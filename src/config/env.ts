@@ -5,6 +5,12 @@ import { z } from "zod";
 export const DEV_AUTH_SECRET = "dev-only-secret-change-me-dev-only-secret";
 export const DEV_INTERNAL_TOKEN = `${DEV_AUTH_SECRET}-internal`;
 
+/** Whether a secret is one of the committed development values (or unset), a secret file's trailing newline aside. */
+export function isDevelopmentSecret(value: string): boolean {
+  const trimmed = value.trim();
+  return trimmed === DEV_AUTH_SECRET || trimmed === DEV_INTERNAL_TOKEN;
+}
+
 const optionalString = z
   .string()
   .optional()
@@ -198,6 +204,10 @@ const checkedEnvSchema = envSchema
   .refine((env) => env.CHAT_MODELS === "*" || env.CHAT_MODELS.includes(env.DEFAULT_CHAT_MODEL), {
     path: ["DEFAULT_CHAT_MODEL"],
     message: "must be one of CHAT_MODELS",
+  })
+  .refine((env) => env.AUTH_SECRET.trim() !== env.NEXTJS_INTERNAL_TOKEN.trim(), {
+    path: ["NEXTJS_INTERNAL_TOKEN"],
+    message: "must differ from AUTH_SECRET: every token the gateway sends the streamer would also be a user token here",
   })
   .refine((env) => (env.WORKERS ?? 1) === 1 || (env.DATABASE_URL && env.REDIS_URL), {
     path: ["WORKERS"],

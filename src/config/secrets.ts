@@ -1,5 +1,5 @@
 import { log } from "../log.ts";
-import { DEV_AUTH_SECRET, DEV_INTERNAL_TOKEN, type Env } from "./env.ts";
+import { isDevelopmentSecret, type Env } from "./env.ts";
 
 /**
  * The secrets still at their committed development values (which is also what
@@ -9,12 +9,12 @@ import { DEV_AUTH_SECRET, DEV_INTERNAL_TOKEN, type Env } from "./env.ts";
  */
 export function developmentSecrets(env: Env, role: "gateway" | "streamer"): string[] {
   const found: string[] = [];
-  // Trimmed: a secret file's trailing newline does not make the development value another one.
-  if (role === "gateway" && env.AUTH_SECRET.trim() === DEV_AUTH_SECRET && !env.AUTH_JWKS_URL) {
+  // A secret file's trailing newline does not make the development value another one (isDevelopmentSecret).
+  if (role === "gateway" && isDevelopmentSecret(env.AUTH_SECRET) && !env.AUTH_JWKS_URL) {
     found.push("AUTH_SECRET is unset or the development value: anyone could sign user tokens.");
   }
   const internalTokenUsed = role === "streamer" || env.STREAM_MODE === "proxy";
-  if (internalTokenUsed && env.NEXTJS_INTERNAL_TOKEN.trim() === DEV_INTERNAL_TOKEN) {
+  if (internalTokenUsed && isDevelopmentSecret(env.NEXTJS_INTERNAL_TOKEN)) {
     found.push("NEXTJS_INTERNAL_TOKEN is unset or the development value: anyone could call the streamer as any user.");
   }
   return found;
@@ -23,10 +23,24 @@ export function developmentSecrets(env: Env, role: "gateway" | "streamer"): stri
 let warned = false;
 
 /**
+ * Settings that start but leave a door open, for a warning at start: a JWKS
+ * without AUTH_AUDIENCE accepts the tokens its key set signs for any other
+ * application of the same identity provider.
+ */
+export function looseAuthSettings(env: Env): string[] {
+  return env.AUTH_JWKS_URL && !env.AUTH_AUDIENCE
+    ? [
+        "AUTH_JWKS_URL is set without AUTH_AUDIENCE: tokens the identity provider issues to other applications are accepted too. Set AUTH_AUDIENCE (and AUTH_ISSUER) to this API's.",
+      ]
+    : [];
+}
+
+/**
  * With NODE_ENV=production, refuses to start on development secrets, naming
  * each; otherwise warns, once per process.
  */
 export function checkSecrets(env: Env, role: "gateway" | "streamer"): void {
+  if (role === "gateway") for (const loose of looseAuthSettings(env)) log.warn(loose);
   const found = developmentSecrets(env, role);
   if (found.length === 0) return;
   const advice = "Set each to a random value of at least 32 characters (e.g. `openssl rand -base64 32`).";

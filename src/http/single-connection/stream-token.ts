@@ -7,6 +7,9 @@ import { jwtVerify, SignJWT } from "jose";
 // purpose alone: a stream token is never a user token, nor the reverse.
 const PURPOSE = "chat-gateway graphql-sse event stream token";
 const AUDIENCE = "chat-gateway:event-stream";
+// No reservation minted here ends further ahead (use-single-connection.ts: 30 s),
+// however much the instances' clocks differ: a token claiming more was not minted here.
+const MAX_RESERVATION_AHEAD_MS = 5 * 60_000;
 
 export interface StreamToken {
   /** The event stream's id. */
@@ -42,6 +45,7 @@ export function createStreamTokens(authSecret: string): StreamTokens {
         const { payload } = await jwtVerify(token, key, { audience: AUDIENCE, algorithms: ["HS256"] });
         if (typeof payload.jti !== "string" || typeof payload.sub !== "string" || typeof payload["rsv"] !== "number")
           return null;
+        if (payload["rsv"] - Date.now() > MAX_RESERVATION_AHEAD_MS) return null;
         return { id: payload.jti, userId: payload.sub, reservedUntil: payload["rsv"] };
       } catch {
         return null;
