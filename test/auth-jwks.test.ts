@@ -5,6 +5,7 @@ import { afterAll, beforeAll, beforeEach, expect, test } from "vitest";
 import { signUserToken } from "../src/auth/user-token.ts";
 import { startTestGateway, type TestGateway } from "./support/gateway.ts";
 import { closeGateway, expectError, expectOk, newId } from "./support/fixtures.ts";
+import { eventually } from "./support/sse.ts";
 
 // A gateway verifying user tokens against a remote JWKS served by a tiny node:http server.
 const KID = "test-key-1";
@@ -132,6 +133,33 @@ test("a token whose nbf is a few seconds ahead (the identity provider's clock) i
     .setExpirationTime(Math.floor(Date.now() / 1000) - 2)
     .sign(signingKey);
   expectError(await gateway.gql(ME, {}, justExpired), "unauthorized:chat");
+});
+
+test("a key the JWKS publishes after the gateway read it is fetched within seconds of a token naming it", async () => {
+  const first = await generateKeyPair("RS256");
+  const second = await generateKeyPair("RS256");
+  const keys = [{ ...(await exportJWK(first.publicKey)), kid: "first", alg: "RS256", use: "sig" }];
+  const rotating = createServer((_request, response) =>
+    response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ keys })),
+  );
+  await new Promise<void>((resolve) => rotating.listen(0, "127.0.0.1", resolve));
+  const other = await startTestGateway({
+    AUTH_JWKS_URL: `http://127.0.0.1:${(rotating.address() as AddressInfo).port}/jwks.json`,
+    AUTH_SECRET: OWN_SECRET,
+  });
+  try {
+    expectOk(await other.gql(ME, {}, await rs256({ sub: `user-${newId()}` }, first.privateKey, "first")));
+    // Published and used at once (a key rotation): jose's default waited 30 s before reading the set again.
+    keys.push({ ...(await exportJWK(second.publicKey)), kid: "second", alg: "RS256", use: "sig" });
+    const token = await rs256({ sub: `user-${newId()}` }, second.privateKey, "second");
+    const started = Date.now();
+    await eventually(async () => !(await other.gql(ME, {}, token)).errors, 12_000);
+    expect(Date.now() - started).toBeLessThan(12_000);
+  } finally {
+    await closeGateway(other);
+    rotating.closeAllConnections();
+    await new Promise<void>((resolve) => rotating.close(() => resolve()));
+  }
 });
 
 test("a guest session still works when user tokens come from a JWKS", async () => {
