@@ -23,9 +23,6 @@ import {
   type RunningTurn,
 } from "./turn.ts";
 
-// How often a turn whose connection was lost for good is followed again (see resume()).
-const RETRY_LOST_MS = 10_000;
-
 export type SendMessageStatus = "idle" | TurnState["status"];
 
 export interface UseSendMessageOptions {
@@ -127,11 +124,15 @@ export function useSendMessage(chatId: string, options: UseSendMessageOptions = 
   );
 
   const streaming = options.resume === false ? null : streamingAnswer(chat.data?.messages);
-  /** Follows the chat's running turn: the held one from its last seq when its connection was lost, else from the start. */
+  /**
+   * Follows the chat's running turn: the held one when its connection was lost (from its last
+   * seq; lost before StreamStarted, it is kept only if the turn found is its message's, and its
+   * message, sent or not, stays with it), else the chat's from the start.
+   */
   const resume = useCallback(() => {
     const held = current.current.state;
     if (held && !isDone(held)) return;
-    if (held && held.seq >= 0 && held.error?.network) {
+    if (held?.error?.network) {
       follow((followOptions) => resumeTurn(client, held, followOptions));
     } else {
       follow((followOptions) => resumeStream(client, chatId, { ...followOptions, message: streaming }));
@@ -146,17 +147,12 @@ export function useSendMessage(chatId: string, options: UseSendMessageOptions = 
     follow((followOptions) => resumeStream(client, chatId, { ...followOptions, message: streaming }));
   }, [streaming, chatId, client, follow]);
 
-  // Back online after the reconnects ran out: follow the answer again. A gateway that
-  // restarted (a deploy, a crash) is no "online" event: while lost, it is tried again now and then.
+  // Back online after the reconnects ran out: follow the answer again.
   useEffect(() => {
     if (typeof window === "undefined") return;
     const onOnline = () => current.current.state?.error?.network && resume();
     window.addEventListener("online", onOnline);
-    const retry = setInterval(onOnline, RETRY_LOST_MS);
-    return () => {
-      window.removeEventListener("online", onOnline);
-      clearInterval(retry);
-    };
+    return () => window.removeEventListener("online", onOnline);
   }, [resume]);
 
   /** Stops the generation (stopStream); the stream then ends with the partial answer stored. Never rejects. */

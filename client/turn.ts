@@ -168,6 +168,10 @@ function follow(
       error(error: GatewayError) {
         if (!live || !following) return;
         live = false;
+        // Resuming a message cut before StreamStarted, and no such chat: it never reached the gateway (a new chat's).
+        if (send === null && state.userMessage && state.seq < 0 && error.code === "not_found:chat") {
+          return update(failTurn(state, notStarted()));
+        }
         // A resume refused for a moment (Redis not answering) is tried again; a send's refusal is final.
         lost(error, send === null);
       },

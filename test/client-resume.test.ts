@@ -231,6 +231,39 @@ describe("a dropped connection is resumed from the last seq", () => {
   });
 });
 
+describe("a message cut before it reached the gateway", () => {
+  test("a new chat's resume answered not_found: the message was not sent (no 'chat no longer exists')", async () => {
+    const { client, connection } = scriptedClient();
+    const turn = sendMessage(client, input, fast);
+    (await connection(0)).sink.error?.(dropped());
+    // The request never arrived: the chat it would have created does not exist.
+    (await connection(1)).sink.error?.(
+      new GatewayError([{ message: "The requested chat was not found.", extensions: { code: "not_found:chat" } }]),
+    );
+    const final = await turn.done;
+    expect(final.status).toBe("failed");
+    expect(final.error?.code).toBe("offline:chat");
+    expect(final.error?.message).toMatch(/dropped before the answer started/);
+    expect(final.seq).toBe(-1);
+  });
+
+  test("held after its reconnects ran out, resumeTurn keeps its message and follows the turn found, if it is its own", async () => {
+    const { client, connection } = scriptedClient();
+    const first = sendMessage(client, input, { reconnect: false });
+    (await connection(0)).sink.error?.(dropped());
+    const held = await first.done;
+    expect(held.error?.network).toBe(true);
+    const resumed = resumeTurn(client, held, fast);
+    const again = await connection(1);
+    expect(again.variables).toEqual({ chatId, afterSeq: null });
+    again.send(turnEvents(["Hello"]));
+    const final = await resumed.done;
+    expect(final.status).toBe("finished");
+    expect(final.userMessage?.id).toBe("u1");
+    expect(textOf(final)).toBe("Hello");
+  });
+});
+
 describe("resumeStream after a reload", () => {
   test("replays from StreamStarted over the stored snapshot, then follows live", async () => {
     const events = turnEvents(["Once ", "upon ", "a time"]);

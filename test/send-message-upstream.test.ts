@@ -209,7 +209,7 @@ describe("streamer failures", () => {
   it("a body closed without [DONE], finish or abort: StreamFailed", async () => {
     const { terminal } = await turn(respond([...turnHead(), ...textDeltas("t1", "Unfinished")], "close"));
     expect(terminal).toMatchObject({ __typename: "StreamFailed", code: "offline:chat" });
-    expect(terminal.reason).toBe("The streamer's stream ended before the turn finished.");
+    expect(terminal.reason).toBe("The model's service stopped sending before the answer was complete. Try again.");
     expect(terminal.partialMessage).toMatchObject({ status: "FAILED" });
   });
 

@@ -13,26 +13,27 @@ import { ChatDocument, ChatsDocument, MeDocument } from "../generated/graphql.ts
 import { queryKeyOf, useChat, useGatewayClient, useSession } from "../react.tsx";
 import { newId } from "../stream.ts";
 import { Composer } from "./Composer.tsx";
+import { TOOL_STATES } from "./MessageView.tsx";
 import { plainRefusal } from "./refusal.ts";
 
 export function AiSdkChat({ chatId }: { chatId: string }) {
   const stored = useChat(chatId);
   // Opened from the demo mid-answer, its cached history may predate the question just sent:
-  // useChat starts from a copy fetched now (or the cached one, should the fetch fail).
-  const [openedAt] = useState(() => Date.now());
+  // useChat starts from a copy fetched now (or the cached one, should the fetch fail or wait
+  // for the browser to be online).
   // biome-ignore lint/correctness/useExhaustiveDependencies: once, when the page opens.
   useEffect(() => {
     void stored.refetch();
   }, []);
-  const fresh = stored.dataUpdatedAt >= openedAt || stored.isError;
+  const fresh = stored.isFetchedAfterMount || stored.fetchStatus === "paused";
   return (
     <main className="chat ai-sdk" data-testid="ai-sdk-chat" data-chat-id={chatId}>
-      <h2>
+      <h1>
         {stored.data?.title ?? "New chat"} <span className="hint">with the AI SDK's useChat</span>{" "}
         <a className="hint" href={`#/chat/${chatId}`}>
           back to the demo
         </a>
-      </h2>
+      </h1>
       {stored.isPending || !fresh ? (
         <p className="muted">Loading…</p>
       ) : (
@@ -159,7 +160,7 @@ function UIMessageView({ message }: { message: UIMessage }) {
           return (
             <div key={key} className="part tool" data-part="tool" data-state={tool.state}>
               Tool <code>{tool.toolName ?? tool.type.slice("tool-".length)}</code>{" "}
-              <span className="muted">{tool.state}</span>
+              <span className="muted">{TOOL_STATES[tool.state] ?? tool.state}</span>
               {tool.output !== undefined && <pre data-part="tool-output">{JSON.stringify(tool.output)}</pre>}
             </div>
           );

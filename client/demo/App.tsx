@@ -109,7 +109,14 @@ function Chats() {
           New chat
         </button>
         {chats.isPending && <p className="muted">Loading…</p>}
-        {chats.error && <p className="error">{plainLoadError(chats.error)}</p>}
+        {chats.error && (
+          <p className="error">
+            {plainLoadError(chats.error)}{" "}
+            <button type="button" className="link" onClick={() => void chats.refetch()}>
+              Try again
+            </button>
+          </p>
+        )}
         <ul data-testid="chat-list">
           {chats.data?.map((chat) => (
             <li key={chat.id}>
@@ -180,6 +187,11 @@ function ChatView({ chatId }: { chatId: string }) {
         {chat.error && (
           <p className="error" role="alert" data-testid="chat-error">
             {plainLoadError(chat.error)}{" "}
+            {!foreign && (
+              <button type="button" className="link" onClick={() => void chat.refetch()}>
+                Try again
+              </button>
+            )}
             {/* Another user's chat (a link, or the last one open before a sign-out): nothing to send into. */}
             {foreign && (
               <button type="button" className="link" onClick={() => (window.location.hash = `#/chat/${newId()}`)}>
@@ -191,7 +203,7 @@ function ChatView({ chatId }: { chatId: string }) {
         {!chat.isPending && messages.length === 0 && (
           <p className="muted">
             Say something. The offline mock model answers with reasoning, a tool call and text; add [slow] for a long
-            answer to stop, [plain] for text alone, [error] for an answer that fails, [long:N] for N deltas.
+            answer to stop, [plain] for text alone, [error] for an answer that fails.
           </p>
         )}
         {messages.map((m) => (

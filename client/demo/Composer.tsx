@@ -1,11 +1,11 @@
 // The message box of both demo pages: Enter sends, Shift+Enter is a new line,
 // a character count against the gateway's limit, and Stop while an answer streams.
-import { useEffect, useId, useLayoutEffect, useRef, type FormEvent, type KeyboardEvent } from "react";
+import { useEffect, useId, useLayoutEffect, useRef, useState, type FormEvent, type KeyboardEvent } from "react";
 import { charCount, MAX_MESSAGE_CHARS } from "./refusal.ts";
 
 // Stop turns into Send where the pointer is: a double click, or Enter pressed
-// twice on Stop, would send the draft. A send this soon after Send comes back
-// from a stop is taken for the stop's second click and ignored.
+// twice on Stop, would send the draft. Send comes back from a stop disabled for
+// this long, so the stop's second click or key press does nothing.
 const AFTER_STOP_MS = 600;
 
 export interface ComposerProps {
@@ -22,22 +22,30 @@ export function Composer({ text, onText, onSend, isStreaming, onStop }: Composer
   const countId = useId();
   const stopped = useRef(false);
   const wasStreaming = useRef(isStreaming);
-  const ignoreSendsUntil = useRef(0);
-  // Before paint: no click can reach the new Send button before this runs.
+  const [settling, setSettling] = useState(false);
+  const box = useRef<HTMLTextAreaElement>(null);
+  // Before paint (its state update renders again at once): no click reaches an enabled Send first.
   useLayoutEffect(() => {
-    if (wasStreaming.current && !isStreaming && stopped.current) {
-      ignoreSendsUntil.current = performance.now() + AFTER_STOP_MS;
-    }
+    const afterStop = wasStreaming.current && !isStreaming && stopped.current;
     if (!isStreaming) stopped.current = false;
     wasStreaming.current = isStreaming;
+    if (!afterStop) {
+      // (A timer cleared by a quick new turn must not leave Send disabled.)
+      setSettling(false);
+      return;
+    }
+    setSettling(true);
+    // Stop's button is gone: the keyboard goes on from the message box, not the page.
+    box.current?.focus();
+    const timer = setTimeout(() => setSettling(false), AFTER_STOP_MS);
+    return () => clearTimeout(timer);
   }, [isStreaming]);
-  const box = useRef<HTMLTextAreaElement>(null);
   // The box a person types into next: after sign-in, and on opening a chat.
   useEffect(() => box.current?.focus(), []);
   const submit = (event?: FormEvent) => {
     event?.preventDefault();
     const content = text.trim();
-    if (content && !isStreaming && performance.now() >= ignoreSendsUntil.current) onSend(content);
+    if (content && !isStreaming && !settling) onSend(content);
   };
   const stop = () => {
     stopped.current = true;
@@ -78,7 +86,7 @@ export function Composer({ text, onText, onSend, isStreaming, onStop }: Composer
           Stop
         </button>
       ) : (
-        <button key="send" type="submit" data-testid="send" disabled={!text.trim()}>
+        <button key="send" type="submit" data-testid="send" disabled={!text.trim() || settling}>
           Send
         </button>
       )}

@@ -125,7 +125,7 @@ function Part({ part }: { part: MessagePart }) {
 }
 
 /** A tool call's state in words (the AI SDK's names stay in data-state). */
-const TOOL_STATES: Record<string, string> = {
+export const TOOL_STATES: Record<string, string> = {
   "input-streaming": "preparing its input",
   "input-available": "called",
   "approval-requested": "waiting for approval",

@@ -25,7 +25,7 @@ export function plainRefusal(
 ): string {
   if (error.network) {
     // The turn may well go on without this page: it is stored, and Reconnect (or a reload) follows it again.
-    return "The connection was lost, so this page stopped following the answer; it may still be coming.";
+    return "The connection was lost, so this page stopped following the answer; it may still be coming: reconnect or reload to follow it.";
   }
   // A turn that failed on the way: the gateway's reason is a fixed sentence written for the person.
   if (!refused) return error.message ? `The answer could not be finished. ${error.message}` : FAILED;
@@ -58,9 +58,9 @@ export function plainRefusal(
 
 const FAILED = "Something went wrong with this answer. Try again in a moment.";
 
-/** Why the chat list or a chat did not load: the gateway's words, or plain ones for a server out of reach. */
+/** Why the chat list or a chat did not load (the page offers to try again): the gateway's words, or plain ones for a server out of reach. */
 export function plainLoadError(error: { message: string; network?: boolean }): string {
-  return error.network ? "The server cannot be reached just now; this tries again by itself." : error.message;
+  return error.network ? "The server cannot be reached just now." : error.message;
 }
 
 /** "1,234 / 2,000" */

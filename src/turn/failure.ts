@@ -73,7 +73,7 @@ export function streamerErrorFailure(errorText: string, turn: Pick<PreparedTurn,
   return { code: "offline:chat", reason: STREAMER_ERROR_REASON };
 }
 
-export const UNFINISHED_REASON = "The streamer's stream ended before the turn finished.";
+export const UNFINISHED_REASON = "The model's service stopped sending before the answer was complete. Try again.";
 
 /**
  * The StreamFailed for a stream that ended without `finish` or `abort`. One
