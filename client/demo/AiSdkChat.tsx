@@ -15,6 +15,7 @@ import { newId } from "../stream.ts";
 import { Composer } from "./Composer.tsx";
 import { TOOL_STATES } from "./MessageView.tsx";
 import { plainRefusal } from "./refusal.ts";
+import { useScrollToEnd } from "./scroll-to-end.ts";
 
 export function AiSdkChat({ chatId }: { chatId: string }) {
   const stored = useChat(chatId);
@@ -91,12 +92,7 @@ function LoadedChat({ chatId, initial }: { chatId: string; initial: UIMessage[] 
   });
   const error = chat.error as GatewayError | undefined;
   const isStreaming = chat.status === "submitted" || chat.status === "streaming";
-  const bottom = useRef<HTMLDivElement>(null);
-  const last = chat.messages.at(-1);
-  // biome-ignore lint/correctness/useExhaustiveDependencies: it scrolls when the messages grow or the last one changes.
-  useEffect(() => {
-    bottom.current?.scrollIntoView({ block: "end" });
-  }, [chat.messages.length, last]);
+  const bottom = useScrollToEnd(chat.messages.length, chat.messages.at(-1));
 
   return (
     <>

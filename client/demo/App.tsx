@@ -7,6 +7,7 @@ import { newId, withLiveMessages } from "../stream.ts";
 import { Composer } from "./Composer.tsx";
 import { Message } from "./MessageView.tsx";
 import { plainLoadError, plainRefusal } from "./refusal.ts";
+import { useScrollToEnd } from "./scroll-to-end.ts";
 
 // The useChat page brings the AI SDK's runtime: its own chunk, loaded when opened.
 const AiSdkChat = lazy(() => import("./AiSdkChat.tsx").then((module) => ({ default: module.AiSdkChat })));
@@ -145,7 +146,6 @@ function ChatView({ chatId }: { chatId: string }) {
   const { send, stop, resume, message, turn, status, error, isStreaming } = useSendMessage(chatId);
   const [text, setText] = useState("");
   const sent = useRef<string | null>(null);
-  const bottom = useRef<HTMLDivElement>(null);
   const foreign = (chat.error as GatewayError | null)?.code === "forbidden:chat";
   // Refused before the turn started (too long, quota, ...): nothing was stored or sent on.
   const refused = turn !== null && turn.status === "failed" && turn.seq < 0 && !turn.error?.network;
@@ -153,12 +153,7 @@ function ChatView({ chatId }: { chatId: string }) {
   // The stored history, the live answer in place of its stored snapshot; a refused message is not shown as sent.
   const messages = withLiveMessages(chat.data?.messages ?? [], refused ? { ...turn, userMessage: null } : turn);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: it scrolls when the messages grow or the live answer changes.
-  useEffect(() => {
-    // (A block body: scrollIntoView returns a promise in recent browsers, and an
-    // effect must return nothing or a cleanup function.)
-    bottom.current?.scrollIntoView({ block: "end" });
-  }, [messages.length, message]);
+  const bottom = useScrollToEnd(messages.length, message);
 
   // A refused message goes back into the composer, unless something new was typed meanwhile.
   useEffect(() => {
@@ -187,15 +182,14 @@ function ChatView({ chatId }: { chatId: string }) {
         {chat.error && (
           <p className="error" role="alert" data-testid="chat-error">
             {plainLoadError(chat.error)}{" "}
-            {!foreign && (
-              <button type="button" className="link" onClick={() => void chat.refetch()}>
-                Try again
-              </button>
-            )}
             {/* Another user's chat (a link, or the last one open before a sign-out): nothing to send into. */}
-            {foreign && (
+            {foreign ? (
               <button type="button" className="link" onClick={() => (window.location.hash = `#/chat/${newId()}`)}>
                 Start a new chat
+              </button>
+            ) : (
+              <button type="button" className="link" onClick={() => void chat.refetch()}>
+                Try again
               </button>
             )}
           </p>

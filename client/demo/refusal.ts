@@ -1,5 +1,6 @@
 // What the demo tells a person when the gateway refuses a message or a turn
 // fails: plain words for each Chat SDK code, never the validation path.
+import { pageSetting } from "./page-settings.ts";
 
 /**
  * The gateway's MAX_TEXT_LENGTH, characters in one text part: the gateway
@@ -8,8 +9,7 @@
 export const MAX_MESSAGE_CHARS = gatewayTextLimit() ?? 2000;
 
 function gatewayTextLimit(): number | null {
-  if (typeof document === "undefined") return null;
-  const limit = Number(document.querySelector('meta[name="max-text-length"]')?.getAttribute("content"));
+  const limit = Number(pageSetting("max-text-length"));
   return Number.isInteger(limit) && limit > 0 ? limit : null;
 }
 

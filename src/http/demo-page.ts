@@ -47,6 +47,8 @@ export function useDemoPage({
 }: DemoPageOptions = {}): Plugin {
   const root = resolve(dir);
   const assets = resolve(root, "assets") + sep;
+  // The page's settings, written into its meta tags of these names (client/demo/page-settings.ts reads them).
+  const pageSettings = { "persisted-operations": persistedOperationsOnly, "max-text-length": maxTextLength };
 
   return {
     async onRequest({ request, url, endResponse, fetchAPI }) {
@@ -62,15 +64,12 @@ export function useDemoPage({
           );
           return;
         }
-        html = html
-          .replace(
-            /<meta name="persisted-operations" content="[^"]*"/,
-            `<meta name="persisted-operations" content="${persistedOperationsOnly}"`,
-          )
-          .replace(
-            /<meta name="max-text-length" content="[^"]*"/,
-            `<meta name="max-text-length" content="${maxTextLength}"`,
+        for (const [name, content] of Object.entries(pageSettings)) {
+          html = html.replace(
+            new RegExp(`<meta name="${name}" content="[^"]*"`),
+            `<meta name="${name}" content="${content}"`,
           );
+        }
         endResponse(
           new fetchAPI.Response(request.method === "HEAD" ? null : html, {
             headers: {
